@@ -1,0 +1,523 @@
+/* mpio: msgpack stream reading/writing; see mpio.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mpio.h"
+#include "util.h"
+
+#define WBUF (1 << 16)
+
+/* ---- reading ---- */
+
+MpReader *
+mpr_open(const char *path)
+{
+	MpReader *r = ecalloc(1, sizeof(*r));
+	int fd;
+
+	if (strcmp(path, "-") == 0) {
+		r->name = estrdup("<stdin>");
+		fd = dup(0);
+	} else {
+		r->name = estrdup(path);
+		fd = open(path, O_RDONLY);
+	}
+	if (fd < 0)
+		die("open %s:", r->name);
+	r->gz = gzdopen(fd, "rb");
+	if (!r->gz)
+		die("%s: gzdopen: out of memory", r->name);
+	gzbuffer(r->gz, 1 << 17);
+	if (!msgpack_unpacker_init(&r->u, 1 << 16))
+		die("%s: msgpack_unpacker_init: out of memory", r->name);
+	msgpack_unpacked_init(&r->r);
+	r->rec = -1;
+	r->count = -1;
+	return r;
+}
+
+void
+mpr_die(const MpReader *r, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (r->rec < 0)
+		die("%s: %s", r->name, msg);
+	if (r->rec == 0)
+		die("%s: header: %s", r->name, msg);
+	die("%s: record %ld: %s", r->name, r->rec, msg);
+}
+
+/* next msgpack object into r->r: 1 ok, 0 clean end of input */
+static int
+next_object(MpReader *r)
+{
+	int n;
+
+	for (;;) {
+		switch (msgpack_unpacker_next(&r->u, &r->r)) {
+		case MSGPACK_UNPACK_SUCCESS:
+			return 1;
+		case MSGPACK_UNPACK_CONTINUE:
+			break;
+		case MSGPACK_UNPACK_NOMEM_ERROR:
+			die("%s: record %ld: out of memory decoding msgpack", r->name, r->rec + 1);
+		default:
+			die("%s: record %ld: malformed msgpack", r->name, r->rec + 1);
+		}
+		/* big records (a whole video) need a buffer that grows; reserve doubles as needed */
+		if (!msgpack_unpacker_reserve_buffer(&r->u, 1 << 16))
+			die("%s: record %ld: out of memory", r->name, r->rec + 1);
+		n = gzread(r->gz, msgpack_unpacker_buffer(&r->u),
+		           (unsigned)MIN(msgpack_unpacker_buffer_capacity(&r->u), (size_t)1 << 30));
+		if (n < 0) {
+			int e;
+			const char *m = gzerror(r->gz, &e);
+			die("%s: read: %s", r->name, e == Z_ERRNO ? strerror(errno) : m);
+		}
+		if (n == 0) {
+			if (msgpack_unpacker_message_size(&r->u) != 0)
+				die("%s: record %ld: truncated stream", r->name, r->rec + 1);
+			return 0;
+		}
+		msgpack_unpacker_buffer_consumed(&r->u, n);
+	}
+}
+
+static int
+str_is(const msgpack_object *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	return o && o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+	       memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+const msgpack_object *
+mpr_header(MpReader *r, const char *kind)
+{
+	const msgpack_object *h, *o;
+	long v;
+
+	CHECK(r->rec == -1);
+	if (!next_object(r))
+		die("%s: empty stream (no header record; did the producer fail?)", r->name);
+	r->rec = 0;
+	h = &r->r.data;
+	if (h->type != MSGPACK_OBJECT_MAP || !str_is(mp_find(h, "magic"), MP_MAGIC))
+		mpr_die(r, "not a prvr stream (no magic \"prvr\")");
+	v = mpr_int(r, h, "version");
+	if (v != MP_VERSION)
+		mpr_die(r, "stream version %ld, expected %d (HINT: regenerate it with this release)",
+		        v, MP_VERSION);
+	mpr_strcpy(r, h, "kind", r->kind, sizeof(r->kind));
+	if (kind && strcmp(r->kind, kind) != 0)
+		mpr_die(r, "stream kind '%s', expected '%s'", r->kind, kind);
+	o = mp_find(h, "count");
+	r->count = o ? mpr_int(r, h, "count") : -1;
+	if (r->count < -1)
+		mpr_die(r, "count %ld is negative", r->count);
+	return h;
+}
+
+const msgpack_object *
+mpr_next(MpReader *r)
+{
+	CHECK(r->rec >= 0);
+	if (!next_object(r)) {
+		if (r->count >= 0 && r->rec != r->count)
+			die("%s: truncated stream: %ld records, header promised %ld",
+			    r->name, r->rec, r->count);
+		return NULL;
+	}
+	r->rec++;
+	if (r->count >= 0 && r->rec > r->count)
+		mpr_die(r, "more records than the header's count %ld", r->count);
+	if (r->r.data.type != MSGPACK_OBJECT_MAP)
+		mpr_die(r, "not a map");
+	return &r->r.data;
+}
+
+void
+mpr_close(MpReader *r)
+{
+	int e = gzclose(r->gz);
+
+	if (e != Z_OK)
+		die("%s: %s", r->name, e == Z_BUF_ERROR ? "truncated gzip stream" : "gzip read error");
+	msgpack_unpacked_destroy(&r->r);
+	msgpack_unpacker_destroy(&r->u);
+	free(r->name);
+	free(r);
+}
+
+const msgpack_object *
+mp_find(const msgpack_object *map, const char *key)
+{
+	size_t n = strlen(key);
+
+	if (!map || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+		    memcmp(k->via.str.ptr, key, n) == 0)
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+static const msgpack_object *
+need(const MpReader *r, const msgpack_object *map, const char *key)
+{
+	const msgpack_object *o = mp_find(map, key);
+
+	if (!o)
+		mpr_die(r, "missing key '%s'", key);
+	return o;
+}
+
+static int
+as_int(const msgpack_object *o, long *v)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= (uint64_t)INT64_MAX) {
+		*v = (long)o->via.u64;
+		return 1;
+	}
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*v = (long)o->via.i64;
+		return 1;
+	}
+	return 0;
+}
+
+long
+mpr_int(const MpReader *r, const msgpack_object *map, const char *key)
+{
+	long v;
+
+	if (!as_int(need(r, map, key), &v))
+		mpr_die(r, "'%s': expected an integer", key);
+	return v;
+}
+
+long
+mpr_int_or(const MpReader *r, const msgpack_object *map, const char *key, long dflt)
+{
+	return mp_find(map, key) ? mpr_int(r, map, key) : dflt;
+}
+
+double
+mpr_num(const MpReader *r, const msgpack_object *map, const char *key)
+{
+	const msgpack_object *o = need(r, map, key);
+	long v;
+
+	if (as_int(o, &v))
+		return (double)v;
+	if (o->type != MSGPACK_OBJECT_FLOAT64 && o->type != MSGPACK_OBJECT_FLOAT32)
+		mpr_die(r, "'%s': expected a number", key);
+	if (!isfinite(o->via.f64))
+		mpr_die(r, "'%s': NaN or Inf", key);
+	return o->via.f64;
+}
+
+double
+mpr_num_or(const MpReader *r, const msgpack_object *map, const char *key, double dflt)
+{
+	return mp_find(map, key) ? mpr_num(r, map, key) : dflt;
+}
+
+int
+mpr_bool_or(const MpReader *r, const msgpack_object *map, const char *key, int dflt)
+{
+	const msgpack_object *o = mp_find(map, key);
+
+	if (!o)
+		return dflt;
+	if (o->type != MSGPACK_OBJECT_BOOLEAN)
+		mpr_die(r, "'%s': expected a boolean", key);
+	return o->via.boolean;
+}
+
+static const msgpack_object *
+need_str(const MpReader *r, const msgpack_object *map, const char *key)
+{
+	const msgpack_object *o = need(r, map, key);
+
+	if (o->type != MSGPACK_OBJECT_STR)
+		mpr_die(r, "'%s': expected a string", key);
+	return o;
+}
+
+char *
+mpr_strdup(const MpReader *r, const msgpack_object *map, const char *key)
+{
+	const msgpack_object *o = need_str(r, map, key);
+	char *s = emalloc(o->via.str.size + 1);
+
+	memcpy(s, o->via.str.ptr, o->via.str.size);
+	s[o->via.str.size] = '\0';
+	if (strlen(s) != o->via.str.size)
+		mpr_die(r, "'%s': string contains a NUL byte", key);
+	return s;
+}
+
+void
+mpr_strcpy(const MpReader *r, const msgpack_object *map, const char *key, char *buf, size_t size)
+{
+	const msgpack_object *o = need_str(r, map, key);
+
+	if (o->via.str.size >= size)
+		mpr_die(r, "'%s': string longer than %zu bytes", key, size - 1);
+	memcpy(buf, o->via.str.ptr, o->via.str.size);
+	buf[o->via.str.size] = '\0';
+	if (strlen(buf) != o->via.str.size)
+		mpr_die(r, "'%s': string contains a NUL byte", key);
+}
+
+size_t
+mpr_binlen(const MpReader *r, const msgpack_object *map, const char *key, size_t elem)
+{
+	const msgpack_object *o = need(r, map, key);
+
+	if (o->type != MSGPACK_OBJECT_BIN)
+		mpr_die(r, "'%s': expected bin", key);
+	if (o->via.bin.size % elem)
+		mpr_die(r, "'%s': bin of %u bytes is not a multiple of %zu", key, o->via.bin.size, elem);
+	return o->via.bin.size;
+}
+
+void
+mpr_f32(const MpReader *r, const msgpack_object *map, const char *key, float *dst, size_t n)
+{
+	size_t len = mpr_binlen(r, map, key, 4);
+
+	if (len != n * 4)
+		mpr_die(r, "'%s': expected bin of %zu float32, got %zu", key, n, len / 4);
+	memcpy(dst, mp_find(map, key)->via.bin.ptr, len);
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(dst[i]))
+			mpr_die(r, "'%s': NaN or Inf at element %zu", key, i);
+}
+
+void
+mpr_i32(const MpReader *r, const msgpack_object *map, const char *key, int32_t *dst, size_t n)
+{
+	size_t len = mpr_binlen(r, map, key, 4);
+
+	if (len != n * 4)
+		mpr_die(r, "'%s': expected bin of %zu int32, got %zu", key, n, len / 4);
+	memcpy(dst, mp_find(map, key)->via.bin.ptr, len);
+}
+
+char **
+mpr_strarray(const MpReader *r, const msgpack_object *map, const char *key, size_t *n)
+{
+	const msgpack_object *o = need(r, map, key);
+	char **v;
+
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		mpr_die(r, "'%s': expected an array", key);
+	*n = o->via.array.size;
+	v = ecalloc(*n, sizeof(*v));
+	for (size_t i = 0; i < *n; i++) {
+		const msgpack_object *s = &o->via.array.ptr[i];
+		if (s->type != MSGPACK_OBJECT_STR)
+			mpr_die(r, "'%s'[%zu]: expected a string", key, i);
+		v[i] = emalloc(s->via.str.size + 1);
+		memcpy(v[i], s->via.str.ptr, s->via.str.size);
+		v[i][s->via.str.size] = '\0';
+	}
+	return v;
+}
+
+size_t
+mpr_intarray(const MpReader *r, const msgpack_object *map, const char *key, long *dst, size_t max)
+{
+	const msgpack_object *o = need(r, map, key);
+
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		mpr_die(r, "'%s': expected an array", key);
+	if (o->via.array.size > max)
+		mpr_die(r, "'%s': more than %zu elements", key, max);
+	for (size_t i = 0; i < o->via.array.size; i++)
+		if (!as_int(&o->via.array.ptr[i], &dst[i]))
+			mpr_die(r, "'%s'[%zu]: expected an integer", key, i);
+	return o->via.array.size;
+}
+
+/* ---- writing ---- */
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static void
+flush_buf(MpWriter *w)
+{
+	if (!w->nbuf)
+		return;
+	if (w->gz) {
+		if (gzwrite(w->gz, w->buf, (unsigned)w->nbuf) != (int)w->nbuf)
+			die("write %s: gzip write failed", w->name);
+	} else if (write_all(w->fd, w->buf, w->nbuf))
+		die("write %s:", w->name);
+	w->nbuf = 0;
+}
+
+static int
+pack_write(void *data, const char *p, size_t n)
+{
+	MpWriter *w = data;
+
+	if (w->nbuf + n > WBUF)
+		flush_buf(w);
+	if (n >= WBUF) {              /* large bins bypass the buffer */
+		if (w->gz) {
+			while (n > 0) {
+				unsigned k = (unsigned)MIN(n, (size_t)1 << 30);
+				if (gzwrite(w->gz, p, k) != (int)k)
+					die("write %s: gzip write failed", w->name);
+				p += k;
+				n -= k;
+			}
+		} else if (write_all(w->fd, p, n))
+			die("write %s:", w->name);
+		return 0;
+	}
+	memcpy(w->buf + w->nbuf, p, n);
+	w->nbuf += n;
+	return 0;
+}
+
+MpWriter *
+mpw_open(const char *path, int gzip)
+{
+	MpWriter *w = ecalloc(1, sizeof(*w));
+
+	if (strcmp(path, "-") == 0) {
+		w->name = estrdup("<stdout>");
+		w->fd = 1;
+	} else {
+		size_t n = strlen(path) + 32;
+		w->name = estrdup(path);
+		w->tmp = emalloc(n);
+		snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+		tmp_register(w->tmp);
+		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (w->fd < 0)
+			die("open %s:", w->tmp);
+	}
+	if (gzip) {
+		int fd = dup(w->fd);
+		if (fd < 0 || !(w->gz = gzdopen(fd, "wb6")))
+			die("%s: gzdopen failed", w->name);
+	}
+	w->buf = emalloc(WBUF);
+	w->count = -1;
+	msgpack_packer_init(&w->pk, w, pack_write);
+	return w;
+}
+
+void
+mpw_header(MpWriter *w, const char *kind, long count, int nextra)
+{
+	CHECK(w->rec == 0);
+	w->count = count;
+	mpw_map(w, 5 + nextra);
+	mpw_kv_str(w, "magic", MP_MAGIC);
+	mpw_kv_int(w, "version", MP_VERSION);
+	mpw_kv_str(w, "kind", kind);
+	mpw_kv_int(w, "count", count);
+	mpw_kv_str(w, "cmd", cmdline());
+}
+
+#define PACK(call) do { if (call) die("write %s: msgpack pack failed", w->name); } while (0)
+
+void mpw_map(MpWriter *w, size_t n) { PACK(msgpack_pack_map(&w->pk, n)); }
+void mpw_array(MpWriter *w, size_t n) { PACK(msgpack_pack_array(&w->pk, n)); }
+void mpw_key(MpWriter *w, const char *k) { PACK(msgpack_pack_str_with_body(&w->pk, k, strlen(k))); }
+void mpw_str(MpWriter *w, const char *s) { PACK(msgpack_pack_str_with_body(&w->pk, s, strlen(s))); }
+void mpw_int(MpWriter *w, long v) { PACK(msgpack_pack_int64(&w->pk, v)); }
+void mpw_bool(MpWriter *w, int v) { PACK(v ? msgpack_pack_true(&w->pk) : msgpack_pack_false(&w->pk)); }
+void mpw_nil(MpWriter *w) { PACK(msgpack_pack_nil(&w->pk)); }
+
+void
+mpw_f64(MpWriter *w, double v)
+{
+	if (!isfinite(v))
+		die("write %s: record %ld: refusing to write NaN or Inf", w->name, w->rec);
+	PACK(msgpack_pack_double(&w->pk, v));
+}
+
+void
+mpw_f32bin(MpWriter *w, const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			die("write %s: record %ld: NaN or Inf at element %zu (diverged?)", w->name, w->rec, i);
+	PACK(msgpack_pack_bin_with_body(&w->pk, x, n * sizeof(*x)));
+}
+
+void
+mpw_i32bin(MpWriter *w, const int32_t *x, size_t n)
+{
+	PACK(msgpack_pack_bin_with_body(&w->pk, x, n * sizeof(*x)));
+}
+
+void
+mpw_obj(MpWriter *w, const msgpack_object *o)
+{
+	PACK(msgpack_pack_object(&w->pk, *o));
+}
+
+void
+mpw_record_done(MpWriter *w)
+{
+	w->rec++;
+}
+
+void
+mpw_close(MpWriter *w)
+{
+	flush_buf(w);
+	if (w->count >= 0 && w->rec != w->count + 1)
+		die("write %s: %ld records written, header promised %ld", w->name, w->rec - 1, w->count);
+	if (w->gz && gzclose(w->gz) != Z_OK)
+		die("write %s: gzip close failed", w->name);
+	if (w->tmp) {
+		if (fsync(w->fd) && errno != EINVAL)
+			die("fsync %s:", w->tmp);
+		if (close(w->fd))
+			die("close %s:", w->tmp);
+		if (rename(w->tmp, w->name))
+			die("rename %s to %s:", w->tmp, w->name);
+		tmp_unregister(w->tmp);
+		free(w->tmp);
+	}
+	free(w->buf);
+	free(w->name);
+	free(w);
+}

@@ -1,0 +1,102 @@
+/* mpio: the project's stream format on msgpack-c, read and written over files, stdin and pipes.
+ *
+ * A stream is a sequence of msgpack maps. Record 0 is the header
+ *   {"magic":"prvr", "version":1, "kind":K, "count":N, "cmd":"...", ...kind-specific keys}
+ * and records 1..N are items (count -1: unknown, e.g. a training log). Tensors are msgpack bin
+ * of little-endian float32 (or int32) with their shape given by the header or a nearby key.
+ * Readers hold one record at a time (constant memory per record), read gzip transparently and
+ * die with "NAME: record I: problem" on anything truncated, corrupt, mis-typed or non-finite.
+ * Writers to a path write NAME.tmp.PID and rename on mpw_close, so a failed run leaves no file.
+ * Not a generic msgpack wrapper: only the types the schemas use. See schemas/README.md. */
+#ifndef MPIO_H
+#define MPIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+#include <zlib.h>
+
+#define MP_MAGIC "prvr"
+#define MP_VERSION 1
+
+typedef struct {
+	char *name;            /* path, or "<stdin>": used in every message */
+	gzFile gz;
+	msgpack_unpacker u;
+	msgpack_unpacked r;
+	long rec;              /* index of the record last returned; 0 = header, -1 none yet */
+	long count;            /* items promised by the header, -1 unknown */
+	char kind[64];
+} MpReader;
+
+typedef struct {
+	char *name;            /* final path, or "<stdout>" */
+	char *tmp;             /* temp path renamed to name on close; NULL for stdout */
+	int fd;
+	gzFile gz;             /* non-NULL when writing gzip */
+	msgpack_packer pk;
+	char *buf;             /* write-behind buffer: msgpack packs in many small pieces */
+	size_t nbuf;
+	long rec;              /* records written so far, header included */
+	long count;            /* items the header promised, checked at close; -1 unknown */
+} MpWriter;
+
+/* ---- reading ---- */
+
+MpReader *mpr_open(const char *path);                 /* "-" = stdin */
+/* read record 0, check magic, version and kind (NULL accepts any); returns the header map */
+const msgpack_object *mpr_header(MpReader *r, const char *kind);
+/* next item map, or NULL at a clean end; dies on truncation, non-map, or a count mismatch */
+const msgpack_object *mpr_next(MpReader *r);
+void mpr_close(MpReader *r);                          /* also reports deferred gzip errors */
+_Noreturn void mpr_die(const MpReader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* map access; the "r" variants die naming r, the record and the key when absent or mis-typed */
+const msgpack_object *mp_find(const msgpack_object *map, const char *key);
+long        mpr_int(const MpReader *r, const msgpack_object *map, const char *key);
+long        mpr_int_or(const MpReader *r, const msgpack_object *map, const char *key, long dflt);
+double      mpr_num(const MpReader *r, const msgpack_object *map, const char *key);
+double      mpr_num_or(const MpReader *r, const msgpack_object *map, const char *key, double dflt);
+int         mpr_bool_or(const MpReader *r, const msgpack_object *map, const char *key, int dflt);
+char       *mpr_strdup(const MpReader *r, const msgpack_object *map, const char *key);
+/* copy string into buf (size bytes incl. NUL); dies if it does not fit */
+void        mpr_strcpy(const MpReader *r, const msgpack_object *map, const char *key, char *buf, size_t size);
+/* bin of exactly n float32: memcpy into dst and check every value is finite */
+void        mpr_f32(const MpReader *r, const msgpack_object *map, const char *key, float *dst, size_t n);
+void        mpr_i32(const MpReader *r, const msgpack_object *map, const char *key, int32_t *dst, size_t n);
+/* length in bytes of bin key; dies unless it is a bin whose length is a multiple of elem */
+size_t      mpr_binlen(const MpReader *r, const msgpack_object *map, const char *key, size_t elem);
+/* array of strings, each strdup'ed; *n gets the length */
+char      **mpr_strarray(const MpReader *r, const msgpack_object *map, const char *key, size_t *n);
+/* array of ints into dst (size max); returns the length */
+size_t      mpr_intarray(const MpReader *r, const msgpack_object *map, const char *key, long *dst, size_t max);
+
+/* ---- writing ---- */
+
+MpWriter *mpw_open(const char *path, int gzip);       /* "-" = stdout */
+/* map of (5 + nextra) pairs: magic, version, kind, count, cmd; the caller packs nextra pairs next */
+void mpw_header(MpWriter *w, const char *kind, long count, int nextra);
+void mpw_map(MpWriter *w, size_t n);                  /* starts a record when at top level */
+void mpw_array(MpWriter *w, size_t n);
+void mpw_key(MpWriter *w, const char *k);
+void mpw_str(MpWriter *w, const char *s);
+void mpw_int(MpWriter *w, long v);
+void mpw_f64(MpWriter *w, double v);
+void mpw_bool(MpWriter *w, int v);
+void mpw_nil(MpWriter *w);
+void mpw_f32bin(MpWriter *w, const float *x, size_t n);
+void mpw_i32bin(MpWriter *w, const int32_t *x, size_t n);
+/* copy one msgpack object as is (e.g. a header map passed through) */
+void mpw_obj(MpWriter *w, const msgpack_object *o);
+void mpw_record_done(MpWriter *w);                    /* counts a finished top-level record */
+void mpw_close(MpWriter *w);                          /* flush, check count, rename into place */
+
+/* key/value shorthands */
+#define mpw_kv_str(w, k, v)  (mpw_key(w, k), mpw_str(w, v))
+#define mpw_kv_int(w, k, v)  (mpw_key(w, k), mpw_int(w, v))
+#define mpw_kv_f64(w, k, v)  (mpw_key(w, k), mpw_f64(w, v))
+#define mpw_kv_bool(w, k, v) (mpw_key(w, k), mpw_bool(w, v))
+#define mpw_kv_f32(w, k, x, n) (mpw_key(w, k), mpw_f32bin(w, x, n))
+
+#endif

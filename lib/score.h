@@ -1,0 +1,17 @@
+/* score: query x video similarity over whole corpora, s(q, v) = max_t cos(q, F_{v,t}), computed
+ * in query blocks with one sgemm per block against all frames of all videos, so memory stays
+ * bounded (block x total frames) whatever the corpus size. Used by rank and by distill-step's
+ * validation. Not here: the loss-time scores of a batch (layers/model), ranking I/O (rank). */
+#ifndef SCORE_H
+#define SCORE_H
+
+/* s (Nq, Nv) row-major. q (Nq, D) raw query embeddings; frames (off[Nv], D) raw frame embeddings,
+ * video v owning rows off[v] .. off[v+1]-1 (at least one). Both are L2-normalised internally
+ * (x / max(|x|, 1e-12)); inputs are not modified. */
+void score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *off, int Nv,
+                  int D);
+
+/* out = beta * a + (1 - beta) * b, n floats (the fused score: a = exploration, b = inheritance) */
+void score_fuse(float *out, const float *a, const float *b, float beta, long n);
+
+#endif

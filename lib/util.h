@@ -1,0 +1,53 @@
+/* util: error reporting, checked allocation and number parsing shared by every tool.
+ * Not a general-purpose runtime: no logging levels, no recovery. A tool that hits bad input
+ * prints one line naming what failed and exits 1, after removing any half-written output file
+ * registered with tmp_register(). */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern char *argv0;
+
+/* "argv0: msg" on stderr; a trailing ':' in fmt appends strerror(errno).
+ * Messages starting with "usage" get no prefix. */
+void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *emalloc(size_t n);
+void *ecalloc(size_t nmemb, size_t size);
+void *erealloc(void *p, size_t n);
+char *estrdup(const char *s);
+/* aligned to 64 bytes (cache line, AVX-512), zero-filled; free with free() */
+float *efloats(size_t n);
+
+/* parse the whole string or die naming the flag value; range is inclusive */
+long   estrtol(const char *s, long min, long max);
+double estrtod(const char *s, double min, double max);
+
+/* paths removed by die() and by SIGINT/SIGTERM/SIGHUP/SIGPIPE: half-written outputs */
+void tmp_register(const char *path);
+void tmp_unregister(const char *path);
+
+/* progress on stderr, at most once a second unless force; silent when quiet is set */
+extern int progress_quiet;
+void progress(int force, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* seconds on a monotonic clock */
+double now_seconds(void);
+/* peak resident set size of this process in KiB (getrusage), for benchmarks */
+long peak_rss_kib(void);
+
+/* the command line, joined, for stream headers ("cmd") */
+void set_cmdline(int argc, char *argv[]);
+const char *cmdline(void);
+
+/* 1 when argv has --help or -h as its only argument: tools print usage to stdout and exit 0 */
+int want_help(int argc, char *argv[]);
+
+#define CHECK(x) ((x) ? (void)0 : die("%s:%d: CHECK(%s) failed", __FILE__, __LINE__, #x))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#endif

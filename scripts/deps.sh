@@ -1,0 +1,20 @@
+#!/bin/sh
+# Install the Debian packages prvr-tools needs, if any are missing.
+# As root this runs apt-get; otherwise it prints the command to run and fails.
+set -e
+PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev zlib1g-dev libhdf5-dev gnuplot-nox"
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: missing packages:$missing" >&2
+	echo "deps.sh: run: sudo apt-get update && sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
