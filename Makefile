@@ -1,9 +1,10 @@
 # prvr-tools: one binary per tools/*.c, all linked against libprvr.a built from lib/*.c.
-#   make                 build bin/*
+#   make                 build bin/* (target build)
 #   make test            unit tests + shell pipe tests, then again under ASan+UBSan
+#   make demo            the README's main job: train and evaluate DL-DKD on a synthetic corpus
+#   make all             build, then every experiment of the paper (pipelines/*.mk, target paper)
 #   make check           the tests once, with the current flags
 #   make bench           speed and memory benchmarks (never part of the tests)
-#   make demo            the README's main job on the embedded synthetic corpus
 # Build trees can be kept apart with OUT=dir (objects in dir/obj, binaries in dir/bin).
 # Every knob can be overridden on the command line, e.g.
 #   make check OUT=build/asan CFLAGS='-O1 -g -fsanitize=address,undefined' LDFLAGS=-fsanitize=address,undefined
@@ -31,7 +32,9 @@ BIN     = $(addprefix $(BINDIR)/,$(TOOLS))
 TESTBIN = $(patsubst tests/%.c,$(BINDIR)/%,$(wildcard tests/test_*.c))
 BENCHBIN = $(patsubst tests/%.c,$(BINDIR)/%,$(wildcard tests/bench_*.c))
 
-all: $(BIN)
+build: $(BIN)
+
+all: build paper
 
 $(LIBA): $(LIBOBJ)
 	$(AR) rcs $@ $^
@@ -59,8 +62,8 @@ $(OBJ)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # one run of every unit test and shell test; prints "N passed, N failed"
-check: all $(TESTBIN)
-	@BIN=$(BINDIR) tests/run.sh $(TESTBIN) $(wildcard tests/test_*.sh)
+check: build $(TESTBIN)
+	@BIN=$(BINDIR) PRVR_SANITIZED=$(PRVR_SANITIZED) ASAN_OPTIONS=detect_leaks=0 tests/run.sh $(TESTBIN) $(wildcard tests/test_*.sh)
 
 ASAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 test:
@@ -68,13 +71,13 @@ test:
 	$(MAKE) check OUT=build/asan CFLAGS='$(ASAN) -std=c11 -Wall' LDFLAGS='-fsanitize=address,undefined' \
 		PRVR_SANITIZED=1
 
-bench: all $(BENCHBIN)
+bench: build $(BENCHBIN)
 	@BIN=$(BINDIR) tests/bench.sh
 
 clean:
 	rm -rf bin obj build
 
-.PHONY: all check test bench clean demo
+.PHONY: build all check test bench clean
 .SECONDARY:
 -include $(wildcard $(OBJ)/lib/*.d $(OBJ)/tools/*.d $(OBJ)/tests/*.d)
 -include $(wildcard pipelines/*.mk)
