@@ -95,6 +95,45 @@ next_object(MpReader *r)
 }
 
 static int
+crc_write(void *data, const char *p, size_t n)
+{
+	unsigned long *crc = data;
+
+	*crc = crc32_z(*crc, (const unsigned char *)p, n);
+	return 0;
+}
+
+/* a record whose last pair is "crc32" must match the CRC-32 of its bytes before that pair;
+ * msgpack-c packs every value in its shortest form, so re-packing the parsed pairs gives back
+ * the bytes the writer checksummed. The verified pair is then dropped from the map. */
+static void
+verify_crc(const MpReader *r, msgpack_object *o)
+{
+	const msgpack_object_kv *last;
+	unsigned long crc = crc32_z(0, NULL, 0);
+	msgpack_packer pk;
+	uint32_t n;
+
+	if (o->type != MSGPACK_OBJECT_MAP || (n = o->via.map.size) == 0)
+		return;
+	last = &o->via.map.ptr[n - 1];
+	if (last->key.type != MSGPACK_OBJECT_STR || last->key.via.str.size != 5 ||
+	    memcmp(last->key.via.str.ptr, "crc32", 5) != 0)
+		return;
+	if (last->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER || last->val.via.u64 > 0xffffffffu)
+		mpr_die(r, "'crc32': expected an unsigned 32-bit integer");
+	msgpack_packer_init(&pk, &crc, crc_write);
+	msgpack_pack_map(&pk, n);
+	for (uint32_t i = 0; i + 1 < n; i++) {
+		msgpack_pack_object(&pk, o->via.map.ptr[i].key);
+		msgpack_pack_object(&pk, o->via.map.ptr[i].val);
+	}
+	if (crc != last->val.via.u64)
+		mpr_die(r, "checksum mismatch (corrupted record)");
+	o->via.map.size--;              /* a transport detail: consumers never see it */
+}
+
+static int
 str_is(const msgpack_object *o, const char *s)
 {
 	size_t n = strlen(s);
@@ -116,6 +155,7 @@ mpr_header(MpReader *r, const char *kind)
 	h = &r->r.data;
 	if (h->type != MSGPACK_OBJECT_MAP || !str_is(mp_find(h, "magic"), MP_MAGIC))
 		mpr_die(r, "not a prvr stream (no magic \"prvr\")");
+	verify_crc(r, &r->r.data);
 	v = mpr_int(r, h, "version");
 	if (v != MP_VERSION)
 		mpr_die(r, "stream version %ld, expected %d (HINT: regenerate it with this release)",
@@ -145,6 +185,7 @@ mpr_next(MpReader *r)
 		mpr_die(r, "more records than the header's count %ld", r->count);
 	if (r->r.data.type != MSGPACK_OBJECT_MAP)
 		mpr_die(r, "not a map");
+	verify_crc(r, &r->r.data);
 	return &r->r.data;
 }
 
@@ -392,6 +433,8 @@ pack_write(void *data, const char *p, size_t n)
 {
 	MpWriter *w = data;
 
+	if (w->crc_on)
+		w->crc = crc32_z(w->crc, (const unsigned char *)p, n);
 	if (w->nbuf + n > WBUF)
 		flush_buf(w);
 	if (n >= WBUF) {              /* large bins bypass the buffer */
@@ -456,7 +499,18 @@ mpw_header(MpWriter *w, const char *kind, long count, int nextra)
 
 #define PACK(call) do { if (call) die("write %s: msgpack pack failed", w->name); } while (0)
 
-void mpw_map(MpWriter *w, size_t n) { PACK(msgpack_pack_map(&w->pk, n)); }
+void
+mpw_map(MpWriter *w, size_t n)
+{
+	if (!w->in_record) {            /* a record: one more pair, the trailing crc32 */
+		w->in_record = 1;
+		w->crc_on = 1;
+		w->crc = crc32_z(0, NULL, 0);
+		n++;
+	}
+	PACK(msgpack_pack_map(&w->pk, n));
+}
+
 void mpw_array(MpWriter *w, size_t n) { PACK(msgpack_pack_array(&w->pk, n)); }
 void mpw_key(MpWriter *w, const char *k) { PACK(msgpack_pack_str_with_body(&w->pk, k, strlen(k))); }
 void mpw_str(MpWriter *w, const char *s) { PACK(msgpack_pack_str_with_body(&w->pk, s, strlen(s))); }
@@ -496,12 +550,18 @@ mpw_obj(MpWriter *w, const msgpack_object *o)
 void
 mpw_record_done(MpWriter *w)
 {
+	CHECK(w->in_record);
+	w->crc_on = 0;
+	mpw_key(w, "crc32");
+	PACK(msgpack_pack_uint32(&w->pk, (uint32_t)w->crc));
+	w->in_record = 0;
 	w->rec++;
 }
 
 void
 mpw_close(MpWriter *w)
 {
+	CHECK(!w->in_record);
 	flush_buf(w);
 	if (w->count >= 0 && w->rec != w->count + 1)
 		die("write %s: %ld records written, header promised %ld", w->name, w->rec - 1, w->count);

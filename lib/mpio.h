@@ -7,6 +7,10 @@
  * Readers hold one record at a time (constant memory per record), read gzip transparently and
  * die with "NAME: record I: problem" on anything truncated, corrupt, mis-typed or non-finite.
  * Writers to a path write NAME.tmp.PID and rename on mpw_close, so a failed run leaves no file.
+ * Every record a writer emits ends with a pair "crc32": CRC-32 (zlib) of the record's bytes up to
+ * that pair (the map header, which counts the crc32 pair, and every other pair, in order);
+ * readers verify it when present, so a flipped byte inside a tensor is an error, not a silently
+ * different number. Producers outside the project may omit it.
  * Not a generic msgpack wrapper: only the types the schemas use. See schemas/README.md. */
 #ifndef MPIO_H
 #define MPIO_H
@@ -39,6 +43,9 @@ typedef struct {
 	char *buf;             /* write-behind buffer: msgpack packs in many small pieces */
 	size_t nbuf;
 	long rec;              /* records written so far, header included */
+	int in_record;         /* a top-level map has been started and not finished */
+	int crc_on;            /* bytes packed now belong to the record's checksum */
+	unsigned long crc;
 	long count;            /* items the header promised, checked at close; -1 unknown */
 } MpWriter;
 
@@ -77,7 +84,7 @@ size_t      mpr_intarray(const MpReader *r, const msgpack_object *map, const cha
 MpWriter *mpw_open(const char *path, int gzip);       /* "-" = stdout */
 /* map of (5 + nextra) pairs: magic, version, kind, count, cmd; the caller packs nextra pairs next */
 void mpw_header(MpWriter *w, const char *kind, long count, int nextra);
-void mpw_map(MpWriter *w, size_t n);                  /* starts a record when at top level */
+void mpw_map(MpWriter *w, size_t n);                  /* at top level: starts a record */
 void mpw_array(MpWriter *w, size_t n);
 void mpw_key(MpWriter *w, const char *k);
 void mpw_str(MpWriter *w, const char *s);
@@ -89,7 +96,7 @@ void mpw_f32bin(MpWriter *w, const float *x, size_t n);
 void mpw_i32bin(MpWriter *w, const int32_t *x, size_t n);
 /* copy one msgpack object as is (e.g. a header map passed through) */
 void mpw_obj(MpWriter *w, const msgpack_object *o);
-void mpw_record_done(MpWriter *w);                    /* counts a finished top-level record */
+void mpw_record_done(MpWriter *w);                    /* appends crc32, counts the record */
 void mpw_close(MpWriter *w);                          /* flush, check count, rename into place */
 
 /* key/value shorthands */
