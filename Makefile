@@ -10,7 +10,7 @@
 #   make check OUT=build/asan CFLAGS='-O1 -g -fsanitize=address,undefined' LDFLAGS=-fsanitize=address,undefined
 CC       = cc
 CFLAGS   = -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wno-unused-parameter
-CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Ilib $(MSGPACK_CFLAGS) $(BLAS_CFLAGS)
+CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote lib $(MSGPACK_CFLAGS) $(BLAS_CFLAGS)
 LDFLAGS  =
 LDLIBS   = $(MSGPACK_LIBS) $(BLAS_LIBS) -lz -lm -lpthread
 MSGPACK_CFLAGS = $(shell pkg-config --cflags msgpack 2>/dev/null)

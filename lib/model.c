@@ -1,0 +1,764 @@
+/* model: the DL-DKD student of model.h. Parameters live in one block described by a table of
+ * named tensors; activations live in two sets of buffers (video side, query side) that are
+ * grown to the largest batch and shared by the branches, because the loss is a sum of
+ * per-branch terms: each branch runs forward, loss and backward before the next one starts.
+ *
+ * Memory: the input projection (LayerNorm(dv) -> dropout -> Linear -> ReLU, the only layer that
+ * touches the B*L*dv input) runs over the valid rows only, in chunks of RCH rows; it keeps
+ * just its dropout mask (one byte per input element) and recomputes the LayerNorm in backward,
+ * so no float copy of size B*L*dv exists. Everything after it runs over all B*L padded rows
+ * (padded rows start from the position embedding alone and never reach a valid output). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+#include "loss.h"
+#include "model.h"
+#include "util.h"
+
+enum { SIDE_VIDEO = 0, SIDE_QUERY = 1 };
+enum { MAXTENSOR = 96, RCH = 1024, ENC_ROWS = 8192 };
+#define NONE ((size_t)-1)
+
+typedef struct {
+	char name[48];
+	size_t off, n;
+	int ndim, shape[2], decay;
+} Tensor;
+
+/* offsets of one encoder's tensors in the parameter block (NONE when absent) */
+typedef struct {
+	size_t ln_in_g, ln_in_b, proj_w, proj_b, pos, ln_pos_g, ln_pos_b;
+	size_t qw, qb, kw, kb, vw, vb, ow, ob, ln_att_g, ln_att_b;
+	size_t head_w, head_b;     /* video: frame Linear(D -> D); query: pool w (D), no bias */
+} EncOff;
+
+/* the same tensors as pointers into a block (values or gradients) */
+typedef struct {
+	float *ln_in_g, *ln_in_b, *proj_w, *proj_b, *pos, *ln_pos_g, *ln_pos_b;
+	float *qw, *qb, *kw, *kb, *vw, *vb, *ow, *ob, *ln_att_g, *ln_att_b;
+	float *head_w, *head_b;
+} EncW;
+
+/* activations of one side (video or query) for nseq sequences of T positions, N = nseq * T
+ * rows, Nv of them valid, C input channels */
+typedef struct {
+	int video;                 /* 1: the video side (has the frame head buffers f, fn, fnorm) */
+	size_t capN, capNvC, capP, capS;
+	int *rows;                 /* (Nv) valid row indices b*T + t */
+	uint8_t *m_in;             /* (Nv, C) input dropout mask */
+	float *a1;                 /* (Nv, D) ReLU(Linear(dropout(LN(x)))) */
+	float *x0;                 /* (N, D) a1 scattered (0 on padded rows) + position */
+	float *mean1, *rstd1;      /* (N) */
+	uint8_t *m1, *m2;          /* (N, D) */
+	float *x1;                 /* (N, D) dropout(LN(x0)): the attention block input */
+	float *q, *k, *v, *att;    /* (N, D) */
+	float *probs, *probs_d;    /* (nseq, NH, T, T) */
+	uint8_t *pm;               /* (nseq, NH, T, T) */
+	float *r, *mean2, *rstd2;  /* (N, D) dropout(Linear(att)) + x1; (N) */
+	float *h;                  /* (N, D) LN(r): encoder output */
+	float *f, *fn, *fnorm;     /* video head: (N, D) frame embeddings, normalised, (N) norms */
+	float *pa, *pooled, *qn, *qnorm;  /* query head: (nseq, T), (nseq, D) x2, (nseq) */
+} Acts;
+
+struct Model {
+	ModelConfig cfg;
+	Tensor t[MAXTENSOR];
+	int nt;
+	size_t np;
+	float *w, *g, *m, *v;
+	EncOff enc[NBRANCH][2];
+	size_t fk_w[NBRANCH], fk_b[NBRANCH];
+	Acts act[2];
+	/* scratch: gradient pool (5 x rows x D), input-projection chunks (2 x RCH x C) */
+	size_t capG;
+	float *G[5];
+	float *chunk[2], *cmean, *crstd;
+	/* loss-time buffers */
+	size_t capQB, capQF, capQL, capQ, capB, capFE;
+	float *S, *R;              /* (Nq, B*L) cosine / raw frame similarities, reused as grads */
+	float *s, *u, *ds, *du;    /* (Nq, B) */
+	int *sarg, *uarg;          /* (Nq, B) */
+	int *negq, *kdlen;         /* (Nq) */
+	int *negv;                 /* (B) */
+	float *Sown, *dSown;       /* (Nq, L) */
+	float *dqn, *dpooled;      /* (Nq, D) */
+	float *z, *dz;             /* (B*L, E) feature-KD projection */
+};
+
+/* ---- parameters */
+
+static size_t
+add_tensor(Model *m, const char *prefix, const char *name, int d0, int d1, int decay)
+{
+	Tensor *t;
+
+	CHECK(m->nt < MAXTENSOR);
+	t = &m->t[m->nt++];
+	snprintf(t->name, sizeof(t->name), "%s.%s", prefix, name);
+	t->ndim = d1 ? 2 : 1;
+	t->shape[0] = d0;
+	t->shape[1] = d1;
+	t->n = (size_t)d0 * (d1 ? d1 : 1);
+	t->decay = decay;
+	t->off = m->np;
+	m->np += t->n;
+	return t->off;
+}
+
+static void
+add_encoder(Model *m, EncOff *o, const char *br, int side, const EncOff *shared_proj)
+{
+	const ModelConfig *c = &m->cfg;
+	char p[32];
+	int C = side == SIDE_VIDEO ? c->dv : c->dt, D = c->D;
+
+	snprintf(p, sizeof(p), "%s.%s", br, side == SIDE_VIDEO ? "video" : "query");
+	if (shared_proj) {
+		o->ln_in_g = shared_proj->ln_in_g;
+		o->ln_in_b = shared_proj->ln_in_b;
+		o->proj_w = shared_proj->proj_w;
+		o->proj_b = shared_proj->proj_b;
+	} else {
+		o->ln_in_g = add_tensor(m, p, "ln_in.g", C, 0, 0);
+		o->ln_in_b = add_tensor(m, p, "ln_in.b", C, 0, 0);
+		o->proj_w = add_tensor(m, p, "proj.w", D, C, 1);
+		o->proj_b = add_tensor(m, p, "proj.b", D, 0, 0);
+	}
+	o->pos = add_tensor(m, p, "pos", side == SIDE_VIDEO ? c->max_frames : c->max_tokens, D, 1);
+	o->ln_pos_g = add_tensor(m, p, "ln_pos.g", D, 0, 0);
+	o->ln_pos_b = add_tensor(m, p, "ln_pos.b", D, 0, 0);
+	o->qw = add_tensor(m, p, "attn.q.w", D, D, 1);
+	o->qb = add_tensor(m, p, "attn.q.b", D, 0, 0);
+	o->kw = add_tensor(m, p, "attn.k.w", D, D, 1);
+	o->kb = add_tensor(m, p, "attn.k.b", D, 0, 0);
+	o->vw = add_tensor(m, p, "attn.v.w", D, D, 1);
+	o->vb = add_tensor(m, p, "attn.v.b", D, 0, 0);
+	o->ow = add_tensor(m, p, "attn.o.w", D, D, 1);
+	o->ob = add_tensor(m, p, "attn.o.b", D, 0, 0);
+	o->ln_att_g = add_tensor(m, p, "ln_attn.g", D, 0, 0);
+	o->ln_att_b = add_tensor(m, p, "ln_attn.b", D, 0, 0);
+	if (side == SIDE_VIDEO) {
+		o->head_w = add_tensor(m, p, "frame.w", D, D, 1);
+		o->head_b = add_tensor(m, p, "frame.b", D, 0, 0);
+	} else {
+		o->head_w = add_tensor(m, p, "pool.w", 1, D, 1);
+		o->head_b = NONE;
+	}
+}
+
+static EncW
+encw(const EncOff *o, float *base)
+{
+	EncW e;
+
+#define P(f) e.f = o->f == NONE ? NULL : base + o->f
+	P(ln_in_g); P(ln_in_b); P(proj_w); P(proj_b); P(pos); P(ln_pos_g); P(ln_pos_b);
+	P(qw); P(qb); P(kw); P(kb); P(vw); P(vb); P(ow); P(ob); P(ln_att_g); P(ln_att_b);
+	P(head_w); P(head_b);
+#undef P
+	return e;
+}
+
+Model *
+model_new(const ModelConfig *cfg)
+{
+	static const char *brname[NBRANCH] = {"inh", "exp"};
+	Model *m = ecalloc(1, sizeof(*m));
+	const ModelConfig *c = &m->cfg;
+	int share;
+
+	m->cfg = *cfg;
+	CHECK(c->dv > 0 && c->dt > 0 && c->D > 0 && c->NH > 0 && c->D % c->NH == 0);
+	CHECK(c->max_frames > 0 && c->max_tokens > 0);
+	CHECK(c->has_branch[BR_INH] || c->has_branch[BR_EXP]);
+	CHECK(c->dropout >= 0.0f && c->dropout < 1.0f);
+	/* sharing needs both branches; with one branch the flag is ignored */
+	share = c->shared_query_proj && c->has_branch[BR_INH] && c->has_branch[BR_EXP];
+	for (int br = 0; br < NBRANCH; br++) {
+		m->fk_w[br] = m->fk_b[br] = NONE;
+		if (!c->has_branch[br])
+			continue;
+		add_encoder(m, &m->enc[br][SIDE_VIDEO], brname[br], SIDE_VIDEO, NULL);
+		add_encoder(m, &m->enc[br][SIDE_QUERY], brname[br], SIDE_QUERY,
+		            br == BR_EXP && share ? &m->enc[BR_INH][SIDE_QUERY] : NULL);
+		if (c->feat_kd[br]) {
+			char p[32];
+			CHECK(c->E > 0);
+			snprintf(p, sizeof(p), "%s.featkd", brname[br]);
+			m->fk_w[br] = add_tensor(m, p, "w", c->E, c->D, 1);
+			m->fk_b[br] = add_tensor(m, p, "b", c->E, 0, 0);
+		}
+	}
+	m->w = efloats(m->np);
+	m->g = efloats(m->np);
+	m->m = efloats(m->np);
+	m->v = efloats(m->np);
+	for (int i = 0; i < 2; i++)
+		m->chunk[i] = efloats((size_t)RCH * MAX(c->dv, c->dt));
+	m->act[SIDE_VIDEO].video = 1;
+	m->cmean = efloats(RCH);
+	m->crstd = efloats(RCH);
+	return m;
+}
+
+static void
+acts_free(Acts *a)
+{
+	free(a->rows); free(a->m_in); free(a->a1); free(a->x0); free(a->mean1); free(a->rstd1);
+	free(a->m1); free(a->m2); free(a->x1); free(a->q); free(a->k); free(a->v); free(a->att);
+	free(a->probs); free(a->probs_d); free(a->pm); free(a->r); free(a->mean2); free(a->rstd2);
+	free(a->h); free(a->f); free(a->fn); free(a->fnorm); free(a->pa); free(a->pooled);
+	free(a->qn); free(a->qnorm);
+}
+
+void
+model_free(Model *m)
+{
+	if (!m)
+		return;
+	free(m->w); free(m->g); free(m->m); free(m->v);
+	for (int i = 0; i < 2; i++)
+		acts_free(&m->act[i]);
+	for (int i = 0; i < 5; i++)
+		free(m->G[i]);
+	for (int i = 0; i < 2; i++)
+		free(m->chunk[i]);
+	free(m->cmean); free(m->crstd);
+	free(m->S); free(m->R); free(m->s); free(m->u); free(m->ds); free(m->du);
+	free(m->sarg); free(m->uarg); free(m->negq); free(m->kdlen); free(m->negv);
+	free(m->Sown); free(m->dSown); free(m->dqn); free(m->dpooled); free(m->z); free(m->dz);
+	free(m);
+}
+
+const ModelConfig *
+model_config(const Model *m)
+{
+	return &m->cfg;
+}
+
+static int
+ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+void
+model_init(Model *m, Rng *rng)
+{
+	for (int i = 0; i < m->nt; i++) {
+		Tensor *t = &m->t[i];
+		float *w = m->w + t->off;
+
+		for (size_t j = 0; j < t->n; j++)
+			w[j] = ends_with(t->name, ".g") ? 1.0f :
+			       ends_with(t->name, ".b") ? 0.0f : 0.02f * rng_normal(rng);
+	}
+	memset(m->g, 0, m->np * sizeof(float));
+	memset(m->m, 0, m->np * sizeof(float));
+	memset(m->v, 0, m->np * sizeof(float));
+}
+
+int
+model_num_tensors(const Model *m)
+{
+	return m->nt;
+}
+
+ParamInfo
+model_tensor(const Model *m, int i)
+{
+	const Tensor *t;
+	ParamInfo p;
+
+	CHECK(i >= 0 && i < m->nt);
+	t = &m->t[i];
+	p.name = t->name;
+	p.w = m->w + t->off;
+	p.g = m->g + t->off;
+	p.m = m->m + t->off;
+	p.v = m->v + t->off;
+	p.n = t->n;
+	p.ndim = t->ndim;
+	p.shape[0] = t->shape[0];
+	p.shape[1] = t->shape[1];
+	p.decay = t->decay;
+	return p;
+}
+
+size_t
+model_num_params(const Model *m)
+{
+	return m->np;
+}
+
+void
+model_zero_grad(Model *m)
+{
+	memset(m->g, 0, m->np * sizeof(float));
+}
+
+/* ---- buffers */
+
+/* replace *p by n zeroed floats (old contents are not kept) */
+static void
+growf(float **p, size_t n)
+{
+	free(*p);
+	*p = efloats(n);
+}
+
+static void
+acts_reserve(Model *m, Acts *a, int nseq, int T, int Nv, int C)
+{
+	size_t D = m->cfg.D, N = (size_t)nseq * T, NP = N * m->cfg.NH * T, NvC = (size_t)Nv * C;
+
+	if (N > a->capN) {
+		float **bufs[] = {&a->a1, &a->x0, &a->x1, &a->q, &a->k, &a->v, &a->att, &a->r, &a->h,
+		                  &a->f, &a->fn};
+		size_t nb = sizeof(bufs) / sizeof(bufs[0]) - (a->video ? 0 : 2);
+		for (size_t i = 0; i < nb; i++)
+			growf(bufs[i], N * D);
+		growf(&a->mean1, N);
+		growf(&a->rstd1, N);
+		growf(&a->mean2, N);
+		growf(&a->rstd2, N);
+		growf(&a->fnorm, N);
+		growf(&a->pa, N);
+		free(a->rows);
+		free(a->m1);
+		free(a->m2);
+		a->rows = ecalloc(N, sizeof(*a->rows));
+		a->m1 = ecalloc(N * D, 1);
+		a->m2 = ecalloc(N * D, 1);
+		a->capN = N;
+	}
+	if (NvC > a->capNvC) {
+		free(a->m_in);
+		a->m_in = ecalloc(NvC, 1);
+		a->capNvC = NvC;
+	}
+	if (NP > a->capP) {
+		growf(&a->probs, NP);
+		growf(&a->probs_d, NP);
+		free(a->pm);
+		a->pm = ecalloc(NP, 1);
+		a->capP = NP;
+	}
+	if ((size_t)nseq > a->capS) {
+		growf(&a->pooled, (size_t)nseq * D);
+		growf(&a->qn, (size_t)nseq * D);
+		growf(&a->qnorm, nseq);
+		a->capS = nseq;
+	}
+	if (N > m->capG) {
+		for (int i = 0; i < 5; i++)
+			growf(&m->G[i], N * D);
+		m->capG = N;
+	}
+}
+
+static void
+zero(float *p, size_t n)
+{
+	memset(p, 0, n * sizeof(*p));
+}
+
+/* ---- encoder (steps 1-3 of "The student") */
+
+/* out (R, C) = dropout(LN(rows rows[0..R) of inp (*, C))), mask (R, C) or NULL; or with dout
+ * set, the backward of that into dg, db. Works on runs of consecutive rows (one video's valid
+ * frames), so the input is never copied. */
+static void
+lndrop_rows(float *out, const float *dout, float *dg, float *db, float *mean, float *rstd,
+            const float *inp, const int *rows, int R, const float *g, const float *b,
+            const uint8_t *mask, float p, int C)
+{
+	for (int r = 0, e; r < R; r = e) {
+		const float *x = inp + (size_t)rows[r] * C;
+		const uint8_t *mk = mask ? mask + (size_t)r * C : NULL;
+
+		for (e = r + 1; e < R && rows[e] == rows[e - 1] + 1; e++)
+			;
+		if (dout)
+			lndrop_backward(NULL, dg, db, dout + (size_t)r * C, x, g, mean + r, rstd + r, mk, p,
+			                e - r, C);
+		else
+			lndrop_forward(out + (size_t)r * C, mean + r, rstd + r, x, g, b, mk, p, e - r, C);
+	}
+}
+
+/* inp (nseq, T, C), len (nseq) -> a->h (nseq*T, D). p > 0 draws dropout masks from rng. */
+static void
+enc_forward(Model *m, Acts *a, const EncW *P, const float *inp, const int *len, int nseq, int T,
+            int C, float p, Rng *rng)
+{
+	int D = m->cfg.D, NH = m->cfg.NH, N = nseq * T, Nv = 0, drop = p > 0.0f;
+	size_t ND = (size_t)N * D;
+
+	for (int b = 0; b < nseq; b++) {
+		CHECK(len[b] >= 1 && len[b] <= T);
+		Nv += len[b];
+	}
+	acts_reserve(m, a, nseq, T, Nv, C);
+	for (int b = 0, n = 0; b < nseq; b++)
+		for (int t = 0; t < len[b]; t++)
+			a->rows[n++] = b * T + t;
+
+	/* 1. LayerNorm(C) -> dropout -> Linear(C -> D) -> ReLU, valid rows only, in chunks */
+	if (drop)
+		dropout_mask(a->m_in, (size_t)Nv * C, p, rng);
+	for (int r0 = 0; r0 < Nv; r0 += RCH) {
+		int R = MIN(RCH, Nv - r0);
+		float *xc = m->chunk[0];
+
+		lndrop_rows(xc, NULL, NULL, NULL, m->cmean, m->crstd, inp, a->rows + r0, R, P->ln_in_g,
+		            P->ln_in_b, drop ? a->m_in + (size_t)r0 * C : NULL, p, C);
+		linear_forward(a->a1 + (size_t)r0 * D, xc, P->proj_w, P->proj_b, R, C, D);
+	}
+	relu_forward(a->a1, a->a1, (size_t)Nv * D);
+
+	/* 2. + position -> LayerNorm(D) -> dropout */
+	zero(a->x0, ND);
+	for (int r = 0; r < Nv; r++)
+		memcpy(a->x0 + (size_t)a->rows[r] * D, a->a1 + (size_t)r * D, D * sizeof(float));
+	posemb_forward(a->x0, a->x0, P->pos, nseq, T, D);
+	layernorm_forward(a->x1, a->mean1, a->rstd1, a->x0, P->ln_pos_g, P->ln_pos_b, N, D);
+	if (drop)
+		dropout_mask(a->m1, ND, p, rng);
+	dropout_forward(a->x1, a->x1, drop ? a->m1 : NULL, ND, p);
+
+	/* 3. BERT self-attention block: LN(dropout(O(attn(Q, K, V))) + x1) */
+	linear_forward(a->q, a->x1, P->qw, P->qb, N, D, D);
+	linear_forward(a->k, a->x1, P->kw, P->kb, N, D, D);
+	linear_forward(a->v, a->x1, P->vw, P->vb, N, D, D);
+	if (drop)
+		dropout_mask(a->pm, (size_t)N * NH * T, p, rng);
+	attention_forward(a->att, a->probs, a->probs_d, a->q, a->k, a->v, drop ? a->pm : NULL, len,
+	                  nseq, T, D, NH, p);
+	linear_forward(a->r, a->att, P->ow, P->ob, N, D, D);
+	if (drop)
+		dropout_mask(a->m2, ND, p, rng);
+	dropout_forward(a->r, a->r, drop ? a->m2 : NULL, ND, p);
+	for (size_t i = 0; i < ND; i++)
+		a->r[i] += a->x1[i];
+	layernorm_forward(a->h, a->mean2, a->rstd2, a->r, P->ln_att_g, P->ln_att_b, N, D);
+}
+
+/* backward of enc_forward: dh (N, D) is in m->G[0] (consumed); gradients accumulate into Gw */
+static void
+enc_backward(Model *m, Acts *a, const EncW *P, const EncW *Gw, const float *inp, const int *len,
+             int nseq, int T, int C, float p)
+{
+	int D = m->cfg.D, NH = m->cfg.NH, N = nseq * T, Nv = 0, drop = p > 0.0f;
+	size_t ND = (size_t)N * D;
+	float **G = m->G;
+
+	for (int b = 0; b < nseq; b++)
+		Nv += len[b];
+	/* 3. h = LN(r): dr (G1); r = dropout(o) + x1: dx1 starts as dr (kept in G1) */
+	zero(G[1], ND);
+	layernorm_backward(G[1], Gw->ln_att_g, Gw->ln_att_b, G[0], a->r, P->ln_att_g, a->mean2,
+	                   a->rstd2, N, D);
+	zero(G[2], ND);
+	dropout_backward(G[2], G[1], drop ? a->m2 : NULL, ND, p);
+	zero(G[0], ND);
+	linear_backward(G[0], Gw->ow, Gw->ob, G[2], a->att, P->ow, N, D, D);
+	zero(G[2], ND);
+	zero(G[3], ND);
+	zero(G[4], ND);
+	attention_backward(G[2], G[3], G[4], G[0], a->q, a->k, a->v, a->probs, a->probs_d,
+	                   drop ? a->pm : NULL, len, nseq, T, D, NH, p);
+	linear_backward(G[1], Gw->qw, Gw->qb, G[2], a->x1, P->qw, N, D, D);
+	linear_backward(G[1], Gw->kw, Gw->kb, G[3], a->x1, P->kw, N, D, D);
+	linear_backward(G[1], Gw->vw, Gw->vb, G[4], a->x1, P->vw, N, D, D);
+
+	/* 2. x1 = dropout(LN(x0)), x0 = scatter(a1) + pos */
+	zero(G[0], ND);
+	dropout_backward(G[0], G[1], drop ? a->m1 : NULL, ND, p);
+	zero(G[2], ND);
+	layernorm_backward(G[2], Gw->ln_pos_g, Gw->ln_pos_b, G[0], a->x0, P->ln_pos_g, a->mean1,
+	                   a->rstd1, N, D);
+	posemb_backward(NULL, Gw->pos, G[2], nseq, T, D);
+
+	/* 1. da1 (Nv, D) in G3 through the ReLU; then per chunk recompute LN + dropout */
+	zero(G[3], (size_t)Nv * D);
+	for (int r = 0; r < Nv; r++)
+		relu_backward(G[3] + (size_t)r * D, G[2] + (size_t)a->rows[r] * D,
+		              a->a1 + (size_t)r * D, D);
+	for (int r0 = 0; r0 < Nv; r0 += RCH) {
+		int R = MIN(RCH, Nv - r0);
+		const uint8_t *mk = drop ? a->m_in + (size_t)r0 * C : NULL;
+		float *xl = m->chunk[0], *dxl = m->chunk[1];
+
+		lndrop_rows(xl, NULL, NULL, NULL, m->cmean, m->crstd, inp, a->rows + r0, R, P->ln_in_g,
+		            P->ln_in_b, mk, p, C);
+		zero(dxl, (size_t)R * C);
+		linear_backward(dxl, Gw->proj_w, Gw->proj_b, G[3] + (size_t)r0 * D, xl, P->proj_w, R, C,
+		                D);
+		lndrop_rows(NULL, dxl, Gw->ln_in_g, Gw->ln_in_b, m->cmean, m->crstd, inp, a->rows + r0,
+		            R, P->ln_in_g, P->ln_in_b, mk, p, C);
+	}
+}
+
+/* ---- loss */
+
+static void
+loss_reserve(Model *m, const Batch *bt)
+{
+	size_t Nq = bt->Nq, B = bt->B, NF = (size_t)B * bt->L, D = m->cfg.D;
+
+	if (Nq * NF > m->capQF) {
+		growf(&m->S, Nq * NF);
+		growf(&m->R, Nq * NF);
+		m->capQF = Nq * NF;
+	}
+	if (Nq * B > m->capQB) {
+		growf(&m->s, Nq * B);
+		growf(&m->u, Nq * B);
+		growf(&m->ds, Nq * B);
+		growf(&m->du, Nq * B);
+		free(m->sarg);
+		free(m->uarg);
+		m->sarg = ecalloc(Nq * B, sizeof(int));
+		m->uarg = ecalloc(Nq * B, sizeof(int));
+		m->capQB = Nq * B;
+	}
+	if (Nq * bt->L > m->capQL) {
+		growf(&m->Sown, Nq * bt->L);
+		growf(&m->dSown, Nq * bt->L);
+		m->capQL = Nq * bt->L;
+	}
+	if (Nq > m->capQ) {
+		free(m->negq);
+		free(m->kdlen);
+		m->negq = ecalloc(Nq, sizeof(int));
+		m->kdlen = ecalloc(Nq, sizeof(int));
+		growf(&m->dqn, Nq * D);
+		growf(&m->dpooled, Nq * D);
+		m->capQ = Nq;
+	}
+	if (B > m->capB) {
+		free(m->negv);
+		m->negv = ecalloc(B, sizeof(int));
+		m->capB = B;
+	}
+	if (m->cfg.E > 0 && NF * m->cfg.E > m->capFE && (m->cfg.feat_kd[0] || m->cfg.feat_kd[1])) {
+		growf(&m->z, NF * m->cfg.E);
+		growf(&m->dz, NF * m->cfg.E);
+		m->capFE = NF * m->cfg.E;
+	}
+}
+
+static void
+check_batch(const Model *m, const Batch *bt)
+{
+	const ModelConfig *c = &m->cfg;
+	int *has = ecalloc(bt->B, sizeof(int));
+
+	CHECK(bt->B >= 1 && bt->L >= 1 && bt->L <= c->max_frames);
+	CHECK(bt->Nq >= 1 && bt->T >= 1 && bt->T <= c->max_tokens);
+	for (int b = 0; b < bt->B; b++)
+		CHECK(bt->vlen[b] >= 1 && bt->vlen[b] <= bt->L);
+	for (int q = 0; q < bt->Nq; q++) {
+		CHECK(bt->qlen[q] >= 1 && bt->qlen[q] <= bt->T);
+		CHECK(bt->qvid[q] >= 0 && bt->qvid[q] < bt->B);
+		has[bt->qvid[q]] = 1;
+	}
+	for (int b = 0; b < bt->B; b++)
+		CHECK(has[b]);
+	free(has);
+}
+
+float
+model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts *parts,
+           int backward)
+{
+	const ModelConfig *c = &m->cfg;
+	int B = bt->B, L = bt->L, Nq = bt->Nq, T = bt->T, D = c->D, NF = B * L;
+	float p = lc->train ? c->dropout : 0.0f, total = 0.0f;
+	Acts *av = &m->act[SIDE_VIDEO], *aq = &m->act[SIDE_QUERY];
+
+	check_batch(m, bt);
+	loss_reserve(m, bt);
+	if (parts)
+		memset(parts, 0, sizeof(*parts));
+	for (int br = 0; br < NBRANCH; br++) {
+		EncW vw, vg, qw, qg;
+		int dokd = lc->kd != KD_NONE && lc->kd_branch[br];
+		int simkd = dokd && (lc->kd == KD_SIM_KL || lc->kd == KD_SIM_MSE);
+		int featkd = dokd && (lc->kd == KD_FEAT_KL || lc->kd == KD_FEAT_MSE);
+		float t2v, v2t, n2v, nv2t, kd = 0.0f, *fkw = NULL, *fkb = NULL;
+
+		if (!c->has_branch[br])
+			continue;
+		vw = encw(&m->enc[br][SIDE_VIDEO], m->w);
+		vg = encw(&m->enc[br][SIDE_VIDEO], m->g);
+		qw = encw(&m->enc[br][SIDE_QUERY], m->w);
+		qg = encw(&m->enc[br][SIDE_QUERY], m->g);
+
+		/* forward: frames (B*L, D) and their unit vectors; queries (Nq, D) likewise */
+		enc_forward(m, av, &vw, bt->video, bt->vlen, B, L, c->dv, p, rng);
+		linear_forward(av->f, av->h, vw.head_w, vw.head_b, NF, D, D);
+		l2norm_forward(av->fn, av->fnorm, av->f, NF, D);
+		enc_forward(m, aq, &qw, bt->query, bt->qlen, Nq, T, c->dt, p, rng);
+		attnpool_forward(aq->pooled, aq->pa, aq->h, qw.head_w, bt->qlen, Nq, T, D);
+		l2norm_forward(aq->qn, aq->qnorm, aq->pooled, Nq, D);
+
+		/* scores: S cosine -> s (triplet, KD), R raw dot products -> u (InfoNCE) */
+		framesim_forward(m->S, aq->qn, av->fn, Nq, NF, D);
+		framemax_forward(m->s, m->sarg, m->S, bt->vlen, Nq, B, L);
+		framesim_forward(m->R, aq->pooled, av->f, Nq, NF, D);
+		framemax_forward(m->u, m->uarg, m->R, bt->vlen, Nq, B, L);
+
+		/* losses; their gradients accumulate into ds, du, dSown, dz (already weighted) */
+		triplet_t2v_sample(m->negq, m->s, bt->qvid, Nq, B, lc->hard_negatives, lc->hard_pool,
+		                   rng);
+		triplet_v2t_sample(m->negv, m->s, bt->qvid, Nq, B, lc->hard_negatives, rng);
+		zero(m->ds, (size_t)Nq * B);
+		zero(m->du, (size_t)Nq * B);
+		t2v = triplet_t2v(m->ds, 1.0f, m->s, bt->qvid, m->negq, Nq, B, lc->margin);
+		v2t = triplet_v2t(m->ds, 1.0f, m->s, bt->qvid, m->negv, Nq, B, lc->margin);
+		n2v = nce_t2v(m->du, lc->nce_weight, m->u, bt->qvid, Nq, B);
+		nv2t = nce_v2t(m->du, lc->nce_weight, m->u, bt->qvid, Nq, B);
+		if (simkd) {
+			CHECK(bt->tau);
+			for (int q = 0; q < Nq; q++) {
+				m->kdlen[q] = bt->vlen[bt->qvid[q]];
+				memcpy(m->Sown + (size_t)q * L, m->S + (size_t)q * NF + (size_t)bt->qvid[q] * L,
+				       L * sizeof(float));
+			}
+			zero(m->dSown, (size_t)Nq * L);
+			kd = lc->kd == KD_SIM_KL ?
+			     kd_sim_kl(m->dSown, lc->kd_weight, m->Sown, bt->tau, m->kdlen, Nq, L,
+			               lc->kd_temp) :
+			     kd_sim_mse(m->dSown, lc->kd_weight, m->Sown, bt->tau, m->kdlen, Nq, L);
+		}
+		if (featkd) {
+			CHECK(bt->tvideo && m->fk_w[br] != NONE);
+			fkw = m->w + m->fk_w[br];
+			fkb = m->w + m->fk_b[br];
+			linear_forward(m->z, av->f, fkw, fkb, NF, D, c->E);
+			zero(m->dz, (size_t)NF * c->E);
+			kd = lc->kd == KD_FEAT_KL ?
+			     kd_feat_kl(m->dz, lc->kd_weight, m->z, bt->tvideo, bt->vlen, B, L, c->E) :
+			     kd_feat_mse(m->dz, lc->kd_weight, m->z, bt->tvideo, bt->vlen, B, L, c->E);
+		}
+		total += t2v + v2t + lc->nce_weight * (n2v + nv2t) + (dokd ? lc->kd_weight * kd : 0.0f);
+		if (parts) {
+			parts->trip_t2v[br] = t2v;
+			parts->trip_v2t[br] = v2t;
+			parts->nce_t2v[br] = n2v;
+			parts->nce_v2t[br] = nv2t;
+			parts->kd[br] = kd;
+		}
+		if (!backward)
+			continue;
+
+		/* backward: S and R are no longer needed and become dS and dR */
+		zero(m->S, (size_t)Nq * NF);
+		framemax_backward(m->S, m->ds, m->sarg, Nq, B, L);
+		if (simkd)
+			for (int q = 0; q < Nq; q++) {
+				float *d = m->S + (size_t)q * NF + (size_t)bt->qvid[q] * L;
+				for (int t = 0; t < m->kdlen[q]; t++)
+					d[t] += m->dSown[(size_t)q * L + t];
+			}
+		zero(m->R, (size_t)Nq * NF);
+		framemax_backward(m->R, m->du, m->uarg, Nq, B, L);
+		zero(m->G[1], (size_t)NF * D);
+		zero(m->G[2], (size_t)NF * D);
+		zero(m->dqn, (size_t)Nq * D);
+		zero(m->dpooled, (size_t)Nq * D);
+		framesim_backward(m->dqn, m->G[1], m->S, aq->qn, av->fn, Nq, NF, D);
+		framesim_backward(m->dpooled, m->G[2], m->R, aq->pooled, av->f, Nq, NF, D);
+		l2norm_backward(m->G[2], m->G[1], av->fn, av->fnorm, NF, D);
+		l2norm_backward(m->dpooled, m->dqn, aq->qn, aq->qnorm, Nq, D);
+		if (featkd)
+			linear_backward(m->G[2], m->g + m->fk_w[br], m->g + m->fk_b[br], m->dz, av->f, fkw,
+			                NF, D, c->E);
+
+		/* video side: frame Linear, then the encoder */
+		zero(m->G[0], (size_t)NF * D);
+		linear_backward(m->G[0], vg.head_w, vg.head_b, m->G[2], av->h, vw.head_w, NF, D, D);
+		enc_backward(m, av, &vw, &vg, bt->video, bt->vlen, B, L, c->dv, p);
+
+		/* query side: attention pooling, then the encoder */
+		zero(m->G[0], (size_t)Nq * T * D);
+		attnpool_backward(m->G[0], qg.head_w, m->dpooled, aq->pa, aq->h, qw.head_w, bt->qlen,
+		                  Nq, T, D);
+		enc_backward(m, aq, &qw, &qg, bt->query, bt->qlen, Nq, T, c->dt, p);
+	}
+	if (parts)
+		parts->total = total;
+	return total;
+}
+
+/* ---- inference */
+
+void
+model_encode_videos(Model *m, int br, const float *video, const int *vlen, int B, int L,
+                    float *out)
+{
+	const ModelConfig *c = &m->cfg;
+	int D = c->D, chunk = MAX(1, ENC_ROWS / L);
+	EncW w;
+
+	CHECK(br >= 0 && br < NBRANCH && c->has_branch[br] && L >= 1 && L <= c->max_frames);
+	w = encw(&m->enc[br][SIDE_VIDEO], m->w);
+	for (int b0 = 0; b0 < B; b0 += chunk) {
+		int nb = MIN(chunk, B - b0);
+		float *o = out + (size_t)b0 * L * D;
+
+		enc_forward(m, &m->act[SIDE_VIDEO], &w, video + (size_t)b0 * L * c->dv, vlen + b0, nb,
+		            L, c->dv, 0.0f, NULL);
+		linear_forward(o, m->act[SIDE_VIDEO].h, w.head_w, w.head_b, nb * L, D, D);
+		for (int b = 0; b < nb; b++)
+			zero(o + ((size_t)b * L + vlen[b0 + b]) * D, (size_t)(L - vlen[b0 + b]) * D);
+	}
+}
+
+void
+model_encode_queries(Model *m, int br, const float *query, const int *qlen, int Nq, int T,
+                     float *out)
+{
+	const ModelConfig *c = &m->cfg;
+	int D = c->D, chunk = MAX(1, ENC_ROWS / T);
+	EncW w;
+
+	CHECK(br >= 0 && br < NBRANCH && c->has_branch[br] && T >= 1 && T <= c->max_tokens);
+	w = encw(&m->enc[br][SIDE_QUERY], m->w);
+	for (int q0 = 0; q0 < Nq; q0 += chunk) {
+		int nq = MIN(chunk, Nq - q0);
+		Acts *a = &m->act[SIDE_QUERY];
+
+		enc_forward(m, a, &w, query + (size_t)q0 * T * c->dt, qlen + q0, nq, T, c->dt, 0.0f,
+		            NULL);
+		attnpool_forward(out + (size_t)q0 * D, a->pa, a->h, w.head_w, qlen + q0, nq, T, D);
+	}
+}
+
+/* ---- cost: 2 x multiply-adds of every matrix product of one branch's encoder (eval mode) */
+
+double
+model_flops_video(const ModelConfig *c, int L)
+{
+	double D = c->D, l = L;
+
+	return 2.0 * l * c->dv * D      /* input projection */
+	     + 4 * 2.0 * l * D * D      /* Q, K, V, output Linears */
+	     + 2 * 2.0 * l * l * D      /* scores and probs @ V over all heads */
+	     + 2.0 * l * D * D;         /* frame Linear */
+}
+
+double
+model_flops_query(const ModelConfig *c, int T)
+{
+	double D = c->D, t = T;
+
+	return 2.0 * t * c->dt * D + 4 * 2.0 * t * D * D + 2 * 2.0 * t * t * D
+	     + 2 * 2.0 * t * D;         /* pooling logits and weighted sum */
+}
