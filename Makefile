@@ -1,8 +1,7 @@
 # prvr-tools: one binary per tools/*.c, all linked against libprvr.a built from lib/*.c.
 #   make                 build bin/* (target build)
 #   make test            unit tests + shell pipe tests, then again under ASan+UBSan
-#   make demo            the README's main job: train and evaluate DL-DKD on a synthetic corpus
-#   make all             build, then every experiment of the paper (pipelines/*.mk, target paper)
+#   make paper           every experiment of the paper (pipelines/*.mk); make demo: the main job
 #   make check           the tests once, with the current flags
 #   make bench           speed and memory benchmarks (never part of the tests)
 # Build trees can be kept apart with OUT=dir (objects in dir/obj, binaries in dir/bin).
@@ -34,7 +33,8 @@ BENCHBIN = $(patsubst tests/%.c,$(BINDIR)/%,$(wildcard tests/bench_*.c))
 
 build: $(BIN)
 
-all: build paper
+# all builds, as everywhere; the long experiment runs are never a side effect of it
+all: build
 
 $(LIBA): $(LIBOBJ)
 	$(AR) rcs $@ $^
