@@ -1,0 +1,403 @@
+# pipelines/experiments.mk: the paper's experiments as make targets (doc/pipelines.md).
+# Included by the top Makefile. Each target runs end to end, composing the tools with files and
+# pipes: corpus (prvr-synth, or DATA=DIR from prvr-import) -> feat-reduce -> teacher-sim ->
+# distill-step (validation, best checkpoint) -> encode-video / encode-text -> rank -> metrics,
+# and writes results/<target>/<dataset>-<scale>/: a Markdown table with the paper's numbers beside
+# the measured ones, the same as TSV, and a gnuplot figure where one reads better.
+#
+#   make main        per dataset: teacher alone, exploration only, inheritance only, DL-DKD
+#                    (β = 0.3); mean ± sd over SEEDS
+#   make kd-kind     supp. Tables 2-3: similarity vs feature distillation x KL vs MSE
+#   make beta-sweep  supp. Figure 1: SumR for β = 0.0 .. 1.0, one trained model (re-ranking only)
+#   make branches    supp. Figure 2: DL-DKD vs dual-exploration vs dual-inheritance across β
+#   make schedule    distillation schedule ablation: none, fixed, linear, exponential, sigmoid
+#   make cost        supp. Table 4: FLOPs per video-text pair (analytic, checked against a
+#                    measured count), peak training memory at batch 128, SumR
+#   make paper       all of the above;  make demo: DL-DKD on a small TVR-like corpus, table on stdout
+#   make publish     copy the tables and figures of RESULTS under examples/results/
+#
+# Knobs: DATASET=tvr|activitynet|charades (default: DATASETS="tvr activitynet"),
+# SCALE=tiny|small|full, DATA=DIR (imported features instead of the synthetic corpus; needs
+# DATASET), SEED (single-seed experiments), SEEDS (main), EPOCHS, PATIENCE, JOBS (threads per
+# heavy tool), DSEED (corpus seed), RESULTS, DATADIR.
+# Not here: building the tools (the top Makefile; every rule below depends on the binaries).
+
+SHELL = /bin/bash
+.SHELLFLAGS = -o pipefail -ec
+.DELETE_ON_ERROR:
+
+# ---- knobs -------------------------------------------------------------------------------------
+
+DATASET  ?=
+DATASETS ?= $(if $(DATASET),$(DATASET),tvr activitynet)
+SCALE    ?= small
+DATA     ?=
+SEED     ?= 1
+SEEDS    ?= 1 2 3
+DSEED    ?= 1
+# the scales: tiny (CI), small (the committed example results, about an hour on 2 cores for
+# TVR and ActivityNet), full (the paper's sizes, 100 epochs with early stopping). small keeps
+# the -small presets' splits (a tenth of the real videos, real clip and token statistics) and
+# batch 128, and trades the feature and model widths (student video/token features 256/128-d
+# instead of 3072/768 or 1024/1024; hidden size 128 instead of 384) and epochs for time.
+EPOCHS_tiny  = 3
+EPOCHS_small = 20
+EPOCHS_full  = 100
+SYNTH_OPTS_small = --dims 256,128,512
+TRAIN_OPTS_small = --hidden 128
+EPOCHS   ?= $(EPOCHS_$(SCALE))
+PATIENCE ?= 10
+JOBS     ?= 2
+RESULTS  ?= results
+DATADIR  ?= data
+MODELS   ?= $(RESULTS)/models
+# extra prvr-synth knobs (corpus) and distill-step options (every training run); the corpus and
+# the models are rebuilt when they change
+SYNTH_OPTS ?= $(SYNTH_OPTS_$(SCALE))
+TRAIN_OPTS ?= $(TRAIN_OPTS_$(SCALE))
+# the cost table's training steps (memory at batch 128, as the paper)
+COST_BATCH ?= 128
+COST_STEPS ?= 2
+BETAS    = 0.0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0
+
+ifneq ($(DATA),)
+ifneq ($(words $(DATASETS)),1)
+$(error DATA=$(DATA) needs DATASET=tvr|activitynet|charades naming what it holds)
+endif
+endif
+ifeq ($(filter tiny small full,$(SCALE)),)
+$(error SCALE=$(SCALE): expected tiny, small or full)
+endif
+
+P = pipelines
+
+# per-dataset settings: triplet margin (method.md) and the shape for the cost table
+MARGIN_tvr         = 0.1
+MARGIN_activitynet = 0.2
+MARGIN_charades    = 0.2
+
+# ---- names -------------------------------------------------------------------------------------
+# $(1) is a dataset name throughout.
+# preset: the synthetic corpus; ckey: the corpus with every knob that changes it; rtag: the
+# results directory name (results/<target>/<rtag>/).
+preset   = $(1)$(if $(filter full,$(SCALE)),,-$(SCALE))
+ckey     = $(if $(DATA),$(1)-import,$(call preset,$(1))-d$(DSEED))
+rtag     = $(if $(DATA),$(1)-import,$(1)-$(SCALE))
+corpus   = $(if $(DATA),$(DATA),$(DATADIR)/$(call ckey,$(1)))
+streams  = $(DATADIR)/$(call ckey,$(1))-reduced
+# a trained model: $(2) variant, $(3) seed
+mdir     = $(MODELS)/$(call ckey,$(1))/$(2)-s$(3)-e$(EPOCHS)
+datadesc = $(if $(DATA),imported features $(abspath $(DATA)),synthetic preset $(call preset,$(1)) (prvr-synth seed $(DSEED)$(if $(SYNTH_OPTS), $(SYNTH_OPTS))))
+
+TOOLS_USED = prvr-synth feat-reduce teacher-sim distill-step encode-video encode-text rank \
+	metrics prvr-cat prvr-cost
+$(foreach t,$(TOOLS_USED),$(eval T_$(t) = $(BINDIR)/$(t)))
+
+# ---- training variants -------------------------------------------------------------------------
+# name -> distill-step options. Every variant not listed in NOTEACHER distils from the teacher.
+OPT_dldkd    = --branches dual --kd sim --kd-loss kl --schedule exp
+OPT_inh      = --branches inh --kd sim --kd-loss kl --schedule exp
+OPT_exp      = --branches exp --schedule none
+OPT_sim-mse  = --branches dual --kd sim --kd-loss mse --schedule exp
+OPT_feat-kl  = --branches dual --kd feat --kd-loss kl --schedule exp
+OPT_feat-mse = --branches dual --kd feat --kd-loss mse --schedule exp
+OPT_dual-exp = --branches dual-exp --schedule none
+OPT_dual-inh = --branches dual-inh --kd sim --kd-loss kl --schedule exp
+OPT_fixed    = --branches dual --kd sim --kd-loss kl --schedule fixed
+OPT_linear   = --branches dual --kd sim --kd-loss kl --schedule linear
+OPT_sigmoid  = --branches dual --kd sim --kd-loss kl --schedule sigmoid
+NOTEACHER    = exp dual-exp
+FEATKD       = feat-kl feat-mse
+SINGLE       = inh exp
+
+# which models each experiment needs (variant/seed words)
+NEED_main     = $(foreach s,$(SEEDS),dldkd/$(s) inh/$(s) exp/$(s))
+NEED_kd-kind  = sim-mse/$(SEED) dldkd/$(SEED) feat-mse/$(SEED) feat-kl/$(SEED)
+NEED_beta     = dldkd/$(SEED)
+NEED_branches = dldkd/$(SEED) dual-exp/$(SEED) dual-inh/$(SEED)
+NEED_schedule = dual-exp/$(SEED) fixed/$(SEED) linear/$(SEED) dldkd/$(SEED) sigmoid/$(SEED)
+NEED_cost     = dldkd/$(SEED)
+NEED_all      = $(sort $(NEED_main) $(NEED_kd-kind) $(NEED_beta) $(NEED_branches) \
+	$(NEED_schedule) $(NEED_cost))
+
+# the schedule ablation's rows and the models behind them ("none" is w = 0, i.e. two branches
+# without a teacher: the dual-exploration model)
+SCHED_ROWS = none:dual-exp fixed:fixed linear:linear exp:dldkd sigmoid:sigmoid
+KD_ROWS    = sim-mse:sim-mse sim-kl:dldkd feat-mse:feat-mse feat-kl:feat-kl
+
+# ---- per dataset: corpus, reduced streams, teacher -----------------------------------------------
+
+define DATASET_rules
+# the corpus: prvr-synth into a temporary directory, renamed when complete
+ifeq ($(DATA),)
+$(call corpus,$(1)).knobs: FORCE
+	@mkdir -p $$(@D)
+	@echo '$(SYNTH_OPTS)' > $$@.tmp
+	@if cmp -s $$@.tmp $$@; then rm $$@.tmp; else mv $$@.tmp $$@; fi
+$(call corpus,$(1))/corpus.mp: $(call corpus,$(1)).knobs $(T_prvr-synth)
+	rm -rf $(call corpus,$(1)).tmp
+	$(T_prvr-synth) -q -p $(call preset,$(1)) -s $(DSEED) $(SYNTH_OPTS) -o $(call corpus,$(1)).tmp
+	rm -rf $(call corpus,$(1))
+	mv $(call corpus,$(1)).tmp $(call corpus,$(1))
+else
+$(call corpus,$(1))/corpus.mp:
+	@echo "$(DATA): no corpus.mp (make a corpus directory with prvr-import -r ROOT -o $(DATA))" >&2; exit 1
+endif
+
+# the extra training options every model of this corpus was trained with
+$(MODELS)/$(call ckey,$(1))/train-opts.txt: FORCE
+	@mkdir -p $$(@D)
+	@echo '$(TRAIN_OPTS)' > $$@.tmp
+	@if cmp -s $$@.tmp $$@; then rm $$@.tmp; else mv $$@.tmp $$@; fi
+
+# which corpus the reduced streams came from (rewritten only when that changes)
+$(call streams,$(1))/source.txt: FORCE
+	@mkdir -p $$(@D)
+	@echo '$(abspath $(call corpus,$(1)))' > $$@.tmp
+	@if cmp -s $$@.tmp $$@; then rm $$@.tmp; else mv $$@.tmp $$@; fi
+
+# reduced features: segment averaging to <= 128 frames, tokens to <= 30, student rows normalised
+$(call streams,$(1))/%.mp: $(call corpus,$(1))/corpus.mp $(call streams,$(1))/source.txt $(T_feat-reduce)
+	$(T_feat-reduce) -q < $(call corpus,$(1))/$$*.mp > $$@.tmp
+	mv $$@.tmp $$@
+
+# teacher similarities to each training query's own video (the distillation target)
+$(call streams,$(1))/train-tsim.mp: $(call streams,$(1))/train-video-teacher.mp \
+		$(call streams,$(1))/train-query-teacher.mp $(T_teacher-sim)
+	$(T_teacher-sim) -Q -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) > $$@.tmp
+	mv $$@.tmp $$@
+
+# the zero-shot teacher on the test split: scores -> metrics
+$(call streams,$(1))/teacher-scores.mp: $(call streams,$(1))/test-video-teacher.mp \
+		$(call streams,$(1))/test-query-teacher.mp $(T_teacher-sim)
+	$(T_teacher-sim) -Q -S -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) > $$@.tmp
+	mv $$@.tmp $$@
+$(call streams,$(1))/teacher-test.tsv: $(call streams,$(1))/teacher-scores.mp $(T_metrics)
+	$(T_metrics) -q -f tsv -i $$< | awk -f $(P)/metrics.awk > $$@.tmp
+	mv $$@.tmp $$@
+endef
+
+# ---- per trained model: train, encode, score, evaluate, curves ---------------------------------
+# $(1) dataset, $(2) variant, $(3) seed
+
+define MODEL_rules
+$(call mdir,$(1),$(2),$(3))/ckpt.mp: $(T_distill-step) $(MODELS)/$(call ckey,$(1))/train-opts.txt \
+		$(addprefix $(call streams,$(1))/,train-video-student.mp train-query-student.mp \
+		val-video-student.mp val-query-student.mp) \
+		$(if $(filter $(2),$(NOTEACHER)),,$(call streams,$(1))/train-tsim.mp) \
+		$(if $(filter $(2),$(FEATKD)),$(call streams,$(1))/train-video-teacher.mp)
+	@mkdir -p $$(@D)
+	@echo "train $(call ckey,$(1)) $(2) seed $(3) ($(EPOCHS) epochs at most)" >&2
+	SECONDS=0; $(T_distill-step) \
+		-v $(call streams,$(1))/train-video-student.mp \
+		-q $(call streams,$(1))/train-query-student.mp \
+		$(if $(filter $(2),$(NOTEACHER)),,-t $(call streams,$(1))/train-tsim.mp) \
+		$(if $(filter $(2),$(FEATKD)),-T $(call streams,$(1))/train-video-teacher.mp) \
+		--val-video $(call streams,$(1))/val-video-student.mp \
+		--val-query $(call streams,$(1))/val-query-student.mp \
+		$(OPT_$(2)) --margin $(MARGIN_$(1)) --epochs $(EPOCHS) --patience $(PATIENCE) \
+		--seed $(3) -j $(JOBS) $(TRAIN_OPTS) \
+		-l $$(@D)/log.mp.tmp -o $$@ 2> $$(@D)/train.err || \
+		{ tail -n 20 $$(@D)/train.err >&2; rm -f $$(@D)/log.mp.tmp; exit 1; }; \
+	echo "trained $(call ckey,$(1)) $(2) seed $(3) in $$$${SECONDS}s" >&2
+	mv $$(@D)/log.mp.tmp $$(@D)/log.mp
+
+$(call mdir,$(1),$(2),$(3))/log.mp: $(call mdir,$(1),$(2),$(3))/ckpt.mp
+
+# per-epoch curves (every loss component, validation SumR, w(e)) and their picture
+$(call mdir,$(1),$(2),$(3))/curves.tsv: $(call mdir,$(1),$(2),$(3))/log.mp $(T_prvr-cat) $(P)/curves.awk
+	$(T_prvr-cat) < $$< | awk -f $(P)/curves.awk > $$@.tmp
+	mv $$@.tmp $$@
+$(call mdir,$(1),$(2),$(3))/curves.png: $(call mdir,$(1),$(2),$(3))/curves.tsv $(P)/curves.gp
+	gnuplot -e "in='$$<'; out='$$@.tmp'; title='$(call rtag,$(1)) $(2) seed $(3): training curves'" $(P)/curves.gp
+	mv $$@.tmp $$@
+
+# the test split encoded by each branch
+$(call mdir,$(1),$(2),$(3))/test-videos.mp: $(call mdir,$(1),$(2),$(3))/ckpt.mp \
+		$(call streams,$(1))/test-video-student.mp $(T_encode-video)
+	$(T_encode-video) -j $(JOBS) -c $$< < $$(word 2,$$^) > $$@.tmp
+	mv $$@.tmp $$@
+$(call mdir,$(1),$(2),$(3))/test-queries.mp: $(call mdir,$(1),$(2),$(3))/ckpt.mp \
+		$(call streams,$(1))/test-query-student.mp $(T_encode-text)
+	$(T_encode-text) -j $(JOBS) -c $$< < $$(word 2,$$^) > $$@.tmp
+	mv $$@.tmp $$@
+
+# the headline number: rank (fused at β = 0.3 for two branches) -> metrics, plus the best epoch
+$(call mdir,$(1),$(2),$(3))/test.tsv: $(call mdir,$(1),$(2),$(3))/test-videos.mp \
+		$(call mdir,$(1),$(2),$(3))/test-queries.mp $(call mdir,$(1),$(2),$(3))/curves.tsv \
+		$(T_rank) $(T_metrics) $(P)/metrics.awk
+	$(T_rank) -Q -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) $(if $(filter $(2),$(SINGLE)),,-b 0.3) | \
+		$(T_metrics) -q -f tsv | awk -f $(P)/metrics.awk -v curves=$$(word 3,$$^) > $$@.tmp
+	mv $$@.tmp $$@
+
+# every branch's scores, kept for re-ranking (β sweep) without re-encoding
+$(call mdir,$(1),$(2),$(3))/test-scores.mp: $(call mdir,$(1),$(2),$(3))/test-videos.mp \
+		$(call mdir,$(1),$(2),$(3))/test-queries.mp $(T_rank)
+	$(T_rank) -Q -S -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) > $$@.tmp
+	mv $$@.tmp $$@
+
+# the β sweep: metrics of the fused score for each β, from the stored scores
+$(call mdir,$(1),$(2),$(3))/beta.tsv: $(call mdir,$(1),$(2),$(3))/test-scores.mp $(T_metrics) \
+		$(P)/metrics.awk
+	for b in $(BETAS); do \
+		$(T_metrics) -q -f tsv -i $$< -b $$$$b | awk -f $(P)/metrics.awk -v beta=$$$$b | \
+			if [ $$$$b = $(firstword $(BETAS)) ]; then cat; else tail -n +2; fi; \
+	done > $$@.tmp
+	mv $$@.tmp $$@
+endef
+
+FORCE:
+.PHONY: FORCE
+
+# ---- the experiments: tables and figures per dataset --------------------------------------------
+
+# run files of the models behind a row: $(1) dataset, $(2) variant, $(3) seeds
+runs = $(foreach s,$(3),$(call mdir,$(1),$(2),$(s))/test.tsv)
+rdir = $(RESULTS)/$(1)/$(call rtag,$(2))
+meta = $(P)/meta.sh $(1) $(2) '$(call datadesc,$(2))' '$(3)' \
+	'at most $(EPOCHS) (patience $(PATIENCE)); best checkpoint by validation SumR, fused β = 0.3$(if $(TRAIN_OPTS),; training options $(TRAIN_OPTS))'
+# the knobs a table depends on, rewritten only when they change
+define KNOBS_rule
+$(call rdir,$(1),$(2))/knobs.txt: FORCE
+	@mkdir -p $$(@D)
+	@echo 'SEEDS=$(SEEDS) SEED=$(SEED) EPOCHS=$(EPOCHS) PATIENCE=$(PATIENCE) DATA=$(DATA) DSEED=$(DSEED) SYNTH_OPTS=$(SYNTH_OPTS) TRAIN_OPTS=$(TRAIN_OPTS) COST_BATCH=$(COST_BATCH)' > $$@.tmp
+	@if cmp -s $$@.tmp $$@; then rm $$@.tmp; else mv $$@.tmp $$@; fi
+endef
+
+define EXPERIMENT_rules
+$(foreach t,main kd-kind beta-sweep branches schedule cost,$(eval $(call KNOBS_rule,$(t),$(1))))
+
+# main: teacher, exploration, inheritance, DL-DKD over SEEDS
+$(call rdir,main,$(1))/main.tsv $(call rdir,main,$(1))/main.md &: $(call rdir,main,$(1))/knobs.txt \
+		$(call streams,$(1))/teacher-test.tsv $(call runs,$(1),exp,$(SEEDS)) \
+		$(call runs,$(1),inh,$(SEEDS)) $(call runs,$(1),dldkd,$(SEEDS)) \
+		$(P)/rows.awk $(P)/table.sh $(P)/paper/main.tsv
+	{ awk -v dataset=$(1) -v row=teacher -f $(P)/rows.awk $(call streams,$(1))/teacher-test.tsv; \
+	  awk -v dataset=$(1) -v row=exploration -f $(P)/rows.awk $(call runs,$(1),exp,$(SEEDS)); \
+	  awk -v dataset=$(1) -v row=inheritance -f $(P)/rows.awk $(call runs,$(1),inh,$(SEEDS)); \
+	  awk -v dataset=$(1) -v row=dl-dkd -f $(P)/rows.awk $(call runs,$(1),dldkd,$(SEEDS)); \
+	} > $$(@D)/rows.tmp
+	$(call meta,main,$(1),$(SEEDS)) > $$(@D)/meta.tmp
+	$(P)/table.sh -r $$(@D)/rows.tmp -p $(P)/paper/main.tsv -m $$(@D)/meta.tmp \
+		-t "Main results, $(call rtag,$(1)): R@K and SumR on the test split" -o $$(@D)/main
+	rm -f $$(@D)/rows.tmp $$(@D)/meta.tmp
+$(call rdir,main,$(1))/curves.png: $(call mdir,$(1),dldkd,$(firstword $(SEEDS)))/curves.png
+	cp $$< $$@.tmp
+	mv $$@.tmp $$@
+
+# kd-kind: supp. Tables 2-3
+$(call rdir,kd-kind,$(1))/kd-kind.tsv $(call rdir,kd-kind,$(1))/kd-kind.md &: $(call rdir,kd-kind,$(1))/knobs.txt \
+		$(foreach r,$(KD_ROWS),$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEED))) \
+		$(P)/rows.awk $(P)/table.sh $(P)/paper/kd-kind.tsv
+	rm -f $$(@D)/rows.tmp
+	$(foreach r,$(KD_ROWS),awk -v dataset=$(1) -v row=$(firstword $(subst :, ,$(r))) -f $(P)/rows.awk \
+		$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEED)) >> $$(@D)/rows.tmp;)
+	$(call meta,kd-kind,$(1),$(SEED)) > $$(@D)/meta.tmp
+	$(P)/table.sh -r $$(@D)/rows.tmp -p $(P)/paper/kd-kind.tsv -m $$(@D)/meta.tmp \
+		-t "Similarity- vs feature-based distillation, MSE vs KL (supp. Tables 2-3), $(call rtag,$(1))" \
+		-o $$(@D)/kd-kind
+	rm -f $$(@D)/rows.tmp $$(@D)/meta.tmp
+$(call rdir,kd-kind,$(1))/kd-kind.png: $(foreach r,$(KD_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(SEED))/curves.tsv) \
+		$(P)/join-curves.awk $(P)/schedule.gp
+	awk -f $(P)/join-curves.awk -v names="$(foreach r,$(KD_ROWS),$(firstword $(subst :, ,$(r))))" \
+		$(foreach r,$(KD_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(SEED))/curves.tsv) > $$(@D)/kd-kind-curves.tsv
+	gnuplot -e "in='$$(@D)/kd-kind-curves.tsv'; out='$$@.tmp'; k=$(words $(KD_ROWS)); title='$(call rtag,$(1)): distillation kind, seed $(SEED)'" $(P)/schedule.gp
+	mv $$@.tmp $$@
+
+# beta-sweep: supp. Figure 1
+$(call rdir,beta-sweep,$(1))/beta-sweep.tsv $(call rdir,beta-sweep,$(1))/beta-sweep.md &: $(call rdir,beta-sweep,$(1))/knobs.txt \
+		$(call mdir,$(1),dldkd,$(SEED))/beta.tsv $(P)/beta-table.sh $(P)/paper/beta.tsv
+	$(call meta,beta-sweep,$(1),$(SEED)) > $$(@D)/meta.tmp
+	$(P)/beta-table.sh -d $(1) -m $$(@D)/meta.tmp -p $(P)/paper/beta.tsv \
+		-t "SumR against β from one trained DL-DKD model (supp. Figure 1), $(call rtag,$(1))" \
+		-o $$(@D)/beta-sweep dl-dkd=$(call mdir,$(1),dldkd,$(SEED))/beta.tsv
+	rm -f $$(@D)/meta.tmp
+$(call rdir,beta-sweep,$(1))/beta-sweep.png: $(call rdir,beta-sweep,$(1))/beta-sweep.tsv $(P)/beta.gp
+	awk -f $(P)/beta-plot.awk $$< > $$(@D)/beta-plot.tsv
+	gnuplot -e "in='$$(@D)/beta-plot.tsv'; out='$$@.tmp'; title='$(call rtag,$(1)): SumR against β, one DL-DKD model (seed $(SEED))'; note='paper: best at β = 0.3; β = 0 (inheritance) above β = 1 (exploration)'" $(P)/beta.gp
+	mv $$@.tmp $$@
+
+# branches: supp. Figure 2
+$(call rdir,branches,$(1))/branches.tsv $(call rdir,branches,$(1))/branches.md &: $(call rdir,branches,$(1))/knobs.txt \
+		$(foreach v,dldkd dual-exp dual-inh,$(call mdir,$(1),$(v),$(SEED))/beta.tsv) \
+		$(P)/beta-table.sh $(P)/paper/beta.tsv
+	$(call meta,branches,$(1),$(SEED)) > $$(@D)/meta.tmp
+	$(P)/beta-table.sh -d $(1) -m $$(@D)/meta.tmp -p $(P)/paper/beta.tsv \
+		-t "DL-DKD against the two-branch baselines across β (supp. Figure 2), $(call rtag,$(1))" \
+		-o $$(@D)/branches $(foreach v,dldkd:dl-dkd dual-exp:dual-exp dual-inh:dual-inh,$(lastword $(subst :, ,$(v)))=$(call mdir,$(1),$(firstword $(subst :, ,$(v))),$(SEED))/beta.tsv)
+	rm -f $$(@D)/meta.tmp
+$(call rdir,branches,$(1))/branches.png: $(call rdir,branches,$(1))/branches.tsv $(P)/beta.gp
+	awk -f $(P)/beta-plot.awk $$< > $$(@D)/beta-plot.tsv
+	gnuplot -e "in='$$(@D)/beta-plot.tsv'; out='$$@.tmp'; title='$(call rtag,$(1)): two-branch models across β (seed $(SEED))'; note='paper: DL-DKD above dual-exploration and dual-inheritance at every β'" $(P)/beta.gp
+	mv $$@.tmp $$@
+
+# schedule: the distillation schedule ablation
+$(call rdir,schedule,$(1))/schedule.tsv $(call rdir,schedule,$(1))/schedule.md &: $(call rdir,schedule,$(1))/knobs.txt \
+		$(foreach r,$(SCHED_ROWS),$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEED))) \
+		$(P)/rows.awk $(P)/table.sh $(P)/paper/schedule.tsv
+	rm -f $$(@D)/rows.tmp
+	$(foreach r,$(SCHED_ROWS),awk -v dataset=$(1) -v row=$(firstword $(subst :, ,$(r))) -f $(P)/rows.awk \
+		$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEED)) >> $$(@D)/rows.tmp;)
+	$(call meta,schedule,$(1),$(SEED)) > $$(@D)/meta.tmp
+	$(P)/table.sh -r $$(@D)/rows.tmp -p $(P)/paper/schedule.tsv -m $$(@D)/meta.tmp \
+		-t "Distillation schedule ablation, $(call rtag,$(1))" -o $$(@D)/schedule
+	rm -f $$(@D)/rows.tmp $$(@D)/meta.tmp
+$(call rdir,schedule,$(1))/schedule.png: $(foreach r,$(SCHED_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(SEED))/curves.tsv) \
+		$(P)/join-curves.awk $(P)/schedule.gp
+	awk -f $(P)/join-curves.awk -v names="$(foreach r,$(SCHED_ROWS),$(firstword $(subst :, ,$(r))))" \
+		$(foreach r,$(SCHED_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(SEED))/curves.tsv) > $$(@D)/schedule-curves.tsv
+	gnuplot -e "in='$$(@D)/schedule-curves.tsv'; out='$$@.tmp'; k=$(words $(SCHED_ROWS)); title='$(call rtag,$(1)): distillation schedules, seed $(SEED)'" $(P)/schedule.gp
+	mv $$@.tmp $$@
+
+# cost: supp. Table 4 at this dataset's shape
+$(call rdir,cost,$(1))/cost.tsv $(call rdir,cost,$(1))/cost.md &: $(call rdir,cost,$(1))/knobs.txt \
+		$(addprefix $(call streams,$(1))/,train-video-student.mp train-query-student.mp \
+		test-video-student.mp test-query-student.mp) $(call runs,$(1),dldkd,$(SEED)) \
+		$(T_prvr-cost) $(T_prvr-cat) $(P)/shape.sh $(P)/cost-table.sh $(P)/paper/cost.tsv
+	shape="$$$$($(P)/shape.sh $(T_prvr-cat) $(call streams,$(1)) $(if $(DATA),,$(1)))"; \
+	$(T_prvr-cost) $$$$shape --no-train -j $(JOBS) > $$(@D)/mean.tmp; \
+	$(T_prvr-cost) $$$$shape --frames 128 --tokens 30 --batch $(COST_BATCH) --steps $(COST_STEPS) \
+		-j $(JOBS) > $$(@D)/max.tmp
+	$(call meta,cost,$(1),$(SEED)) > $$(@D)/meta.tmp
+	$(P)/cost-table.sh -d $(1) -m $$(@D)/meta.tmp -p $(P)/paper/cost.tsv \
+		-s "$$$$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($$$$i == "sumr") c = i } NR == 2 { print $$$$c }' $(call runs,$(1),dldkd,$(SEED)))" \
+		-t "Cost (supp. Table 4), $(call rtag,$(1))" -o $$(@D)/cost $$(@D)/mean.tmp $$(@D)/max.tmp
+	rm -f $$(@D)/mean.tmp $$(@D)/max.tmp $$(@D)/meta.tmp
+endef
+
+$(foreach d,$(DATASETS),$(eval $(call DATASET_rules,$(d))))
+$(foreach d,$(DATASETS),$(foreach m,$(NEED_all),$(eval $(call MODEL_rules,$(d),$(word 1,$(subst /, ,$(m))),$(word 2,$(subst /, ,$(m)))))))
+$(foreach d,$(DATASETS),$(eval $(call EXPERIMENT_rules,$(d))))
+
+# ---- targets -------------------------------------------------------------------------------------
+
+OUT_main       = main.md main.tsv curves.png
+OUT_kd-kind    = kd-kind.md kd-kind.tsv kd-kind.png
+OUT_beta-sweep = beta-sweep.md beta-sweep.tsv beta-sweep.png
+OUT_branches   = branches.md branches.tsv branches.png
+OUT_schedule   = schedule.md schedule.tsv schedule.png
+OUT_cost       = cost.md cost.tsv
+EXPERIMENTS    = main kd-kind beta-sweep branches schedule cost
+
+$(foreach t,$(EXPERIMENTS),$(eval $(t): $(foreach d,$(DATASETS),$(addprefix $(call rdir,$(t),$(d))/,$(OUT_$(t))))))
+
+paper: $(EXPERIMENTS)
+
+# the README's job: DL-DKD on a small TVR-like corpus (three trainings, two at a time), the
+# main table on stdout
+DEMO_SCALE ?= small
+demo:
+	$(MAKE) --no-print-directory -j2 main DATASET=tvr SCALE=$(DEMO_SCALE) SEEDS=$(SEED) JOBS=1
+	@cat $(RESULTS)/main/tvr-$(DEMO_SCALE)/main.md
+
+# copy the tables and figures (not the models or data) under examples/results/ for the README
+EXAMPLES ?= examples/results
+publish:
+	@for t in $(EXPERIMENTS); do for d in $(DATASETS); do \
+		src=$(RESULTS)/$$t/$$d-$(if $(DATA),import,$(SCALE)); \
+		[ -d $$src ] || continue; mkdir -p $(EXAMPLES)/$$t/$$d-$(if $(DATA),import,$(SCALE)); \
+		for f in $(foreach o,$(sort $(foreach t,$(EXPERIMENTS),$(OUT_$(t)))),$(o)); do \
+			[ ! -f $$src/$$f ] || cp $$src/$$f $(EXAMPLES)/$$t/$$d-$(if $(DATA),import,$(SCALE))/; \
+		done; echo "$(EXAMPLES)/$$t/$$d-$(if $(DATA),import,$(SCALE))"; done; done
+
+.PHONY: paper demo publish $(EXPERIMENTS)

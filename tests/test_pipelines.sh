@@ -1,0 +1,183 @@
+#!/bin/bash
+# test_pipelines: the experiment pipelines (pipelines/*.mk) end to end at SCALE=tiny with a
+# reduced student (TRAIN_OPTS) and two epochs, into a temporary results and data directory,
+# with the tools under test ($BIN, never rebuilt: make -o). Checks that every table and figure
+# is produced with the right rows and columns and sane values, that models shared between
+# experiments give the same numbers everywhere, that the β sweep (scores -> metrics) agrees with
+# the direct rank -> metrics run, that the analytic FLOPs match a hand count from the
+# architecture, that a second make retrains nothing, and that a failing step leaves no
+# finished-looking file. PRVR_SANITIZED=1 runs a smaller part (main and beta-sweep, one seed).
+set -u
+: "${BIN:=bin}"
+BIN=$(cd "$BIN" && pwd)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+T=$(mktemp -d)
+[ -n "${KEEP_TMP:-}" ] || trap 'rm -rf "$T"' EXIT
+fail=0
+ok() { echo "OK $*"; }
+bad() { echo "NOT OK $*"; fail=1; }
+
+# make with the binaries under test taken as they are (-o: never remade; OBJ: no object tree)
+OLD=
+for b in "$BIN"/*; do OLD="$OLD -o $b"; done
+if [ "${PRVR_SANITIZED:-0}" = 1 ]; then
+	SEEDS="1"; TARGETS="main beta-sweep"
+else
+	SEEDS="1 2"; TARGETS="main kd-kind beta-sweep branches schedule cost"
+fi
+KNOBS=(DATASET=tvr SCALE=tiny "SEEDS=$SEEDS" SEED=1 EPOCHS=2 JOBS=1 "TRAIN_OPTS=--hidden 32 --heads 2"
+	COST_BATCH=8 COST_STEPS=1 "RESULTS=$T/res" "DATADIR=$T/data" "BINDIR=$BIN" "OBJ=$T/obj")
+pmake() { make -C "$ROOT" --no-print-directory $OLD "${KNOBS[@]}" "$@"; }
+
+if pmake -j2 $TARGETS > "$T/make.log" 2>&1; then
+	ok "make $TARGETS"
+else
+	bad "make $TARGETS"; tail -n 30 "$T/make.log"; exit 1
+fi
+R=$T/res
+M=$R/models/tvr-tiny-d1
+
+# ---- files: every table and figure, PNGs that are PNGs ----
+want="main/tvr-tiny/main.md main/tvr-tiny/main.tsv main/tvr-tiny/curves.png
+beta-sweep/tvr-tiny/beta-sweep.md beta-sweep/tvr-tiny/beta-sweep.tsv beta-sweep/tvr-tiny/beta-sweep.png"
+[ "${PRVR_SANITIZED:-0}" = 1 ] || want="$want
+kd-kind/tvr-tiny/kd-kind.md kd-kind/tvr-tiny/kd-kind.tsv kd-kind/tvr-tiny/kd-kind.png
+branches/tvr-tiny/branches.md branches/tvr-tiny/branches.tsv branches/tvr-tiny/branches.png
+schedule/tvr-tiny/schedule.md schedule/tvr-tiny/schedule.tsv schedule/tvr-tiny/schedule.png
+cost/tvr-tiny/cost.md cost/tvr-tiny/cost.tsv"
+for f in $want; do
+	if [ ! -s "$R/$f" ]; then bad "missing $f"; continue; fi
+	case $f in
+	*.png) [ "$(head -c 8 "$R/$f" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &&
+		[ "$(stat -c %s "$R/$f")" -gt 5000 ] && ok "$f is a PNG" || bad "$f is not a PNG" ;;
+	*.md) grep -q '^### ' "$R/$f" && grep -q '^|' "$R/$f" && ok "$f has a table" || bad "$f: no table" ;;
+	*.tsv) grep -q '^# git: ' "$R/$f" && grep -q '^# seeds: ' "$R/$f" && grep -q '^# epochs: ' "$R/$f" &&
+		grep -q '^# data: ' "$R/$f" && ok "$f records seeds, data, epochs, git" || bad "$f: provenance" ;;
+	esac
+done
+[ -z "$(find "$R" "$T/data" -name '*.tmp' -o -name '*.tmp.*')" ] && ok "no temporary files left" ||
+	bad "temporary files left: $(find "$R" "$T/data" -name '*.tmp')"
+
+# ---- a results table: rows in order, 20 columns, metrics sane ----
+# check_table FILE "row1 row2 ..." RUNS: R@K in [0,100] and nondecreasing in K, SumR their sum
+check_table() {
+	awk -F'\t' -v rows="$2" -v runs="$3" '
+	/^#/ { next }
+	$1 == "dataset" { if (NF != 20 || $4 != "r1" || $8 != "sumr" || $20 != "paper_sumr") { print "header: " $0; e = 1 } next }
+	{
+		n++
+		if (NF != 20) { print "row " n ": " NF " columns"; e = 1 }
+		got = got (got == "" ? "" : " ") $2
+		for (i = 4; i <= 7; i++) if ($i < 0 || $i > 100) { print $2 ": R column " i " = " $i; e = 1 }
+		if (!($4 <= $5 && $5 <= $6 && $6 <= $7)) { print $2 ": R@K decreasing"; e = 1 }
+		d = $4 + $5 + $6 + $7 - $8; if (d > 0.05 || d < -0.05) { print $2 ": SumR is not the sum"; e = 1 }
+		if ($2 != "teacher" && runs != "" && $3 != runs) { print $2 ": " $3 " runs, expected " runs; e = 1 }
+	}
+	END { if (got != rows) { print "rows: " got " expected " rows; e = 1 } exit e }' "$1"
+}
+tsv_value() { # FILE ROW COLUMN-NAME
+	awk -F'\t' -v row="$2" -v c="$3" '/^#/ { next } $1 == "dataset" { for (i = 1; i <= NF; i++) k[$i] = i; next }
+		$2 == row { print $(k[c]) }' "$1"
+}
+model_sumr() { awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "sumr") c = i } NR == 2 { print $c }' "$1"; }
+same() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d < 0.01 && d > -0.01) }'; }
+nseeds=$(echo $SEEDS | wc -w)
+
+f=$R/main/tvr-tiny/main.tsv
+check_table "$f" "teacher exploration inheritance dl-dkd" "$nseeds" && ok "main rows and values" || bad "main table"
+[ "$(tsv_value "$f" dl-dkd paper_sumr)" = 179.9 ] && [ "$(tsv_value "$f" exploration paper_sumr)" = 172.4 ] &&
+	ok "main: paper numbers beside" || bad "main: paper numbers"
+# the teacher ranks 30 test videos; chance: R@K = 100 K / 30 for K < 30, so SumR = 153.3
+chance=$(awk 'BEGIN { n = 30; printf "%.2f", 100 * (1 + 5 + 10) / n + 100 }')
+awk -v t="$(tsv_value "$f" teacher sumr)" -v c="$chance" 'BEGIN { exit !(t > c) }' &&
+	ok "teacher above chance" || bad "teacher SumR $(tsv_value "$f" teacher sumr) <= chance $chance"
+if [ "$nseeds" -gt 1 ]; then
+	a=$(model_sumr "$M/dldkd-s1-e2/test.tsv") b=$(model_sumr "$M/dldkd-s2-e2/test.tsv")
+	mean=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+	same "$mean" "$(tsv_value "$f" dl-dkd sumr)" && ok "main: mean over seeds" || bad "main: mean $mean"
+fi
+[ "$(grep -c '^[0-9]' "$M/dldkd-s1-e2/curves.tsv")" = 2 ] && ok "curves: one line per epoch" || bad "curves lines"
+
+# ---- the β sweep: 11 βs; at β = 0.3 it equals rank -> metrics of the same model ----
+f=$R/beta-sweep/tvr-tiny/beta-sweep.tsv
+betas=$(awk -F'\t' '!/^#/ && $1 != "dataset" { printf "%s ", $3 }' "$f")
+[ "$betas" = "0.0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 " ] && ok "beta-sweep: 11 βs" || bad "beta-sweep βs: $betas"
+s03=$(awk -F'\t' '$3 == "0.3" { print $8 }' "$f")
+same "$s03" "$(model_sumr "$M/dldkd-s1-e2/test.tsv")" && ok "beta-sweep at 0.3 = rank -b 0.3 | metrics" ||
+	bad "beta-sweep at 0.3: $s03 vs $(model_sumr "$M/dldkd-s1-e2/test.tsv")"
+awk -F'\t' '!/^#/ && $1 != "dataset" { if ($8 < 0 || $8 > 400 || $4 > $5 || $7 > 100) e = 1 } END { exit e }' "$f" &&
+	ok "beta-sweep values sane" || bad "beta-sweep values"
+grep -q 'best β = ' "$R/beta-sweep/tvr-tiny/beta-sweep.md" && ok "beta-sweep checks printed" || bad "beta-sweep checks"
+
+if [ "${PRVR_SANITIZED:-0}" != 1 ]; then
+	# ---- shared models: same numbers wherever they appear ----
+	f=$R/kd-kind/tvr-tiny/kd-kind.tsv
+	check_table "$f" "sim-mse sim-kl feat-mse feat-kl" 1 && ok "kd-kind rows and values" || bad "kd-kind table"
+	same "$(tsv_value "$f" sim-kl sumr)" "$(model_sumr "$M/dldkd-s1-e2/test.tsv")" &&
+		ok "kd-kind: sim-kl is the DL-DKD model" || bad "kd-kind: sim-kl differs from DL-DKD"
+	f=$R/schedule/tvr-tiny/schedule.tsv
+	check_table "$f" "none fixed linear exp sigmoid" 1 && ok "schedule rows and values" || bad "schedule table"
+	same "$(tsv_value "$f" exp sumr)" "$(model_sumr "$M/dldkd-s1-e2/test.tsv")" &&
+		same "$(tsv_value "$f" none sumr)" "$(model_sumr "$M/dual-exp-s1-e2/test.tsv")" &&
+		ok "schedule: exp is DL-DKD, none is dual-exploration" || bad "schedule: shared models"
+	# w(e) of each schedule, by hand from method.md (λ 0.1, w0 0; e 0-based)
+	for s in fixed:fixed linear:linear dldkd:exp sigmoid:sigmoid dual-exp:none; do
+		v=${s%%:*} k=${s#*:}
+		awk -F'\t' -v k="$k" 'NR > 1 { e = $1 - 1
+			if (k == "fixed") w = 0.1; if (k == "none") w = 0
+			if (k == "linear") { r = -0.01 * e + 1; w = 0.1 * (r > 0.05 ? r : 0.05) }
+			if (k == "exp") w = 0.1 * 0.95 ^ e
+			if (k == "sigmoid") w = 0.1 * 800 / (800 + exp(100 * e / 800))
+			d = $5 - w; if (d > 1e-6 || d < -1e-6) { print k " epoch " $1 ": w " $5 " expected " w; bad = 1 } }
+			END { exit bad }' "$M/$v-s1-e2/curves.tsv" && ok "schedule $k: w(e) as method.md" || bad "schedule $k: w(e)"
+	done
+	f=$R/branches/tvr-tiny/branches.tsv
+	[ "$(awk -F'\t' '!/^#/ && $1 != "dataset" { n[$2]++ } END { for (m in n) printf "%s:%d\n", m, n[m] }' "$f" | sort | tr '\n' ' ')" = \
+		"dl-dkd:11 dual-exp:11 dual-inh:11 " ] && ok "branches: 3 models x 11 βs" || bad "branches rows"
+	grep -q 'DL-DKD above dual-exploration at [0-9]* of 11' "$R/branches/tvr-tiny/branches.md" &&
+		ok "branches checks printed" || bad "branches checks"
+
+	# ---- cost: analytic FLOPs = hand count from the architecture = measured ----
+	f=$R/cost/tvr-tiny/cost.tsv
+	awk -F'\t' '/^#/ { next } $1 == "dataset" { for (i = 1; i <= NF; i++) k[$i] = i; next }
+	{
+		n++; D = 384; L = $(k["frames"]); Tk = $(k["tokens"]); dv = $(k["dv"]); dt = $(k["dt"])
+		# per branch (method.md): video: Linear(dv->D), Q K V O (4 D x D), scores and probs@V
+		# (2 L x L x D), frame Linear; query: Linear(dt->D), Q K V O, attention, pooling (2 T D)
+		v = 2*L*dv*D + 4*2*L*D*D + 2*2*L*L*D + 2*L*D*D
+		q = 2*Tk*dt*D + 4*2*Tk*D*D + 2*2*Tk*Tk*D + 2*2*Tk*D
+		g = 2 * (v + q) / 1e9
+		if ((g - $(k["pair_gflops"])) ^ 2 > 1e-10) { print "analytic " $(k["pair_gflops"]) " hand " g; e = 1 }
+		if (($(k["measured_gflops"]) - g) ^ 2 > 1e-10) { print "measured " $(k["measured_gflops"]) " hand " g; e = 1 }
+		if ($(k["length"]) == "max" && ($(k["peak_rss_mib"]) < 10 || $(k["train_steps"]) != 1)) { print "memory"; e = 1 }
+		if ($(k["paper_gflops"]) != 1.04 || $(k["paper_sumr"]) != 179.9) { print "paper"; e = 1 }
+	}
+	END { if (n != 2) e = 1; exit e }' "$f" && ok "cost: FLOPs analytic = measured = hand count; memory; paper" ||
+		bad "cost table"
+fi
+
+# ---- a second make retrains nothing ----
+before=$(stat -c %Y "$M/dldkd-s1-e2/ckpt.mp")
+pmake -j2 $TARGETS > "$T/make2.log" 2>&1 || bad "second make failed"
+if grep -q 'distill-step\|prvr-synth\|feat-reduce' "$T/make2.log" || [ "$(stat -c %Y "$M/dldkd-s1-e2/ckpt.mp")" != "$before" ]; then
+	bad "second make redid work"; head -n 5 "$T/make2.log"
+else
+	ok "second make: nothing to do"
+fi
+
+# ---- a failing step leaves no finished-looking file ----
+rm -rf "$M/exp-s1-e2"
+if pmake "$M/exp-s1-e2/ckpt.mp" T_distill-step=/bin/false > "$T/make3.log" 2>&1; then
+	bad "make with a failing distill-step succeeded"
+else
+	[ ! -e "$M/exp-s1-e2/ckpt.mp" ] && [ ! -e "$M/exp-s1-e2/log.mp" ] &&
+		ok "failed training: no checkpoint, no log" || bad "failed training left files"
+fi
+rm -f "$M/dldkd-s1-e2/test.tsv"
+if pmake "$M/dldkd-s1-e2/test.tsv" T_metrics=/bin/false > "$T/make4.log" 2>&1; then
+	bad "make with a failing metrics in a pipe succeeded"
+else
+	[ ! -e "$M/dldkd-s1-e2/test.tsv" ] && ok "failed pipe: no result file" || bad "failed pipe left test.tsv"
+fi
+
+exit $fail
