@@ -54,8 +54,8 @@ $(BINDIR)/bench_%: $(OBJ)/tests/bench_%.o $(LIBA)
 # the importer alone reads HDF5
 $(OBJ)/tools/prvr-import.o: CPPFLAGS += $(HDF5_CFLAGS)
 $(BINDIR)/prvr-import: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
-$(OBJ)/tests/test_import.o: CPPFLAGS += $(HDF5_CFLAGS)
-$(BINDIR)/test_import: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
+$(OBJ)/tests/test_import.o $(OBJ)/tests/bench_import.o: CPPFLAGS += $(HDF5_CFLAGS)
+$(BINDIR)/test_import $(BINDIR)/bench_import: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)

@@ -1,6 +1,7 @@
 /* score: query x video similarity over whole corpora, s(q, v) = max_t cos(q, F_{v,t}), computed
- * in query blocks with one sgemm per block against all frames of all videos, so memory stays
- * bounded (block x total frames) whatever the corpus size. Used by rank and by distill-step's
+ * in blocks of queries x runs of whole videos (one sgemm each, then a max over each video's
+ * frames), so memory stays bounded (a block of 1,024 x 2,048 floats plus one float per frame)
+ * whatever the corpus size. Used by rank and by distill-step's
  * validation. Not here: the loss-time scores of a batch (layers/model), ranking I/O (rank). */
 #ifndef SCORE_H
 #define SCORE_H

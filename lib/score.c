@@ -1,0 +1,138 @@
+/* score: s(q, v) = max_t cos(q, F_{v,t}) for every query x video pair of a corpus; see score.h.
+ *
+ * Queries are taken SCORE_QB at a time and normalised into a copy; videos are grouped into runs
+ * of whole videos of at most SCORE_FCHUNK frames (one longer video is a run on its own). One
+ * cblas_sgemm per (query block, run) gives the dot products of the normalised queries with the
+ * raw frames, which are then scaled by each frame's 1 / max(|F_t|, 1e-12) (computed once per call)
+ * and reduced by a max over each video's frame range. Scaling after the product is the cosine of
+ * the normalised vectors (up to float rounding) without a normalised copy of all frames, so memory
+ * is SCORE_QB x SCORE_FCHUNK floats plus one float per frame, whatever the corpus size.
+ * Not here: ranking, fusion policy, stream I/O (tools/rank.c, tools/teacher-sim.c). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "score.h"
+#include "util.h"
+
+#ifndef SCORE_QB              /* both overridable with -D, for tuning */
+#define SCORE_QB 1024         /* queries per sgemm */
+#endif
+#ifndef SCORE_FCHUNK
+#define SCORE_FCHUNK 2048     /* frames per sgemm (whole videos) */
+#endif
+#define SCORE_LANES 16        /* query block padded to a multiple of this */
+
+/* inv (nf) = 1 / max(|x_t|, 1e-12) for rows x (nf, D); sums of squares in SCORE_LANES float
+ * partial sums (vectorised), added up in double */
+static void
+inv_norms(float *inv, const float *x, long nf, int D)
+{
+	for (long t = 0; t < nf; t++) {
+		const float *r = x + t * D;
+		float part[SCORE_LANES] = { 0 };
+		double ss = 0;
+		int j = 0;
+		for (; j + SCORE_LANES <= D; j += SCORE_LANES)
+			for (int l = 0; l < SCORE_LANES; l++)
+				part[l] += r[j + l] * r[j + l];
+		for (; j < D; j++)
+			ss += (double)r[j] * r[j];
+		for (int l = 0; l < SCORE_LANES; l++)
+			ss += part[l];
+		inv[t] = (float)(1.0 / fmax(sqrt(ss), 1e-12));
+	}
+}
+
+/* m (nb) = max over rows t < n of x[t, :] * inv[t]; x (n, nb), nb a multiple of SCORE_LANES
+ * (the fixed-length inner loop is what gcc -O2 vectorises) */
+static void
+max_rows(float *restrict m, const float *restrict x, const float *restrict inv, long n, int nb)
+{
+	for (int i = 0; i < nb; i++)
+		m[i] = x[i] * inv[0];
+	for (long t = 1; t < n; t++) {
+		const float *restrict row = x + t * nb;
+		float w = inv[t];
+		for (int i = 0; i < nb; i += SCORE_LANES)
+			for (int j = 0; j < SCORE_LANES; j++) {
+				float y = row[i + j] * w;
+				m[i + j] = y > m[i + j] ? y : m[i + j];
+			}
+	}
+}
+
+void
+score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *off, int Nv,
+             int D)
+{
+	long F0, nf, maxrun = 0;
+	float *inv, *qn, *buf, *mx;
+	int *run, nrun = 0;
+
+	CHECK(Nq >= 0 && Nv >= 1 && D >= 1);
+	for (int v = 0; v < Nv; v++)
+		CHECK(off[v + 1] > off[v]);
+	if (Nq == 0)
+		return;
+	F0 = off[0];
+	nf = (long)off[Nv] - F0;
+
+	/* runs of whole videos: run[r] .. run[r+1]-1 */
+	run = emalloc(((size_t)Nv + 1) * sizeof(*run));
+	run[0] = 0;
+	for (int v = 0; v < Nv; ) {
+		int e = v + 1;
+		while (e < Nv && (long)off[e + 1] - off[v] <= SCORE_FCHUNK)
+			e++;
+		maxrun = MAX(maxrun, (long)off[e] - off[v]);
+		run[++nrun] = v = e;
+	}
+
+	inv = efloats((size_t)nf);
+	inv_norms(inv, frames + F0 * D, nf, D);
+	qn = efloats((size_t)SCORE_QB * D);
+	buf = efloats((size_t)SCORE_QB * maxrun);
+	mx = efloats(SCORE_QB);
+
+	for (int i0 = 0; i0 < Nq; i0 += SCORE_QB) {
+		int nb = MIN(SCORE_QB, Nq - i0);
+		int nbp = (nb + SCORE_LANES - 1) / SCORE_LANES * SCORE_LANES;  /* columns nb.. are computed, ignored */
+
+		memcpy(qn, q + (size_t)i0 * D, (size_t)nb * D * sizeof(*qn));
+		inv_norms(buf, qn, nb, D);
+		for (int i = 0; i < nb; i++)
+			for (int j = 0; j < D; j++)
+				qn[(size_t)i * D + j] *= buf[i];
+		for (int r = 0; r < nrun; r++) {
+			int v0 = run[r], v1 = run[r + 1];
+			long f0 = off[v0], n = (long)off[v1] - f0;
+
+			/* buf (n, nb) = F[f0 .. f0+n) (n, D) . qn (nb, D)^T: a frame's row holds its dot
+			 * products with every query, so the max over frames is an elementwise max of
+			 * rows (SIMD over queries, no horizontal reduction) */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, nbp, D,
+			            1.0f, frames + f0 * D, D, qn, D, 0.0f, buf, nbp);
+			for (int v = v0; v < v1; v++) {
+				long a = off[v] - f0, e = off[v + 1] - f0;
+				max_rows(mx, buf + a * nbp, inv + (f0 - F0) + a, e - a, nbp);
+				for (int i = 0; i < nb; i++)
+					s[(size_t)(i0 + i) * Nv + v] = mx[i];
+			}
+		}
+	}
+	free(mx);
+	free(buf);
+	free(qn);
+	free(inv);
+	free(run);
+}
+
+void
+score_fuse(float *out, const float *a, const float *b, float beta, long n)
+{
+	for (long i = 0; i < n; i++)
+		out[i] = beta * a[i] + (1.0f - beta) * b[i];
+}

@@ -1,0 +1,185 @@
+#!/bin/bash
+# bench.sh: the speed benchmarks of prvr-tools, run by `make bench` (never part of the tests).
+# One line per measurement: median wall seconds over BENCH_REPS runs, and where the work is
+# known analytically, FLOP, GFLOP/s and the ratio of the time to its floor (FLOP / the machine's
+# sgemm rate, measured here on a 4096 x 384 x 4096 problem with the same threads).
+#   (a) encode-video, encode-text and rank at the TVR test scale (2,179 videos x 128 frames x
+#       3072-d, 10,895 queries x 30 tokens x 768-d, both branches) on random reduced streams
+#       and a randomly initialised checkpoint (tests/bench_rank.c)
+#   (b) bin/bench_step (training step time at TVR and ActivityNet shapes), when built
+#   (c) prvr-synth MB/s on tvr-small; metrics (and rank -s) on ActivityNet test-scale scores
+#       (15,753 queries x 4,430 videos, two branches)
+#   (d) bin/bench_import (prvr-import at TVR scale x BENCH_IMPORT_SCALE, default 1) and any other
+#       bin/bench_* program, run without arguments
+# Environment: BIN (tools, default bin), BENCH_REPS (default 3), BENCH_THREADS (default 2),
+# BENCH_QUICK=1 (a tenth of every size, to try the script), BENCH_IMPORT_SCALE, BENCH_DIR
+# (scratch; default a mktemp -d, removed at the end; (a) needs about 6 GB there).
+set -u
+: "${BIN:=bin}"
+REPS=${BENCH_REPS:-3}
+J=${BENCH_THREADS:-2}
+if [ -n "${BENCH_DIR:-}" ]; then
+	W=$BENCH_DIR
+	mkdir -p "$W"
+else
+	W=$(mktemp -d)
+	trap 'rm -rf "$W"' EXIT
+fi
+export OPENBLAS_NUM_THREADS=$J
+
+NV=2179 L=128 DV=3072 NQ=10895 T=30 DT=768 D=384
+ANQ=15753 ANV=4430
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	NV=218 NQ=1090 ANQ=1575 ANV=443
+fi
+
+say() { printf '%s\n' "$*"; }
+calc() { awk "BEGIN { printf \"%s\", $1 }" 2>/dev/null; }
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# run "$@" BENCH_REPS times; sets SEC (median wall seconds) and RSS (max peak resident MiB);
+# returns 1 (and prints the error) when a run fails
+timed() {
+	local i t0 t1 times="" rss=0 m
+	for i in $(seq "$REPS"); do
+		t0=$(date +%s.%N)
+		if ! /usr/bin/time -f %M -o "$W/rss" "$@" >"$W/stdout" 2>"$W/err"; then
+			say "    FAILED: $* : $(grep -v '^Command exited' "$W/err" | tail -n 2 | tr '\n' ' ')"
+			return 1
+		fi
+		t1=$(date +%s.%N)
+		times="$times $(calc "$t1 - $t0")"
+		m=$(tail -n 1 "$W/rss")
+		[ "$m" -gt "$rss" ] && rss=$m
+	done
+	SEC=$(printf '%s\n' $times | median)
+	RSS=$(calc "$rss / 1024")
+	return 0
+}
+
+# NAME FLOP: one result line with rate and ratio to the sgemm floor
+report() {
+	local gf
+	gf=$(calc "$2 / $SEC / 1e9")
+	printf '%-34s %8.2f s  %8.1f GFLOP  %7.1f GFLOP/s  floor %7.2f s  ratio %5.2f  peak %6.0f MiB\n' \
+		"$1" "$SEC" "$(calc "$2 / 1e9")" "$gf" "$(calc "$2 / $SGEMM / 1e9")" \
+		"$(calc "$SEC * $SGEMM * 1e9 / $2")" "$RSS"
+}
+
+say "prvr-tools benchmarks: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+say "median of $REPS runs, $J BLAS threads; scratch $W"
+
+# ---- machine ----
+if [ ! -x "$BIN/bench_rank" ]; then
+	say "no $BIN/bench_rank: build with make bench"
+	exit 1
+fi
+set -- $("$BIN/bench_rank" sgemm 4096 384 4096 "$J" 10)
+SGEMM=$4
+printf '%-34s %8.4f s  %8.1f GFLOP  %7.1f GFLOP/s  (best of 10: the floor rate below)\n' \
+	"sgemm 4096x384x4096" "$2" "$(calc "2 * 4096 * 384 * 4096 / 1e9")" "$SGEMM"
+
+# ---- (a) encode + rank at TVR test scale ----
+say ""
+say "(a) TVR test scale: $NV videos x $L frames x $DV-d, $NQ queries x $T tokens x $DT-d, 2 branches (d $D)"
+set -- $("$BIN/bench_rank" flops "$DV" "$DT" "$L" "$T")
+FV=$2 FQ=$4
+t0=$(date +%s.%N)
+if "$BIN/bench_rank" ckpt "$DV" "$DT" dual "$W/ckpt.mp" 2>"$W/err" &&
+   "$BIN/bench_rank" videos "$NV" "$L" "$DV" 1 >"$W/v.mp" &&
+   "$BIN/bench_rank" queries "$NQ" "$NV" "$T" "$DT" 2 >"$W/q.mp"; then
+	printf '%-34s %8.2f s  (%s MB videos, %s MB queries; not part of any timing)\n' "inputs written" \
+		"$(calc "$(date +%s.%N) - $t0")" "$(( $(wc -c <"$W/v.mp") / 1000000 ))" \
+		"$(( $(wc -c <"$W/q.mp") / 1000000 ))"
+	if timed "$BIN/encode-video" -c "$W/ckpt.mp" -j "$J" -o "$W/ev.mp" <"$W/v.mp"; then
+		report "encode-video" "$(calc "2 * $NV * $FV")"
+	fi
+	if timed "$BIN/encode-text" -c "$W/ckpt.mp" -j "$J" -o "$W/eq.mp" <"$W/q.mp"; then
+		report "encode-text" "$(calc "2 * $NQ * $FQ")"
+	fi
+	rm -f "$W/v.mp" "$W/q.mp"
+	# scoring: one sgemm of every query with every frame per branch (max and top-k not counted)
+	FR=$(calc "2 * 2 * $NQ * $NV * $L * $D")
+	set -- $("$BIN/bench_rank" cosmax "$NQ" "$NV" "$L" "$D" "$J")
+	SEC=$2 RSS=0
+	printf '%-34s %8.2f s  %8.1f GFLOP  %7.1f GFLOP/s  floor %7.2f s  ratio %5.2f  (one run, in memory)\n' \
+		"score_cosmax, one branch" "$SEC" "$(calc "$FR / 2e9")" "$4" "$(calc "$FR / 2 / $SGEMM / 1e9")" \
+		"$(calc "$SEC * $SGEMM * 2e9 / $FR")"
+	printf '%-34s %8s    sgemm of its shape (2048x384x1024) just after: %.1f GFLOP/s, kernel / sgemm %.2f\n' \
+		"" "" "$6" "$(calc "$4 / $6")"
+	if [ -s "$W/ev.mp" ] && [ -s "$W/eq.mp" ]; then
+		if timed "$BIN/rank" -Q -j "$J" -v "$W/ev.mp" -q "$W/eq.mp" -o "$W/r.mp"; then
+			report "rank (fused, top 100)" "$FR"
+		fi
+		if timed "$BIN/rank" -Q -j "$J" -v "$W/ev.mp" -q "$W/eq.mp" -S -o "$W/s.mp"; then
+			report "rank -S (scores of both branches)" "$FR"
+		fi
+		if timed "$BIN/rank" -Q -s "$W/s.mp" -o "$W/r2.mp"; then
+			printf '%-34s %8.2f s  (%s MB scores stream)  peak %6.0f MiB\n' "rank -s (re-rank the scores)" \
+				"$SEC" "$(( $(wc -c <"$W/s.mp") / 1000000 ))" "$RSS"
+		fi
+		if [ -s "$W/r.mp" ] && [ -s "$W/r2.mp" ]; then
+			if [ "$("$BIN/metrics" -q -l x -f tsv <"$W/r.mp")" = "$("$BIN/metrics" -q -l x -f tsv <"$W/r2.mp")" ]; then
+				say "    (rank -S | rank -s gives the metrics of the direct ranking)"
+			else
+				say "    WARNING: rank -s metrics differ from the direct ranking"
+			fi
+		fi
+	fi
+	rm -f "$W"/ev.mp "$W"/eq.mp "$W"/r.mp "$W"/r2.mp "$W"/s.mp
+else
+	say "    FAILED to write the inputs: $(tail -n 2 "$W/err" | tr '\n' ' ')"
+fi
+
+# ---- (b) training step ----
+say ""
+if [ -x "$BIN/bench_step" ]; then
+	say "(b) training step (bin/bench_step)"
+	if [ "${BENCH_QUICK:-0}" = 1 ]; then n=1; else n=$REPS; fi
+	"$BIN/bench_step" -p all -n "$n" -j "$J" || say "    FAILED: bench_step exit $?"
+else
+	say "(b) training step: no $BIN/bench_step (tests/bench_step.c not built yet)"
+fi
+
+# ---- (c) synthetic data and metrics ----
+say ""
+say "(c) data and metrics"
+if timed "$BIN/prvr-synth" -p tvr-small -s 1 -q -o "$W/synth"; then
+	MB=$(du -sb "$W/synth" | awk '{ print $1 / 1e6 }')
+	printf '%-34s %8.2f s  %8.1f MB  %7.1f MB/s  peak %6.0f MiB\n' "prvr-synth -p tvr-small" \
+		"$SEC" "$MB" "$(calc "$MB / $SEC")" "$RSS"
+fi
+rm -rf "$W/synth"
+if "$BIN/bench_rank" scores "$ANQ" "$ANV" 3 >"$W/an.mp"; then
+	MB=$(calc "$(wc -c <"$W/an.mp") / 1e6")
+	if timed "$BIN/metrics" -q -f tsv -i "$W/an.mp"; then
+		printf '%-34s %8.2f s  %8.1f MB  %7.1f MB/s  peak %6.0f MiB\n' \
+			"metrics, scores $ANQ x $ANV x 2" "$SEC" "$MB" "$(calc "$MB / $SEC")" "$RSS"
+	fi
+	if timed "$BIN/rank" -Q -s "$W/an.mp" -o "$W/anr.mp"; then
+		printf '%-34s %8.2f s  %8.1f MB  %7.1f MB/s  peak %6.0f MiB\n' \
+			"rank -s, scores $ANQ x $ANV x 2" "$SEC" "$MB" "$(calc "$MB / $SEC")" "$RSS"
+	fi
+	if timed "$BIN/metrics" -q -f tsv -i "$W/anr.mp"; then
+		printf '%-34s %8.2f s\n' "metrics, ranking of $ANQ queries" "$SEC"
+	fi
+fi
+rm -f "$W/an.mp" "$W/anr.mp"
+
+# ---- (d) the other benchmark programs: bench_import, and any later bench_* ----
+say ""
+say "(d) other benchmarks"
+if [ -x "$BIN/bench_import" ]; then
+	IS=${BENCH_IMPORT_SCALE:-1}
+	[ "${BENCH_QUICK:-0}" = 1 ] && IS=${BENCH_IMPORT_SCALE:-0.1}
+	say "bench_import -s $IS (prvr-import at the TVR scale x $IS)"
+	"$BIN/bench_import" -s "$IS" -d "$W" || say "    FAILED: bench_import exit $?"
+fi
+for b in "$BIN"/bench_*; do
+	case ${b##*/} in
+	bench_rank | bench_step | bench_import | 'bench_*') continue ;;
+	esac
+	[ -x "$b" ] || continue
+	say "${b##*/}"
+	"$b" || say "    FAILED: ${b##*/} exit $?"
+done

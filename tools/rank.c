@@ -1,0 +1,597 @@
+/* rank: the test-time retrieval of ../shared/method.md ("Evaluation"). Scores every encoded query
+ * against every encoded video, s_b(q, v) = max_t cos(q_b, F_{b,v,t}) per branch b (lib/score),
+ * fuses beta * exp + (1 - beta) * inh (or takes one branch), and writes a ranking stream: per
+ * query the 1-based rank of its own video (rank_of, ties to the lower corpus index) and its top K
+ * videos. With -S it writes the scores of every branch instead, and with -s it re-ranks such a
+ * scores stream (rank -S or teacher-sim -S), so a beta sweep does not re-score.
+ * Videos are held in memory (only the branches needed); queries are streamed in rounds of up to
+ * QBLOCK (fewer when there are many videos), each scored, fused, ranked and written before the
+ * next is read, so memory is the videos plus at most SBUDGET floats of scores.
+ * Not here: the cosine-max kernel (lib/score.c), metrics (tools/metrics.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "evalm.h"
+#include "mpio.h"
+#include "score.h"
+#include "util.h"
+
+#define QBLOCK 2048       /* queries scored, fused and written per round, at most */
+#define SBUDGET (1L << 25) /* floats of per-branch scores held at once: fewer queries per round
+                            * when there are many videos */
+#define MAXBR 8           /* branches in one stream */
+#define MAXDIM (1L << 16)
+#define MAXN (1L << 20)   /* frames per video accepted */
+
+typedef struct {
+	int nv;
+	char **id;            /* (nv) */
+	int *sorted;          /* (nv) indices ordered by id, for lookup */
+	int *off;             /* (nv + 1) frame offsets */
+	float *fr[MAXBR];     /* per needed branch: (off[nv], D) */
+} Videos;
+
+/* what is ranked: one branch, or beta * branch[a] + (1 - beta) * branch[b] */
+typedef struct {
+	int fused;
+	int a, b;             /* indices into the needed-branch list: a = exp, b = inh; a alone if !fused */
+	double beta;
+	const char *name;     /* "fused" or the branch name */
+} Choice;
+
+static char **vids_for_cmp;
+
+static void
+help(void)
+{
+	printf("rank - score encoded queries against encoded videos and rank the videos\n"
+	       "\n"
+	       "usage: %s -v VIDEOS -q QUERIES [-S] [-b BETA] [-B BRANCH] [-k K] [-j N] [-o FILE] [-z]\n"
+	       "       %s -s SCORES [-b BETA] [-B BRANCH] [-k K] [-o FILE] [-z]\n"
+	       "\n"
+	       "Reads an encoded-videos stream (VIDEOS, held in memory) and an encoded-queries stream\n"
+	       "(QUERIES, streamed) of the same dim. Per branch b (header 'branches': inh, exp), the\n"
+	       "score of query q and video v is s_b(q,v) = max over v's frames t of cos(q_b, F_b,v,t)\n"
+	       "(vectors normalised by max(|x|, 1e-12)). The ranked score is\n"
+	       "  beta * s_exp + (1 - beta) * s_inh  when both inh and exp are present ('fused'),\n"
+	       "  s_b                                 when there is one branch b, or -B b is given.\n"
+	       "Videos are ordered by descending score, ties by lower index in VIDEOS.\n"
+	       "Writes a ranking stream: header {videos, k, beta (nil for one branch), score, split};\n"
+	       "per query {id, video, rank (1-based rank of its own video), top i32[min(K, videos)],\n"
+	       "topscore f32[same]}.\n"
+	       "With -S, writes a scores stream instead: header {videos, branches, split}; per query\n"
+	       "{id, video, <branch> f32[videos]} for every branch (or the -B branch).\n"
+	       "With -s, reads such a scores stream (from rank -S or teacher-sim -S) and ranks it as\n"
+	       "above, giving the same ranking as the direct run.\n"
+	       "\n"
+	       "  -v FILE    encoded-videos stream (- is stdin)\n"
+	       "  -q FILE    encoded-queries stream (- is stdin)\n"
+	       "  -s FILE    scores stream to rank instead of -v/-q\n"
+	       "  -S         write the scores of every branch instead of a ranking\n"
+	       "  -b BETA    weight of the exploration branch, 0..1 (default 0.3)\n"
+	       "  -B BRANCH  rank this branch alone (inh, exp, teacher, ...)\n"
+	       "  -k K       videos listed per query, 1..1073741824 (default 100)\n"
+	       "  -j N       BLAS threads, 1..256 (default $OPENBLAS_NUM_THREADS or 2)\n"
+	       "  -o FILE    output stream (default stdout; written atomically)\n"
+	       "  -z         gzip the output\n"
+	       "  -Q         no progress on stderr\n"
+	       "\n"
+	       "Exit status 0 on success, 1 on any error (nothing is left at -o FILE).\n",
+	       argv0, argv0);
+	exit(0);
+}
+
+static void
+usage(void)
+{
+	die("usage: %s {-v VIDEOS -q QUERIES [-S] [-j N] | -s SCORES} [-b BETA | -B BRANCH] [-k K] "
+	    "[-o FILE] [-z] [-Q]", argv0);
+}
+
+/* ---- branches ---- */
+
+static int
+find_name(char **names, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+static char **
+header_branches(const MpReader *r, const msgpack_object *h, size_t *n)
+{
+	char **b = mpr_strarray(r, h, "branches", n);
+
+	if (*n == 0)
+		mpr_die(r, "'branches' is empty");
+	if (*n > MAXBR)
+		mpr_die(r, "'branches': more than %d", MAXBR);
+	for (size_t i = 0; i < *n; i++)
+		if (find_name(b, i, b[i]) >= 0)
+			mpr_die(r, "'branches': '%s' twice", b[i]);
+	return b;
+}
+
+/* choose what to rank among names[n]: -B bname, the only branch, or inh and exp fused */
+static Choice
+choose(const MpReader *r, char **names, size_t n, const char *bname, double beta)
+{
+	Choice c = { 0, 0, 0, beta, NULL };
+
+	if (bname) {
+		if ((c.a = find_name(names, n, bname)) < 0)
+			mpr_die(r, "no branch '%s' (branches: %s%s%s)", bname, names[0],
+			        n > 1 ? ", " : "", n > 1 ? names[1] : "");
+		c.name = bname;
+	} else if (n == 1) {
+		c.name = names[0];
+	} else if ((c.a = find_name(names, n, "exp")) >= 0 &&
+	           (c.b = find_name(names, n, "inh")) >= 0 && n == 2) {
+		c.fused = 1;
+		c.name = "fused";
+	} else
+		mpr_die(r, "%zu branches and not exactly inh and exp: choose one with -B", n);
+	return c;
+}
+
+/* ---- videos ---- */
+
+static int
+cmp_vid(const void *x, const void *y)
+{
+	return strcmp(vids_for_cmp[*(const int *)x], vids_for_cmp[*(const int *)y]);
+}
+
+static void
+index_ids(const MpReader *r, char **id, int n, int **sorted)
+{
+	*sorted = emalloc((size_t)n * sizeof(**sorted));
+	for (int i = 0; i < n; i++)
+		(*sorted)[i] = i;
+	vids_for_cmp = id;
+	qsort(*sorted, (size_t)n, sizeof(**sorted), cmp_vid);
+	for (int i = 1; i < n; i++)
+		if (strcmp(id[(*sorted)[i - 1]], id[(*sorted)[i]]) == 0)
+			die("%s: video id '%s' appears twice", r->name, id[(*sorted)[i]]);
+}
+
+/* index of video id s, or -1 */
+static int
+lookup(char **id, const int *sorted, int n, const char *s)
+{
+	int lo = 0, hi = n - 1;
+
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2, c = strcmp(s, id[sorted[mid]]);
+		if (c == 0)
+			return sorted[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/* read every item of an encoded-videos stream; keep the branches named in br[nbr] */
+static void
+load_videos(MpReader *r, long D, char **br, int nbr, Videos *V)
+{
+	const msgpack_object *o;
+	long cap = 0, fcap = 0, tot = 0;
+
+	memset(V, 0, sizeof(*V));
+	V->off = emalloc(sizeof(*V->off));
+	V->off[0] = 0;
+	while ((o = mpr_next(r))) {
+		long n = mpr_int(r, o, "n");
+
+		if (n < 1 || n > MAXN)
+			mpr_die(r, "'n' = %ld: expected 1..%ld frames", n, MAXN);
+		if (tot + n > (1L << 31) / 2)
+			mpr_die(r, "more than %ld frames in all", (1L << 31) / 2);
+		if (V->nv == cap) {
+			cap = cap ? 2 * cap : 1024;
+			V->id = erealloc(V->id, (size_t)cap * sizeof(*V->id));
+			V->off = erealloc(V->off, ((size_t)cap + 1) * sizeof(*V->off));
+		}
+		if (tot + n > fcap) {
+			fcap = MAX(2 * fcap, tot + n + 4096);
+			for (int b = 0; b < nbr; b++)
+				V->fr[b] = erealloc(V->fr[b], (size_t)fcap * D * sizeof(float));
+		}
+		V->id[V->nv] = mpr_strdup(r, o, "id");
+		for (int b = 0; b < nbr; b++)
+			mpr_f32(r, o, br[b], V->fr[b] + (size_t)tot * D, (size_t)(n * D));
+		tot += n;
+		V->off[++V->nv] = (int)tot;
+		progress(0, "%ld videos, %ld frames", (long)V->nv, tot);
+	}
+	if (V->nv == 0)
+		die("%s: no videos", r->name);
+	index_ids(r, V->id, V->nv, &V->sorted);
+}
+
+/* ---- ranking ---- */
+
+/* x better than y: higher score, then lower index */
+static int
+better(const float *s, int x, int y)
+{
+	return s[x] > s[y] || (s[x] == s[y] && x < y);
+}
+
+static void
+sift_down(const float *s, int *h, int n, int i)
+{
+	for (;;) {
+		int l = 2 * i + 1, r = l + 1, w = i, t;
+		/* root = worst of the kept ones */
+		if (l < n && better(s, h[w], h[l]))
+			w = l;
+		if (r < n && better(s, h[w], h[r]))
+			w = r;
+		if (w == i)
+			return;
+		t = h[i], h[i] = h[w], h[w] = t;
+		i = w;
+	}
+}
+
+static const float *sort_s;
+
+static int
+cmp_better(const void *x, const void *y)
+{
+	int a = *(const int *)x, b = *(const int *)y;
+
+	return better(sort_s, a, b) ? -1 : better(sort_s, b, a) ? 1 : 0;
+}
+
+/* top (k) = the k best videos of s (nv), best first; heap is scratch of k ints */
+static void
+top_k(int32_t *top, float *topscore, const float *s, int nv, int k)
+{
+	int *h = emalloc((size_t)k * sizeof(*h)), n = 0;
+
+	for (int v = 0; v < nv; v++) {
+		if (n < k) {
+			/* sift up */
+			int i = n++;
+			h[i] = v;
+			while (i > 0 && better(s, h[(i - 1) / 2], h[i])) {
+				int p = (i - 1) / 2, t = h[i];
+				h[i] = h[p], h[p] = t;
+				i = p;
+			}
+		} else if (better(s, v, h[0])) {
+			h[0] = v;
+			sift_down(s, h, n, 0);
+		}
+	}
+	sort_s = s;
+	qsort(h, (size_t)n, sizeof(*h), cmp_better);
+	for (int i = 0; i < n; i++) {
+		top[i] = h[i];
+		topscore[i] = s[h[i]];
+	}
+	free(h);
+}
+
+static void
+write_ranking_header(MpWriter *w, long count, char **vid, int nv, long k, const Choice *c,
+                     const char *split)
+{
+	mpw_header(w, "ranking", count, 5);
+	mpw_key(w, "videos");
+	mpw_array(w, (size_t)nv);
+	for (int v = 0; v < nv; v++)
+		mpw_str(w, vid[v]);
+	mpw_kv_int(w, "k", k);
+	mpw_key(w, "beta");
+	if (c->fused)
+		mpw_f64(w, c->beta);
+	else
+		mpw_nil(w);
+	mpw_kv_str(w, "score", c->name);
+	mpw_kv_str(w, "split", split);
+	mpw_record_done(w);
+}
+
+/* one ranking item from the (already fused) scores s (nv) */
+static void
+write_ranking_item(MpWriter *w, const char *id, const char *video, int own, const float *s,
+                   int nv, int k, int32_t *top, float *topscore)
+{
+	int rk = rank_of(s, nv, own);
+
+	top_k(top, topscore, s, nv, k);
+	/* the heap's order and evalm's tie rule must agree */
+	CHECK(rk > k || top[rk - 1] == own);
+	mpw_map(w, 5);
+	mpw_kv_str(w, "id", id);
+	mpw_kv_str(w, "video", video);
+	mpw_kv_int(w, "rank", rk);
+	mpw_key(w, "top");
+	mpw_i32bin(w, top, (size_t)k);
+	mpw_kv_f32(w, "topscore", topscore, (size_t)k);
+	mpw_record_done(w);
+}
+
+/* the ranked score of query i from per-branch scores sb[b] (nq, nv) into out (nv) */
+static const float *
+chosen(const Choice *c, float **sb, long i, int nv, float *out)
+{
+	if (!c->fused)
+		return sb[c->a] + (size_t)i * nv;
+	score_fuse(out, sb[c->a] + (size_t)i * nv, sb[c->b] + (size_t)i * nv, (float)c->beta, nv);
+	return out;
+}
+
+/* split from a header: the string, or "" when absent or nil */
+static char *
+header_split(const MpReader *r, const msgpack_object *h)
+{
+	const msgpack_object *o = mp_find(h, "split");
+
+	return o && o->type != MSGPACK_OBJECT_NIL ? mpr_strdup(r, h, "split") : estrdup("");
+}
+
+/* ---- -s: re-rank a scores stream ---- */
+
+static void
+rank_scores(const char *path, const char *out, int gz, const char *bname, double beta, long k)
+{
+	MpReader *r = mpr_open(path);
+	const msgpack_object *h = mpr_header(r, "scores"), *o;
+	size_t nv, nb;
+	char **vid = mpr_strarray(r, h, "videos", &nv), **br = header_branches(r, h, &nb);
+	char *split = header_split(r, h), id[4096], video[4096];
+	int *sorted, kk;
+	float *sb[2], *fused, *topscore;
+	int32_t *top;
+	Choice c;
+	MpWriter *w;
+	long nq = 0;
+
+	if (nv == 0 || nv > (1L << 30))
+		mpr_die(r, "'videos': %zu videos", nv);
+	index_ids(r, vid, (int)nv, &sorted);
+	c = choose(r, br, nb, bname, beta);
+	kk = (int)MIN(k, (long)nv);
+	sb[0] = efloats(nv);
+	sb[1] = efloats(nv);
+	fused = efloats(nv);
+	top = emalloc((size_t)kk * sizeof(*top));
+	topscore = efloats((size_t)kk);
+	if (r->count == 0)
+		die("%s: no queries", r->name);
+	w = mpw_open(out, gz);
+	write_ranking_header(w, r->count, vid, (int)nv, k, &c, split);
+	while ((o = mpr_next(r))) {
+		int own;
+		float *p[2] = { sb[0], sb[1] };
+		Choice c1 = c;
+
+		mpr_strcpy(r, o, "id", id, sizeof(id));
+		mpr_strcpy(r, o, "video", video, sizeof(video));
+		if ((own = lookup(vid, sorted, (int)nv, video)) < 0)
+			mpr_die(r, "query '%s': video '%s' is not in the header's videos", id, video);
+		mpr_f32(r, o, br[c.a], sb[0], nv);
+		if (c.fused)
+			mpr_f32(r, o, br[c.b], sb[1], nv);
+		c1.a = 0, c1.b = 1;
+		write_ranking_item(w, id, video, own, chosen(&c1, p, 0, (int)nv, fused), (int)nv, kk,
+		                   top, topscore);
+		progress(0, "%ld queries ranked", ++nq);
+	}
+	if (nq == 0)
+		die("%s: no queries", r->name);
+	mpr_close(r);
+	mpw_close(w);
+	progress(1, "%ld queries x %zu videos ranked by %s", nq, nv, c.name);
+	for (size_t i = 0; i < nv; i++)
+		free(vid[i]);
+	for (size_t i = 0; i < nb; i++)
+		free(br[i]);
+	free(vid), free(br), free(split), free(sorted);
+	free(sb[0]), free(sb[1]), free(fused), free(top), free(topscore);
+}
+
+/* ---- -v/-q: score, then rank or write scores ---- */
+
+static void
+rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int scores_out,
+             const char *bname, double beta, long k)
+{
+	MpReader *rv = mpr_open(vpath), *rq;
+	const msgpack_object *hv = mpr_header(rv, "encoded-videos"), *hq, *o;
+	size_t nbv, nbq, nuse = 0;
+	char **bv, **bq, *use[MAXBR], *vsplit, *qsplit;
+	long D, Dq, nq = 0;
+	Videos V;
+	Choice c = { 0, 0, 0, beta, NULL };
+	MpWriter *w;
+	float *qb[MAXBR], *sb[MAXBR], *fused, *topscore;
+	char **qid, **qvid;
+	int *qown, kk, nblk;
+	int32_t *top;
+	double t0 = now_seconds(), tscore = 0;
+
+	if (strcmp(vpath, "-") == 0 && strcmp(qpath, "-") == 0)
+		die("-v and -q cannot both be stdin");
+	rq = mpr_open(qpath);
+	hq = mpr_header(rq, "encoded-queries");
+	D = mpr_int(rv, hv, "dim");
+	Dq = mpr_int(rq, hq, "dim");
+	if (D < 1 || D > MAXDIM)
+		mpr_die(rv, "'dim' = %ld: expected 1..%ld", D, MAXDIM);
+	if (Dq != D)
+		mpr_die(rq, "'dim' = %ld, but %s has dim %ld", Dq, rv->name, D);
+	bv = header_branches(rv, hv, &nbv);
+	bq = header_branches(rq, hq, &nbq);
+	vsplit = header_split(rv, hv);
+	qsplit = header_split(rq, hq);
+	if (*vsplit && *qsplit && strcmp(vsplit, qsplit) != 0)
+		mpr_die(rq, "split '%s', but %s has split '%s'", qsplit, rv->name, vsplit);
+
+	/* the branches to score: -B, or every branch of the queries (all must be in the videos) */
+	if (bname) {
+		if (find_name(bq, nbq, bname) < 0)
+			mpr_die(rq, "no branch '%s'", bname);
+		use[nuse++] = (char *)bname;
+	} else
+		for (size_t i = 0; i < nbq; i++)
+			use[nuse++] = bq[i];
+	for (size_t i = 0; i < nuse; i++)
+		if (find_name(bv, nbv, use[i]) < 0)
+			mpr_die(rv, "no branch '%s', which %s has", use[i], rq->name);
+	if (!bname && nbv != nbq)
+		mpr_die(rv, "%zu branches, but %s has %zu", nbv, rq->name, nbq);
+	if (!scores_out)
+		c = choose(rq, use, nuse, NULL, beta);
+
+	load_videos(rv, D, use, (int)nuse, &V);
+	mpr_close(rv);
+	progress(1, "%d videos, %d frames, dim %ld, loaded in %.1f s", V.nv, V.off[V.nv], D,
+	         now_seconds() - t0);
+
+	kk = (int)MIN(k, (long)V.nv);
+	nblk = (int)MAX(1, MIN(QBLOCK, SBUDGET / ((long)V.nv * (long)nuse)));
+	for (size_t b = 0; b < nuse; b++) {
+		qb[b] = efloats((size_t)nblk * D);
+		sb[b] = efloats((size_t)nblk * V.nv);
+	}
+	fused = efloats((size_t)V.nv);
+	top = emalloc((size_t)kk * sizeof(*top));
+	topscore = efloats((size_t)kk);
+	qid = ecalloc((size_t)nblk, sizeof(*qid));
+	qvid = ecalloc((size_t)nblk, sizeof(*qvid));
+	qown = emalloc((size_t)nblk * sizeof(*qown));
+
+	if (rq->count == 0)
+		die("%s: no queries", rq->name);
+	w = mpw_open(out, gz);
+	if (scores_out) {
+		mpw_header(w, "scores", rq->count, 3);
+		mpw_key(w, "videos");
+		mpw_array(w, (size_t)V.nv);
+		for (int v = 0; v < V.nv; v++)
+			mpw_str(w, V.id[v]);
+		mpw_key(w, "branches");
+		mpw_array(w, nuse);
+		for (size_t b = 0; b < nuse; b++)
+			mpw_str(w, use[b]);
+		mpw_kv_str(w, "split", qsplit);
+		mpw_record_done(w);
+	} else
+		write_ranking_header(w, rq->count, V.id, V.nv, k, &c, qsplit);
+
+	for (;;) {
+		int n = 0;
+		double t;
+
+		while (n < nblk && (o = mpr_next(rq))) {
+			qid[n] = mpr_strdup(rq, o, "id");
+			qvid[n] = mpr_strdup(rq, o, "video");
+			if ((qown[n] = lookup(V.id, V.sorted, V.nv, qvid[n])) < 0)
+				mpr_die(rq, "query '%s': video '%s' is not in %s", qid[n], qvid[n], vpath);
+			for (size_t b = 0; b < nuse; b++)
+				mpr_f32(rq, o, use[b], qb[b] + (size_t)n * D, (size_t)D);
+			n++;
+		}
+		if (n == 0)
+			break;
+		t = now_seconds();
+		for (size_t b = 0; b < nuse; b++)
+			score_cosmax(sb[b], qb[b], n, V.fr[b], V.off, V.nv, (int)D);
+		tscore += now_seconds() - t;
+		for (int i = 0; i < n; i++) {
+			if (scores_out) {
+				mpw_map(w, 2 + nuse);
+				mpw_kv_str(w, "id", qid[i]);
+				mpw_kv_str(w, "video", qvid[i]);
+				for (size_t b = 0; b < nuse; b++)
+					mpw_kv_f32(w, use[b], sb[b] + (size_t)i * V.nv, (size_t)V.nv);
+				mpw_record_done(w);
+			} else
+				write_ranking_item(w, qid[i], qvid[i], qown[i],
+				                   chosen(&c, sb, i, V.nv, fused), V.nv, kk, top, topscore);
+			free(qid[i]);
+			free(qvid[i]);
+		}
+		nq += n;
+		progress(0, "%ld queries scored", nq);
+	}
+	if (nq == 0)
+		die("%s: no queries", rq->name);
+	mpr_close(rq);
+	mpw_close(w);
+	progress(1, "%ld queries x %d videos (%s) in %.1f s, scoring %.1f s", nq, V.nv,
+	         scores_out ? "scores" : c.name, now_seconds() - t0, tscore);
+
+	for (size_t b = 0; b < nuse; b++)
+		free(qb[b]), free(sb[b]), free(V.fr[b]);
+	for (int v = 0; v < V.nv; v++)
+		free(V.id[v]);
+	for (size_t i = 0; i < nbv; i++)
+		free(bv[i]);
+	for (size_t i = 0; i < nbq; i++)
+		free(bq[i]);
+	free(V.id), free(V.off), free(V.sorted), free(bv), free(bq), free(vsplit), free(qsplit);
+	free(fused), free(top), free(topscore), free(qid), free(qvid), free(qown);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *vpath = NULL, *qpath = NULL, *spath = NULL, *out = "-", *bname = NULL;
+	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	double beta = 0.3;
+	long k = 100, nthreads = 2;
+	int c, gz = 0, scores_out = 0, have_beta = 0;
+
+	argv0 = "rank";
+	set_cmdline(argc, argv);
+	if (want_help(argc, argv))
+		help();
+	if (env && *env)
+		nthreads = estrtol(env, 1, 256);
+	while ((c = getopt(argc, argv, "v:q:s:Sb:B:k:j:o:zQ")) != -1) {
+		switch (c) {
+		case 'v': vpath = optarg; break;
+		case 'q': qpath = optarg; break;
+		case 's': spath = optarg; break;
+		case 'S': scores_out = 1; break;
+		case 'b': beta = estrtod(optarg, 0, 1); have_beta = 1; break;
+		case 'B': bname = optarg; break;
+		case 'k': k = estrtol(optarg, 1, 1L << 30); break;
+		case 'j': nthreads = estrtol(optarg, 1, 256); break;
+		case 'o': out = optarg; break;
+		case 'z': gz = 1; break;
+		case 'Q': progress_quiet = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (spath ? (vpath || qpath || scores_out) : (!vpath || !qpath))
+		usage();
+	if (have_beta && bname)
+		die("usage: -b and -B exclude each other");
+
+	if (spath) {
+		openblas_set_num_threads(1);
+		rank_scores(spath, out, gz, bname, beta, k);
+	} else {
+		openblas_set_num_threads((int)nthreads);
+		rank_encoded(vpath, qpath, out, gz, scores_out, bname, beta, k);
+	}
+	return 0;
+}

@@ -1,0 +1,333 @@
+/* teacher-sim: the teacher's frame-level similarities of ../shared/method.md ("Similarities"):
+ * tau(q, v)_t = cos(c_q, C_{v,t}) of each query's CLIP text embedding c_q with the reduced CLIP
+ * frame features C_v of its own video, the distillation target of distill-step. With -S it writes
+ * instead the teacher's video scores max_t tau(q, v) against every video (a scores stream with
+ * branch "teacher", the zero-shot teacher baseline, ranked by rank -s).
+ * The teacher videos are held in memory; queries are streamed (in blocks of QBLOCK for -S).
+ * Not here: reducing the features (feat-reduce), ranking (rank), the KD loss (lib/loss). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "mpio.h"
+#include "score.h"
+#include "util.h"
+
+#define QBLOCK 4096       /* queries scored per round with -S, at most */
+#define SBUDGET (1L << 25) /* floats of scores held at once (fewer queries with many videos) */
+#define MAXDIM (1L << 16)
+#define MAXN (1L << 20)   /* frames per video accepted */
+
+typedef struct {
+	int nv;
+	char **id;            /* (nv) */
+	int *sorted;          /* (nv) indices ordered by id */
+	int *off;             /* (nv + 1) */
+	float *fr;            /* (off[nv], D) raw teacher frames */
+} Videos;
+
+static char **ids_for_cmp;
+
+static void
+help(void)
+{
+	printf("teacher-sim - teacher (CLIP) frame similarities of each query to its own video\n"
+	       "\n"
+	       "usage: %s -v VIDEO_TEACHER -q QUERY_TEACHER [-S] [-j N] [-o FILE] [-z] [-Q]\n"
+	       "\n"
+	       "Reads a reduced teacher video-features stream (VIDEO_TEACHER: {id, n, x f32[n, dim]},\n"
+	       "held in memory) and a teacher query-features stream (QUERY_TEACHER: {id, video, n = 1,\n"
+	       "x f32[dim]}, streamed) of the same dim. Cosines normalise by max(|x|, 1e-12).\n"
+	       "Writes a teacher-sim stream: header {split}; per query {id, video, n (frames of its\n"
+	       "video), tau f32[n]} with tau[t] = cos(c_q, C_video,t).\n"
+	       "With -S, writes a scores stream instead: header {videos (ids in VIDEO_TEACHER order),\n"
+	       "branches [\"teacher\"], split}; per query {id, video, teacher f32[videos]} with the\n"
+	       "score max_t cos(c_q, C_v,t) against every video v (rank it with rank -s).\n"
+	       "A query whose video is not in VIDEO_TEACHER is an error.\n"
+	       "\n"
+	       "  -v FILE    reduced teacher video-features (- is stdin)\n"
+	       "  -q FILE    teacher query-features (- is stdin)\n"
+	       "  -S         write the scores stream against every video\n"
+	       "  -j N       BLAS threads for -S, 1..256 (default $OPENBLAS_NUM_THREADS or 2)\n"
+	       "  -o FILE    output stream (default stdout; written atomically)\n"
+	       "  -z         gzip the output\n"
+	       "  -Q         no progress on stderr\n"
+	       "\n"
+	       "Exit status 0 on success, 1 on any error (nothing is left at -o FILE).\n", argv0);
+	exit(0);
+}
+
+static void
+usage(void)
+{
+	die("usage: %s -v VIDEO_TEACHER -q QUERY_TEACHER [-S] [-j N] [-o FILE] [-z] [-Q]", argv0);
+}
+
+static int
+cmp_id(const void *x, const void *y)
+{
+	return strcmp(ids_for_cmp[*(const int *)x], ids_for_cmp[*(const int *)y]);
+}
+
+static int
+lookup(const Videos *V, const char *s)
+{
+	int lo = 0, hi = V->nv - 1;
+
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2, c = strcmp(s, V->id[V->sorted[mid]]);
+		if (c == 0)
+			return V->sorted[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/* split from a header: the string, or "" when absent or nil */
+static char *
+header_split(const MpReader *r, const msgpack_object *h)
+{
+	const msgpack_object *o = mp_find(h, "split");
+
+	return o && o->type != MSGPACK_OBJECT_NIL ? mpr_strdup(r, h, "split") : estrdup("");
+}
+
+/* the role key, when present, must be "teacher" */
+static void
+check_role(const MpReader *r, const msgpack_object *h)
+{
+	char role[32];
+
+	if (!mp_find(h, "role"))
+		return;
+	mpr_strcpy(r, h, "role", role, sizeof(role));
+	if (strcmp(role, "teacher") != 0)
+		mpr_die(r, "role '%s', expected 'teacher'", role);
+}
+
+static void
+load_videos(MpReader *r, long D, Videos *V)
+{
+	const msgpack_object *o;
+	long cap = 0, fcap = 0, tot = 0;
+
+	memset(V, 0, sizeof(*V));
+	V->off = emalloc(sizeof(*V->off));
+	V->off[0] = 0;
+	while ((o = mpr_next(r))) {
+		long n = mpr_int(r, o, "n");
+
+		if (n < 1 || n > MAXN)
+			mpr_die(r, "'n' = %ld: expected 1..%ld frames", n, MAXN);
+		if (tot + n > (1L << 31) / 2)
+			mpr_die(r, "more than %ld frames in all", (1L << 31) / 2);
+		if (V->nv == cap) {
+			cap = cap ? 2 * cap : 1024;
+			V->id = erealloc(V->id, (size_t)cap * sizeof(*V->id));
+			V->off = erealloc(V->off, ((size_t)cap + 1) * sizeof(*V->off));
+		}
+		if (tot + n > fcap) {
+			fcap = MAX(2 * fcap, tot + n + 4096);
+			V->fr = erealloc(V->fr, (size_t)fcap * D * sizeof(float));
+		}
+		V->id[V->nv] = mpr_strdup(r, o, "id");
+		mpr_f32(r, o, "x", V->fr + (size_t)tot * D, (size_t)(n * D));
+		tot += n;
+		V->off[++V->nv] = (int)tot;
+		progress(0, "%d teacher videos, %ld frames", V->nv, tot);
+	}
+	if (V->nv == 0)
+		die("%s: no videos", r->name);
+	V->sorted = emalloc((size_t)V->nv * sizeof(*V->sorted));
+	for (int i = 0; i < V->nv; i++)
+		V->sorted[i] = i;
+	ids_for_cmp = V->id;
+	qsort(V->sorted, (size_t)V->nv, sizeof(*V->sorted), cmp_id);
+	for (int i = 1; i < V->nv; i++)
+		if (strcmp(V->id[V->sorted[i - 1]], V->id[V->sorted[i]]) == 0)
+			die("%s: video id '%s' appears twice", r->name, V->id[V->sorted[i]]);
+}
+
+/* inv (nf) = 1 / max(|x_t|, 1e-12) */
+static void
+inv_norms(float *inv, const float *x, long nf, long D)
+{
+	for (long t = 0; t < nf; t++) {
+		double ss = 0;
+		for (long j = 0; j < D; j++)
+			ss += (double)x[t * D + j] * x[t * D + j];
+		inv[t] = (float)(1.0 / fmax(sqrt(ss), 1e-12));
+	}
+}
+
+/* one query item: id, video (own index via *own), c (D); dies naming the query */
+static void
+read_query(MpReader *r, const msgpack_object *o, const Videos *V, long D, const char *vpath,
+           char **id, char **video, int *own, float *c)
+{
+	long n = mpr_int(r, o, "n");
+
+	*id = mpr_strdup(r, o, "id");
+	*video = mpr_strdup(r, o, "video");
+	if (n != 1)
+		mpr_die(r, "query '%s': n = %ld, expected 1 (one teacher embedding per query)", *id, n);
+	if ((*own = lookup(V, *video)) < 0)
+		mpr_die(r, "query '%s': video '%s' is not in %s", *id, *video, vpath);
+	mpr_f32(r, o, "x", c, (size_t)D);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *vpath = NULL, *qpath = NULL, *out = "-";
+	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	const msgpack_object *hv, *hq, *o;
+	long nthreads = 2, D, Dq, nq = 0;
+	int c, gz = 0, scores_out = 0;
+	char *vsplit, *qsplit;
+	MpReader *rv, *rq;
+	MpWriter *w;
+	Videos V;
+	double t0 = now_seconds();
+
+	argv0 = "teacher-sim";
+	set_cmdline(argc, argv);
+	if (want_help(argc, argv))
+		help();
+	if (env && *env)
+		nthreads = estrtol(env, 1, 256);
+	while ((c = getopt(argc, argv, "v:q:Sj:o:zQ")) != -1) {
+		switch (c) {
+		case 'v': vpath = optarg; break;
+		case 'q': qpath = optarg; break;
+		case 'S': scores_out = 1; break;
+		case 'j': nthreads = estrtol(optarg, 1, 256); break;
+		case 'o': out = optarg; break;
+		case 'z': gz = 1; break;
+		case 'Q': progress_quiet = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc || !vpath || !qpath)
+		usage();
+	if (strcmp(vpath, "-") == 0 && strcmp(qpath, "-") == 0)
+		die("-v and -q cannot both be stdin");
+	openblas_set_num_threads(scores_out ? (int)nthreads : 1);
+
+	rv = mpr_open(vpath);
+	hv = mpr_header(rv, "video-features");
+	rq = mpr_open(qpath);
+	hq = mpr_header(rq, "query-features");
+	check_role(rv, hv);
+	check_role(rq, hq);
+	if (!mpr_bool_or(rv, hv, "reduced", 0))
+		mpr_die(rv, "not reduced (HINT: feat-reduce it first, so frames match the student's)");
+	D = mpr_int(rv, hv, "dim");
+	Dq = mpr_int(rq, hq, "dim");
+	if (D < 1 || D > MAXDIM)
+		mpr_die(rv, "'dim' = %ld: expected 1..%ld", D, MAXDIM);
+	if (Dq != D)
+		mpr_die(rq, "'dim' = %ld, but %s has dim %ld", Dq, rv->name, D);
+	vsplit = header_split(rv, hv);
+	qsplit = header_split(rq, hq);
+	if (*vsplit && *qsplit && strcmp(vsplit, qsplit) != 0)
+		mpr_die(rq, "split '%s', but %s has split '%s'", qsplit, rv->name, vsplit);
+
+	load_videos(rv, D, &V);
+	mpr_close(rv);
+	progress(1, "%d teacher videos, %d frames, dim %ld", V.nv, V.off[V.nv], D);
+	if (rq->count == 0)
+		die("%s: no queries", rq->name);
+
+	w = mpw_open(out, gz);
+	if (!scores_out) {
+		float *inv = efloats((size_t)V.off[V.nv]), *cq = efloats((size_t)D), *tau;
+		int maxn = 0;
+
+		for (int v = 0; v < V.nv; v++)
+			maxn = MAX(maxn, V.off[v + 1] - V.off[v]);
+		tau = efloats((size_t)maxn);
+		inv_norms(inv, V.fr, V.off[V.nv], D);
+		mpw_header(w, "teacher-sim", rq->count, 1);
+		mpw_kv_str(w, "split", qsplit);
+		mpw_record_done(w);
+		while ((o = mpr_next(rq))) {
+			char *id, *video;
+			int own, n;
+			float cinv;
+
+			read_query(rq, o, &V, D, vpath, &id, &video, &own, cq);
+			inv_norms(&cinv, cq, 1, D);
+			n = V.off[own + 1] - V.off[own];
+			/* tau (n) = C_v (n, D) . c (D), then scaled by both inverse norms */
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, n, (int)D, 1.0f,
+			            V.fr + (size_t)V.off[own] * D, (int)D, cq, 1, 0.0f, tau, 1);
+			for (int t = 0; t < n; t++)
+				tau[t] = tau[t] * cinv * inv[V.off[own] + t];
+			mpw_map(w, 4);
+			mpw_kv_str(w, "id", id);
+			mpw_kv_str(w, "video", video);
+			mpw_kv_int(w, "n", n);
+			mpw_kv_f32(w, "tau", tau, (size_t)n);
+			mpw_record_done(w);
+			free(id), free(video);
+			progress(0, "%ld queries", ++nq);
+		}
+		free(inv), free(cq), free(tau);
+	} else {
+		int own, nblk = (int)MAX(1, MIN(QBLOCK, SBUDGET / V.nv));
+		float *cq = efloats((size_t)nblk * D), *s = efloats((size_t)nblk * V.nv);
+		char **id = ecalloc((size_t)nblk, sizeof(*id)), **video = ecalloc((size_t)nblk, sizeof(*video));
+
+		mpw_header(w, "scores", rq->count, 3);
+		mpw_key(w, "videos");
+		mpw_array(w, (size_t)V.nv);
+		for (int v = 0; v < V.nv; v++)
+			mpw_str(w, V.id[v]);
+		mpw_key(w, "branches");
+		mpw_array(w, 1);
+		mpw_str(w, "teacher");
+		mpw_kv_str(w, "split", qsplit);
+		mpw_record_done(w);
+		for (;;) {
+			int n = 0;
+
+			while (n < nblk && (o = mpr_next(rq))) {
+				read_query(rq, o, &V, D, vpath, &id[n], &video[n], &own,
+				           cq + (size_t)n * D);
+				n++;
+			}
+			if (n == 0)
+				break;
+			score_cosmax(s, cq, n, V.fr, V.off, V.nv, (int)D);
+			for (int i = 0; i < n; i++) {
+				mpw_map(w, 3);
+				mpw_kv_str(w, "id", id[i]);
+				mpw_kv_str(w, "video", video[i]);
+				mpw_kv_f32(w, "teacher", s + (size_t)i * V.nv, (size_t)V.nv);
+				mpw_record_done(w);
+				free(id[i]), free(video[i]);
+			}
+			nq += n;
+			progress(0, "%ld queries scored", nq);
+		}
+		free(cq), free(s), free(id), free(video);
+	}
+	if (nq == 0)
+		die("%s: no queries", rq->name);
+	mpr_close(rq);
+	mpw_close(w);
+	progress(1, "%ld queries x %d videos (%s) in %.1f s", nq, V.nv,
+	         scores_out ? "scores" : "own video", now_seconds() - t0);
+	for (int v = 0; v < V.nv; v++)
+		free(V.id[v]);
+	free(V.id), free(V.sorted), free(V.off), free(V.fr), free(vsplit), free(qsplit);
+	return 0;
+}
