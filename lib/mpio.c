@@ -107,7 +107,7 @@ crc_write(void *data, const char *p, size_t n)
  * msgpack-c packs every value in its shortest form, so re-packing the parsed pairs gives back
  * the bytes the writer checksummed. The verified pair is then dropped from the map. */
 static void
-verify_crc(const MpReader *r, msgpack_object *o)
+verify_crc(MpReader *r, msgpack_object *o)
 {
 	const msgpack_object_kv *last;
 	unsigned long crc = crc32_z(0, NULL, 0);
@@ -118,8 +118,11 @@ verify_crc(const MpReader *r, msgpack_object *o)
 		return;
 	last = &o->via.map.ptr[n - 1];
 	if (last->key.type != MSGPACK_OBJECT_STR || last->key.via.str.size != 5 ||
-	    memcmp(last->key.via.str.ptr, "crc32", 5) != 0)
+	    memcmp(last->key.via.str.ptr, "crc32", 5) != 0) {
+		if (r->checksums)
+			mpr_die(r, "no checksum, though the header promised one per record");
 		return;
+	}
 	if (last->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER || last->val.via.u64 > 0xffffffffu)
 		mpr_die(r, "'crc32': expected an unsigned 32-bit integer");
 	msgpack_packer_init(&pk, &crc, crc_write);
@@ -156,6 +159,7 @@ mpr_header(MpReader *r, const char *kind)
 	if (h->type != MSGPACK_OBJECT_MAP || !str_is(mp_find(h, "magic"), MP_MAGIC))
 		mpr_die(r, "not a prvr stream (no magic \"prvr\")");
 	verify_crc(r, &r->r.data);
+	r->checksums = mpr_bool_or(r, h, "checksums", 0);
 	v = mpr_int(r, h, "version");
 	if (v != MP_VERSION)
 		mpr_die(r, "stream version %ld, expected %d (HINT: regenerate it with this release)",
@@ -487,14 +491,21 @@ mpw_open(const char *path, int gzip)
 void
 mpw_header(MpWriter *w, const char *kind, long count, int nextra)
 {
+	mpw_header_cmd(w, kind, count, cmdline(), nextra);
+}
+
+void
+mpw_header_cmd(MpWriter *w, const char *kind, long count, const char *cmd, int nextra)
+{
 	CHECK(w->rec == 0);
 	w->count = count;
-	mpw_map(w, 5 + nextra);
+	mpw_map(w, 6 + nextra);
 	mpw_kv_str(w, "magic", MP_MAGIC);
 	mpw_kv_int(w, "version", MP_VERSION);
 	mpw_kv_str(w, "kind", kind);
 	mpw_kv_int(w, "count", count);
-	mpw_kv_str(w, "cmd", cmdline());
+	mpw_kv_str(w, "cmd", cmd);
+	mpw_kv_bool(w, "checksums", 1);
 }
 
 #define PACK(call) do { if (call) die("write %s: msgpack pack failed", w->name); } while (0)

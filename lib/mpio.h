@@ -31,6 +31,7 @@ typedef struct {
 	msgpack_unpacked r;
 	long rec;              /* index of the record last returned; 0 = header, -1 none yet */
 	long count;            /* items promised by the header, -1 unknown */
+	int checksums;         /* header promised a crc32 in every record */
 	char kind[64];
 } MpReader;
 
@@ -82,8 +83,11 @@ size_t      mpr_intarray(const MpReader *r, const msgpack_object *map, const cha
 /* ---- writing ---- */
 
 MpWriter *mpw_open(const char *path, int gzip);       /* "-" = stdout */
-/* map of (5 + nextra) pairs: magic, version, kind, count, cmd; the caller packs nextra pairs next */
+/* map of (6 + nextra) pairs: magic, version, kind, count, cmd, checksums; the caller packs
+ * nextra pairs next */
 void mpw_header(MpWriter *w, const char *kind, long count, int nextra);
+/* the same with another command line (a resumed run keeps the one that started it) */
+void mpw_header_cmd(MpWriter *w, const char *kind, long count, const char *cmd, int nextra);
 void mpw_map(MpWriter *w, size_t n);                  /* at top level: starts a record */
 void mpw_array(MpWriter *w, size_t n);
 void mpw_key(MpWriter *w, const char *k);

@@ -104,7 +104,7 @@ need_str(const MpReader *r, const msgpack_object *o, const char *key)
 int
 main(int argc, char *argv[])
 {
-	static const char *const hskip[] = { "magic", "version", "kind", "count", "cmd",
+	static const char *const hskip[] = { "magic", "version", "kind", "count", "cmd", "checksums",
 	                                     "reduced", "normalized", NULL };
 	static const char *const iskip[] = { "n", "x", NULL };
 	const char *in = "-", *out = "-";
