@@ -1,0 +1,717 @@
+/* distill-step: train the DL-DKD student (../shared/method.md) on reduced feature streams and
+ * write its checkpoint. Each epoch shuffles the training videos with the run's Rng, takes
+ * batches of B videos with all their queries, and makes one BertAdam step per batch (lr: BERT
+ * warm-up/decay over steps per epoch x epochs; distillation weight: the schedule of the epoch).
+ * With validation streams, each epoch ends by encoding the validation videos and queries with
+ * every branch, ranking all videos for every query with the fused score and computing SumR; the
+ * best checkpoint is kept and training stops after `patience` epochs without improvement.
+ * A checkpoint holds the whole configuration and state, so --resume continues a run bit for bit.
+ * --eval-loss evaluates (no update, no dropout) the loss components of a checkpoint on the
+ * batches its next epoch would see. Not here: the model's numerics (model), ranking of test
+ * sets (rank, metrics), encoding for retrieval (encode-video, encode-text). */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "adam.h"
+#include "ckpt.h"
+#include "data.h"
+#include "evalm.h"
+#include "model.h"
+#include "mpio.h"
+#include "schedule.h"
+#include "score.h"
+#include "util.h"
+
+#define ENC_VIDEOS 64          /* videos per encoding call during validation */
+#define ENC_QUERIES 256        /* queries per encoding call */
+#define SCORE_BLOCK 256        /* queries scored at a time */
+
+static const char *brname[NBRANCH] = { "inh", "exp" };
+
+static void
+usage(int status)
+{
+	FILE *f = status ? stderr : stdout;
+
+	fprintf(f,
+"distill-step - train the DL-DKD student (dual branches, dynamic distillation)\n"
+"\n"
+"usage: %s -v VIDEO -q QUERY [-t TEACHER_SIM] [-T VIDEO_TEACHER]\n"
+"       [--val-video F --val-query F] -o CKPT [-l LOG] [options]\n"
+"\n"
+"Trains the student of ../shared/method.md and writes its checkpoint (kind checkpoint) to\n"
+"CKPT: the best one by validation SumR of the fused score, or the last one without\n"
+"validation. Reads reduced streams: VIDEO video-features (student), QUERY query-features\n"
+"(student), TEACHER_SIM teacher-sim (similarity distillation), VIDEO_TEACHER video-features\n"
+"(teacher; feature distillation). LOG (kind train-log): one record per step and per epoch.\n"
+"Nothing is written to stdout except the --eval-loss log without -l.\n"
+"\n"
+"data and output:\n"
+"  -v, --video F          training videos (required)\n"
+"  -q, --query F          training queries (required)\n"
+"  -t, --teacher-sim F    teacher similarities tau(q, v) (needed by --kd sim when distilling)\n"
+"  -T, --teacher-video F  teacher frame features (needed by --kd feat)\n"
+"      --val-video F      validation videos   } both or neither: per-epoch validation,\n"
+"      --val-query F      validation queries  } best-checkpoint selection, early stopping\n"
+"  -o, --output CKPT      checkpoint written atomically (required unless --eval-loss);\n"
+"                         while training, each better epoch goes to CKPT.best, renamed to\n"
+"                         CKPT when training ends, so an interrupted run leaves no CKPT\n"
+"  -l, --log LOG          training log (default: none; with --eval-loss: stdout)\n"
+"      --save-every-epoch DIR   also write DIR/epoch-N.mp after every epoch (N = epochs done)\n"
+"      --resume CKPT      continue the run of CKPT (its configuration; options below ignored)\n"
+"      --eval-loss        with --resume: log the loss of CKPT's weights on the batches of its\n"
+"                         next epoch, with no update and no dropout (and validate if given)\n"
+"  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n"
+"model:\n"
+"      --branches P       inh | exp | dual | dual-exp | dual-inh (default dual)\n"
+"      --hidden N         hidden size d (default 384)\n"
+"      --heads N          attention heads (default 4)\n"
+"      --dropout P        dropout probability (default 0.1)\n"
+"      --shared-query-proj  exploration branch reuses inheritance's query input projection\n"
+"      --max-frames N     frames per video / position rows (default 128)\n"
+"      --max-tokens N     tokens per query / position rows (default 30)\n"
+"loss:\n"
+"      --margin M         triplet margin (default 0.1)\n"
+"      --nce W            InfoNCE weight (default 0.04)\n"
+"      --hard-pool N      text-to-video negatives drawn from the top N (default 20)\n"
+"      --hard-start E     first epoch (0-based) with hard negatives (default 0)\n"
+"      --kd K             sim | feat: similarity- or feature-based distillation (default sim)\n"
+"      --kd-loss L        kl | mse (default kl)\n"
+"      --kd-temp T        similarity KL temperature (default 0.2)\n"
+"      --schedule S       none | fixed | linear | exp | sigmoid (default exp)\n"
+"      --lambda L         w(e) = lambda * rho(e) + w0: lambda (default 0.1)\n"
+"      --w0 W             w0 (default 0)\n"
+"      --sched-k K        schedule k (default: exp 0.95, linear -0.01, sigmoid 800)\n"
+"      --sched-b B        linear schedule b (default 1)\n"
+"optimisation:\n"
+"      --batch N          videos per step, each with all its queries (default 128)\n"
+"      --lr LR            peak learning rate (default 2.5e-4)\n"
+"      --warmup F         warm-up fraction of planned steps (default 0.01)\n"
+"      --epochs N         epochs (default 100); planned steps = ceil(videos / batch) x N\n"
+"      --patience N       stop after N epochs without a better validation SumR (default 10)\n"
+"      --beta B           validation score beta * exp + (1 - beta) * inh (default 0.3)\n"
+"      --seed S           random seed (default 0)\n"
+"      --deterministic    dropout 0 and hard pool 1 (reproducible losses for tests)\n"
+"  Progress (epoch, loss, validation SumR, seconds) goes to stderr. Exit 1 on any error,\n"
+"  leaving no CKPT or LOG behind.\n", argv0);
+	exit(status);
+}
+
+enum {
+	O_VALV = 256, O_VALQ, O_SAVE, O_RESUME, O_EVAL, O_BRANCHES, O_HIDDEN, O_HEADS, O_DROPOUT,
+	O_SHARED, O_MAXF, O_MAXT, O_MARGIN, O_NCE, O_POOL, O_HSTART, O_KD, O_KDLOSS, O_KDTEMP,
+	O_SCHED, O_LAMBDA, O_W0, O_SK, O_SB, O_BATCH, O_LR, O_WARMUP, O_EPOCHS, O_PATIENCE, O_BETA,
+	O_SEED, O_DET
+};
+
+static const struct option longopts[] = {
+	{ "video", required_argument, NULL, 'v' },
+	{ "query", required_argument, NULL, 'q' },
+	{ "teacher-sim", required_argument, NULL, 't' },
+	{ "teacher-video", required_argument, NULL, 'T' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "log", required_argument, NULL, 'l' },
+	{ "threads", required_argument, NULL, 'j' },
+	{ "val-video", required_argument, NULL, O_VALV },
+	{ "val-query", required_argument, NULL, O_VALQ },
+	{ "save-every-epoch", required_argument, NULL, O_SAVE },
+	{ "resume", required_argument, NULL, O_RESUME },
+	{ "eval-loss", no_argument, NULL, O_EVAL },
+	{ "branches", required_argument, NULL, O_BRANCHES },
+	{ "hidden", required_argument, NULL, O_HIDDEN },
+	{ "heads", required_argument, NULL, O_HEADS },
+	{ "dropout", required_argument, NULL, O_DROPOUT },
+	{ "shared-query-proj", no_argument, NULL, O_SHARED },
+	{ "max-frames", required_argument, NULL, O_MAXF },
+	{ "max-tokens", required_argument, NULL, O_MAXT },
+	{ "margin", required_argument, NULL, O_MARGIN },
+	{ "nce", required_argument, NULL, O_NCE },
+	{ "hard-pool", required_argument, NULL, O_POOL },
+	{ "hard-start", required_argument, NULL, O_HSTART },
+	{ "kd", required_argument, NULL, O_KD },
+	{ "kd-loss", required_argument, NULL, O_KDLOSS },
+	{ "kd-temp", required_argument, NULL, O_KDTEMP },
+	{ "schedule", required_argument, NULL, O_SCHED },
+	{ "lambda", required_argument, NULL, O_LAMBDA },
+	{ "w0", required_argument, NULL, O_W0 },
+	{ "sched-k", required_argument, NULL, O_SK },
+	{ "sched-b", required_argument, NULL, O_SB },
+	{ "batch", required_argument, NULL, O_BATCH },
+	{ "lr", required_argument, NULL, O_LR },
+	{ "warmup", required_argument, NULL, O_WARMUP },
+	{ "epochs", required_argument, NULL, O_EPOCHS },
+	{ "patience", required_argument, NULL, O_PATIENCE },
+	{ "beta", required_argument, NULL, O_BETA },
+	{ "seed", required_argument, NULL, O_SEED },
+	{ "deterministic", no_argument, NULL, O_DET },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* ---- validation: encode every video and query, rank all videos for every query ---- */
+
+typedef struct {
+	Metrics fused, br[NBRANCH];  /* fused: beta-fusion with two branches, else the one branch */
+} ValResult;
+
+/* frame embeddings (total frames, D) of every video of d with branch br */
+static void
+encode_all_videos(Model *m, int br, const Dataset *d, float *frames)
+{
+	int D = model_config(m)->D, dv = d->dv;
+	float *in = NULL, *out = NULL;
+	int *vlen = emalloc(ENC_VIDEOS * sizeof(*vlen));
+
+	in = efloats((size_t)ENC_VIDEOS * d->max_vlen * dv);
+	out = efloats((size_t)ENC_VIDEOS * d->max_vlen * D);
+	for (int v0 = 0; v0 < d->nv; v0 += ENC_VIDEOS) {
+		int B = MIN(ENC_VIDEOS, d->nv - v0), L = 0;
+		for (int i = 0; i < B; i++)
+			L = MAX(L, d->vlen[v0 + i]);
+		memset(in, 0, (size_t)B * L * dv * sizeof(float));
+		for (int i = 0; i < B; i++) {
+			vlen[i] = d->vlen[v0 + i];
+			memcpy(in + (size_t)i * L * dv, d->video + (size_t)d->voff[v0 + i] * dv,
+			       (size_t)vlen[i] * dv * sizeof(float));
+		}
+		model_encode_videos(m, br, in, vlen, B, L, out);
+		for (int i = 0; i < B; i++)
+			memcpy(frames + (size_t)d->voff[v0 + i] * D, out + (size_t)i * L * D,
+			       (size_t)vlen[i] * D * sizeof(float));
+	}
+	free(in);
+	free(out);
+	free(vlen);
+}
+
+/* query embeddings (nq, D) of every query of d with branch br */
+static void
+encode_all_queries(Model *m, int br, const Dataset *d, float *emb)
+{
+	int D = model_config(m)->D, dt = d->dt;
+	float *in = efloats((size_t)ENC_QUERIES * d->max_qlen * dt);
+	int *qlen = emalloc(ENC_QUERIES * sizeof(*qlen));
+
+	for (int q0 = 0; q0 < d->nq; q0 += ENC_QUERIES) {
+		int N = MIN(ENC_QUERIES, d->nq - q0), T = 0;
+		for (int i = 0; i < N; i++)
+			T = MAX(T, d->qlen[q0 + i]);
+		memset(in, 0, (size_t)N * T * dt * sizeof(float));
+		for (int i = 0; i < N; i++) {
+			qlen[i] = d->qlen[q0 + i];
+			memcpy(in + (size_t)i * T * dt, d->query + (size_t)d->qoff[q0 + i] * dt,
+			       (size_t)qlen[i] * dt * sizeof(float));
+		}
+		model_encode_queries(m, br, in, qlen, N, T, emb + (size_t)q0 * D);
+	}
+	free(in);
+	free(qlen);
+}
+
+static void
+validate(Model *m, double beta, const Dataset *d, ValResult *res)
+{
+	const ModelConfig *mc = model_config(m);
+	int D = mc->D, nv = d->nv, nq = d->nq, both = mc->has_branch[0] && mc->has_branch[1];
+	float *frames[NBRANCH] = { NULL }, *qemb[NBRANCH] = { NULL }, *s[NBRANCH] = { NULL };
+	float *fused = efloats((size_t)SCORE_BLOCK * nv);
+	int *off = emalloc((size_t)(nv + 1) * sizeof(*off));
+	int *rank[NBRANCH + 1];
+
+	for (int v = 0; v <= nv; v++)
+		off[v] = (int)d->voff[v];
+	for (int b = 0; b <= NBRANCH; b++)
+		rank[b] = emalloc((size_t)nq * sizeof(int));
+	for (int b = 0; b < NBRANCH; b++) {
+		if (!mc->has_branch[b])
+			continue;
+		frames[b] = efloats((size_t)d->voff[nv] * D);
+		qemb[b] = efloats((size_t)nq * D);
+		s[b] = efloats((size_t)SCORE_BLOCK * nv);
+		encode_all_videos(m, b, d, frames[b]);
+		encode_all_queries(m, b, d, qemb[b]);
+	}
+	for (int q0 = 0; q0 < nq; q0 += SCORE_BLOCK) {
+		int N = MIN(SCORE_BLOCK, nq - q0);
+		const float *f = NULL;
+		for (int b = 0; b < NBRANCH; b++) {
+			if (!s[b])
+				continue;
+			score_cosmax(s[b], qemb[b] + (size_t)q0 * D, N, frames[b], off, nv, D);
+			for (int i = 0; i < N; i++)
+				rank[b][q0 + i] = rank_of(s[b] + (size_t)i * nv, nv, d->qvid[q0 + i]);
+			f = s[b];
+		}
+		if (both) {
+			score_fuse(fused, s[BR_EXP], s[BR_INH], (float)beta, (long)N * nv);
+			f = fused;
+		}
+		for (int i = 0; i < N; i++)
+			rank[NBRANCH][q0 + i] = rank_of(f + (size_t)i * nv, nv, d->qvid[q0 + i]);
+	}
+	memset(res, 0, sizeof(*res));
+	metrics_from_ranks(&res->fused, rank[NBRANCH], nq, nv);
+	for (int b = 0; b < NBRANCH; b++)
+		if (mc->has_branch[b])
+			metrics_from_ranks(&res->br[b], rank[b], nq, nv);
+	for (int b = 0; b < NBRANCH; b++) {
+		free(frames[b]);
+		free(qemb[b]);
+		free(s[b]);
+	}
+	for (int b = 0; b <= NBRANCH; b++)
+		free(rank[b]);
+	free(fused);
+	free(off);
+}
+
+/* ---- the training log ---- */
+
+static void
+log_step(MpWriter *w, const ModelConfig *mc, long epoch, long step, double lr, float kdw,
+         const LossParts *p)
+{
+	int nb = mc->has_branch[0] + mc->has_branch[1];
+	char k[32];
+
+	if (!w)
+		return;
+	mpw_map(w, 6 + 5 * nb);
+	mpw_kv_str(w, "type", "step");
+	mpw_kv_int(w, "epoch", epoch);
+	mpw_kv_int(w, "step", step);
+	mpw_kv_f64(w, "lr", lr);
+	mpw_kv_f64(w, "kd_weight", kdw);
+	mpw_kv_f64(w, "loss", p->total);
+	for (int b = 0; b < NBRANCH; b++) {
+		if (!mc->has_branch[b])
+			continue;
+		snprintf(k, sizeof(k), "%s_trip_t2v", brname[b]);
+		mpw_kv_f64(w, k, p->trip_t2v[b]);
+		snprintf(k, sizeof(k), "%s_trip_v2t", brname[b]);
+		mpw_kv_f64(w, k, p->trip_v2t[b]);
+		snprintf(k, sizeof(k), "%s_nce_t2v", brname[b]);
+		mpw_kv_f64(w, k, p->nce_t2v[b]);
+		snprintf(k, sizeof(k), "%s_nce_v2t", brname[b]);
+		mpw_kv_f64(w, k, p->nce_v2t[b]);
+		snprintf(k, sizeof(k), "%s_kd", brname[b]);
+		mpw_kv_f64(w, k, p->kd[b]);
+	}
+	mpw_record_done(w);
+}
+
+static void
+log_epoch(MpWriter *w, const ModelConfig *mc, long epoch, long step, double loss,
+          const ValResult *val, int best, double seconds)
+{
+	int both = mc->has_branch[0] && mc->has_branch[1];
+
+	if (!w)
+		return;
+	mpw_map(w, 6 + (val ? 8 + 2 * both : 0));
+	mpw_kv_str(w, "type", "epoch");
+	mpw_kv_int(w, "epoch", epoch);
+	mpw_kv_int(w, "step", step);
+	mpw_kv_f64(w, "loss", loss);
+	if (val) {
+		mpw_kv_f64(w, "val_r1", val->fused.r1);
+		mpw_kv_f64(w, "val_r5", val->fused.r5);
+		mpw_kv_f64(w, "val_r10", val->fused.r10);
+		mpw_kv_f64(w, "val_r100", val->fused.r100);
+		mpw_kv_f64(w, "val_sumr", val->fused.sumr);
+		mpw_kv_f64(w, "val_medr", val->fused.medr);
+		mpw_kv_f64(w, "val_meanr", val->fused.meanr);
+		mpw_kv_f64(w, "val_map", val->fused.map);
+		if (both) {
+			mpw_kv_f64(w, "val_sumr_inh", val->br[BR_INH].sumr);
+			mpw_kv_f64(w, "val_sumr_exp", val->br[BR_EXP].sumr);
+		}
+	}
+	mpw_kv_bool(w, "best", best);
+	mpw_kv_f64(w, "seconds", seconds);
+	mpw_record_done(w);
+}
+
+static MpWriter *
+log_open(const char *path, const TrainConfig *tc, int eval_loss)
+{
+	MpWriter *w;
+
+	if (!path)
+		return NULL;
+	w = mpw_open(path, 0);
+	mpw_header(w, "train-log", -1, 2);
+	mpw_key(w, "config");
+	ckpt_pack_config(w, tc);
+	mpw_kv_bool(w, "eval_loss", eval_loss);
+	mpw_record_done(w);
+	return w;
+}
+
+/* ---- epochs ---- */
+
+/* one pass over the batches of epoch e, in the order drawn from rng. update: Adam steps (else
+ * the loss is only evaluated, without dropout). Returns the mean loss over the steps. */
+static double
+run_epoch(Model *m, const TrainConfig *tc, const Dataset *d, int e, long *step, Rng *rng,
+          int update, BatchBuf *bb, int *perm, MpWriter *log)
+{
+	LossConfig lc;
+	LossParts parts;
+	int spe = data_steps_per_epoch(d, tc->batch);
+	double sum = 0;
+
+	ckpt_loss_config(tc, e, update, &lc);
+	for (int v = 0; v < d->nv; v++)
+		perm[v] = v;
+	rng_shuffle(rng, perm, d->nv);
+	for (int s = 0; s < spe; s++) {
+		int v0 = s * tc->batch, B = MIN(tc->batch, d->nv - v0);
+		double lr = lr_at_step(tc->lr, *step, tc->total_steps, tc->warmup);
+		float loss;
+		data_make_batch(d, perm + v0, B, bb);
+		if (update)
+			model_zero_grad(m);
+		memset(&parts, 0, sizeof(parts));
+		loss = model_loss(m, &bb->b, &lc, rng, &parts, update);
+		if (!isfinite(loss))
+			die("epoch %d step %ld: loss is %f (diverged; lower --lr?)", e, *step + 1, loss);
+		if (update)
+			adam_step(m, (float)lr, &tc->adam);
+		++*step;
+		sum += loss;
+		log_step(log, &tc->mc, e, *step, lr, lc.kd_weight, &parts);
+		progress(0, "epoch %d step %d/%d loss %.4f", e + 1, s + 1, spe, loss);
+	}
+	return sum / spe;
+}
+
+static void
+save_epoch(const char *dir, const TrainConfig *tc, const TrainState *st, const Model *m)
+{
+	char path[4096];
+
+	if (mkdir(dir, 0777) && errno != EEXIST)
+		die("mkdir %s:", dir);
+	snprintf(path, sizeof(path), "%s/epoch-%ld.mp", dir, st->epoch);
+	ckpt_write(path, tc, st, m);
+}
+
+/* the bytes of a file, to re-emit it unchanged */
+static char *
+slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, k;
+
+	if (!f)
+		die("open %s:", path);
+	*n = 0;
+	do {
+		if (*n == cap)
+			buf = erealloc(buf, cap = cap ? 2 * cap : 1 << 20);
+		k = fread(buf + *n, 1, cap - *n, f);
+		*n += k;
+	} while (k > 0);
+	if (ferror(f))
+		die("read %s:", path);
+	fclose(f);
+	return buf;
+}
+
+static void
+write_bytes(const char *path, const char *buf, size_t n)
+{
+	MpWriter *w = mpw_open(path, 0);
+
+	while (n > 0) {
+		ssize_t k = write(w->fd, buf, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			die("write %s:", path);
+		buf += k;
+		n -= (size_t)k;
+	}
+	mpw_close(w);
+}
+
+/* 1 when path exists and is a checkpoint of epoch st->best_epoch with SumR st->best_sumr */
+static int
+holds_best(const char *path, const TrainState *st)
+{
+	MpReader *r;
+	const msgpack_object *h;
+	int ok;
+
+	if (access(path, F_OK))
+		return 0;
+	r = mpr_open(path);
+	h = mpr_header(r, "checkpoint");
+	ok = mpr_int(r, h, "epoch") == st->best_epoch && mpr_num(r, h, "best_sumr") == st->best_sumr;
+	mpr_close(r);
+	return ok;
+}
+
+static int
+parse_choice(const char *s, const char *a, const char *b, const char *opt)
+{
+	if (strcmp(s, a) == 0)
+		return 0;
+	if (strcmp(s, b) == 0)
+		return 1;
+	die("usage: %s: '%s' is neither %s nor %s", opt, s, a, b);
+}
+
+int
+main(int argc, char *argv[])
+{
+	TrainConfig tc;
+	TrainState st;
+	const char *video = NULL, *query = NULL, *tsim = NULL, *tvideo = NULL, *valv = NULL;
+	const char *valq = NULL, *out = NULL, *logpath = NULL, *savedir = NULL, *resume = NULL;
+	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	int c, threads = 2, eval_loss = 0, train_opts = 0, k_given = 0, b_given = 0, wrote_out = 0;
+	Dataset *d, *val = NULL;
+	Model *m;
+	MpWriter *log;
+	BatchBuf bb = { 0 };
+	int *perm;
+	char *resume_bytes = NULL, best_path[4096] = "";
+	size_t resume_n = 0;
+
+	argv0 = "distill-step";
+	set_cmdline(argc, argv);
+	if (want_help(argc, argv))
+		usage(0);
+	if (env && *env)
+		threads = (int)estrtol(env, 1, 1024);
+	ckpt_config_defaults(&tc);
+	while ((c = getopt_long(argc, argv, "v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
+		train_opts += c >= O_BRANCHES;
+		switch (c) {
+		case 'v': video = optarg; break;
+		case 'q': query = optarg; break;
+		case 't': tsim = optarg; break;
+		case 'T': tvideo = optarg; break;
+		case 'o': out = optarg; break;
+		case 'l': logpath = optarg; break;
+		case 'j': threads = (int)estrtol(optarg, 1, 1024); break;
+		case O_VALV: valv = optarg; break;
+		case O_VALQ: valq = optarg; break;
+		case O_SAVE: savedir = optarg; break;
+		case O_RESUME: resume = optarg; break;
+		case O_EVAL: eval_loss = 1; break;
+		case O_BRANCHES:
+			if (ckpt_set_branches(&tc, optarg))
+				die("usage: --branches: unknown preset '%s'", optarg);
+			break;
+		case O_HIDDEN: tc.mc.D = (int)estrtol(optarg, 1, 1 << 14); break;
+		case O_HEADS: tc.mc.NH = (int)estrtol(optarg, 1, 256); break;
+		case O_DROPOUT: tc.mc.dropout = (float)estrtod(optarg, 0, 0.95); break;
+		case O_SHARED: tc.mc.shared_query_proj = 1; break;
+		case O_MAXF: tc.mc.max_frames = (int)estrtol(optarg, 1, 1 << 14); break;
+		case O_MAXT: tc.mc.max_tokens = (int)estrtol(optarg, 1, 1 << 14); break;
+		case O_MARGIN: tc.margin = (float)estrtod(optarg, 0, 10); break;
+		case O_NCE: tc.nce_weight = (float)estrtod(optarg, 0, 1e3); break;
+		case O_POOL: tc.hard_pool = (int)estrtol(optarg, 1, 1 << 20); break;
+		case O_HSTART: tc.hard_start = (int)estrtol(optarg, 0, 1 << 20); break;
+		case O_KD: tc.kd_feat = parse_choice(optarg, "sim", "feat", "--kd"); break;
+		case O_KDLOSS: tc.kd_mse = parse_choice(optarg, "kl", "mse", "--kd-loss"); break;
+		case O_KDTEMP: tc.kd_temp = (float)estrtod(optarg, 1e-4, 1e4); break;
+		case O_SCHED:
+			if ((tc.schedule = sched_parse(optarg)) < 0)
+				die("usage: --schedule: unknown schedule '%s'", optarg);
+			break;
+		case O_LAMBDA: tc.lambda = estrtod(optarg, 0, 1e4); break;
+		case O_W0: tc.w0 = estrtod(optarg, 0, 1e4); break;
+		case O_SK: tc.sched_k = estrtod(optarg, -1e6, 1e6); k_given = 1; break;
+		case O_SB: tc.sched_b = estrtod(optarg, -1e6, 1e6); b_given = 1; break;
+		case O_BATCH: tc.batch = (int)estrtol(optarg, 2, 1 << 20); break;
+		case O_LR: tc.lr = estrtod(optarg, 0, 10); break;
+		case O_WARMUP: tc.warmup = estrtod(optarg, 1e-9, 1 - 1e-9); break;
+		case O_EPOCHS: tc.epochs = (int)estrtol(optarg, 1, 1 << 20); break;
+		case O_PATIENCE: tc.patience = (int)estrtol(optarg, 1, 1 << 20); break;
+		case O_BETA: tc.beta = estrtod(optarg, 0, 1); break;
+		case O_SEED: tc.seed = (uint64_t)estrtol(optarg, 0, INT64_MAX); break;
+		case O_DET: tc.deterministic = 1; break;
+		case 'h': usage(0); break;
+		default: usage(1);
+		}
+	}
+	if (optind != argc || !video || !query)
+		usage(1);
+	if (!valv != !valq)
+		die("usage: --val-video and --val-query go together");
+	if (eval_loss && !resume)
+		die("usage: --eval-loss needs --resume CKPT (the weights to evaluate)");
+	if (eval_loss && (out || savedir))
+		die("usage: --eval-loss writes no checkpoint (no -o, no --save-every-epoch)");
+	if (!eval_loss && !out)
+		die("usage: -o CKPT is required");
+	openblas_set_num_threads(threads);
+
+	/* ---- configuration: from the command line, or the checkpoint's when resuming ---- */
+	if (resume) {
+		if (train_opts)
+			warnf("--resume: model and training options come from %s; %d given ignored",
+			      resume, train_opts);
+		m = ckpt_read(resume, &tc, &st, 1);
+		if (st.epoch >= tc.epochs && !eval_loss)
+			die("%s: all %d epochs are done", resume, tc.epochs);
+		if (!eval_loss && st.bad_epochs >= tc.patience)
+			die("%s: the run already stopped early (%ld epochs without improvement)",
+			    resume, st.bad_epochs);
+	} else {
+		if (!k_given)
+			tc.sched_k = sched_default_k(tc.schedule);
+		if (!b_given)
+			tc.sched_b = sched_default_b(tc.schedule);
+		if (tc.mc.D % tc.mc.NH)
+			die("usage: --hidden %d is not a multiple of --heads %d", tc.mc.D, tc.mc.NH);
+		if (tc.deterministic) {
+			tc.mc.dropout = 0;
+			tc.hard_pool = 1;
+		}
+		m = NULL;
+	}
+	if (ckpt_uses_kd(&tc) && !tc.kd_feat && !tsim)
+		die("usage: --branches %s distils with --kd sim: -t TEACHER_SIM is required "
+		    "(or --schedule none)", tc.branches);
+	if (ckpt_uses_kd(&tc) && tc.kd_feat && !tvideo)
+		die("usage: --kd feat needs -T VIDEO_TEACHER");
+
+	/* ---- data ---- */
+	d = data_load(video, query, ckpt_uses_kd(&tc) && !tc.kd_feat ? tsim : NULL,
+	              ckpt_uses_kd(&tc) && tc.kd_feat ? tvideo : NULL,
+	              tc.mc.max_frames, tc.mc.max_tokens, 1);
+	if (d->nv < 2)
+		die("%s: %d video: training needs at least 2", video, d->nv);
+	if (valv) {
+		val = data_load(valv, valq, NULL, NULL, tc.mc.max_frames, tc.mc.max_tokens, 0);
+		if (val->dv != d->dv || val->dt != d->dt)
+			die("%s, %s: dims %d, %d differ from the training streams' %d, %d", valv, valq,
+			    val->dv, val->dt, d->dv, d->dt);
+	}
+	if (resume) {
+		if (d->dv != tc.mc.dv || d->dt != tc.mc.dt)
+			die("%s, %s: dims %d, %d, but %s was trained on %d, %d", video, query, d->dv,
+			    d->dt, resume, tc.mc.dv, tc.mc.dt);
+		if (d->nv != tc.train_videos || d->nq != tc.train_queries)
+			die("%s: %d videos and %d queries, but %s was trained on %ld and %ld", video,
+			    d->nv, d->nq, resume, tc.train_videos, tc.train_queries);
+		if (ckpt_uses_kd(&tc) && tc.kd_feat && d->E != tc.mc.E)
+			die("%s: teacher dim %d, but %s has %d", tvideo, d->E, resume, tc.mc.E);
+		if (val && !eval_loss && st.epoch == st.best_epoch && out)
+			resume_bytes = slurp(resume, &resume_n);
+	} else {
+		tc.mc.dv = d->dv;
+		tc.mc.dt = d->dt;
+		tc.mc.E = d->E;     /* 0 without feature distillation */
+		for (int b = 0; b < NBRANCH; b++)
+			tc.mc.feat_kd[b] = tc.kd_feat && tc.kd_branch[b] && ckpt_uses_kd(&tc);
+		tc.train_videos = d->nv;
+		tc.train_queries = d->nq;
+		tc.steps_per_epoch = data_steps_per_epoch(d, tc.batch);
+		tc.total_steps = tc.steps_per_epoch * (long)tc.epochs;
+		m = model_new(&tc.mc);
+		memset(&st, 0, sizeof(st));
+		rng_seed(&st.rng, tc.seed);
+		model_init(m, &st.rng);
+		st.best_sumr = -1;
+		st.best_epoch = -1;
+	}
+	if (out && snprintf(best_path, sizeof(best_path), "%s.best", out) >= (int)sizeof(best_path))
+		die("%s: path too long", out);
+	progress(1, "%d videos, %d queries, %zu parameters, %ld steps/epoch, branches %s, %d threads",
+	         d->nv, d->nq, model_num_params(m), tc.steps_per_epoch, tc.branches, threads);
+	perm = emalloc((size_t)d->nv * sizeof(*perm));
+	log = log_open(eval_loss && !logpath ? "-" : logpath, &tc, eval_loss);
+
+	/* ---- --eval-loss: one pass without updates ---- */
+	if (eval_loss) {
+		double t0 = now_seconds(), loss;
+		long step = st.step;
+		ValResult vr;
+		loss = run_epoch(m, &tc, d, (int)st.epoch, &step, &st.rng, 0, &bb, perm, log);
+		if (val)
+			validate(m, tc.beta, val, &vr);
+		log_epoch(log, &tc.mc, st.epoch, st.step, loss, val ? &vr : NULL, 0,
+		          now_seconds() - t0);
+		progress(1, "eval-loss: epoch %ld mean loss %.6f", st.epoch, loss);
+		if (val)
+			progress(1, "eval-loss: validation SumR %.2f", vr.fused.sumr);
+		mpw_close(log);
+		goto done;
+	}
+
+	/* ---- training ---- */
+	for (int e = (int)st.epoch; e < tc.epochs; e++) {
+		double t0 = now_seconds(), loss, secs;
+		ValResult vr;
+		int best = 0;
+		loss = run_epoch(m, &tc, d, e, &st.step, &st.rng, 1, &bb, perm, log);
+		st.epoch = e + 1;
+		if (val) {
+			validate(m, tc.beta, val, &vr);
+			if (vr.fused.sumr > st.best_sumr) {
+				st.best_sumr = vr.fused.sumr;
+				st.best_epoch = st.epoch;
+				st.bad_epochs = 0;
+				best = 1;
+				ckpt_write(best_path, &tc, &st, m);
+				wrote_out = 1;
+			} else
+				st.bad_epochs++;
+		}
+		if (savedir)
+			save_epoch(savedir, &tc, &st, m);
+		secs = now_seconds() - t0;
+		log_epoch(log, &tc.mc, e, st.step, loss, val ? &vr : NULL, best, secs);
+		if (val)
+			progress(1, "epoch %d/%d loss %.4f val SumR %.2f%s (best %.2f at %ld) %.1f s/epoch",
+			         e + 1, tc.epochs, loss, vr.fused.sumr, best ? " *" : "",
+			         st.best_sumr, st.best_epoch, secs);
+		else
+			progress(1, "epoch %d/%d loss %.4f %.1f s/epoch", e + 1, tc.epochs, loss, secs);
+		if (val && st.bad_epochs >= tc.patience) {
+			progress(1, "no improvement for %ld epochs: stopping", st.bad_epochs);
+			break;
+		}
+	}
+	if (!val)
+		ckpt_write(out, &tc, &st, m);
+	else if (wrote_out || holds_best(best_path, &st)) {
+		/* only a finished run has CKPT: an interrupted one leaves CKPT.best behind */
+		if (rename(best_path, out))
+			die("rename %s to %s:", best_path, out);
+	} else if (resume_bytes) {
+		/* resumed, and no epoch after the resumed one was better: the best checkpoint is
+		 * the resumed one, or one written by the interrupted run before it */
+		write_bytes(out, resume_bytes, resume_n);
+	} else if (!holds_best(out, &st))
+		die("no improvement after the resumed epoch; the best checkpoint (epoch %ld) is "
+		    "neither %s nor in %s or %s", st.best_epoch, resume, best_path, out);
+	else
+		progress(1, "%s already holds the best checkpoint (epoch %ld)", out, st.best_epoch);
+	if (log)
+		mpw_close(log);
+done:
+	free(resume_bytes);
+	free(st.cmd);
+	free(perm);
+	data_batch_free(&bb);
+	data_free(d);
+	data_free(val);
+	model_free(m);
+	return 0;
+}
