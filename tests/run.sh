@@ -3,6 +3,7 @@
 # Output of a failing test is shown; the last line is "N passed, N failed".
 # BIN (directory of the tools under test) is passed on to the scripts.
 : "${BIN:=bin}"
+BIN=$(cd "$BIN" && pwd) || exit 1     # absolute: scripts may cd into temporary directories
 export BIN
 pass=0 fail=0
 log=$(mktemp)
