@@ -387,7 +387,7 @@ paper: $(EXPERIMENTS)
 # main table on stdout
 DEMO_SCALE ?= small
 demo:
-	$(MAKE) --no-print-directory -j2 main DATASET=tvr SCALE=$(DEMO_SCALE) SEEDS=$(SEED) JOBS=1
+	$(MAKE) --no-print-directory -s -j2 main DATASET=tvr SCALE=$(DEMO_SCALE) SEEDS=$(SEED) JOBS=1
 	@cat $(RESULTS)/main/tvr-$(DEMO_SCALE)/main.md
 
 # copy the tables and figures (not the models or data) under examples/results/ for the README
