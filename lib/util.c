@@ -187,6 +187,8 @@ progress(int force, const char *fmt, ...)
 	double t = now_seconds();
 	va_list ap;
 
+	if (last == 0)
+		last = t;               /* the first report comes after a second of work */
 	if (progress_quiet || (!force && t - last < 1.0))
 		return;
 	last = t;
