@@ -1,6 +1,10 @@
 /* layers: forward/backward pairs of the DL-DKD student; see layers.h for shapes and the
  * accumulate-into-d-outputs rule. Reductions keep 8 partial sums so the compiler can vectorise
- * them without -ffast-math. */
+ * them without -ffast-math. Elementwise loops work in blocks of 8 that load everything into a
+ * local t[8] before storing: an output may alias an input (out == inp is allowed), and without
+ * restrict gcc -O2 vectorises a loop only when no store can precede a load it depends on. The
+ * per-element arithmetic is the plain loop's, so results are bit-identical to it
+ * (tests/test_kernels.c). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -74,6 +78,42 @@ sqdev8(const float *x, float c, int n)
 	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+/* max of x[0..n), n >= 1, with 8 partial maxima (exact in any order) */
+static float
+max8(const float *x, int n)
+{
+	float acc[8];
+	int i = 0;
+
+	for (int j = 0; j < 8; j++)
+		acc[j] = x[0];
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+	for (; i < n; i++)
+		acc[0] = x[i] > acc[0] ? x[i] : acc[0];
+	for (int j = 1; j < 8; j++)
+		acc[0] = acc[j] > acc[0] ? acc[j] : acc[0];
+	return acc[0];
+}
+
+/* y[i] += x[i] */
+static void
+acc_add(float *y, const float *x, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		float t[8];
+		for (int j = 0; j < 8; j++)
+			t[j] = y[i + j] + x[i + j];
+		for (int j = 0; j < 8; j++)
+			y[i + j] = t[j];
+	}
+	for (; i < n; i++)
+		y[i] += x[i];
+}
+
 /* ---- linear */
 
 void
@@ -96,8 +136,7 @@ linear_backward(float *dinp, float *dw, float *db, const float *dout, const floa
 		mm(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
 	if (db)
 		for (int n = 0; n < N; n++)
-			for (int o = 0; o < OC; o++)
-				db[o] += dout[(size_t)n * OC + o];
+			acc_add(db, dout + (size_t)n * OC, OC);
 }
 
 /* ---- layernorm (reference: https://pytorch.org/docs/stable/generated/torch.nn.LayerNorm.html) */
@@ -114,9 +153,13 @@ layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const 
 
 		int i = 0;
 
-		for (; i + 8 <= C; i += 8)
+		for (; i + 8 <= C; i += 8) {
+			float t[8];
 			for (int j = 0; j < 8; j++)
-				o[i + j] = (x[i + j] - m) * s * g[i + j] + b[i + j];
+				t[j] = (x[i + j] - m) * s * g[i + j] + b[i + j];
+			for (int j = 0; j < 8; j++)
+				o[i + j] = t[j];
+		}
 		for (; i < C; i++)
 			o[i] = (x[i] - m) * s * g[i] + b[i];
 		mean[n] = m;
@@ -147,15 +190,40 @@ layernorm_backward(float *dinp, float *dg, float *db, const float *dout, const f
 		}
 		dmean = (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))) / C;
 		dnorm = (((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]))) / C;
-		if (db)
-			for (i = 0; i < C; i++)
+		if (db && dg) {
+			for (i = 0; i + 8 <= C; i += 8) {
+				float tb[8], tg[8];
+				for (int j = 0; j < 8; j++) {
+					tb[j] = db[i + j] + dy[i + j];
+					tg[j] = dg[i + j] + (x[i + j] - m) * s * dy[i + j];
+				}
+				for (int j = 0; j < 8; j++) {
+					db[i + j] = tb[j];
+					dg[i + j] = tg[j];
+				}
+			}
+			for (; i < C; i++) {
 				db[i] += dy[i];
-		if (dg)
-			for (i = 0; i < C; i++)
 				dg[i] += (x[i] - m) * s * dy[i];
+			}
+		} else {
+			if (db)
+				acc_add(db, dy, C);
+			if (dg)
+				for (i = 0; i < C; i++)
+					dg[i] += (x[i] - m) * s * dy[i];
+		}
 		if (dinp) {
 			float *dx = dinp + (size_t)n * C;
-			for (i = 0; i < C; i++)
+			for (i = 0; i + 8 <= C; i += 8) {
+				float t[8];
+				for (int j = 0; j < 8; j++)
+					t[j] = dx[i + j] + (g[i + j] * dy[i + j] - dmean -
+					                    (x[i + j] - m) * s * dnorm) * s;
+				for (int j = 0; j < 8; j++)
+					dx[i + j] = t[j];
+			}
+			for (; i < C; i++)
 				dx[i] += (g[i] * dy[i] - dmean - (x[i] - m) * s * dnorm) * s;
 		}
 	}
@@ -181,9 +249,13 @@ lndrop_forward(float *out, float *mean, float *rstd, const float *inp, const flo
 		float s = 1.0f / sqrtf(sqdev8(x, m, C) / C + 1e-5f);
 		int i = 0;
 
-		for (; i + 8 <= C; i += 8)
+		for (; i + 8 <= C; i += 8) {
+			float t[8];
 			for (int j = 0; j < 8; j++)
-				o[i + j] = ((x[i + j] - m) * s * g[i + j] + b[i + j]) * ((float)mk[i + j] * sc);
+				t[j] = ((x[i + j] - m) * s * g[i + j] + b[i + j]) * ((float)mk[i + j] * sc);
+			for (int j = 0; j < 8; j++)
+				o[i + j] = t[j];
+		}
 		for (; i < C; i++)
 			o[i] = ((x[i] - m) * s * g[i] + b[i]) * ((float)mk[i] * sc);
 		mean[n] = m;
@@ -209,9 +281,13 @@ lndrop_backward(float *dinp, float *dg, float *db, const float *dout, const floa
 		const float *d = dout + (size_t)n * C;
 		int i = 0;
 
-		for (; i + 8 <= C; i += 8)
+		for (; i + 8 <= C; i += 8) {
+			float t[8];
 			for (int j = 0; j < 8; j++)
-				dy[i + j] = d[i + j] * ((float)mk[i + j] * sc);
+				t[j] = d[i + j] * ((float)mk[i + j] * sc);
+			for (int j = 0; j < 8; j++)
+				dy[i + j] = t[j];
+		}
 		for (; i < C; i++)
 			dy[i] = d[i] * ((float)mk[i] * sc);
 		layernorm_backward(dinp ? dinp + (size_t)n * C : NULL, dg, db, dy,
@@ -227,9 +303,13 @@ relu_forward(float *out, const float *inp, size_t n)
 {
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8)
+	for (; i + 8 <= n; i += 8) {
+		float t[8];
 		for (int j = 0; j < 8; j++)
-			out[i + j] = inp[i + j] > 0.0f ? inp[i + j] : 0.0f;
+			t[j] = inp[i + j] > 0.0f ? inp[i + j] : 0.0f;
+		for (int j = 0; j < 8; j++)
+			out[i + j] = t[j];
+	}
 	for (; i < n; i++)
 		out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
@@ -239,9 +319,15 @@ relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8)
+	for (; i + 8 <= n; i += 8) {
+		float t[8];
+		for (int j = 0; j < 8; j++) {
+			float d = dout[i + j];
+			t[j] = dinp[i + j] + (out[i + j] > 0.0f ? d : 0.0f);
+		}
 		for (int j = 0; j < 8; j++)
-			dinp[i + j] += out[i + j] > 0.0f ? dout[i + j] : 0.0f;
+			dinp[i + j] = t[j];
+	}
 	for (; i < n; i++)
 		dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
 }
@@ -277,10 +363,13 @@ dropout_forward(float *out, const float *inp, const uint8_t *mask, size_t n, flo
 	}
 	size_t i = 0;
 
-	/* blocks of 8 so that -O2 (SLP) vectorises */
-	for (; i + 8 <= n; i += 8)
+	for (; i + 8 <= n; i += 8) {
+		float t[8];
 		for (int j = 0; j < 8; j++)
-			out[i + j] = inp[i + j] * ((float)mask[i + j] * sc);
+			t[j] = inp[i + j] * ((float)mask[i + j] * sc);
+		for (int j = 0; j < 8; j++)
+			out[i + j] = t[j];
+	}
 	for (; i < n; i++)
 		out[i] = inp[i] * ((float)mask[i] * sc);
 }
@@ -292,16 +381,16 @@ dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, 
 	size_t i = 0;
 
 	if (!mask || p == 0.0f) {
-		for (; i + 8 <= n; i += 8)
-			for (int j = 0; j < 8; j++)
-				dinp[i + j] += dout[i + j];
-		for (; i < n; i++)
-			dinp[i] += dout[i];
+		acc_add(dinp, dout, n);
 		return;
 	}
-	for (; i + 8 <= n; i += 8)
+	for (; i + 8 <= n; i += 8) {
+		float t[8];
 		for (int j = 0; j < 8; j++)
-			dinp[i + j] += dout[i + j] * ((float)mask[i + j] * sc);
+			t[j] = dinp[i + j] + dout[i + j] * ((float)mask[i + j] * sc);
+		for (int j = 0; j < 8; j++)
+			dinp[i + j] = t[j];
+	}
 	for (; i < n; i++)
 		dinp[i] += dout[i] * ((float)mask[i] * sc);
 }
@@ -315,7 +404,16 @@ posemb_forward(float *out, const float *inp, const float *pos, int B, int T, int
 		for (int t = 0; t < T; t++) {
 			const float *x = inp + ((size_t)b * T + t) * D, *p = pos + (size_t)t * D;
 			float *o = out + ((size_t)b * T + t) * D;
-			for (int i = 0; i < D; i++)
+			int i = 0;
+
+			for (; i + 8 <= D; i += 8) {
+				float u[8];
+				for (int j = 0; j < 8; j++)
+					u[j] = x[i + j] + p[i + j];
+				for (int j = 0; j < 8; j++)
+					o[i + j] = u[j];
+			}
+			for (; i < D; i++)
 				o[i] = x[i] + p[i];
 		}
 }
@@ -326,12 +424,11 @@ posemb_backward(float *dinp, float *dpos, const float *dout, int B, int T, int D
 	for (int b = 0; b < B; b++)
 		for (int t = 0; t < T; t++) {
 			const float *dy = dout + ((size_t)b * T + t) * D;
-			for (int i = 0; i < D; i++) {
-				if (dinp)
-					dinp[((size_t)b * T + t) * D + i] += dy[i];
-				if (dpos)
-					dpos[(size_t)t * D + i] += dy[i];
-			}
+
+			if (dinp)
+				acc_add(dinp + ((size_t)b * T + t) * D, dy, D);
+			if (dpos)
+				acc_add(dpos + (size_t)t * D, dy, D);
 		}
 }
 
@@ -356,17 +453,23 @@ attention_forward(float *out, float *probs, float *probs_d, const float *q, cons
 			mm(0, 1, T, T, hs, scale, q + off, D, k + off, D, 0.0f, P, T);
 			for (int i = 0; i < T; i++) {
 				float *row = P + (size_t)i * T, mx, sum = 0.0f;
+				int j;
 
-				for (int j = len[b]; j < T; j++)
+				for (j = len[b]; j < T; j++)
 					row[j] += -10000.0f;
-				mx = row[0];
-				for (int j = 1; j < T; j++)
-					mx = row[j] > mx ? row[j] : mx;
-				for (int j = 0; j < T; j++) {
+				mx = max8(row, T);
+				for (j = 0; j < T; j++) {
 					row[j] = expf(row[j] - mx);
 					sum += row[j];
 				}
-				for (int j = 0; j < T; j++)
+				for (j = 0; j + 8 <= T; j += 8) {
+					float t[8];
+					for (int l = 0; l < 8; l++)
+						t[l] = row[j + l] / sum;
+					for (int l = 0; l < 8; l++)
+						row[j + l] = t[l];
+				}
+				for (; j < T; j++)
 					row[j] /= sum;
 			}
 			if (drop)
@@ -404,8 +507,16 @@ attention_backward(float *dq, float *dk, float *dv, const float *dout, const flo
 			for (int i = 0; i < T; i++) {
 				const float *pr = P + (size_t)i * T;
 				float *dr = dP + (size_t)i * T, s = dot8(pr, dr, T);
+				int j = 0;
 
-				for (int j = 0; j < T; j++)
+				for (; j + 8 <= T; j += 8) {
+					float t[8];
+					for (int l = 0; l < 8; l++)
+						t[l] = pr[j + l] * (dr[j + l] - s);
+					for (int l = 0; l < 8; l++)
+						dr[j + l] = t[l];
+				}
+				for (; j < T; j++)
 					dr[j] = pr[j] * (dr[j] - s);
 			}
 			/* logits = scale Q K^T: dQ += scale dL K, dK += scale dL^T Q */
@@ -465,13 +576,32 @@ attnpool_backward(float *dinp, float *dw, const float *dout, const float *a, con
 			float z = ab[t] * (dz[t] - sg);
 
 			if (dinp) {
-				float *dh = dinp + ((size_t)b * T + t) * D;
-				for (int i = 0; i < D; i++)
-					dh[i] += ab[t] * dy[i] + z * w[i];
+				float *dh = dinp + ((size_t)b * T + t) * D, at = ab[t];
+				int i = 0;
+
+				for (; i + 8 <= D; i += 8) {
+					float u[8];
+					for (int j = 0; j < 8; j++)
+						u[j] = dh[i + j] + (at * dy[i + j] + z * w[i + j]);
+					for (int j = 0; j < 8; j++)
+						dh[i + j] = u[j];
+				}
+				for (; i < D; i++)
+					dh[i] += at * dy[i] + z * w[i];
 			}
-			if (dw)
-				for (int i = 0; i < D; i++)
+			if (dw) {
+				int i = 0;
+
+				for (; i + 8 <= D; i += 8) {
+					float u[8];
+					for (int j = 0; j < 8; j++)
+						u[j] = dw[i + j] + z * h[i + j];
+					for (int j = 0; j < 8; j++)
+						dw[i + j] = u[j];
+				}
+				for (; i < D; i++)
 					dw[i] += z * h[i];
+			}
 		}
 	}
 	free(dz);
@@ -487,8 +617,17 @@ l2norm_forward(float *out, float *norm, const float *inp, int N, int C)
 		float *o = out + (size_t)n * C, nr = sqrtf(dot8(x, x, C)), inv;
 
 		nr = nr > 1e-12f ? nr : 1e-12f;
+		int i = 0;
+
 		inv = 1.0f / nr;
-		for (int i = 0; i < C; i++)
+		for (; i + 8 <= C; i += 8) {
+			float t[8];
+			for (int j = 0; j < 8; j++)
+				t[j] = x[i + j] * inv;
+			for (int j = 0; j < 8; j++)
+				o[i + j] = t[j];
+		}
+		for (; i < C; i++)
 			o[i] = x[i] * inv;
 		norm[n] = nr;
 	}
@@ -502,8 +641,16 @@ l2norm_backward(float *dinp, const float *dout, const float *out, const float *n
 		float *dx = dinp + (size_t)n * C, inv = 1.0f / norm[n];
 		/* y = x / |x|: dx = (dy - y (y.dy)) / |x|; below the eps the norm is a constant */
 		float yd = norm[n] > 1e-12f ? dot8(y, dy, C) : 0.0f;
+		int i = 0;
 
-		for (int i = 0; i < C; i++)
+		for (; i + 8 <= C; i += 8) {
+			float t[8];
+			for (int j = 0; j < 8; j++)
+				t[j] = dx[i + j] + (dy[i + j] - y[i + j] * yd) * inv;
+			for (int j = 0; j < 8; j++)
+				dx[i + j] = t[j];
+		}
+		for (; i < C; i++)
 			dx[i] += (dy[i] - y[i] * yd) * inv;
 	}
 }
