@@ -381,7 +381,7 @@ EXPERIMENTS    = main kd-kind beta-sweep branches schedule cost
 
 $(foreach t,$(EXPERIMENTS),$(eval $(t): $(foreach d,$(DATASETS),$(addprefix $(call rdir,$(t),$(d))/,$(OUT_$(t))))))
 
-paper: $(EXPERIMENTS)
+paper: $(EXPERIMENTS) t2vr
 
 # the README's job: DL-DKD on a small TVR-like corpus (three trainings, two at a time), the
 # main table on stdout

@@ -7,7 +7,8 @@
  * Videos are held in memory (only the branches needed); queries are streamed in rounds of up to
  * QBLOCK (fewer when there are many videos), each scored, fused, ranked and written before the
  * next is read, so memory is the videos plus at most SBUDGET floats of scores.
- * Not here: the cosine-max kernel (lib/score.c), metrics (tools/metrics.c). */
+ * Not here: the cosine-max kernel (lib/score.c), loading the videos (lib/vidset.c), metrics
+ * (tools/metrics.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,21 +20,12 @@
 #include "mpio.h"
 #include "score.h"
 #include "util.h"
+#include "vidset.h"
 
 #define QBLOCK 2048       /* queries scored, fused and written per round, at most */
 #define SBUDGET (1L << 25) /* floats of per-branch scores held at once: fewer queries per round
                             * when there are many videos */
-#define MAXBR 8           /* branches in one stream */
-#define MAXDIM (1L << 16)
-#define MAXN (1L << 20)   /* frames per video accepted */
-
-typedef struct {
-	int nv;
-	char **id;            /* (nv) */
-	int *sorted;          /* (nv) indices ordered by id, for lookup */
-	int *off;             /* (nv + 1) frame offsets */
-	float *fr[MAXBR];     /* per needed branch: (off[nv], D) */
-} Videos;
+#define MAXBR VIDSET_MAXKEYS /* branches in one stream */
 
 /* what is ranked: one branch, or beta * branch[a] + (1 - beta) * branch[b] */
 typedef struct {
@@ -42,8 +34,6 @@ typedef struct {
 	double beta;
 	const char *name;     /* "fused" or the branch name */
 } Choice;
-
-static char **vids_for_cmp;
 
 static void
 help(void)
@@ -138,84 +128,6 @@ choose(const MpReader *r, char **names, size_t n, const char *bname, double beta
 	} else
 		mpr_die(r, "%zu branches and not exactly inh and exp: choose one with -B", n);
 	return c;
-}
-
-/* ---- videos ---- */
-
-static int
-cmp_vid(const void *x, const void *y)
-{
-	return strcmp(vids_for_cmp[*(const int *)x], vids_for_cmp[*(const int *)y]);
-}
-
-static void
-index_ids(const MpReader *r, char **id, int n, int **sorted)
-{
-	*sorted = emalloc((size_t)n * sizeof(**sorted));
-	for (int i = 0; i < n; i++)
-		(*sorted)[i] = i;
-	vids_for_cmp = id;
-	qsort(*sorted, (size_t)n, sizeof(**sorted), cmp_vid);
-	for (int i = 1; i < n; i++)
-		if (strcmp(id[(*sorted)[i - 1]], id[(*sorted)[i]]) == 0)
-			die("%s: video id '%s' appears twice", r->name, id[(*sorted)[i]]);
-}
-
-/* index of video id s, or -1 */
-static int
-lookup(char **id, const int *sorted, int n, const char *s)
-{
-	int lo = 0, hi = n - 1;
-
-	while (lo <= hi) {
-		int mid = lo + (hi - lo) / 2, c = strcmp(s, id[sorted[mid]]);
-		if (c == 0)
-			return sorted[mid];
-		if (c < 0)
-			hi = mid - 1;
-		else
-			lo = mid + 1;
-	}
-	return -1;
-}
-
-/* read every item of an encoded-videos stream; keep the branches named in br[nbr] */
-static void
-load_videos(MpReader *r, long D, char **br, int nbr, Videos *V)
-{
-	const msgpack_object *o;
-	long cap = 0, fcap = 0, tot = 0;
-
-	memset(V, 0, sizeof(*V));
-	V->off = emalloc(sizeof(*V->off));
-	V->off[0] = 0;
-	while ((o = mpr_next(r))) {
-		long n = mpr_int(r, o, "n");
-
-		if (n < 1 || n > MAXN)
-			mpr_die(r, "'n' = %ld: expected 1..%ld frames", n, MAXN);
-		if (tot + n > (1L << 31) / 2)
-			mpr_die(r, "more than %ld frames in all", (1L << 31) / 2);
-		if (V->nv == cap) {
-			cap = cap ? 2 * cap : 1024;
-			V->id = erealloc(V->id, (size_t)cap * sizeof(*V->id));
-			V->off = erealloc(V->off, ((size_t)cap + 1) * sizeof(*V->off));
-		}
-		if (tot + n > fcap) {
-			fcap = MAX(2 * fcap, tot + n + 4096);
-			for (int b = 0; b < nbr; b++)
-				V->fr[b] = erealloc(V->fr[b], (size_t)fcap * D * sizeof(float));
-		}
-		V->id[V->nv] = mpr_strdup(r, o, "id");
-		for (int b = 0; b < nbr; b++)
-			mpr_f32(r, o, br[b], V->fr[b] + (size_t)tot * D, (size_t)(n * D));
-		tot += n;
-		V->off[++V->nv] = (int)tot;
-		progress(0, "%ld videos, %ld frames", (long)V->nv, tot);
-	}
-	if (V->nv == 0)
-		die("%s: no videos", r->name);
-	index_ids(r, V->id, V->nv, &V->sorted);
 }
 
 /* ---- ranking ---- */
@@ -334,15 +246,6 @@ chosen(const Choice *c, float **sb, long i, int nv, float *out)
 	return out;
 }
 
-/* split from a header: the string, or "" when absent or nil */
-static char *
-header_split(const MpReader *r, const msgpack_object *h)
-{
-	const msgpack_object *o = mp_find(h, "split");
-
-	return o && o->type != MSGPACK_OBJECT_NIL ? mpr_strdup(r, h, "split") : estrdup("");
-}
-
 /* ---- -s: re-rank a scores stream ---- */
 
 static void
@@ -352,8 +255,9 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 	const msgpack_object *h = mpr_header(r, "scores"), *o;
 	size_t nv, nb;
 	char **vid = mpr_strarray(r, h, "videos", &nv), **br = header_branches(r, h, &nb);
-	char *split = header_split(r, h), id[4096], video[4096];
-	int *sorted, kk;
+	char *split = vidset_header_split(r, h), id[4096], video[4096];
+	IdIndex ix;
+	int kk;
 	float *sb[2], *fused, *topscore;
 	int32_t *top;
 	Choice c;
@@ -362,7 +266,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 
 	if (nv == 0 || nv > (1L << 30))
 		mpr_die(r, "'videos': %zu videos", nv);
-	index_ids(r, vid, (int)nv, &sorted);
+	idindex_build(&ix, vid, (int)nv, r->name);
 	c = choose(r, br, nb, bname, beta);
 	kk = (int)MIN(k, (long)nv);
 	sb[0] = efloats(nv);
@@ -381,7 +285,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 
 		mpr_strcpy(r, o, "id", id, sizeof(id));
 		mpr_strcpy(r, o, "video", video, sizeof(video));
-		if ((own = lookup(vid, sorted, (int)nv, video)) < 0)
+		if ((own = idindex_find(&ix, video)) < 0)
 			mpr_die(r, "query '%s': video '%s' is not in the header's videos", id, video);
 		mpr_f32(r, o, br[c.a], sb[0], nv);
 		if (c.fused)
@@ -400,7 +304,8 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 		free(vid[i]);
 	for (size_t i = 0; i < nb; i++)
 		free(br[i]);
-	free(vid), free(br), free(split), free(sorted);
+	free(vid), free(br), free(split);
+	idindex_free(&ix);
 	free(sb[0]), free(sb[1]), free(fused), free(top), free(topscore);
 }
 
@@ -414,8 +319,8 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	const msgpack_object *hv = mpr_header(rv, "encoded-videos"), *hq, *o;
 	size_t nbv, nbq, nuse = 0;
 	char **bv, **bq, *use[MAXBR], *vsplit, *qsplit;
-	long D, Dq, nq = 0;
-	Videos V;
+	long D, nq = 0;
+	VidSet V;
 	Choice c = { 0, 0, 0, beta, NULL };
 	MpWriter *w;
 	float *qb[MAXBR], *sb[MAXBR], *fused, *topscore;
@@ -428,18 +333,10 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 		die("-v and -q cannot both be stdin");
 	rq = mpr_open(qpath);
 	hq = mpr_header(rq, "encoded-queries");
-	D = mpr_int(rv, hv, "dim");
-	Dq = mpr_int(rq, hq, "dim");
-	if (D < 1 || D > MAXDIM)
-		mpr_die(rv, "'dim' = %ld: expected 1..%ld", D, MAXDIM);
-	if (Dq != D)
-		mpr_die(rq, "'dim' = %ld, but %s has dim %ld", Dq, rv->name, D);
+	D = vidset_dim(rv, hv, rq, hq);
 	bv = header_branches(rv, hv, &nbv);
 	bq = header_branches(rq, hq, &nbq);
-	vsplit = header_split(rv, hv);
-	qsplit = header_split(rq, hq);
-	if (*vsplit && *qsplit && strcmp(vsplit, qsplit) != 0)
-		mpr_die(rq, "split '%s', but %s has split '%s'", qsplit, rv->name, vsplit);
+	vidset_splits(rv, hv, rq, hq, &vsplit, &qsplit);
 
 	/* the branches to score: -B, or every branch of the queries (all must be in the videos) */
 	if (bname) {
@@ -457,7 +354,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	if (!scores_out)
 		c = choose(rq, use, nuse, NULL, beta);
 
-	load_videos(rv, D, use, (int)nuse, &V);
+	vidset_load(&V, rv, D, use, (int)nuse, "videos");
 	mpr_close(rv);
 	progress(1, "%d videos, %d frames, dim %ld, loaded in %.1f s", V.nv, V.off[V.nv], D,
 	         now_seconds() - t0);
@@ -478,19 +375,9 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	if (rq->count == 0)
 		die("%s: no queries", rq->name);
 	w = mpw_open(out, gz);
-	if (scores_out) {
-		mpw_header(w, "scores", rq->count, 3);
-		mpw_key(w, "videos");
-		mpw_array(w, (size_t)V.nv);
-		for (int v = 0; v < V.nv; v++)
-			mpw_str(w, V.id[v]);
-		mpw_key(w, "branches");
-		mpw_array(w, nuse);
-		for (size_t b = 0; b < nuse; b++)
-			mpw_str(w, use[b]);
-		mpw_kv_str(w, "split", qsplit);
-		mpw_record_done(w);
-	} else
+	if (scores_out)
+		vidset_scores_header(w, rq->count, &V, use, (int)nuse, qsplit);
+	else
 		write_ranking_header(w, rq->count, V.id, V.nv, k, &c, qsplit);
 
 	for (;;) {
@@ -500,7 +387,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 		while (n < nblk && (o = mpr_next(rq))) {
 			qid[n] = mpr_strdup(rq, o, "id");
 			qvid[n] = mpr_strdup(rq, o, "video");
-			if ((qown[n] = lookup(V.id, V.sorted, V.nv, qvid[n])) < 0)
+			if ((qown[n] = vidset_find(&V, qvid[n])) < 0)
 				mpr_die(rq, "query '%s': video '%s' is not in %s", qid[n], qvid[n], vpath);
 			for (size_t b = 0; b < nuse; b++)
 				mpr_f32(rq, o, use[b], qb[b] + (size_t)n * D, (size_t)D);
@@ -537,14 +424,13 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	         scores_out ? "scores" : c.name, now_seconds() - t0, tscore);
 
 	for (size_t b = 0; b < nuse; b++)
-		free(qb[b]), free(sb[b]), free(V.fr[b]);
-	for (int v = 0; v < V.nv; v++)
-		free(V.id[v]);
+		free(qb[b]), free(sb[b]);
+	vidset_free(&V);
 	for (size_t i = 0; i < nbv; i++)
 		free(bv[i]);
 	for (size_t i = 0; i < nbq; i++)
 		free(bq[i]);
-	free(V.id), free(V.off), free(V.sorted), free(bv), free(bq), free(vsplit), free(qsplit);
+	free(bv), free(bq), free(vsplit), free(qsplit);
 	free(fused), free(top), free(topscore), free(qid), free(qvid), free(qown);
 }
 

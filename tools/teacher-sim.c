@@ -4,7 +4,8 @@
  * instead the teacher's video scores max_t tau(q, v) against every video (a scores stream with
  * branch "teacher", the zero-shot teacher baseline, ranked by rank -s).
  * The teacher videos are held in memory; queries are streamed (in blocks of QBLOCK for -S).
- * Not here: reducing the features (feat-reduce), ranking (rank), the KD loss (lib/loss). */
+ * Not here: reducing the features (feat-reduce), loading the videos (lib/vidset), ranking (rank),
+ * the KD loss (lib/loss). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,21 +17,10 @@
 #include "mpio.h"
 #include "score.h"
 #include "util.h"
+#include "vidset.h"
 
 #define QBLOCK 4096       /* queries scored per round with -S, at most */
 #define SBUDGET (1L << 25) /* floats of scores held at once (fewer queries with many videos) */
-#define MAXDIM (1L << 16)
-#define MAXN (1L << 20)   /* frames per video accepted */
-
-typedef struct {
-	int nv;
-	char **id;            /* (nv) */
-	int *sorted;          /* (nv) indices ordered by id */
-	int *off;             /* (nv + 1) */
-	float *fr;            /* (off[nv], D) raw teacher frames */
-} Videos;
-
-static char **ids_for_cmp;
 
 static void
 help(void)
@@ -67,38 +57,6 @@ usage(void)
 	die("usage: %s -v VIDEO_TEACHER -q QUERY_TEACHER [-S] [-j N] [-o FILE] [-z] [-Q]", argv0);
 }
 
-static int
-cmp_id(const void *x, const void *y)
-{
-	return strcmp(ids_for_cmp[*(const int *)x], ids_for_cmp[*(const int *)y]);
-}
-
-static int
-lookup(const Videos *V, const char *s)
-{
-	int lo = 0, hi = V->nv - 1;
-
-	while (lo <= hi) {
-		int mid = lo + (hi - lo) / 2, c = strcmp(s, V->id[V->sorted[mid]]);
-		if (c == 0)
-			return V->sorted[mid];
-		if (c < 0)
-			hi = mid - 1;
-		else
-			lo = mid + 1;
-	}
-	return -1;
-}
-
-/* split from a header: the string, or "" when absent or nil */
-static char *
-header_split(const MpReader *r, const msgpack_object *h)
-{
-	const msgpack_object *o = mp_find(h, "split");
-
-	return o && o->type != MSGPACK_OBJECT_NIL ? mpr_strdup(r, h, "split") : estrdup("");
-}
-
 /* the role key, when present, must be "teacher" */
 static void
 check_role(const MpReader *r, const msgpack_object *h)
@@ -110,49 +68,6 @@ check_role(const MpReader *r, const msgpack_object *h)
 	mpr_strcpy(r, h, "role", role, sizeof(role));
 	if (strcmp(role, "teacher") != 0)
 		mpr_die(r, "role '%s', expected 'teacher'", role);
-}
-
-static void
-load_videos(MpReader *r, long D, Videos *V)
-{
-	const msgpack_object *o;
-	long cap = 0, fcap = 0, tot = 0;
-
-	memset(V, 0, sizeof(*V));
-	V->off = emalloc(sizeof(*V->off));
-	V->off[0] = 0;
-	while ((o = mpr_next(r))) {
-		long n = mpr_int(r, o, "n");
-
-		if (n < 1 || n > MAXN)
-			mpr_die(r, "'n' = %ld: expected 1..%ld frames", n, MAXN);
-		if (tot + n > (1L << 31) / 2)
-			mpr_die(r, "more than %ld frames in all", (1L << 31) / 2);
-		if (V->nv == cap) {
-			cap = cap ? 2 * cap : 1024;
-			V->id = erealloc(V->id, (size_t)cap * sizeof(*V->id));
-			V->off = erealloc(V->off, ((size_t)cap + 1) * sizeof(*V->off));
-		}
-		if (tot + n > fcap) {
-			fcap = MAX(2 * fcap, tot + n + 4096);
-			V->fr = erealloc(V->fr, (size_t)fcap * D * sizeof(float));
-		}
-		V->id[V->nv] = mpr_strdup(r, o, "id");
-		mpr_f32(r, o, "x", V->fr + (size_t)tot * D, (size_t)(n * D));
-		tot += n;
-		V->off[++V->nv] = (int)tot;
-		progress(0, "%d teacher videos, %ld frames", V->nv, tot);
-	}
-	if (V->nv == 0)
-		die("%s: no videos", r->name);
-	V->sorted = emalloc((size_t)V->nv * sizeof(*V->sorted));
-	for (int i = 0; i < V->nv; i++)
-		V->sorted[i] = i;
-	ids_for_cmp = V->id;
-	qsort(V->sorted, (size_t)V->nv, sizeof(*V->sorted), cmp_id);
-	for (int i = 1; i < V->nv; i++)
-		if (strcmp(V->id[V->sorted[i - 1]], V->id[V->sorted[i]]) == 0)
-			die("%s: video id '%s' appears twice", r->name, V->id[V->sorted[i]]);
 }
 
 /* inv (nf) = 1 / max(|x_t|, 1e-12) */
@@ -169,7 +84,7 @@ inv_norms(float *inv, const float *x, long nf, long D)
 
 /* one query item: id, video (own index via *own), c (D); dies naming the query */
 static void
-read_query(MpReader *r, const msgpack_object *o, const Videos *V, long D, const char *vpath,
+read_query(MpReader *r, const msgpack_object *o, const VidSet *V, long D, const char *vpath,
            char **id, char **video, int *own, float *c)
 {
 	long n = mpr_int(r, o, "n");
@@ -178,7 +93,7 @@ read_query(MpReader *r, const msgpack_object *o, const Videos *V, long D, const 
 	*video = mpr_strdup(r, o, "video");
 	if (n != 1)
 		mpr_die(r, "query '%s': n = %ld, expected 1 (one teacher embedding per query)", *id, n);
-	if ((*own = lookup(V, *video)) < 0)
+	if ((*own = vidset_find(V, *video)) < 0)
 		mpr_die(r, "query '%s': video '%s' is not in %s", *id, *video, vpath);
 	mpr_f32(r, o, "x", c, (size_t)D);
 }
@@ -189,12 +104,13 @@ main(int argc, char *argv[])
 	const char *vpath = NULL, *qpath = NULL, *out = "-";
 	const char *env = getenv("OPENBLAS_NUM_THREADS");
 	const msgpack_object *hv, *hq, *o;
-	long nthreads = 2, D, Dq, nq = 0;
+	long nthreads = 2, D, nq = 0;
 	int c, gz = 0, scores_out = 0;
 	char *vsplit, *qsplit;
 	MpReader *rv, *rq;
 	MpWriter *w;
-	Videos V;
+	VidSet V;
+	char *x = "x", *teacher = "teacher";
 	double t0 = now_seconds();
 
 	argv0 = "teacher-sim";
@@ -229,18 +145,10 @@ main(int argc, char *argv[])
 	check_role(rq, hq);
 	if (!mpr_bool_or(rv, hv, "reduced", 0))
 		mpr_die(rv, "not reduced (HINT: feat-reduce it first, so frames match the student's)");
-	D = mpr_int(rv, hv, "dim");
-	Dq = mpr_int(rq, hq, "dim");
-	if (D < 1 || D > MAXDIM)
-		mpr_die(rv, "'dim' = %ld: expected 1..%ld", D, MAXDIM);
-	if (Dq != D)
-		mpr_die(rq, "'dim' = %ld, but %s has dim %ld", Dq, rv->name, D);
-	vsplit = header_split(rv, hv);
-	qsplit = header_split(rq, hq);
-	if (*vsplit && *qsplit && strcmp(vsplit, qsplit) != 0)
-		mpr_die(rq, "split '%s', but %s has split '%s'", qsplit, rv->name, vsplit);
+	D = vidset_dim(rv, hv, rq, hq);
+	vidset_splits(rv, hv, rq, hq, &vsplit, &qsplit);
 
-	load_videos(rv, D, &V);
+	vidset_load(&V, rv, D, &x, 1, "teacher videos");
 	mpr_close(rv);
 	progress(1, "%d teacher videos, %d frames, dim %ld", V.nv, V.off[V.nv], D);
 	if (rq->count == 0)
@@ -254,7 +162,7 @@ main(int argc, char *argv[])
 		for (int v = 0; v < V.nv; v++)
 			maxn = MAX(maxn, V.off[v + 1] - V.off[v]);
 		tau = efloats((size_t)maxn);
-		inv_norms(inv, V.fr, V.off[V.nv], D);
+		inv_norms(inv, V.fr[0], V.off[V.nv], D);
 		mpw_header(w, "teacher-sim", rq->count, 1);
 		mpw_kv_str(w, "split", qsplit);
 		mpw_record_done(w);
@@ -268,7 +176,7 @@ main(int argc, char *argv[])
 			n = V.off[own + 1] - V.off[own];
 			/* tau (n) = C_v (n, D) . c (D), then scaled by both inverse norms */
 			cblas_sgemv(CblasRowMajor, CblasNoTrans, n, (int)D, 1.0f,
-			            V.fr + (size_t)V.off[own] * D, (int)D, cq, 1, 0.0f, tau, 1);
+			            V.fr[0] + (size_t)V.off[own] * D, (int)D, cq, 1, 0.0f, tau, 1);
 			for (int t = 0; t < n; t++)
 				tau[t] = tau[t] * cinv * inv[V.off[own] + t];
 			mpw_map(w, 4);
@@ -286,16 +194,7 @@ main(int argc, char *argv[])
 		float *cq = efloats((size_t)nblk * D), *s = efloats((size_t)nblk * V.nv);
 		char **id = ecalloc((size_t)nblk, sizeof(*id)), **video = ecalloc((size_t)nblk, sizeof(*video));
 
-		mpw_header(w, "scores", rq->count, 3);
-		mpw_key(w, "videos");
-		mpw_array(w, (size_t)V.nv);
-		for (int v = 0; v < V.nv; v++)
-			mpw_str(w, V.id[v]);
-		mpw_key(w, "branches");
-		mpw_array(w, 1);
-		mpw_str(w, "teacher");
-		mpw_kv_str(w, "split", qsplit);
-		mpw_record_done(w);
+		vidset_scores_header(w, rq->count, &V, &teacher, 1, qsplit);
 		for (;;) {
 			int n = 0;
 
@@ -306,7 +205,7 @@ main(int argc, char *argv[])
 			}
 			if (n == 0)
 				break;
-			score_cosmax(s, cq, n, V.fr, V.off, V.nv, (int)D);
+			score_cosmax(s, cq, n, V.fr[0], V.off, V.nv, (int)D);
 			for (int i = 0; i < n; i++) {
 				mpw_map(w, 3);
 				mpw_kv_str(w, "id", id[i]);
@@ -326,8 +225,7 @@ main(int argc, char *argv[])
 	mpw_close(w);
 	progress(1, "%ld queries x %d videos (%s) in %.1f s", nq, V.nv,
 	         scores_out ? "scores" : "own video", now_seconds() - t0);
-	for (int v = 0; v < V.nv; v++)
-		free(V.id[v]);
-	free(V.id), free(V.sorted), free(V.off), free(V.fr), free(vsplit), free(qsplit);
+	vidset_free(&V);
+	free(vsplit), free(qsplit);
 	return 0;
 }

@@ -1,0 +1,154 @@
+/* vidset: a video stream in memory, with an id index; see vidset.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpio.h"
+#include "util.h"
+#include "vidset.h"
+
+/* ---- id index ---- */
+
+struct IdIdx {
+	const char *id;
+	int i;
+};
+
+static int
+cmp_ididx(const void *a, const void *b)
+{
+	return strcmp(((const struct IdIdx *)a)->id, ((const struct IdIdx *)b)->id);
+}
+
+void
+idindex_build(IdIndex *x, char **id, int n, const char *file)
+{
+	x->n = n;
+	x->x = emalloc((size_t)MAX(n, 1) * sizeof(*x->x));
+	for (int i = 0; i < n; i++)
+		x->x[i] = (struct IdIdx){ id[i], i };
+	qsort(x->x, (size_t)n, sizeof(*x->x), cmp_ididx);
+	for (int i = 1; i < n; i++)
+		if (strcmp(x->x[i - 1].id, x->x[i].id) == 0)
+			die("%s: video id '%s' appears twice", file, x->x[i].id);
+}
+
+int
+idindex_find(const IdIndex *x, const char *s)
+{
+	struct IdIdx key = { s, 0 };
+	const struct IdIdx *f = bsearch(&key, x->x, (size_t)x->n, sizeof(*x->x), cmp_ididx);
+
+	return f ? f->i : -1;
+}
+
+void
+idindex_free(IdIndex *x)
+{
+	free(x->x);
+	x->x = NULL;
+	x->n = 0;
+}
+
+/* ---- videos ---- */
+
+void
+vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *what)
+{
+	const msgpack_object *o;
+	long cap = 0, fcap = 0, tot = 0;
+
+	CHECK(nkeys >= 1 && nkeys <= VIDSET_MAXKEYS);
+	memset(V, 0, sizeof(*V));
+	V->nkeys = nkeys;
+	V->off = emalloc(sizeof(*V->off));
+	V->off[0] = 0;
+	while ((o = mpr_next(r))) {
+		long n = mpr_int(r, o, "n");
+
+		if (n < 1 || n > VIDSET_MAXN)
+			mpr_die(r, "'n' = %ld: expected 1..%ld frames", n, VIDSET_MAXN);
+		if (tot + n > (1L << 31) / 2)
+			mpr_die(r, "more than %ld frames in all", (1L << 31) / 2);
+		if (V->nv == cap) {
+			cap = cap ? 2 * cap : 1024;
+			V->id = erealloc(V->id, (size_t)cap * sizeof(*V->id));
+			V->off = erealloc(V->off, ((size_t)cap + 1) * sizeof(*V->off));
+		}
+		if (tot + n > fcap) {
+			fcap = MAX(2 * fcap, tot + n + 4096);
+			for (int k = 0; k < nkeys; k++)
+				V->fr[k] = erealloc(V->fr[k], (size_t)fcap * D * sizeof(float));
+		}
+		V->id[V->nv] = mpr_strdup(r, o, "id");
+		for (int k = 0; k < nkeys; k++)
+			mpr_f32(r, o, keys[k], V->fr[k] + (size_t)tot * D, (size_t)(n * D));
+		tot += n;
+		V->off[++V->nv] = (int)tot;
+		progress(0, "%d %s, %ld frames", V->nv, what, tot);
+	}
+	if (V->nv == 0)
+		die("%s: no videos", r->name);
+	idindex_build(&V->ix, V->id, V->nv, r->name);
+}
+
+void
+vidset_free(VidSet *V)
+{
+	for (int v = 0; v < V->nv; v++)
+		free(V->id[v]);
+	for (int k = 0; k < V->nkeys; k++)
+		free(V->fr[k]);
+	free(V->id), free(V->off);
+	idindex_free(&V->ix);
+	memset(V, 0, sizeof(*V));
+}
+
+/* ---- headers of a video stream and the queries scored against it ---- */
+
+long
+vidset_dim(const MpReader *rv, const msgpack_object *hv, const MpReader *rq,
+           const msgpack_object *hq)
+{
+	long D = mpr_int(rv, hv, "dim"), Dq = mpr_int(rq, hq, "dim");
+
+	if (D < 1 || D > VIDSET_MAXDIM)
+		mpr_die(rv, "'dim' = %ld: expected 1..%ld", D, VIDSET_MAXDIM);
+	if (Dq != D)
+		mpr_die(rq, "'dim' = %ld, but %s has dim %ld", Dq, rv->name, D);
+	return D;
+}
+
+char *
+vidset_header_split(const MpReader *r, const msgpack_object *h)
+{
+	const msgpack_object *o = mp_find(h, "split");
+
+	return o && o->type != MSGPACK_OBJECT_NIL ? mpr_strdup(r, h, "split") : estrdup("");
+}
+
+void
+vidset_splits(const MpReader *rv, const msgpack_object *hv, const MpReader *rq,
+              const msgpack_object *hq, char **vsplit, char **qsplit)
+{
+	*vsplit = vidset_header_split(rv, hv);
+	*qsplit = vidset_header_split(rq, hq);
+	if (**vsplit && **qsplit && strcmp(*vsplit, *qsplit) != 0)
+		mpr_die(rq, "split '%s', but %s has split '%s'", *qsplit, rv->name, *vsplit);
+}
+
+void
+vidset_scores_header(MpWriter *w, long count, const VidSet *V, char **br, int nbr,
+                     const char *split)
+{
+	mpw_header(w, "scores", count, 3);
+	mpw_key(w, "videos");
+	mpw_array(w, (size_t)V->nv);
+	for (int v = 0; v < V->nv; v++)
+		mpw_str(w, V->id[v]);
+	mpw_key(w, "branches");
+	mpw_array(w, (size_t)nbr);
+	for (int b = 0; b < nbr; b++)
+		mpw_str(w, br[b]);
+	mpw_kv_str(w, "split", split);
+	mpw_record_done(w);
+}

@@ -1,0 +1,59 @@
+/* vidset: a whole stream of videos held in memory, as rank and teacher-sim score against it:
+ * ids, frame offsets, the frames of one or more tensor keys concatenated (one (frames, D) array
+ * per key), and an id -> index lookup. Reads encoded-videos (keys: the branches wanted) or
+ * video-features (key "x") items {id, n, <key> f32[n, D]}, with the checks both tools need
+ * (frame counts, total size, duplicate ids, empty input), the header checks shared by a
+ * video stream and the query stream scored against it (same dim, same split), and the header
+ * of a scores stream against the videos (rank -S, teacher-sim -S).
+ * Not here: header kind/role checks particular to a tool, scoring (lib/score), the training
+ * data (lib/data, which keeps its own index). */
+#ifndef VIDSET_H
+#define VIDSET_H
+
+#include "mpio.h"
+
+#define VIDSET_MAXKEYS 8
+#define VIDSET_MAXDIM (1L << 16)
+#define VIDSET_MAXN (1L << 20)     /* frames per video accepted */
+
+/* ids sorted for lookup; id points into the caller's array */
+typedef struct {
+	int n;
+	struct IdIdx *x;           /* (n) (id, index) sorted by id */
+} IdIndex;
+
+typedef struct {
+	int nv;
+	char **id;                 /* (nv) */
+	int *off;                  /* (nv + 1) frame offsets: video v owns rows off[v] .. off[v+1]-1 */
+	int nkeys;
+	float *fr[VIDSET_MAXKEYS]; /* per key: (off[nv], D) */
+	IdIndex ix;                /* over id */
+} VidSet;
+
+/* index of id[0..n-1]; dies "FILE: video id 'X' appears twice" */
+void idindex_build(IdIndex *x, char **id, int n, const char *file);
+/* index of s in the ids, or -1 */
+int  idindex_find(const IdIndex *x, const char *s);
+void idindex_free(IdIndex *x);
+
+/* every item of r (header already read), keeping tensors keys[0..nkeys-1] of D floats a frame;
+ * progress says "<nv> <what>, <frames> frames"; dies on a bad item, a duplicate id, no item */
+void vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *what);
+void vidset_free(VidSet *V);
+static inline int vidset_find(const VidSet *V, const char *s) { return idindex_find(&V->ix, s); }
+
+/* the 'dim' of video header hv (1..VIDSET_MAXDIM), which query header hq must share */
+long vidset_dim(const MpReader *rv, const msgpack_object *hv, const MpReader *rq,
+                const msgpack_object *hq);
+/* a header's split: the string, or "" when absent or nil (free it) */
+char *vidset_header_split(const MpReader *r, const msgpack_object *h);
+/* the splits of both headers, which must agree when both are given */
+void vidset_splits(const MpReader *rv, const msgpack_object *hv, const MpReader *rq,
+                   const msgpack_object *hq, char **vsplit, char **qsplit);
+
+/* header of a scores stream against V (schemas/scores.md): {videos (V's ids), branches, split} */
+void vidset_scores_header(MpWriter *w, long count, const VidSet *V, char **br, int nbr,
+                          const char *split);
+
+#endif
