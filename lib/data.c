@@ -5,6 +5,7 @@
 #include "data.h"
 #include "mpio.h"
 #include "util.h"
+#include "vidset.h"
 
 #define GROW(p, cap, need) do { \
 	if ((size_t)(need) > (cap)) { \
@@ -16,42 +17,18 @@
 	} \
 } while (0)
 
-/* ---- id lookup: an array of (id, index) sorted by id ---- */
-
-typedef struct {
-	const char *id;
-	int i;
-} IdIdx;
-
-static int
-cmp_ididx(const void *a, const void *b)
-{
-	return strcmp(((const IdIdx *)a)->id, ((const IdIdx *)b)->id);
-}
+/* ---- id lookup: vidset.h's IdIndex ---- */
 
 /* sorted index of ids[0..n-1]; dies on a duplicate id */
-static IdIdx *
-index_ids(char **ids, int n, const char *what, const char *file)
+static void
+index_ids(IdIndex *x, char **ids, int n, const char *what, const char *file)
 {
-	IdIdx *x = emalloc((size_t)MAX(n, 1) * sizeof(*x));
+	int a, b;
 
-	for (int i = 0; i < n; i++)
-		x[i] = (IdIdx){ ids[i], i };
-	qsort(x, (size_t)n, sizeof(*x), cmp_ididx);
-	for (int i = 1; i < n; i++)
-		if (strcmp(x[i - 1].id, x[i].id) == 0)
-			die("%s: record %d: duplicate %s id '%s' (also record %d)", file,
-			    MAX(x[i - 1].i, x[i].i) + 1, what, x[i].id, MIN(x[i - 1].i, x[i].i) + 1);
-	return x;
-}
-
-static int
-lookup(const IdIdx *x, int n, const char *id)
-{
-	IdIdx key = { id, 0 };
-	const IdIdx *f = bsearch(&key, x, (size_t)n, sizeof(*x), cmp_ididx);
-
-	return f ? f->i : -1;
+	idindex_sort(x, ids, n);
+	if (idindex_dup(x, &a, &b))
+		die("%s: record %d: duplicate %s id '%s' (also record %d)", file, MAX(a, b) + 1, what,
+		    ids[b], MIN(a, b) + 1);
 }
 
 /* ---- stream headers ---- */
@@ -127,7 +104,7 @@ load_videos(Dataset *d, const char *path, int max_frames)
 }
 
 static void
-load_queries(Dataset *d, const IdIdx *vx, const char *path, int max_tokens)
+load_queries(Dataset *d, const IdIndex *vx, const char *path, int max_tokens)
 {
 	MpReader *r = mpr_open(path);
 	const msgpack_object *o;
@@ -140,7 +117,7 @@ load_queries(Dataset *d, const IdIdx *vx, const char *path, int max_tokens)
 		long n = item_n(r, o, max_tokens, "token");
 		int v;
 		mpr_strcpy(r, o, "video", vid, sizeof(vid));
-		if ((v = lookup(vx, d->nv, vid)) < 0)
+		if ((v = idindex_find(vx, vid)) < 0)
 			mpr_die(r, "query's video '%s' is not in the video stream", vid);
 		GROW(d->qid, cap_id, d->nq + 1);
 		GROW(d->qvid, cap_v, d->nq + 1);
@@ -163,7 +140,7 @@ load_queries(Dataset *d, const IdIdx *vx, const char *path, int max_tokens)
 }
 
 static void
-load_tau(Dataset *d, const IdIdx *qx, const char *path)
+load_tau(Dataset *d, const IdIndex *qx, const char *path)
 {
 	MpReader *r = mpr_open(path);
 	const msgpack_object *o;
@@ -184,7 +161,7 @@ load_tau(Dataset *d, const IdIdx *qx, const char *path)
 		int q, v;
 		long n;
 		mpr_strcpy(r, o, "id", id, sizeof(id));
-		if ((q = lookup(qx, d->nq, id)) < 0)
+		if ((q = idindex_find(qx, id)) < 0)
 			mpr_die(r, "query '%s' is not in the query stream", id);
 		if (seen[q])
 			mpr_die(r, "query '%s' appears twice", id);
@@ -209,7 +186,7 @@ load_tau(Dataset *d, const IdIdx *qx, const char *path)
 }
 
 static void
-load_teacher_videos(Dataset *d, const IdIdx *vx, const char *path)
+load_teacher_videos(Dataset *d, const IdIndex *vx, const char *path)
 {
 	MpReader *r = mpr_open(path);
 	const msgpack_object *o;
@@ -223,7 +200,7 @@ load_teacher_videos(Dataset *d, const IdIdx *vx, const char *path)
 		int v;
 		long n;
 		mpr_strcpy(r, o, "id", id, sizeof(id));
-		if ((v = lookup(vx, d->nv, id)) < 0)
+		if ((v = idindex_find(vx, id)) < 0)
 			mpr_die(r, "video '%s' is not in the student video stream", id);
 		if (seen[v])
 			mpr_die(r, "video '%s' appears twice", id);
@@ -247,12 +224,12 @@ data_load(const char *video, const char *query, const char *tsim, const char *tv
           int max_frames, int max_tokens, int every_video_queried)
 {
 	Dataset *d = ecalloc(1, sizeof(*d));
-	IdIdx *vx, *qx;
+	IdIndex vx, qx;
 
 	load_videos(d, video, max_frames);
-	vx = index_ids(d->vid, d->nv, "video", video);
-	load_queries(d, vx, query, max_tokens);
-	qx = index_ids(d->qid, d->nq, "query", query);
+	index_ids(&vx, d->vid, d->nv, "video", video);
+	load_queries(d, &vx, query, max_tokens);
+	index_ids(&qx, d->qid, d->nq, "query", query);
 
 	/* queries of each video: counting sort, stable */
 	d->vq_off = ecalloc((size_t)d->nv + 1, sizeof(*d->vq_off));
@@ -273,11 +250,23 @@ data_load(const char *video, const char *query, const char *tsim, const char *tv
 		free(fill);
 	}
 	if (tsim)
-		load_tau(d, qx, tsim);
+		load_tau(d, &qx, tsim);
 	if (tvideo)
-		load_teacher_videos(d, vx, tvideo);
-	free(vx);
-	free(qx);
+		load_teacher_videos(d, &vx, tvideo);
+	idindex_free(&vx);
+	idindex_free(&qx);
+	return d;
+}
+
+Dataset *
+data_load_eval(const char *video, const char *query, int max_frames, int max_tokens,
+               const Dataset *train)
+{
+	Dataset *d = data_load(video, query, NULL, NULL, max_frames, max_tokens, 0);
+
+	if (d->dv != train->dv || d->dt != train->dt)
+		die("%s, %s: dims %d, %d differ from the training streams' %d, %d", video, query,
+		    d->dv, d->dt, train->dv, train->dt);
 	return d;
 }
 

@@ -37,6 +37,11 @@ typedef struct {
  * every_video_queried: die when a video has no query (training data). */
 Dataset *data_load(const char *video, const char *query, const char *tsim, const char *tvideo,
                    int max_frames, int max_tokens, int every_video_queried);
+/* an evaluation set (validation or test): data_load(video, query, NULL, NULL, max_frames,
+ * max_tokens, 0), dying "VIDEO, QUERY: dims ... differ from the training streams' ..." when its
+ * feature dims are not those of train */
+Dataset *data_load_eval(const char *video, const char *query, int max_frames, int max_tokens,
+                        const Dataset *train);
 void     data_free(Dataset *d);
 
 typedef struct {

@@ -13,6 +13,7 @@
 #include "dualenc.h"
 #include "layers.h"
 #include "loss.h"
+#include "ptable.h"
 #include "util.h"
 
 /* ---- packed-sequence layers ---- */
@@ -355,12 +356,6 @@ batchnorm_backward(float *dx, float *dg, float *db, const float *dy, const float
 
 enum { SIDE_VIDEO = 0, SIDE_TEXT = 1, MAXT = 2 * (14 + 2 * DE_MAXK) };
 
-typedef struct {
-	char name[40];
-	size_t off, n;
-	int ndim, shape[2], decay;
-} DeTensor;
-
 /* one side's tensors (offsets into the parameter block) and dimensions */
 typedef struct {
 	int C, nk, k[DE_MAXK], Ccat;
@@ -391,7 +386,7 @@ typedef struct {
 
 struct DeModel {
 	DeConfig cfg;
-	DeTensor t[MAXT];
+	PTensor t[MAXT];
 	int nt;
 	size_t np;
 	float *w, *g, *m, *v;
@@ -405,19 +400,7 @@ struct DeModel {
 static size_t
 add_tensor(DeModel *m, const char *prefix, const char *name, int d0, int d1, int decay)
 {
-	DeTensor *t;
-
-	CHECK(m->nt < MAXT);
-	t = &m->t[m->nt++];
-	snprintf(t->name, sizeof(t->name), "%s.%s", prefix, name);
-	t->ndim = d1 ? 2 : 1;
-	t->shape[0] = d0;
-	t->shape[1] = d1;
-	t->n = (size_t)d0 * (d1 ? d1 : 1);
-	t->decay = decay;
-	t->off = m->np;
-	m->np += t->n;
-	return t->off;
+	return ptable_add(m->t, &m->nt, MAXT, &m->np, prefix, name, d0, d1, decay);
 }
 
 static void
@@ -609,21 +592,8 @@ de_num_tensors(const DeModel *m)
 ParamInfo
 de_tensor(const DeModel *m, int i)
 {
-	const DeTensor *t = &m->t[i];
-	ParamInfo p;
-
 	CHECK(i >= 0 && i < m->nt);
-	p.name = t->name;
-	p.w = m->w + t->off;
-	p.g = m->g + t->off;
-	p.m = m->m + t->off;
-	p.v = m->v + t->off;
-	p.n = t->n;
-	p.ndim = t->ndim;
-	p.shape[0] = t->shape[0];
-	p.shape[1] = t->shape[1];
-	p.decay = t->decay;
-	return p;
+	return ptable_info(&m->t[i], m->w, m->g, m->m, m->v);
 }
 
 size_t

@@ -16,17 +16,12 @@
 #include "layers.h"
 #include "loss.h"
 #include "model.h"
+#include "ptable.h"
 #include "util.h"
 
 enum { SIDE_VIDEO = 0, SIDE_QUERY = 1 };
 enum { MAXTENSOR = 96, RCH = 1024, ENC_ROWS = 8192 };
 #define NONE ((size_t)-1)
-
-typedef struct {
-	char name[48];
-	size_t off, n;
-	int ndim, shape[2], decay;
-} Tensor;
 
 /* offsets of one encoder's tensors in the parameter block (NONE when absent) */
 typedef struct {
@@ -65,7 +60,7 @@ typedef struct {
 
 struct Model {
 	ModelConfig cfg;
-	Tensor t[MAXTENSOR];
+	PTensor t[MAXTENSOR];
 	int nt;
 	size_t np;
 	float *w, *g, *m, *v;
@@ -93,19 +88,7 @@ struct Model {
 static size_t
 add_tensor(Model *m, const char *prefix, const char *name, int d0, int d1, int decay)
 {
-	Tensor *t;
-
-	CHECK(m->nt < MAXTENSOR);
-	t = &m->t[m->nt++];
-	snprintf(t->name, sizeof(t->name), "%s.%s", prefix, name);
-	t->ndim = d1 ? 2 : 1;
-	t->shape[0] = d0;
-	t->shape[1] = d1;
-	t->n = (size_t)d0 * (d1 ? d1 : 1);
-	t->decay = decay;
-	t->off = m->np;
-	m->np += t->n;
-	return t->off;
+	return ptable_add(m->t, &m->nt, MAXTENSOR, &m->np, prefix, name, d0, d1, decay);
 }
 
 static void
@@ -250,7 +233,7 @@ void
 model_init(Model *m, Rng *rng)
 {
 	for (int i = 0; i < m->nt; i++) {
-		Tensor *t = &m->t[i];
+		PTensor *t = &m->t[i];
 		float *w = m->w + t->off;
 
 		for (size_t j = 0; j < t->n; j++)
@@ -271,22 +254,8 @@ model_num_tensors(const Model *m)
 ParamInfo
 model_tensor(const Model *m, int i)
 {
-	const Tensor *t;
-	ParamInfo p;
-
 	CHECK(i >= 0 && i < m->nt);
-	t = &m->t[i];
-	p.name = t->name;
-	p.w = m->w + t->off;
-	p.g = m->g + t->off;
-	p.m = m->m + t->off;
-	p.v = m->v + t->off;
-	p.n = t->n;
-	p.ndim = t->ndim;
-	p.shape[0] = t->shape[0];
-	p.shape[1] = t->shape[1];
-	p.decay = t->decay;
-	return p;
+	return ptable_info(&m->t[i], m->w, m->g, m->m, m->v);
 }
 
 size_t

@@ -20,16 +20,35 @@ cmp_ididx(const void *a, const void *b)
 }
 
 void
-idindex_build(IdIndex *x, char **id, int n, const char *file)
+idindex_sort(IdIndex *x, char **id, int n)
 {
 	x->n = n;
 	x->x = emalloc((size_t)MAX(n, 1) * sizeof(*x->x));
 	for (int i = 0; i < n; i++)
 		x->x[i] = (struct IdIdx){ id[i], i };
 	qsort(x->x, (size_t)n, sizeof(*x->x), cmp_ididx);
-	for (int i = 1; i < n; i++)
-		if (strcmp(x->x[i - 1].id, x->x[i].id) == 0)
-			die("%s: video id '%s' appears twice", file, x->x[i].id);
+}
+
+int
+idindex_dup(const IdIndex *x, int *a, int *b)
+{
+	for (int i = 1; i < x->n; i++)
+		if (strcmp(x->x[i - 1].id, x->x[i].id) == 0) {
+			*a = x->x[i - 1].i;
+			*b = x->x[i].i;
+			return 1;
+		}
+	return 0;
+}
+
+void
+idindex_build(IdIndex *x, char **id, int n, const char *file)
+{
+	int a, b;
+
+	idindex_sort(x, id, n);
+	if (idindex_dup(x, &a, &b))
+		die("%s: video id '%s' appears twice", file, id[b]);
 }
 
 int

@@ -6,7 +6,7 @@
  * video stream and the query stream scored against it (same dim, same split), and the header
  * of a scores stream against the videos (rank -S, teacher-sim -S).
  * Not here: header kind/role checks particular to a tool, scoring (lib/score), the training
- * data (lib/data, which keeps its own index). */
+ * data (lib/data, which uses the id index alone). */
 #ifndef VIDSET_H
 #define VIDSET_H
 
@@ -33,6 +33,10 @@ typedef struct {
 
 /* index of id[0..n-1]; dies "FILE: video id 'X' appears twice" */
 void idindex_build(IdIndex *x, char **id, int n, const char *file);
+/* index of id[0..n-1] without the duplicate check */
+void idindex_sort(IdIndex *x, char **id, int n);
+/* 1 when two ids are equal, with their indices in *a and *b (the first such pair in id order) */
+int  idindex_dup(const IdIndex *x, int *a, int *b);
 /* index of s in the ids, or -1 */
 int  idindex_find(const IdIndex *x, const char *s);
 void idindex_free(IdIndex *x);

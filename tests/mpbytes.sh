@@ -2,6 +2,8 @@
 # dump, for hand-checkable shell tests (sourced by tests/test_rank.sh, tests/test_teacher_sim.sh).
 # Only what those tests need: fix-size maps/arrays/strings (< 16 pairs, < 32 bytes), ints < 2^16,
 # bins of float32 from a table of exactly representable values. Not a msgpack library. bash only.
+# Also a test's set-up (mp_test_begin) and verdicts (ok, notok, expect, bad), over the globals
+# $BIN, $d and $fail.
 
 # raw bytes given as hex pairs
 mp_hex() { for x in "$@"; do printf "\\x$x"; done; }
@@ -85,4 +87,37 @@ mp_field() {
 			i = j + 1 + len
 		}
 	}'
+}
+
+# ---- a test's state: BIN (default bin), a temporary directory $d removed on exit, fail=0
+# shellcheck disable=SC2034 # fail: read by the sourcing test
+mp_test_begin() {
+	: "${BIN:=bin}"
+	d=$(mktemp -d)
+	trap 'rm -rf "$d"' EXIT
+	fail=0
+}
+
+# ---- verdicts: print OK / NOT OK lines; notok sets the caller's fail=1
+ok() { echo "OK $1"; }
+# shellcheck disable=SC2034
+notok() { echo "NOT OK $1"; fail=1; }
+expect() { # NAME GOT WANT
+	if [ -n "$3" ] && [ "$2" = "$3" ]; then ok "$1"; else notok "$1: got [$2] want [$3]"; fi
+}
+# bad TOOL NAME ARGS...: "$BIN"/TOOL -Q ARGS -o "$d/out.mp" must exit 1 with exactly one line on
+# stderr (kept in "$d/err") and leave no "$d"/out.mp* behind
+bad() {
+	tool=$1 name=$2; shift 2
+	rm -f "$d"/out.mp*
+	# die() exits without freeing by design: no leak reports on these paths under ASan
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+		"$BIN/$tool" -Q "$@" -o "$d/out.mp" 2>"$d/err"
+	rc=$?
+	lines=$(wc -l <"$d/err")
+	if [ $rc -eq 1 ] && [ "$lines" -eq 1 ] && ! ls "$d"/out.mp* >/dev/null 2>&1; then
+		ok "bad: $name ($(cat "$d/err"))"
+	else
+		notok "bad: $name: exit $rc, $lines lines: $(head -c 300 "$d/err")"
+	fi
 }

@@ -11,91 +11,13 @@
 #include <string.h>
 
 #include "dualenc.h"
+#include "gradcheck.h"
 #include "layers.h"
 #include "loss.h"
 #include "rng.h"
 #include "util.h"
 
-static int allok = 1;
 static Rng rng;
-
-static float *
-randv(size_t n, float lo, float hi)
-{
-	float *x = efloats(n);
-
-	for (size_t i = 0; i < n; i++)
-		x[i] = lo + (hi - lo) * rng_uniform(&rng);
-	return x;
-}
-
-static double
-dotg(const float *x, const float *g, size_t n)
-{
-	double s = 0.0;
-
-	for (size_t i = 0; i < n; i++)
-		s += (double)x[i] * g[i];
-	return s;
-}
-
-static void
-report(const char *what, int ok, double diff)
-{
-	printf("%s %s (max diff %.3g)\n", ok ? "OK" : "NOT OK", what, diff);
-	if (!ok)
-		allok = 0;
-}
-
-/* analytic gradient dx (n) of f against central differences; tolerance tol * max(1, max|dx|).
- * A coordinate where the two one-sided differences disagree sits on a kink (a ReLU, max or
- * hardest-negative switch within eps): there the analytic gradient must match one side. */
-static void
-gradcheck(const char *name, double (*f)(void), float *x, const float *dx, size_t n, float eps,
-          double tol)
-{
-	double maxd = 0.0, maxg = 0.0, lim;
-	int kinks = 0;
-
-	for (size_t i = 0; i < n; i++)
-		maxg = fmax(maxg, fabs(dx[i]));
-	lim = tol * fmax(1.0, maxg);
-	for (size_t i = 0; i < n; i++) {
-		float x0 = x[i];
-		double fp, fm, f0, d;
-		x[i] = x0 + eps;
-		fp = f();
-		x[i] = x0 - eps;
-		fm = f();
-		x[i] = x0;
-		d = fabs((fp - fm) / (2.0 * eps) - dx[i]);
-		if (d > lim) {
-			double right, left;
-			f0 = f();
-			right = (fp - f0) / eps;
-			left = (f0 - fm) / eps;
-			if (fabs(right - left) > lim && fmin(fabs(right - dx[i]), fabs(left - dx[i])) <= lim) {
-				kinks++;
-				continue;
-			}
-		}
-		maxd = fmax(maxd, d);
-	}
-	printf("%s %s (max diff %.3g, max |grad| %.3g%s)\n", maxd <= lim ? "OK" : "NOT OK", name,
-	       maxd, maxg, kinks ? ", a kink matched one side" : "");
-	if (!(maxd <= lim))
-		allok = 0;
-}
-
-static void
-compare(const char *name, const float *a, const double *ref, size_t n, double tol)
-{
-	double maxd = 0.0;
-
-	for (size_t i = 0; i < n; i++)
-		maxd = fmax(maxd, fabs(a[i] - ref[i]));
-	report(name, maxd <= tol, maxd);
-}
 
 /* ---- shared sequence layout ---- */
 
@@ -126,7 +48,7 @@ f_mean(void)
 	double s;
 
 	seqmean_forward(o, inp, off, len, N, C);
-	s = dotg(o, g_out, (size_t)N * C);
+	s = gc_dotg(o, g_out, (size_t)N * C);
 	free(o);
 	return s;
 }
@@ -139,7 +61,7 @@ f_max(void)
 	double s;
 
 	seqmax_forward(o, a, inp, off, len, N, C);
-	s = dotg(o, g_out, (size_t)N * C);
+	s = gc_dotg(o, g_out, (size_t)N * C);
 	free(o);
 	free(a);
 	return s;
@@ -155,8 +77,8 @@ test_pool(void)
 
 	layout(4, l);
 	C = 5;
-	inp = randv((size_t)R * C, -1, 1);
-	g_out = randv((size_t)N * C, -1, 1);
+	inp = gc_randv(&rng, (size_t)R * C, -1, 1);
+	g_out = gc_randv(&rng, (size_t)N * C, -1, 1);
 	o = efloats((size_t)N * C);
 	arg = emalloc((size_t)N * C * sizeof(int));
 	ref = calloc((size_t)N * C, sizeof(double));
@@ -169,10 +91,10 @@ test_pool(void)
 			ref[b * C + c] = s / len[b];
 		}
 	seqmean_forward(o, inp, off, len, N, C);
-	compare("seqmean forward", o, ref, (size_t)N * C, 1e-6);
+	gc_compare("seqmean forward", o, ref, (size_t)N * C, 1e-6);
 	dx = efloats((size_t)R * C);
 	seqmean_backward(dx, g_out, off, len, N, C);
-	gradcheck("seqmean dinp", f_mean, inp, dx, (size_t)R * C, 1e-2f, 1e-3);
+	gc_check_kinks("seqmean dinp", f_mean, inp, dx, (size_t)R * C, 1e-2f, 1e-3);
 
 	for (int b = 0; b < N; b++)
 		for (int c = 0; c < C; c++) {
@@ -182,11 +104,11 @@ test_pool(void)
 			ref[b * C + c] = mx;
 		}
 	seqmax_forward(o, arg, inp, off, len, N, C);
-	compare("seqmax forward", o, ref, (size_t)N * C, 0);
+	gc_compare("seqmax forward", o, ref, (size_t)N * C, 0);
 	memset(dx, 0, (size_t)R * C * sizeof(float));
 	seqmax_backward(dx, g_out, arg, N, C);
 	/* eps below the smallest gap between values of a column, so the argmax never moves */
-	gradcheck("seqmax dinp", f_max, inp, dx, (size_t)R * C, 1e-4f, 1e-2);
+	gc_check_kinks("seqmax dinp", f_max, inp, dx, (size_t)R * C, 1e-4f, 1e-2);
 	free(o);
 	free(arg);
 	free(ref);
@@ -243,7 +165,7 @@ f_gru(void)
 	double s;
 
 	gru_forward(h, gt, inp, off, len, wi, bi, wh, bh, REV, N, C, H);
-	s = dotg(h, g_out, (size_t)R * H);
+	s = gc_dotg(h, g_out, (size_t)R * H);
 	free(h);
 	free(gt);
 	return s;
@@ -258,12 +180,12 @@ test_gru(int small)
 	layout(small ? 3 : 5, l);
 	C = 4;
 	H = small ? 3 : 5;
-	inp = randv((size_t)R * C, -1, 1);
-	wi = randv((size_t)3 * H * C, -0.6f, 0.6f);
-	bi = randv((size_t)3 * H, -0.3f, 0.3f);
-	wh = randv((size_t)3 * H * H, -0.6f, 0.6f);
-	bh = randv((size_t)3 * H, -0.3f, 0.3f);
-	g_out = randv((size_t)R * H, -1, 1);
+	inp = gc_randv(&rng, (size_t)R * C, -1, 1);
+	wi = gc_randv(&rng, (size_t)3 * H * C, -0.6f, 0.6f);
+	bi = gc_randv(&rng, (size_t)3 * H, -0.3f, 0.3f);
+	wh = gc_randv(&rng, (size_t)3 * H * H, -0.6f, 0.6f);
+	bh = gc_randv(&rng, (size_t)3 * H, -0.3f, 0.3f);
+	g_out = gc_randv(&rng, (size_t)R * H, -1, 1);
 	for (REV = 0; REV < 2; REV++) {
 		const char *dir = REV ? "reverse" : "forward";
 		float *h = efloats((size_t)R * H), *gt = efloats((size_t)R * 4 * H);
@@ -277,7 +199,7 @@ test_gru(int small)
 		for (int b = 0; b < N; b++)
 			gru_naive(ref + (size_t)off[b] * H, inp + (size_t)off[b] * C, len[b], REV);
 		snprintf(nm, sizeof(nm), "gru %s forward vs naive", dir);
-		compare(nm, h, ref, (size_t)R * H, 1e-5);
+		gc_compare(nm, h, ref, (size_t)R * H, 1e-5);
 		/* packing: each sequence alone gives the same rows */
 		for (int b = 0; b < N; b++) {
 			int z = 0, lb = len[b];
@@ -287,19 +209,19 @@ test_gru(int small)
 				maxd = fmax(maxd, fabs(h1[i] - h[(size_t)off[b] * H + i]));
 		}
 		snprintf(nm, sizeof(nm), "gru %s: a sequence alone = in its batch", dir);
-		report(nm, maxd == 0.0, maxd);
+		gc_report(nm, maxd == 0.0, maxd);
 		gru_backward(dinp, dwi, dbi, dwh, dbh, g_out, h, gt, inp, off, len, wi, wh, REV, N, C,
 		             H);
 		snprintf(nm, sizeof(nm), "gru %s dinp", dir);
-		gradcheck(nm, f_gru, inp, dinp, (size_t)R * C, 1e-2f, 1e-2);
+		gc_check_kinks(nm, f_gru, inp, dinp, (size_t)R * C, 1e-2f, 1e-2);
 		snprintf(nm, sizeof(nm), "gru %s dwi", dir);
-		gradcheck(nm, f_gru, wi, dwi, (size_t)3 * H * C, 1e-2f, 1e-2);
+		gc_check_kinks(nm, f_gru, wi, dwi, (size_t)3 * H * C, 1e-2f, 1e-2);
 		snprintf(nm, sizeof(nm), "gru %s dbi", dir);
-		gradcheck(nm, f_gru, bi, dbi, (size_t)3 * H, 1e-2f, 1e-2);
+		gc_check_kinks(nm, f_gru, bi, dbi, (size_t)3 * H, 1e-2f, 1e-2);
 		snprintf(nm, sizeof(nm), "gru %s dwh", dir);
-		gradcheck(nm, f_gru, wh, dwh, (size_t)3 * H * H, 1e-2f, 1e-2);
+		gc_check_kinks(nm, f_gru, wh, dwh, (size_t)3 * H * H, 1e-2f, 1e-2);
 		snprintf(nm, sizeof(nm), "gru %s dbh", dir);
-		gradcheck(nm, f_gru, bh, dbh, (size_t)3 * H, 1e-2f, 1e-2);
+		gc_check_kinks(nm, f_gru, bh, dbh, (size_t)3 * H, 1e-2f, 1e-2);
 		free(h);
 		free(gt);
 		free(dinp);
@@ -331,7 +253,7 @@ f_conv(void)
 	double s;
 
 	conv1d_forward(o, xp, inp, off, len, cw, cb, N, C, OC, K);
-	s = dotg(o, g_out, (size_t)Ro * OC);
+	s = gc_dotg(o, g_out, (size_t)Ro * OC);
 	free(o);
 	free(xp);
 	return s;
@@ -346,7 +268,7 @@ test_conv(void)
 	layout(4, l);
 	C = 3;
 	OC = 4;
-	inp = randv((size_t)R * C, -1, 1);
+	inp = gc_randv(&rng, (size_t)R * C, -1, 1);
 	for (K = 1; K <= 4; K++) {
 		long Ro = conv1d_rows(len, N, K);
 		int *ooff = emalloc((size_t)N * sizeof(int));
@@ -355,9 +277,9 @@ test_conv(void)
 		float *db = efloats((size_t)OC);
 		double *ref = calloc((size_t)Ro * OC, sizeof(double));
 
-		cw = randv((size_t)OC * K * C, -1, 1);
-		cb = randv((size_t)OC, -1, 1);
-		g_out = randv((size_t)Ro * OC, -1, 1);
+		cw = gc_randv(&rng, (size_t)OC * K * C, -1, 1);
+		cb = gc_randv(&rng, (size_t)OC, -1, 1);
+		g_out = gc_randv(&rng, (size_t)Ro * OC, -1, 1);
 		conv1d_offsets(ooff, len, N, K);
 		/* out[p] = b + sum_j w[:, j] . x[p - (K-1) + j], x = 0 outside 0 .. len-1 */
 		for (int b = 0; b < N; b++)
@@ -376,14 +298,14 @@ test_conv(void)
 				}
 		conv1d_forward(o, xp, inp, off, len, cw, cb, N, C, OC, K);
 		snprintf(nm, sizeof(nm), "conv1d k=%d forward vs naive", K);
-		compare(nm, o, ref, (size_t)Ro * OC, 1e-5);
+		gc_compare(nm, o, ref, (size_t)Ro * OC, 1e-5);
 		conv1d_backward(dinp, dw, db, g_out, xp, off, len, cw, N, C, OC, K);
 		snprintf(nm, sizeof(nm), "conv1d k=%d dinp", K);
-		gradcheck(nm, f_conv, inp, dinp, (size_t)R * C, 1e-2f, 1e-3);
+		gc_check_kinks(nm, f_conv, inp, dinp, (size_t)R * C, 1e-2f, 1e-3);
 		snprintf(nm, sizeof(nm), "conv1d k=%d dw", K);
-		gradcheck(nm, f_conv, cw, dw, (size_t)OC * K * C, 1e-2f, 1e-3);
+		gc_check_kinks(nm, f_conv, cw, dw, (size_t)OC * K * C, 1e-2f, 1e-3);
 		snprintf(nm, sizeof(nm), "conv1d k=%d db", K);
-		gradcheck(nm, f_conv, cb, db, (size_t)OC, 1e-2f, 1e-3);
+		gc_check_kinks(nm, f_conv, cb, db, (size_t)OC, 1e-2f, 1e-3);
 		free(ooff);
 		free(o);
 		free(xp);
@@ -411,7 +333,7 @@ f_bn(void)
 	double s;
 
 	batchnorm_forward(y, NULL, NULL, bx, bgain, bbias, rm, rv, 1, N, C);
-	s = dotg(y, g_out, (size_t)N * C);
+	s = gc_dotg(y, g_out, (size_t)N * C);
 	free(y);
 	free(rm);
 	free(rv);
@@ -426,15 +348,15 @@ test_bn(void)
 
 	N = 6;
 	C = 4;
-	bx = randv((size_t)N * C, -2, 2);
-	bgain = randv((size_t)C, 0.5f, 1.5f);
-	bbias = randv((size_t)C, -1, 1);
-	g_out = randv((size_t)N * C, -1, 1);
+	bx = gc_randv(&rng, (size_t)N * C, -2, 2);
+	bgain = gc_randv(&rng, (size_t)C, 0.5f, 1.5f);
+	bbias = gc_randv(&rng, (size_t)C, -1, 1);
+	g_out = gc_randv(&rng, (size_t)N * C, -1, 1);
 	y = efloats((size_t)N * C);
 	mean = efloats((size_t)C);
 	rstd = efloats((size_t)C);
-	rm = randv((size_t)C, -1, 1);
-	rv = randv((size_t)C, 0.5f, 2);
+	rm = gc_randv(&rng, (size_t)C, -1, 1);
+	rv = gc_randv(&rng, (size_t)C, 0.5f, 2);
 	ref = calloc((size_t)N * C, sizeof(double));
 	refm = calloc((size_t)C, sizeof(double));
 	refv = calloc((size_t)C, sizeof(double));
@@ -451,23 +373,23 @@ test_bn(void)
 		refv[c] = 0.9 * rv[c] + 0.1 * var * N / (N - 1);
 	}
 	batchnorm_forward(y, mean, rstd, bx, bgain, bbias, rm, rv, 1, N, C);
-	compare("batchnorm train forward vs naive", y, ref, (size_t)N * C, 1e-5);
-	compare("batchnorm running mean", rm, refm, (size_t)C, 1e-6);
-	compare("batchnorm running var", rv, refv, (size_t)C, 1e-6);
+	gc_compare("batchnorm train forward vs naive", y, ref, (size_t)N * C, 1e-5);
+	gc_compare("batchnorm running mean", rm, refm, (size_t)C, 1e-6);
+	gc_compare("batchnorm running var", rv, refv, (size_t)C, 1e-6);
 	/* eval form: the running statistics */
 	for (int c = 0; c < C; c++)
 		for (int n = 0; n < N; n++)
 			ref[n * C + c] = (bx[n * C + c] - rm[c]) / sqrt(rv[c] + 1e-5) * bgain[c] + bbias[c];
 	batchnorm_forward(y, NULL, NULL, bx, bgain, bbias, rm, rv, 0, N, C);
-	compare("batchnorm eval forward vs naive", y, ref, (size_t)N * C, 1e-5);
+	gc_compare("batchnorm eval forward vs naive", y, ref, (size_t)N * C, 1e-5);
 	batchnorm_forward(y, mean, rstd, bx, bgain, bbias, rm, rv, 1, N, C);
 	dx = efloats((size_t)N * C);
 	dg = efloats((size_t)C);
 	db = efloats((size_t)C);
 	batchnorm_backward(dx, dg, db, g_out, bx, bgain, mean, rstd, N, C);
-	gradcheck("batchnorm dx", f_bn, bx, dx, (size_t)N * C, 1e-2f, 1e-2);
-	gradcheck("batchnorm dg", f_bn, bgain, dg, (size_t)C, 1e-2f, 1e-2);
-	gradcheck("batchnorm db", f_bn, bbias, db, (size_t)C, 1e-2f, 1e-2);
+	gc_check_kinks("batchnorm dx", f_bn, bx, dx, (size_t)N * C, 1e-2f, 1e-2);
+	gc_check_kinks("batchnorm dg", f_bn, bgain, dg, (size_t)C, 1e-2f, 1e-2);
+	gc_check_kinks("batchnorm db", f_bn, bbias, db, (size_t)C, 1e-2f, 1e-2);
 	free(y);
 	free(mean);
 	free(rstd);
@@ -504,8 +426,8 @@ test_kd(void)
 
 	KQ = 5;
 	KB = 4;
-	kS = randv((size_t)KQ * KB, -1, 1);
-	ktau = randv((size_t)KQ * KB, -1, 1);
+	kS = gc_randv(&rng, (size_t)KQ * KB, -1, 1);
+	ktau = gc_randv(&rng, (size_t)KQ * KB, -1, 1);
 	kdlen = emalloc((size_t)KQ * sizeof(int));
 	for (int q = 0; q < KQ; q++)
 		kdlen[q] = KB;
@@ -523,9 +445,9 @@ test_kd(void)
 	}
 	dS = efloats((size_t)KQ * KB);
 	val = kd_sim_kl(dS, 1.0f, kS, ktau, kdlen, KQ, KB, 0.2f);
-	report("kd over videos: value vs naive", fabs(val - ref) < 1e-4 * fmax(1, ref),
-	       fabs(val - ref));
-	gradcheck("kd over videos dS", f_kd, kS, dS, (size_t)KQ * KB, 1e-3f, 1e-2);
+	gc_report("kd over videos: value vs naive", fabs(val - ref) < 1e-4 * fmax(1, ref),
+	          fabs(val - ref));
+	gc_check_kinks("kd over videos dS", f_kd, kS, dS, (size_t)KQ * KB, 1e-3f, 1e-2);
 	free(dS);
 	free(kS);
 	free(ktau);
@@ -579,33 +501,33 @@ test_model(int small, int bn)
 		rq += ql[q];
 		qvid[q] = qv[q] % B;
 	}
-	video = randv((size_t)rv * c.dv, -1, 1);
-	query = randv((size_t)rq * c.dt, -1, 1);
-	tau = randv((size_t)Nq * B, -1, 1);
+	video = gc_randv(&rng, (size_t)rv * c.dv, -1, 1);
+	query = gc_randv(&rng, (size_t)rq * c.dt, -1, 1);
+	tau = gc_randv(&rng, (size_t)Nq * B, -1, 1);
 	BT = (DeBatch){ B, video, vl, Nq, query, ql, qvid, tau };
 	/* a margin large enough that every hinge is active: the loss is smooth around the point */
 	LC = (DeLossConfig){ .margin = 3.0f, .kd_weight = 0.7f, .kd_temp = 0.5f, .train = 1 };
 	de_zero_grad(M);
 	rng_seed(&r, 5);
 	loss = de_loss(M, &BT, &LC, &r, &parts, 1);
-	report("model loss = t2v + v2t + w kd",
-	       fabs(parts.total - (parts.trip_t2v + parts.trip_v2t + 0.7f * parts.kd)) < 1e-4,
-	       fabs(parts.total - (parts.trip_t2v + parts.trip_v2t + 0.7f * parts.kd)));
-	report("model loss: every hinge active (margin 3 > 2)",
-	       parts.trip_t2v > Nq * 1.0f && parts.trip_v2t > B * 1.0f, 0);
+	gc_report("model loss = t2v + v2t + w kd",
+	          fabs(parts.total - (parts.trip_t2v + parts.trip_v2t + 0.7f * parts.kd)) < 1e-4,
+	          fabs(parts.total - (parts.trip_t2v + parts.trip_v2t + 0.7f * parts.kd)));
+	gc_report("model loss: every hinge active (margin 3 > 2)",
+	          parts.trip_t2v > Nq * 1.0f && parts.trip_v2t > B * 1.0f, 0);
 	for (int i = 0; i < de_num_tensors(M); i++) {
 		ParamInfo p = de_tensor(M, i);
 		char nm[80];
 		float *gcopy = efloats(p.n);
 		memcpy(gcopy, p.g, p.n * sizeof(float));
 		snprintf(nm, sizeof(nm), "model d%s", p.name);
-		gradcheck(nm, f_model, p.w, gcopy, p.n, 1e-3f, 2e-2);
+		gc_check_kinks(nm, f_model, p.w, gcopy, p.n, 1e-3f, 2e-2);
 		free(gcopy);
 	}
 	/* a forward without backward gives the same loss */
 	rng_seed(&r, 5);
 	loss2 = de_loss(M, &BT, &LC, &r, NULL, 0);
-	report("model loss with and without backward", loss == loss2, fabs(loss - loss2));
+	gc_report("model loss with and without backward", loss == loss2, fabs(loss - loss2));
 
 	/* encoding: a video encoded alone equals the same video encoded in a batch */
 	emb = efloats((size_t)B * c.D);
@@ -616,7 +538,7 @@ test_model(int small, int bn)
 		for (int j = 0; j < c.D; j++)
 			maxd = fmax(maxd, fabs(emb1[j] - emb[(size_t)b * c.D + j]));
 	}
-	report("encode: a video alone = in its batch", maxd < 1e-6, maxd);
+	gc_report("encode: a video alone = in its batch", maxd < 1e-6, maxd);
 	free(emb);
 	free(emb1);
 	free(video);
@@ -640,6 +562,5 @@ main(void)
 	test_kd();
 	test_model(small, 1);
 	test_model(small, 0);
-	printf("%s\n", allok ? "all OK" : "SOME NOT OK");
-	return allok ? 0 : 1;
+	return gc_finish();
 }

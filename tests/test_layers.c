@@ -8,75 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gradcheck.h"
 #include "layers.h"
 #include "loss.h"
 #include "rng.h"
 #include "util.h"
 
-static int allok = 1;
 static Rng rng;
-
-static float *
-randv(size_t n, float lo, float hi)
-{
-	float *x = efloats(n);
-
-	for (size_t i = 0; i < n; i++)
-		x[i] = lo + (hi - lo) * rng_uniform(&rng);
-	return x;
-}
-
-static double
-dotg(const float *x, const float *g, size_t n)
-{
-	double s = 0.0;
-
-	for (size_t i = 0; i < n; i++)
-		s += (double)x[i] * g[i];
-	return s;
-}
-
-static void
-report(const char *what, int ok, double diff)
-{
-	printf("%s %s (max diff %.3g)\n", ok ? "OK" : "NOT OK", what, diff);
-	if (!ok)
-		allok = 0;
-}
-
-/* compare the analytic gradient dx (n) of f with respect to x against central differences;
- * tolerance tol * max(1, max |dx|) */
-static void
-gradcheck(const char *name, double (*f)(void), float *x, const float *dx, size_t n, float eps,
-          double tol)
-{
-	double maxd = 0.0, maxg = 0.0;
-
-	for (size_t i = 0; i < n; i++) {
-		float x0 = x[i];
-		double fp, fm, num;
-
-		x[i] = x0 + eps;
-		fp = f();
-		x[i] = x0 - eps;
-		fm = f();
-		x[i] = x0;
-		num = (fp - fm) / (2.0 * eps);
-		maxd = fmax(maxd, fabs(num - dx[i]));
-		maxg = fmax(maxg, fabs(dx[i]));
-	}
-	report(name, maxd <= tol * fmax(1.0, maxg), maxd);
-}
-
-static void
-checkclose(const char *name, const float *a, const double *ref, size_t n, double tol)
-{
-	double maxd = 0.0;
-
-	for (size_t i = 0; i < n; i++)
-		maxd = fmax(maxd, fabs(a[i] - ref[i]));
-	report(name, maxd <= tol, maxd);
-}
 
 /* ---- shared state of the layer under test (one at a time) */
 static struct {
@@ -92,7 +30,7 @@ static double
 f_linear(void)
 {
 	linear_forward(S.out, S.x, S.w, S.b, S.N, S.C, S.OC);
-	return dotg(S.out, S.g, (size_t)S.N * S.OC);
+	return gc_dotg(S.out, S.g, (size_t)S.N * S.OC);
 }
 
 static void
@@ -102,14 +40,15 @@ test_linear(void)
 	float *dx, *dw, *db;
 
 	S.N = N, S.C = C, S.OC = OC;
-	S.x = randv(N * C, -1, 1), S.w = randv(OC * C, -1, 1), S.b = randv(OC, -1, 1);
-	S.g = randv(N * OC, -1, 1), S.out = efloats(N * OC);
+	S.x = gc_randv(&rng, N * C, -1, 1), S.w = gc_randv(&rng, OC * C, -1, 1);
+	S.b = gc_randv(&rng, OC, -1, 1);
+	S.g = gc_randv(&rng, N * OC, -1, 1), S.out = efloats(N * OC);
 	dx = efloats(N * C), dw = efloats(OC * C), db = efloats(OC);
 	f_linear();
 	linear_backward(dx, dw, db, S.g, S.x, S.w, N, C, OC);
-	gradcheck("linear dinp", f_linear, S.x, dx, N * C, 1e-2f, 1e-3);
-	gradcheck("linear dweight", f_linear, S.w, dw, OC * C, 1e-2f, 1e-3);
-	gradcheck("linear dbias", f_linear, S.b, db, OC, 1e-2f, 1e-3);
+	gc_check("linear dinp", f_linear, S.x, dx, N * C, 1e-2f, 1e-3);
+	gc_check("linear dweight", f_linear, S.w, dw, OC * C, 1e-2f, 1e-3);
+	gc_check("linear dbias", f_linear, S.b, db, OC, 1e-2f, 1e-3);
 	free(S.x); free(S.w); free(S.b); free(S.g); free(S.out); free(dx); free(dw); free(db);
 }
 
@@ -119,7 +58,7 @@ static double
 f_layernorm(void)
 {
 	layernorm_forward(S.out, S.p1, S.p2, S.x, S.w, S.b, S.N, S.C);
-	return dotg(S.out, S.g, (size_t)S.N * S.C);
+	return gc_dotg(S.out, S.g, (size_t)S.N * S.C);
 }
 
 static void
@@ -130,8 +69,9 @@ test_layernorm(void)
 	double *ref = ecalloc(N * C, sizeof(double));
 
 	S.N = N, S.C = C;
-	S.x = randv(N * C, -2, 2), S.w = randv(C, 0.5, 1.5), S.b = randv(C, -1, 1);
-	S.g = randv(N * C, -1, 1), S.out = efloats(N * C), S.p1 = efloats(N), S.p2 = efloats(N);
+	S.x = gc_randv(&rng, N * C, -2, 2), S.w = gc_randv(&rng, C, 0.5, 1.5);
+	S.b = gc_randv(&rng, C, -1, 1);
+	S.g = gc_randv(&rng, N * C, -1, 1), S.out = efloats(N * C), S.p1 = efloats(N), S.p2 = efloats(N);
 	dx = efloats(N * C), dw = efloats(C), db = efloats(C);
 	f_layernorm();
 	for (int n = 0; n < N; n++) {
@@ -143,11 +83,11 @@ test_layernorm(void)
 		for (int i = 0; i < C; i++)
 			ref[n * C + i] = (S.x[n * C + i] - m) / sqrt(var + 1e-5) * S.w[i] + S.b[i];
 	}
-	checkclose("layernorm forward vs naive", S.out, ref, N * C, 1e-5);
+	gc_compare("layernorm forward vs naive", S.out, ref, N * C, 1e-5);
 	layernorm_backward(dx, dw, db, S.g, S.x, S.w, S.p1, S.p2, N, C);
-	gradcheck("layernorm dinp", f_layernorm, S.x, dx, N * C, 1e-2f, 2e-3);
-	gradcheck("layernorm dgain", f_layernorm, S.w, dw, C, 1e-2f, 2e-3);
-	gradcheck("layernorm dbias", f_layernorm, S.b, db, C, 1e-2f, 2e-3);
+	gc_check("layernorm dinp", f_layernorm, S.x, dx, N * C, 1e-2f, 2e-3);
+	gc_check("layernorm dgain", f_layernorm, S.w, dw, C, 1e-2f, 2e-3);
+	gc_check("layernorm dbias", f_layernorm, S.b, db, C, 1e-2f, 2e-3);
 	free(S.x); free(S.w); free(S.b); free(S.g); free(S.out); free(S.p1); free(S.p2);
 	free(dx); free(dw); free(db); free(ref);
 }
@@ -158,7 +98,7 @@ static double
 f_lndrop(void)
 {
 	lndrop_forward(S.out, S.p1, S.p2, S.x, S.w, S.b, S.mask, S.p, S.N, S.C);
-	return dotg(S.out, S.g, (size_t)S.N * S.C);
+	return gc_dotg(S.out, S.g, (size_t)S.N * S.C);
 }
 
 static void
@@ -169,8 +109,9 @@ test_lndrop(void)
 	double maxd = 0.0;
 
 	S.N = N, S.C = C, S.p = 0.3f;
-	S.x = randv(N * C, -2, 2), S.w = randv(C, 0.5, 1.5), S.b = randv(C, -1, 1);
-	S.g = randv(N * C, -1, 1), S.out = efloats(N * C), S.p1 = efloats(N), S.p2 = efloats(N);
+	S.x = gc_randv(&rng, N * C, -2, 2), S.w = gc_randv(&rng, C, 0.5, 1.5);
+	S.b = gc_randv(&rng, C, -1, 1);
+	S.g = gc_randv(&rng, N * C, -1, 1), S.out = efloats(N * C), S.p1 = efloats(N), S.p2 = efloats(N);
 	S.mask = ecalloc(N * C, 1);
 	dropout_mask(S.mask, N * C, S.p, &rng);
 	dx = efloats(N * C), dw = efloats(C), db = efloats(C), ref = efloats(N * C);
@@ -179,11 +120,11 @@ test_lndrop(void)
 	dropout_forward(ref, ref, S.mask, N * C, S.p);
 	for (int i = 0; i < N * C; i++)
 		maxd = fmax(maxd, fabs(ref[i] - S.out[i]));
-	report("lndrop forward = dropout(layernorm)", maxd < 1e-6, maxd);
+	gc_report("lndrop forward = dropout(layernorm)", maxd < 1e-6, maxd);
 	lndrop_backward(dx, dw, db, S.g, S.x, S.w, S.p1, S.p2, S.mask, S.p, N, C);
-	gradcheck("lndrop dinp (fixed mask)", f_lndrop, S.x, dx, N * C, 1e-2f, 2e-3);
-	gradcheck("lndrop dgain (fixed mask)", f_lndrop, S.w, dw, C, 1e-2f, 2e-3);
-	gradcheck("lndrop dbias (fixed mask)", f_lndrop, S.b, db, C, 1e-2f, 2e-3);
+	gc_check("lndrop dinp (fixed mask)", f_lndrop, S.x, dx, N * C, 1e-2f, 2e-3);
+	gc_check("lndrop dgain (fixed mask)", f_lndrop, S.w, dw, C, 1e-2f, 2e-3);
+	gc_check("lndrop dbias (fixed mask)", f_lndrop, S.b, db, C, 1e-2f, 2e-3);
 	free(S.x); free(S.w); free(S.b); free(S.g); free(S.out); free(S.p1); free(S.p2);
 	free(S.mask); free(dx); free(dw); free(db); free(ref); free(m2); free(r2);
 	S.mask = NULL;
@@ -195,14 +136,14 @@ static double
 f_relu(void)
 {
 	relu_forward(S.out, S.x, S.N);
-	return dotg(S.out, S.g, S.N);
+	return gc_dotg(S.out, S.g, S.N);
 }
 
 static double
 f_dropout(void)
 {
 	dropout_forward(S.out, S.x, S.mask, S.N, S.p);
-	return dotg(S.out, S.g, S.N);
+	return gc_dotg(S.out, S.g, S.N);
 }
 
 static void
@@ -212,23 +153,24 @@ test_relu_dropout(void)
 	float *dx;
 
 	S.N = N;
-	S.x = randv(N, -1, 1), S.g = randv(N, -1, 1), S.out = efloats(N), dx = efloats(N);
+	S.x = gc_randv(&rng, N, -1, 1), S.g = gc_randv(&rng, N, -1, 1), S.out = efloats(N);
+	dx = efloats(N);
 	for (int i = 0; i < N; i++)   /* keep inputs away from the kink */
 		S.x[i] += S.x[i] > 0 ? 0.05f : -0.05f;
 	f_relu();
 	relu_backward(dx, S.g, S.out, N);
-	gradcheck("relu dinp", f_relu, S.x, dx, N, 1e-2f, 1e-4);
+	gc_check("relu dinp", f_relu, S.x, dx, N, 1e-2f, 1e-4);
 
 	S.p = 0.3f;
 	S.mask = ecalloc(N, 1);
 	dropout_mask(S.mask, N, S.p, &rng);
 	for (int i = 0; i < N; i++)
 		kept += S.mask[i];
-	report("dropout mask drops some and keeps some", kept > 0 && kept < N, 0.0);
+	gc_report("dropout mask drops some and keeps some", kept > 0 && kept < N, 0.0);
 	memset(dx, 0, N * sizeof(float));
 	f_dropout();
 	dropout_backward(dx, S.g, S.mask, N, S.p);
-	gradcheck("dropout dinp (fixed mask)", f_dropout, S.x, dx, N, 1e-2f, 1e-4);
+	gc_check("dropout dinp (fixed mask)", f_dropout, S.x, dx, N, 1e-2f, 1e-4);
 	free(S.x); free(S.g); free(S.out); free(dx); free(S.mask);
 	S.mask = NULL;
 
@@ -240,7 +182,7 @@ test_relu_dropout(void)
 		dropout_mask(m, n, 0.1f, &rng);
 		for (size_t i = 0; i < n; i++)
 			k += m[i];
-		report("dropout keep rate 0.9", fabs(k / n - 0.9) < 0.005, fabs(k / n - 0.9));
+		gc_report("dropout keep rate 0.9", fabs(k / n - 0.9) < 0.005, fabs(k / n - 0.9));
 		free(m);
 	}
 }
@@ -251,7 +193,7 @@ static double
 f_posemb(void)
 {
 	posemb_forward(S.out, S.x, S.w, S.B, S.T, S.D);
-	return dotg(S.out, S.g, (size_t)S.B * S.T * S.D);
+	return gc_dotg(S.out, S.g, (size_t)S.B * S.T * S.D);
 }
 
 static void
@@ -261,12 +203,13 @@ test_posemb(void)
 	float *dx, *dp;
 
 	S.B = B, S.T = T, S.D = D;
-	S.x = randv(B * T * D, -1, 1), S.w = randv(maxT * D, -1, 1), S.g = randv(B * T * D, -1, 1);
+	S.x = gc_randv(&rng, B * T * D, -1, 1), S.w = gc_randv(&rng, maxT * D, -1, 1);
+	S.g = gc_randv(&rng, B * T * D, -1, 1);
 	S.out = efloats(B * T * D), dx = efloats(B * T * D), dp = efloats(maxT * D);
 	f_posemb();
 	posemb_backward(dx, dp, S.g, B, T, D);
-	gradcheck("posemb dinp", f_posemb, S.x, dx, B * T * D, 1e-2f, 1e-4);
-	gradcheck("posemb dpos (incl. unused rows)", f_posemb, S.w, dp, maxT * D, 1e-2f, 1e-4);
+	gc_check("posemb dinp", f_posemb, S.x, dx, B * T * D, 1e-2f, 1e-4);
+	gc_check("posemb dpos (incl. unused rows)", f_posemb, S.w, dp, maxT * D, 1e-2f, 1e-4);
 	free(S.x); free(S.w); free(S.g); free(S.out); free(dx); free(dp);
 }
 
@@ -276,7 +219,7 @@ static double
 f_attention(void)
 {
 	attention_forward(S.out, S.p1, S.p2, S.q, S.k, S.v, S.mask, S.len, S.B, S.T, S.D, S.NH, S.p);
-	return dotg(S.out, S.g, (size_t)S.B * S.T * S.D);
+	return gc_dotg(S.out, S.g, (size_t)S.B * S.T * S.D);
 }
 
 /* plain loops in double: BERT attention with the additive key mask and a fixed dropout mask */
@@ -324,7 +267,8 @@ test_attention(float p)
 	char name[64];
 
 	S.B = B, S.T = T, S.D = D, S.NH = NH, S.len = len, S.p = p;
-	S.q = randv(n, -1, 1), S.k = randv(n, -1, 1), S.v = randv(n, -1, 1), S.g = randv(n, -1, 1);
+	S.q = gc_randv(&rng, n, -1, 1), S.k = gc_randv(&rng, n, -1, 1), S.v = gc_randv(&rng, n, -1, 1);
+	S.g = gc_randv(&rng, n, -1, 1);
 	S.out = efloats(n), S.p1 = efloats(np), S.p2 = efloats(np);
 	S.mask = NULL;
 	if (p > 0) {
@@ -335,14 +279,14 @@ test_attention(float p)
 	f_attention();
 	attention_naive(ref, S.q, S.k, S.v, S.mask, len, B, T, D, NH, p);
 	snprintf(name, sizeof(name), "attention forward vs naive (p=%.1f)", p);
-	checkclose(name, S.out, ref, n, 1e-5);
+	gc_compare(name, S.out, ref, n, 1e-5);
 	attention_backward(dq, dk, dv, S.g, S.q, S.k, S.v, S.p1, S.p2, S.mask, len, B, T, D, NH, p);
 	snprintf(name, sizeof(name), "attention dq (p=%.1f, padded keys)", p);
-	gradcheck(name, f_attention, S.q, dq, n, 1e-2f, 2e-3);
+	gc_check(name, f_attention, S.q, dq, n, 1e-2f, 2e-3);
 	snprintf(name, sizeof(name), "attention dk (p=%.1f, padded keys)", p);
-	gradcheck(name, f_attention, S.k, dk, n, 1e-2f, 2e-3);
+	gc_check(name, f_attention, S.k, dk, n, 1e-2f, 2e-3);
 	snprintf(name, sizeof(name), "attention dv (p=%.1f, padded keys)", p);
-	gradcheck(name, f_attention, S.v, dv, n, 1e-2f, 2e-3);
+	gc_check(name, f_attention, S.v, dv, n, 1e-2f, 2e-3);
 	free(S.q); free(S.k); free(S.v); free(S.g); free(S.out); free(S.p1); free(S.p2);
 	free(S.mask); free(dq); free(dk); free(dv); free(ref);
 	S.mask = NULL;
@@ -354,7 +298,7 @@ static double
 f_attnpool(void)
 {
 	attnpool_forward(S.out, S.p1, S.x, S.w, S.len, S.B, S.T, S.D);
-	return dotg(S.out, S.g, (size_t)S.B * S.D);
+	return gc_dotg(S.out, S.g, (size_t)S.B * S.D);
 }
 
 static void
@@ -366,13 +310,13 @@ test_attnpool(void)
 	double *ref = ecalloc(B * D, sizeof(double));
 
 	S.B = B, S.T = T, S.D = D, S.len = len;
-	S.x = randv(n, -1, 1), S.w = randv(D, -1, 1), S.g = randv(B * D, -1, 1);
+	S.x = gc_randv(&rng, n, -1, 1), S.w = gc_randv(&rng, D, -1, 1), S.g = gc_randv(&rng, B * D, -1, 1);
 	S.out = efloats(B * D), S.p1 = efloats(B * T), dx = efloats(n), dw = efloats(D);
 	f_attnpool();
 	for (int b = 0; b < B; b++) {
 		double z[4], mx = -1e300, sum = 0.0;
 		for (int t = 0; t < len[b]; t++) {
-			z[t] = dotg(S.x + (b * T + t) * D, S.w, D);
+			z[t] = gc_dotg(S.x + (b * T + t) * D, S.w, D);
 			mx = fmax(mx, z[t]);
 		}
 		for (int t = 0; t < len[b]; t++)
@@ -383,10 +327,10 @@ test_attnpool(void)
 				ref[b * D + c] += z[t] / sum * S.x[(b * T + t) * D + c];
 		}
 	}
-	checkclose("attnpool forward vs naive", S.out, ref, B * D, 1e-5);
+	gc_compare("attnpool forward vs naive", S.out, ref, B * D, 1e-5);
 	attnpool_backward(dx, dw, S.g, S.p1, S.x, S.w, len, B, T, D);
-	gradcheck("attnpool dinp (padded rows 0)", f_attnpool, S.x, dx, n, 1e-2f, 2e-3);
-	gradcheck("attnpool dw", f_attnpool, S.w, dw, D, 1e-2f, 2e-3);
+	gc_check("attnpool dinp (padded rows 0)", f_attnpool, S.x, dx, n, 1e-2f, 2e-3);
+	gc_check("attnpool dw", f_attnpool, S.w, dw, D, 1e-2f, 2e-3);
 	free(S.x); free(S.w); free(S.g); free(S.out); free(S.p1); free(dx); free(dw); free(ref);
 }
 
@@ -396,14 +340,14 @@ static double
 f_l2norm(void)
 {
 	l2norm_forward(S.out, S.p1, S.x, S.N, S.C);
-	return dotg(S.out, S.g, (size_t)S.N * S.C);
+	return gc_dotg(S.out, S.g, (size_t)S.N * S.C);
 }
 
 static double
 f_framesim(void)
 {
 	framesim_forward(S.out, S.q, S.k, S.Nq, S.N, S.D);
-	return dotg(S.out, S.g, (size_t)S.Nq * S.N);
+	return gc_dotg(S.out, S.g, (size_t)S.Nq * S.N);
 }
 
 static double
@@ -413,7 +357,7 @@ f_framemax(void)
 	double r;
 
 	framemax_forward(S.out, arg, S.x, S.len, S.Nq, S.B, S.L);
-	r = dotg(S.out, S.g, (size_t)S.Nq * S.B);
+	r = gc_dotg(S.out, S.g, (size_t)S.Nq * S.B);
 	free(arg);
 	return r;
 }
@@ -427,29 +371,30 @@ test_sims(void)
 	double ok = 1;
 
 	S.N = N, S.C = C;
-	S.x = randv(N * C, -1, 1), S.g = randv(N * C, -1, 1), S.out = efloats(N * C);
+	S.x = gc_randv(&rng, N * C, -1, 1), S.g = gc_randv(&rng, N * C, -1, 1), S.out = efloats(N * C);
 	S.p1 = efloats(N), dx = efloats(N * C);
 	f_l2norm();
 	for (int n = 0; n < N; n++)
-		ok = ok && fabs(dotg(S.out + n * C, S.out + n * C, C) - 1.0) < 1e-5;
-	report("l2norm rows have unit norm", ok, 0.0);
+		ok = ok && fabs(gc_dotg(S.out + n * C, S.out + n * C, C) - 1.0) < 1e-5;
+	gc_report("l2norm rows have unit norm", ok, 0.0);
 	l2norm_backward(dx, S.g, S.out, S.p1, N, C);
-	gradcheck("l2norm dinp", f_l2norm, S.x, dx, N * C, 1e-2f, 2e-3);
+	gc_check("l2norm dinp", f_l2norm, S.x, dx, N * C, 1e-2f, 2e-3);
 	free(S.x); free(S.g); free(S.out); free(S.p1); free(dx);
 
 	S.Nq = Nq, S.N = NF, S.D = D;
-	S.q = randv(Nq * D, -1, 1), S.k = randv(NF * D, -1, 1), S.g = randv(Nq * NF, -1, 1);
+	S.q = gc_randv(&rng, Nq * D, -1, 1), S.k = gc_randv(&rng, NF * D, -1, 1);
+	S.g = gc_randv(&rng, Nq * NF, -1, 1);
 	S.out = efloats(Nq * NF), dq = efloats(Nq * D), df = efloats(NF * D);
 	f_framesim();
 	framesim_backward(dq, df, S.g, S.q, S.k, Nq, NF, D);
-	gradcheck("framesim dq", f_framesim, S.q, dq, Nq * D, 1e-2f, 1e-3);
-	gradcheck("framesim df", f_framesim, S.k, df, NF * D, 1e-2f, 1e-3);
+	gc_check("framesim dq", f_framesim, S.q, dq, Nq * D, 1e-2f, 1e-3);
+	gc_check("framesim df", f_framesim, S.k, df, NF * D, 1e-2f, 1e-3);
 	free(S.q); free(S.k); free(S.g); free(S.out); free(dq); free(df);
 
 	/* masked max: distinct values 0.1 apart (no ties within eps), padded entries huge so a
 	 * max that looked at them would be wrong */
 	S.Nq = Nq, S.B = B, S.L = L, S.len = len;
-	S.x = efloats(Nq * B * L), S.g = randv(Nq * B, -1, 1), S.out = efloats(Nq * B);
+	S.x = efloats(Nq * B * L), S.g = gc_randv(&rng, Nq * B, -1, 1), S.out = efloats(Nq * B);
 	dx = efloats(Nq * B * L), arg = ecalloc(Nq * B, sizeof(int));
 	perm = ecalloc(Nq * B * L, sizeof(int));
 	for (int i = 0; i < Nq * B * L; i++)
@@ -468,10 +413,10 @@ test_sims(void)
 				mx = fmaxf(mx, S.x[(q * B + b) * L + t]);
 			ok = ok && S.out[q * B + b] == mx && S.x[q * B * L + arg[q * B + b]] == mx;
 		}
-	report("framemax forward = max over valid frames, argmax saved", ok, 0.0);
+	gc_report("framemax forward = max over valid frames, argmax saved", ok, 0.0);
 	framemax_backward(dx, S.g, arg, Nq, B, L);
-	gradcheck("framemax dS (routes to argmax, padded 0)", f_framemax, S.x, dx, Nq * B * L,
-	          1e-3f, 1e-4);
+	gc_check("framemax dS (routes to argmax, padded 0)", f_framemax, S.x, dx, Nq * B * L,
+	         1e-3f, 1e-4);
 	free(S.x); free(S.g); free(S.out); free(dx); free(arg); free(perm);
 }
 
@@ -533,7 +478,7 @@ test_triplet(void)
 	int ok = 1, seen[3] = {0};
 
 	S.Nq = Nq, S.B = B, S.vid = vid, S.neg = neg, S.p = 0.2f;
-	S.x = randv(Nq * B, 0, 0.5);
+	S.x = gc_randv(&rng, Nq * B, 0, 0.5);
 	S.x[0 * B + 1] = 0.45f;   /* one inactive hinge: s_pos - s_neg > margin */
 	S.x[0 * B + 0] = 0.95f;
 	S.x[0 * B + 2] = 0.05f;
@@ -547,14 +492,14 @@ test_triplet(void)
 				best = b;
 		ok = ok && neg[q] == best;
 	}
-	report("t2v hard pool 1 picks the best other video", ok, 0.0);
+	gc_report("t2v hard pool 1 picks the best other video", ok, 0.0);
 	/* uniform: never the own video, both others seen */
 	for (int r = 0; r < 200; r++) {
 		triplet_t2v_sample(neg, S.x, vid, 1, B, 0, 20, &rng);
 		ok = ok && neg[0] != vid[0];
 		seen[neg[0]] = 1;
 	}
-	report("t2v uniform negatives: never own, all others drawn", ok && seen[1] && seen[2], 0.0);
+	gc_report("t2v uniform negatives: never own, all others drawn", ok && seen[1] && seen[2], 0.0);
 	/* pool 2 over 5 videos: only the top 2 others are drawn */
 	{
 		float s5[5] = {0.3f, 0.9f, 0.1f, 0.7f, 0.5f};
@@ -566,7 +511,7 @@ test_triplet(void)
 			got[n]++;
 		}
 		ok = got[0] == 0 && got[2] == 0 && got[4] == 0 && got[1] > 150 && got[3] > 150;
-		report("t2v hard pool 2 draws uniformly from the top 2 others", ok, 0.0);
+		gc_report("t2v hard pool 2 draws uniformly from the top 2 others", ok, 0.0);
 	}
 	/* hand-computed v2t: query 0 of video 0, query 1 of video 1 */
 	{
@@ -579,26 +524,26 @@ test_triplet(void)
 		v = triplet_v2t(NULL, 0, s2, qv, nv, 2, 2, 0.5f);
 		/* (0.5 + 0.2 - 0.9) -> 0 ; (0.5 + 0.5 - 0.8) = 0.2 -> mean 0.1 */
 		ok = ok && fabsf(v - 0.1f) < 1e-6f;
-		report("v2t hand-computed value", ok, fabsf(v - 0.1f));
+		gc_report("v2t hand-computed value", ok, fabsf(v - 0.1f));
 	}
 
 	triplet_t2v_sample(neg, S.x, vid, Nq, B, 1, 2, &rng);
 	memset(ds, 0, Nq * B * sizeof(float));
 	triplet_t2v(ds, 0.5f, S.x, vid, neg, Nq, B, S.p);
-	gradcheck("triplet t2v ds (fixed negatives)", f_t2v, S.x, ds, Nq * B, 1e-3f, 1e-4);
+	gc_check("triplet t2v ds (fixed negatives)", f_t2v, S.x, ds, Nq * B, 1e-3f, 1e-4);
 
 	triplet_v2t_sample(negv, S.x, vid, Nq, B, 0, &rng);
 	for (int b = 0; b < B; b++)
 		ok = ok && negv[b] >= 0 && vid[negv[b]] != b;
-	report("v2t random negatives belong to other videos", ok, 0.0);
+	gc_report("v2t random negatives belong to other videos", ok, 0.0);
 	S.neg = negv;
 	memset(ds, 0, Nq * B * sizeof(float));
 	triplet_v2t(ds, 0.5f, S.x, vid, negv, Nq, B, S.p);
-	gradcheck("triplet v2t ds (fixed negatives)", f_v2t, S.x, ds, Nq * B, 1e-3f, 1e-4);
+	gc_check("triplet v2t ds (fixed negatives)", f_v2t, S.x, ds, Nq * B, 1e-3f, 1e-4);
 	triplet_v2t_sample(negv, S.x, vid, Nq, B, 1, &rng);
 	memset(ds, 0, Nq * B * sizeof(float));
 	triplet_v2t(ds, 0.5f, S.x, vid, negv, Nq, B, S.p);
-	gradcheck("triplet v2t ds (hardest negatives)", f_v2t, S.x, ds, Nq * B, 1e-3f, 1e-4);
+	gc_check("triplet v2t ds (hardest negatives)", f_v2t, S.x, ds, Nq * B, 1e-3f, 1e-4);
 	free(S.x);
 	free(ds);
 }
@@ -611,15 +556,15 @@ test_nce(void)
 	double ref = 0.0;
 
 	S.Nq = Nq, S.B = B, S.vid = vid;
-	S.x = randv(Nq * B, -2, 2);
+	S.x = gc_randv(&rng, Nq * B, -2, 2);
 	for (int q = 0; q < Nq; q++) {
 		double z = 0.0;
 		for (int b = 0; b < B; b++)
 			z += exp(S.x[q * B + b]);
 		ref += -log(exp(S.x[q * B + vid[q]]) / z) / Nq;
 	}
-	report("nce t2v value vs formula", fabs(nce_t2v(NULL, 0, S.x, vid, Nq, B) - ref) < 1e-5,
-	       fabs(nce_t2v(NULL, 0, S.x, vid, Nq, B) - ref));
+	gc_report("nce t2v value vs formula", fabs(nce_t2v(NULL, 0, S.x, vid, Nq, B) - ref) < 1e-5,
+	          fabs(nce_t2v(NULL, 0, S.x, vid, Nq, B) - ref));
 	ref = 0.0;
 	for (int b = 0; b < B; b++) {
 		double za = 0.0, zo = 0.0;
@@ -629,18 +574,18 @@ test_nce(void)
 		}
 		ref += -log(zo / za) / B;
 	}
-	report("nce v2t value vs formula", fabs(nce_v2t(NULL, 0, S.x, vid, Nq, B) - ref) < 1e-5,
-	       fabs(nce_v2t(NULL, 0, S.x, vid, Nq, B) - ref));
+	gc_report("nce v2t value vs formula", fabs(nce_v2t(NULL, 0, S.x, vid, Nq, B) - ref) < 1e-5,
+	          fabs(nce_v2t(NULL, 0, S.x, vid, Nq, B) - ref));
 	nce_t2v(du, 0.5f, S.x, vid, Nq, B);
-	gradcheck("nce t2v du", f_nce_t2v, S.x, du, Nq * B, 1e-2f, 1e-3);
+	gc_check("nce t2v du", f_nce_t2v, S.x, du, Nq * B, 1e-2f, 1e-3);
 	memset(du, 0, Nq * B * sizeof(float));
 	nce_v2t(du, 0.5f, S.x, vid, Nq, B);
-	gradcheck("nce v2t du", f_nce_v2t, S.x, du, Nq * B, 1e-2f, 1e-3);
+	gc_check("nce v2t du", f_nce_v2t, S.x, du, Nq * B, 1e-2f, 1e-3);
 	/* large logits stay finite (logsumexp) */
 	for (int i = 0; i < Nq * B; i++)
 		S.x[i] *= 200.0f;
-	report("nce finite at |u| ~ 400", isfinite(nce_t2v(NULL, 0, S.x, vid, Nq, B)) &&
-	       isfinite(nce_v2t(NULL, 0, S.x, vid, Nq, B)), 0.0);
+	gc_report("nce finite at |u| ~ 400", isfinite(nce_t2v(NULL, 0, S.x, vid, Nq, B)) &&
+	          isfinite(nce_v2t(NULL, 0, S.x, vid, Nq, B)), 0.0);
 	free(S.x);
 	free(du);
 }
@@ -654,7 +599,7 @@ test_kd(void)
 	float v;
 
 	S.Nq = Nq, S.L = L, S.len = len;
-	S.x = randv(Nq * L, -1, 1), S.aux = randv(Nq * L, -1, 1);
+	S.x = gc_randv(&rng, Nq * L, -1, 1), S.aux = gc_randv(&rng, Nq * L, -1, 1);
 	/* KL in double by hand, query 1 (2 valid frames) */
 	{
 		double a0 = exp(S.aux[L] / 0.2), a1 = exp(S.aux[L + 1] / 0.2);
@@ -663,28 +608,29 @@ test_kd(void)
 		int one[1] = {2};
 		ref = p0 * log(p0 / r0) + p1 * log(p1 / r1);
 		v = kd_sim_kl(NULL, 0, S.x + L, S.aux + L, one, 1, L, 0.2f);
-		report("kd sim KL value (2 frames) vs hand", fabs(v - ref) < 1e-5, fabs(v - ref));
+		gc_report("kd sim KL value (2 frames) vs hand", fabs(v - ref) < 1e-5, fabs(v - ref));
 	}
 	kd_sim_kl(d, 0.5f, S.x, S.aux, len, Nq, L, 0.2f);
-	gradcheck("kd sim KL dS (padded frames 0)", f_kd_kl, S.x, d, Nq * L, 1e-3f, 1e-3);
+	gc_check("kd sim KL dS (padded frames 0)", f_kd_kl, S.x, d, Nq * L, 1e-3f, 1e-3);
 	memset(d, 0, Nq * L * sizeof(float));
 	kd_sim_mse(d, 0.5f, S.x, S.aux, len, Nq, L);
-	gradcheck("kd sim MSE dS", f_kd_mse, S.x, d, Nq * L, 1e-2f, 1e-4);
+	gc_check("kd sim MSE dS", f_kd_mse, S.x, d, Nq * L, 1e-2f, 1e-4);
 	free(S.x); free(S.aux); free(d);
 
 	S.B = B, S.L = L, S.E = E, S.len = vlen;
-	S.x = randv(B * L * E, -2, 2), S.aux = randv(B * L * E, -2, 2), d = efloats(B * L * E);
+	S.x = gc_randv(&rng, B * L * E, -2, 2), S.aux = gc_randv(&rng, B * L * E, -2, 2);
+	d = efloats(B * L * E);
 	kd_feat_kl(d, 0.5f, S.x, S.aux, vlen, B, L, E);
-	gradcheck("kd feat KL dz (padded frames 0)", f_feat_kl, S.x, d, B * L * E, 1e-2f, 1e-3);
+	gc_check("kd feat KL dz (padded frames 0)", f_feat_kl, S.x, d, B * L * E, 1e-2f, 1e-3);
 	memset(d, 0, B * L * E * sizeof(float));
 	kd_feat_mse(d, 0.5f, S.x, S.aux, vlen, B, L, E);
-	gradcheck("kd feat MSE dz", f_feat_mse, S.x, d, B * L * E, 1e-2f, 1e-4);
+	gc_check("kd feat MSE dz", f_feat_mse, S.x, d, B * L * E, 1e-2f, 1e-4);
 	/* feat MSE by hand: z = t + 1 on every element -> each frame 1, 4 frames, /B*10 = 20 */
 	for (int i = 0; i < B * L * E; i++)
 		S.x[i] = S.aux[i] + 1.0f;
 	v = kd_feat_mse(NULL, 0, S.x, S.aux, vlen, B, L, E);
-	report("kd feat MSE value (4 valid frames, unit error) = 20", fabs(v - 20.0) < 1e-4,
-	       fabs(v - 20.0));
+	gc_report("kd feat MSE value (4 valid frames, unit error) = 20", fabs(v - 20.0) < 1e-4,
+	          fabs(v - 20.0));
 	free(S.x); free(S.aux); free(d);
 }
 
@@ -712,8 +658,7 @@ main(void)
 		double f0 = layers_flops;
 		float a[6] = {0}, b[12] = {0}, c[8];
 		mm(0, 0, 2, 4, 3, 1.0f, a, 3, b, 4, 0.0f, c, 4);
-		report("layers_flops counts 2*M*N*K", layers_flops - f0 == 48.0, layers_flops - f0 - 48);
+		gc_report("layers_flops counts 2*M*N*K", layers_flops - f0 == 48.0, layers_flops - f0 - 48);
 	}
-	printf("%s\n", allok ? "all OK" : "SOME NOT OK");
-	return allok ? 0 : 1;
+	return gc_finish();
 }

@@ -14,22 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gradcheck.h"
 #include "layers.h"
 #include "model.h"
 #include "rng.h"
 #include "util.h"
 
 enum { B = 3, L = 5, NQ = 5, T = 4, DV = 12, DT = 10, E = 8, D = 8, NH = 2 };
-
-static int allok = 1;
-
-static void
-report(const char *what, int ok, double diff)
-{
-	printf("%s %s (max diff %.3g)\n", ok ? "OK" : "NOT OK", what, diff);
-	if (!ok)
-		allok = 0;
-}
 
 static float video[B * L * DV], query[NQ * T * DT], tau[NQ * L], tvideo[B * L * E];
 static int vlen[B] = {5, 3, 2}, qlen[NQ] = {4, 2, 1, 3, 4}, qvid[NQ] = {0, 0, 1, 2, 2};
@@ -187,7 +178,7 @@ gradcheck_model(const char *label, const ModelConfig *c, const LossConfig *lc, i
 		char what[200];
 		snprintf(what, sizeof(what), "%s: finite differences, %d elements of all %d tensors "
 		         "(%d kink moves)", label, checked, nt, moves);
-		report(what, bad == 0, worst);
+		gc_report(what, bad == 0, worst);
 	}
 	free(ana);
 	model_free(m);
@@ -228,8 +219,8 @@ test_padding_ignored(void)
 		model_loss(m, &bt, &lc, &r2, NULL, 1);
 	}
 	same = memcmp(g0, model_tensor(m, 0).g, model_num_params(m) * sizeof(float)) == 0;
-	report("NaN in padded input rows: same loss and gradients", l0 == l1 && isfinite(l0) && same,
-	       fabs(l0 - l1));
+	gc_report("NaN in padded input rows: same loss and gradients", l0 == l1 && isfinite(l0) && same,
+	          fabs(l0 - l1));
 	free(g0);
 	model_free(m);
 	rng_seed(&r, 11);
@@ -266,8 +257,8 @@ test_encode(void)
 				maxd = fmax(maxd, fabs(qone[i] - qall[q * D + i]));
 		}
 	}
-	report("encoding alone (unpadded) = encoding in a padded batch; padded rows 0",
-	       maxd < 1e-5 && zpad, maxd);
+	gc_report("encoding alone (unpadded) = encoding in a padded batch; padded rows 0",
+	          maxd < 1e-5 && zpad, maxd);
 
 	for (int i = 0; i < 2 * L * DV; i++)
 		vfull[i] = rng_normal(&r);
@@ -281,10 +272,10 @@ test_encode(void)
 	}
 	fq = layers_flops - f0;
 	want = 2 * model_flops_video(&c, L);
-	report("layers_flops of encoding 2 full videos = 2 x model_flops_video", fv == want,
-	       fv - want);
+	gc_report("layers_flops of encoding 2 full videos = 2 x model_flops_video", fv == want,
+	          fv - want);
 	want = model_flops_query(&c, T);
-	report("layers_flops of encoding 1 full query = model_flops_query", fq == want, fq - want);
+	gc_report("layers_flops of encoding 1 full query = model_flops_query", fq == want, fq - want);
 	free(all); free(one); free(qall); free(qone); free(vfull); free(ofull);
 	model_free(m);
 }
@@ -319,14 +310,14 @@ test_determinism(void)
 	}
 	for (size_t i = 0; i < np; i++)
 		nonzero += g[0][i] != 0.0f;
-	report("determinism: same seeds give bit-identical loss and gradients (dropout on)",
-	       loss[0] == loss[1] && memcmp(g[0], g[1], np * sizeof(float)) == 0 && nonzero > 0,
-	       fabs(loss[0] - loss[1]));
-	report("loss parts: total = sum of weighted components",
-	       fabsf(parts.total - (parts.trip_t2v[0] + parts.trip_v2t[0] + parts.trip_t2v[1] +
-	             parts.trip_v2t[1] + lc.nce_weight * (parts.nce_t2v[0] + parts.nce_v2t[0] +
-	             parts.nce_t2v[1] + parts.nce_v2t[1]) + lc.kd_weight * (parts.kd[0] +
-	             parts.kd[1]))) < 1e-5f, 0.0);
+	gc_report("determinism: same seeds give bit-identical loss and gradients (dropout on)",
+	          loss[0] == loss[1] && memcmp(g[0], g[1], np * sizeof(float)) == 0 && nonzero > 0,
+	          fabs(loss[0] - loss[1]));
+	gc_report("loss parts: total = sum of weighted components",
+	          fabsf(parts.total - (parts.trip_t2v[0] + parts.trip_v2t[0] + parts.trip_t2v[1] +
+	          parts.trip_v2t[1] + lc.nce_weight * (parts.nce_t2v[0] + parts.nce_v2t[0] +
+	          parts.nce_t2v[1] + parts.nce_v2t[1]) + lc.kd_weight * (parts.kd[0] +
+	          parts.kd[1]))) < 1e-5f, 0.0);
 	free(g[0]);
 	free(g[1]);
 }
@@ -353,8 +344,8 @@ test_tensors(void)
 		         strcmp(p.name, "inh.featkd.w") == 0 || strcmp(p.name, "exp.query.pos") == 0;
 		total += p.n;
 	}
-	report("tensor table: names, decay flags, shared projection absent from exp",
-	       ok && found == 8 && total == model_num_params(m), 0.0);
+	gc_report("tensor table: names, decay flags, shared projection absent from exp",
+	          ok && found == 8 && total == model_num_params(m), 0.0);
 	model_free(m);
 }
 
@@ -389,6 +380,5 @@ main(void)
 	test_padding_ignored();
 	test_encode();
 	test_determinism();
-	printf("%s\n", allok ? "all OK" : "SOME NOT OK");
-	return allok ? 0 : 1;
+	return gc_finish();
 }

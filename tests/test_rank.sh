@@ -5,15 +5,7 @@
 # inputs (exit 1, one line on stderr, no output file).
 set -u
 . "$(dirname "$0")/mpbytes.sh"
-: "${BIN:=bin}"
-d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
-fail=0
-ok() { echo "OK $1"; }
-notok() { echo "NOT OK $1"; fail=1; }
-expect() { # NAME GOT WANT
-	if [ -n "$3" ] && [ "$2" = "$3" ]; then ok "$1"; else notok "$1: got [$2] want [$3]"; fi
-}
+mp_test_begin
 
 # ---- inputs ----
 # inh frames: A [(1,0)]  B [(0,1), (-1,0)]  C [(1,1), (0,-1)]
@@ -144,49 +136,35 @@ else
 fi
 
 # ---- bad inputs: exit 1, one line on stderr, no output file ----
-bad() { # NAME ARGS...
-	name=$1; shift
-	rm -f "$d"/out.mp*
-	# die() exits without freeing by design: no leak reports on these paths under ASan
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-		"$BIN"/rank -Q "$@" -o "$d/out.mp" 2>"$d/err"
-	rc=$?
-	lines=$(wc -l <"$d/err")
-	if [ $rc -eq 1 ] && [ "$lines" -eq 1 ] && ! ls "$d"/out.mp* >/dev/null 2>&1; then
-		ok "bad: $name ($(cat "$d/err"))"
-	else
-		notok "bad: $name: exit $rc, $lines lines: $(head -c 300 "$d/err")"
-	fi
-}
 head -c 60 "$d/v.mp" >"$d/trunc.mp"
-bad "truncated videos" -v "$d/trunc.mp" -q "$d/q.mp"
+bad rank "truncated videos" -v "$d/trunc.mp" -q "$d/q.mp"
 head -c $(($(wc -c <"$d/q.mp") - 5)) "$d/q.mp" >"$d/truncq.mp"
-bad "truncated queries" -v "$d/v.mp" -q "$d/truncq.mp"
+bad rank "truncated queries" -v "$d/v.mp" -q "$d/truncq.mp"
 printf '\xc1\xc1\xc1' >"$d/garbage.mp"
-bad "garbage" -v "$d/garbage.mp" -q "$d/q.mp"
-bad "empty" -v /dev/null -q "$d/q.mp"
-bad "missing file" -v "$d/nonexistent.mp" -q "$d/q.mp"
-bad "videos given as queries" -v "$d/q.mp" -q "$d/q.mp"
+bad rank "garbage" -v "$d/garbage.mp" -q "$d/q.mp"
+bad rank "empty" -v /dev/null -q "$d/q.mp"
+bad rank "missing file" -v "$d/nonexistent.mp" -q "$d/q.mp"
+bad rank "videos given as queries" -v "$d/q.mp" -q "$d/q.mp"
 queries 3 >"$d/q3.mp"
-bad "dim mismatch" -v "$d/v.mp" -q "$d/q3.mp"
+bad rank "dim mismatch" -v "$d/v.mp" -q "$d/q3.mp"
 queries 2 Z >"$d/qz.mp"
-bad "own video missing" -v "$d/v.mp" -q "$d/qz.mp"
+bad rank "own video missing" -v "$d/v.mp" -q "$d/qz.mp"
 grep -q "B#enc#1" "$d/err" || notok "missing video message names the query"
-bad "own video missing, -S" -v "$d/v.mp" -q "$d/qz.mp" -S
+bad rank "own video missing, -S" -v "$d/v.mp" -q "$d/qz.mp" -S
 { qheader 1 2; query 'A#enc#0' A 1 nan 1 0; } >"$d/qnan.mp"
-bad "NaN query" -v "$d/v.mp" -q "$d/qnan.mp"
+bad rank "NaN query" -v "$d/v.mp" -q "$d/qnan.mp"
 { qheader 1 2
   mp_map 4; mp_str id; mp_str 'A#enc#0'; mp_str video; mp_str A
   mp_str inh; mp_f32 1 0 0; mp_str exp; mp_f32 1 0; } >"$d/qlen.mp"
-bad "wrong vector length" -v "$d/v.mp" -q "$d/qlen.mp"
+bad rank "wrong vector length" -v "$d/v.mp" -q "$d/qlen.mp"
 qheader 0 2 >"$d/q0.mp"
-bad "no queries" -v "$d/v.mp" -q "$d/q0.mp"
-bad "unknown branch" -v "$d/v.mp" -q "$d/q.mp" -B teacher
-bad "scores as videos" -v "$d/s.mp" -q "$d/q.mp"
-bad "-s with -v" -s "$d/s.mp" -v "$d/v.mp"
-bad "beta out of range" -v "$d/v.mp" -q "$d/q.mp" -b 1.5
-bad "-k 0" -v "$d/v.mp" -q "$d/q.mp" -k 0
-bad "no arguments"
+bad rank "no queries" -v "$d/v.mp" -q "$d/q0.mp"
+bad rank "unknown branch" -v "$d/v.mp" -q "$d/q.mp" -B teacher
+bad rank "scores as videos" -v "$d/s.mp" -q "$d/q.mp"
+bad rank "-s with -v" -s "$d/s.mp" -v "$d/v.mp"
+bad rank "beta out of range" -v "$d/v.mp" -q "$d/q.mp" -b 1.5
+bad rank "-k 0" -v "$d/v.mp" -q "$d/q.mp" -k 0
+bad rank "no arguments"
 
 "$BIN"/rank --help >"$d/help" 2>&1 && grep -q '^usage' "$d/help" && ok "--help" || notok "--help"
 exit $fail

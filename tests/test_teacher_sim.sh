@@ -4,15 +4,7 @@
 # rank -s; bad inputs (exit 1, one line on stderr, no output file).
 set -u
 . "$(dirname "$0")/mpbytes.sh"
-: "${BIN:=bin}"
-d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
-fail=0
-ok() { echo "OK $1"; }
-notok() { echo "NOT OK $1"; fail=1; }
-expect() { # NAME GOT WANT
-	if [ -n "$3" ] && [ "$2" = "$3" ]; then ok "$1"; else notok "$1: got [$2] want [$3]"; fi
-}
+mp_test_begin
 hex() { for v; do mp_f32hex "$v"; done | tr '\n' ' ' | sed 's/ $//'; }
 
 # frames: A [(1,0)]   B [(0,1), (-1,0)]   C [(2,0), (0,-1), (1,0)]
@@ -93,36 +85,22 @@ else
 	echo "SKIP synthetic corpus check: prvr-synth, feat-reduce or prvr-cat not built"
 fi
 
-bad() { # NAME ARGS...
-	name=$1; shift
-	rm -f "$d"/out.mp*
-	# die() exits without freeing by design: no leak reports on these paths under ASan
-	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
-		"$BIN"/teacher-sim -Q "$@" -o "$d/out.mp" 2>"$d/err"
-	rc=$?
-	lines=$(wc -l <"$d/err")
-	if [ $rc -eq 1 ] && [ "$lines" -eq 1 ] && ! ls "$d"/out.mp* >/dev/null 2>&1; then
-		ok "bad: $name ($(cat "$d/err"))"
-	else
-		notok "bad: $name: exit $rc, $lines lines: $(head -c 300 "$d/err")"
-	fi
-}
 queries 2 1 Z >"$d/qz.mp"
-bad "own video missing" -v "$d/v.mp" -q "$d/qz.mp"
+bad teacher-sim "own video missing" -v "$d/v.mp" -q "$d/qz.mp"
 grep -q "C#enc#0" "$d/err" || notok "missing video message names the query"
-bad "own video missing, -S" -v "$d/v.mp" -q "$d/qz.mp" -S
+bad teacher-sim "own video missing, -S" -v "$d/v.mp" -q "$d/qz.mp" -S
 queries 2 2 >"$d/qn2.mp"
-bad "query with n = 2" -v "$d/v.mp" -q "$d/qn2.mp"
+bad teacher-sim "query with n = 2" -v "$d/v.mp" -q "$d/qn2.mp"
 queries 3 >"$d/q3.mp"
-bad "dim mismatch" -v "$d/v.mp" -q "$d/q3.mp"
+bad teacher-sim "dim mismatch" -v "$d/v.mp" -q "$d/q3.mp"
 videos false 2 >"$d/vraw.mp"
-bad "videos not reduced" -v "$d/vraw.mp" -q "$d/q.mp"
+bad teacher-sim "videos not reduced" -v "$d/vraw.mp" -q "$d/q.mp"
 videos true 2 student >"$d/vstu.mp"
-bad "student videos" -v "$d/vstu.mp" -q "$d/q.mp"
+bad teacher-sim "student videos" -v "$d/vstu.mp" -q "$d/q.mp"
 head -c 50 "$d/q.mp" >"$d/qt.mp"
-bad "truncated queries" -v "$d/v.mp" -q "$d/qt.mp"
-bad "empty videos" -v /dev/null -q "$d/q.mp"
-bad "queries as videos" -v "$d/q.mp" -q "$d/q.mp"
-bad "no arguments"
+bad teacher-sim "truncated queries" -v "$d/v.mp" -q "$d/qt.mp"
+bad teacher-sim "empty videos" -v /dev/null -q "$d/q.mp"
+bad teacher-sim "queries as videos" -v "$d/q.mp" -q "$d/q.mp"
+bad teacher-sim "no arguments"
 "$BIN"/teacher-sim --help >"$d/help" 2>&1 && grep -q '^usage' "$d/help" && ok "--help" || notok "--help"
 exit $fail

@@ -33,6 +33,7 @@
 #include "rng.h"
 #include "schedule.h"
 #include "util.h"
+#include "vidset.h"
 
 #define ENC_VIDEOS 128         /* videos per encoding call */
 #define ENC_QUERIES 512        /* captions per encoding call */
@@ -197,24 +198,13 @@ teacher_clips(const Dataset *d)
 	return tv;
 }
 
-typedef struct {
-	const char *id;
-	int i;
-} IdIdx;
-
-static int
-cmp_ididx(const void *a, const void *b)
-{
-	return strcmp(((const IdIdx *)a)->id, ((const IdIdx *)b)->id);
-}
-
 /* tq (nq, E): the teacher query stream, matched to d's captions by id */
 static float *
 teacher_captions(const char *path, const Dataset *d)
 {
 	MpReader *r = mpr_open(path);
 	const msgpack_object *h = mpr_header(r, "query-features"), *o;
-	IdIdx *x = emalloc((size_t)d->nq * sizeof(*x)), key, *f;
+	IdIndex x;
 	char *seen = ecalloc((size_t)d->nq, 1), role[32], id[512], vid[512];
 	float *tq;
 	long dim, n;
@@ -227,16 +217,12 @@ teacher_captions(const char *path, const Dataset *d)
 	if (dim != d->E)
 		mpr_die(r, "dim %ld, but the teacher video stream has %d", dim, d->E);
 	tq = efloats((size_t)d->nq * d->E);
-	for (int q = 0; q < d->nq; q++)
-		x[q] = (IdIdx){ d->qid[q], q };
-	qsort(x, (size_t)d->nq, sizeof(*x), cmp_ididx);
+	idindex_sort(&x, d->qid, d->nq);
 	while ((o = mpr_next(r))) {
 		int q;
 		mpr_strcpy(r, o, "id", id, sizeof(id));
-		key.id = id;
-		if (!(f = bsearch(&key, x, (size_t)d->nq, sizeof(*x), cmp_ididx)))
+		if ((q = idindex_find(&x, id)) < 0)
 			mpr_die(r, "caption '%s' is not in the student caption stream", id);
-		q = f->i;
 		if (seen[q])
 			mpr_die(r, "caption '%s' appears twice", id);
 		mpr_strcpy(r, o, "video", vid, sizeof(vid));
@@ -254,7 +240,7 @@ teacher_captions(const char *path, const Dataset *d)
 			die("%s: no teacher embedding for caption '%s'", r->name, d->qid[q]);
 	mpr_close(r);
 	unit_rows(tq, d->nq, d->E);
-	free(x);
+	idindex_free(&x);
 	free(seen);
 	return tq;
 }
@@ -665,16 +651,9 @@ main(int argc, char *argv[])
 		tv = teacher_clips(d);
 		tq = teacher_captions(tqpath, d);
 	}
-	if (valv) {
-		val = data_load(valv, valq, NULL, NULL, c.max_frames, c.max_tokens, 0);
-		if (val->dv != d->dv || val->dt != d->dt)
-			die("%s, %s: dims %d, %d differ from the training streams' %d, %d", valv, valq,
-			    val->dv, val->dt, d->dv, d->dt);
-	}
-	test = data_load(testv, testq, NULL, NULL, c.max_frames, c.max_tokens, 0);
-	if (test->dv != d->dv || test->dt != d->dt)
-		die("%s, %s: dims %d, %d differ from the training streams' %d, %d", testv, testq,
-		    test->dv, test->dt, d->dv, d->dt);
+	if (valv)
+		val = data_load_eval(valv, valq, c.max_frames, c.max_tokens, d);
+	test = data_load_eval(testv, testq, c.max_frames, c.max_tokens, d);
 	c.mc.dv = d->dv;
 	c.mc.dt = d->dt;
 

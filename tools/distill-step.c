@@ -596,12 +596,8 @@ main(int argc, char *argv[])
 	              tc.mc.max_frames, tc.mc.max_tokens, 1);
 	if (d->nv < 2)
 		die("%s: %d video: training needs at least 2", video, d->nv);
-	if (valv) {
-		val = data_load(valv, valq, NULL, NULL, tc.mc.max_frames, tc.mc.max_tokens, 0);
-		if (val->dv != d->dv || val->dt != d->dt)
-			die("%s, %s: dims %d, %d differ from the training streams' %d, %d", valv, valq,
-			    val->dv, val->dt, d->dv, d->dt);
-	}
+	if (valv)
+		val = data_load_eval(valv, valq, tc.mc.max_frames, tc.mc.max_tokens, d);
 	if (resume) {
 		if (d->dv != tc.mc.dv || d->dt != tc.mc.dt)
 			die("%s, %s: dims %d, %d, but %s was trained on %d, %d", video, query, d->dv,
