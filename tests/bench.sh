@@ -37,13 +37,13 @@ say() { printf '%s\n' "$*"; }
 calc() { awk "BEGIN { printf \"%s\", $1 }" 2>/dev/null; }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# run "$@" BENCH_REPS times; sets SEC (median wall seconds) and RSS (max peak resident MiB);
-# returns 1 (and prints the error) when a run fails
+# run "$@" BENCH_REPS times, each with stdin from $TIMED_IN (default /dev/null); sets SEC (median
+# wall seconds) and RSS (max peak resident MiB); returns 1 (and prints the error) when a run fails
 timed() {
 	local i t0 t1 times="" rss=0 m
 	for i in $(seq "$REPS"); do
 		t0=$(date +%s.%N)
-		if ! /usr/bin/time -f %M -o "$W/rss" "$@" >"$W/stdout" 2>"$W/err"; then
+		if ! /usr/bin/time -f %M -o "$W/rss" "$@" <"${TIMED_IN:-/dev/null}" >"$W/stdout" 2>"$W/err"; then
 			say "    FAILED: $* : $(grep -v '^Command exited' "$W/err" | tail -n 2 | tr '\n' ' ')"
 			return 1
 		fi
@@ -91,10 +91,10 @@ if "$BIN/bench_rank" ckpt "$DV" "$DT" dual "$W/ckpt.mp" 2>"$W/err" &&
 	printf '%-34s %8.2f s  (%s MB videos, %s MB queries; not part of any timing)\n' "inputs written" \
 		"$(calc "$(date +%s.%N) - $t0")" "$(( $(wc -c <"$W/v.mp") / 1000000 ))" \
 		"$(( $(wc -c <"$W/q.mp") / 1000000 ))"
-	if timed "$BIN/encode-video" -c "$W/ckpt.mp" -j "$J" -o "$W/ev.mp" <"$W/v.mp"; then
+	if TIMED_IN=$W/v.mp timed "$BIN/encode-video" -c "$W/ckpt.mp" -j "$J" -o "$W/ev.mp"; then
 		report "encode-video" "$(calc "2 * $NV * $FV")"
 	fi
-	if timed "$BIN/encode-text" -c "$W/ckpt.mp" -j "$J" -o "$W/eq.mp" <"$W/q.mp"; then
+	if TIMED_IN=$W/q.mp timed "$BIN/encode-text" -c "$W/ckpt.mp" -j "$J" -o "$W/eq.mp"; then
 		report "encode-text" "$(calc "2 * $NQ * $FQ")"
 	fi
 	rm -f "$W/v.mp" "$W/q.mp"
