@@ -1,6 +1,7 @@
 /* encode: chunked student feature stream -> encoded stream; see encode.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cblas.h>
 
@@ -20,16 +21,17 @@ typedef struct {
 	const char *unit;          /* "frames": the length-limit message */
 	const char *feat;          /* "video": "trained on %d-d video features" */
 	char reduce_opt;           /* feat-reduce option that enforces the limit */
+	int chunk, chunk_max;      /* default and largest -n: items per model call */
 	int per_row;               /* 1: an output row per input row with key n; 0: one vector,
 	                            * with the input's key video */
 	EncodeFn encode;
 } Side;
 
 static const Side sides[] = {
-	[ENC_VIDEO] = { "video-features", "encoded-videos", "videos", "frames", "video", 'f', 1,
-	                model_encode_videos },
-	[ENC_TEXT] = { "query-features", "encoded-queries", "queries", "tokens", "token", 't', 0,
-	               model_encode_queries },
+	[ENC_VIDEO] = { "video-features", "encoded-videos", "videos", "frames", "video", 'f',
+	                64, 1 << 16, 1, model_encode_videos },
+	[ENC_TEXT] = { "query-features", "encoded-queries", "queries", "tokens", "token", 't',
+	               256, 1 << 20, 0, model_encode_queries },
 };
 
 static const char *brname[NBRANCH] = { "inh", "exp" };
@@ -159,4 +161,30 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	for (int b = 0; b < NBRANCH; b++)
 		free(out[b]);
 	model_free(m);
+}
+
+int
+encode_main(int side, int argc, char *argv[], void (*usage)(int status))
+{
+	const char *ckpt = NULL, *outpath = "-", *env = getenv("OPENBLAS_NUM_THREADS");
+	int c, threads = 2, chunk = sides[side].chunk;
+
+	set_cmdline(argc, argv);
+	if (want_help(argc, argv))
+		usage(0);
+	if (env && *env)
+		threads = (int)estrtol(env, 1, 1024);
+	while ((c = getopt(argc, argv, "c:j:n:o:")) != -1) {
+		switch (c) {
+		case 'c': ckpt = optarg; break;
+		case 'j': threads = (int)estrtol(optarg, 1, 1024); break;
+		case 'n': chunk = (int)estrtol(optarg, 1, sides[side].chunk_max); break;
+		case 'o': outpath = optarg; break;
+		default: usage(1);
+		}
+	}
+	if (optind != argc || !ckpt)
+		usage(1);
+	encode_stream(side, ckpt, "-", outpath, threads, chunk);
+	return 0;
 }

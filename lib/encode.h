@@ -5,7 +5,8 @@
  * {id, video, <branch> f32[dim]}), so memory does not grow with the corpus.
  * What differs between the two sides (input and output kind, feature dim and length limit of the
  * model, the model call, the item keys) is a row of a table in encode.c.
- * Not here: option parsing and usage texts (the tools), scoring (rank, lib/score). */
+ * encode_main is the whole command line of both tools (-c -j -n -o); only their usage texts
+ * differ. Not here: scoring (rank, lib/score). */
 #ifndef ENCODE_H
 #define ENCODE_H
 
@@ -15,5 +16,8 @@ enum { ENC_VIDEO = 0, ENC_TEXT = 1 };
  * checkpoint ckpt, threads BLAS threads, chunk items per model call; dies on any error */
 void encode_stream(int side, const char *ckpt, const char *inpath, const char *outpath,
                    int threads, int chunk);
+/* parse -c CKPT -j THREADS -n CHUNK -o OUT (usage(0) for --help, usage(1) on errors), then
+ * encode stdin; returns main's exit status */
+int encode_main(int side, int argc, char *argv[], void (*usage)(int status));
 
 #endif

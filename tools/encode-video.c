@@ -1,11 +1,10 @@
 /* encode-video: frame embeddings of every video of a reduced student video-features stream with
  * every branch of a trained checkpoint (kind encoded-videos, schemas/encoded-videos.md), read and
  * written a chunk of videos at a time, so memory does not grow with the corpus.
- * This file is the command line; the loop is lib/encode.c, shared with encode-text.
+ * This file is the usage text; the command line and the loop are lib/encode.c (encode_main).
  * Not here: scoring and ranking (rank), training (distill-step). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "encode.h"
 #include "util.h"
@@ -33,26 +32,6 @@ usage(int status)
 int
 main(int argc, char *argv[])
 {
-	const char *ckpt = NULL, *outpath = "-", *env = getenv("OPENBLAS_NUM_THREADS");
-	int c, threads = 2, chunk = 64;
-
 	argv0 = "encode-video";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		usage(0);
-	if (env && *env)
-		threads = (int)estrtol(env, 1, 1024);
-	while ((c = getopt(argc, argv, "c:j:n:o:")) != -1) {
-		switch (c) {
-		case 'c': ckpt = optarg; break;
-		case 'j': threads = (int)estrtol(optarg, 1, 1024); break;
-		case 'n': chunk = (int)estrtol(optarg, 1, 1 << 16); break;
-		case 'o': outpath = optarg; break;
-		default: usage(1);
-		}
-	}
-	if (optind != argc || !ckpt)
-		usage(1);
-	encode_stream(ENC_VIDEO, ckpt, "-", outpath, threads, chunk);
-	return 0;
+	return encode_main(ENC_VIDEO, argc, argv, usage);
 }
