@@ -268,28 +268,17 @@ lndrop_backward(float *dinp, float *dg, float *db, const float *dout, const floa
                 const float *g, const float *mean, const float *rstd, const uint8_t *mask,
                 float p, int N, int C)
 {
-	float sc = 1.0f / (1.0f - p), *dy;
+	float *dy;
 
 	if (!mask || p == 0.0f) {
 		layernorm_backward(dinp, dg, db, dout, inp, g, mean, rstd, N, C);
 		return;
 	}
-	/* one row at a time: dy = dout * mask / (1 - p), then LayerNorm's backward */
+	/* one row at a time: dy = dout * mask / (1 - p) (dropout's own map), then LayerNorm's
+	 * backward */
 	dy = efloats(C);
 	for (int n = 0; n < N; n++) {
-		const uint8_t *mk = mask + (size_t)n * C;
-		const float *d = dout + (size_t)n * C;
-		int i = 0;
-
-		for (; i + 8 <= C; i += 8) {
-			float t[8];
-			for (int j = 0; j < 8; j++)
-				t[j] = d[i + j] * ((float)mk[i + j] * sc);
-			for (int j = 0; j < 8; j++)
-				dy[i + j] = t[j];
-		}
-		for (; i < C; i++)
-			dy[i] = d[i] * ((float)mk[i] * sc);
+		dropout_forward(dy, dout + (size_t)n * C, mask + (size_t)n * C, (size_t)C, p);
 		layernorm_backward(dinp ? dinp + (size_t)n * C : NULL, dg, db, dy,
 		                   inp + (size_t)n * C, g, mean + n, rstd + n, 1, C);
 	}
