@@ -30,6 +30,7 @@ TOOLS   = $(patsubst tools/%.c,%,$(wildcard tools/*.c))
 BIN     = $(addprefix $(BINDIR)/,$(TOOLS))
 TESTBIN = $(patsubst tests/%.c,$(BINDIR)/%,$(wildcard tests/test_*.c))
 BENCHBIN = $(patsubst tests/%.c,$(BINDIR)/%,$(wildcard tests/bench_*.c))
+include search.mk
 
 build: $(BIN)
 
