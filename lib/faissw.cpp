@@ -8,6 +8,7 @@
 
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFPQ.h>
 #include <faiss/IndexPreTransform.h>
 #include <faiss/impl/ProductQuantizer.h>
 #include <faiss/impl/io.h>
@@ -78,9 +79,17 @@ fw_new(int D, const char *spec)
 {
 	return guard<FwIndex *>(nullptr, [&] {
 		faiss::Index *ix = faiss::index_factory(D, spec, faiss::METRIC_INNER_PRODUCT);
-		// one warning per k-means run on small samples is noise, not information
-		if (auto *ivf = dynamic_cast<faiss::IndexIVF *>(ix))
-			ivf->cp.verbose = false;
+		// FAISS warns on every k-means run with under 39 points a centroid (once per
+		// sub-quantizer): vindex warns once instead
+		if (auto *ivf = dynamic_cast<faiss::IndexIVF *>(ix)) {
+			ivf->cp.min_points_per_centroid = 1;
+			// the factory turns on polysemous training (a code order for Hamming
+			// filtering, which we do not search with): minutes of annealing, no use
+			if (auto *pq = dynamic_cast<faiss::IndexIVFPQ *>(ix)) {
+				pq->pq.cp.min_points_per_centroid = 1;
+				pq->do_polysemous_training = false;
+			}
+		}
 		return new FwIndex{ ix };
 	});
 }
@@ -184,7 +193,7 @@ fw_pq_new(int D, int m, int nbits)
 {
 	return guard<FwPQ *>(nullptr, [&] {
 		FwPQ *p = new FwPQ(D, m, nbits);
-		p->pq.cp.verbose = false;
+		p->pq.cp.min_points_per_centroid = 1;
 		return p;
 	});
 }

@@ -306,8 +306,22 @@ train(VxWriter *w)
 {
 	char spec[64];
 	float *unit = efloats((size_t)w->ns * w->D);
+	long need;
 
 	ann_spec(spec, sizeof(spec), &w->c);
+	/* FAISS's advice: 39 training points a k-means centroid */
+	need = w->c.ann <= VX_IVFPQ ? 39L * w->c.nlist : 0;
+	if (w->c.ann == VX_IVFPQ)
+		need = MAX(need, 39L << w->c.ivf_bits);
+	if (w->c.code == VX_PQ)
+		need = MAX(need, 39L << PQ_BITS);
+	if (w->c.ann <= VX_IVFPQ && w->ns < w->c.nlist)
+		die("%d inverted lists need at least as many training frames, not %ld (-t, -n)",
+		    w->c.nlist, w->ns);
+	if (w->c.code == VX_PQ && w->ns < (1L << PQ_BITS))
+		die("pq: %ld frames to train on, at least %d needed", w->ns, 1 << PQ_BITS);
+	if (w->ns < need)
+		warnf("training on %ld frames, fewer than the %ld FAISS advises (-t)", w->ns, need);
 	progress(1, "training %s codes and FAISS %s on %ld frames", vx_code_name[w->c.code], spec,
 	         w->ns);
 	for (int b = 0; b < w->nb; b++) {
@@ -317,8 +331,6 @@ train(VxWriter *w)
 		if (w->c.code == VX_SQ8)
 			sq8_train(w->codec[b], unit, w->ns, w->D);
 		if (w->c.code == VX_PQ) {
-			if (w->ns < (1L << PQ_BITS))
-				die("pq: %ld frames to train on, at least %d needed", w->ns, 1 << PQ_BITS);
 			if (!(w->pq[b] = fw_pq_new(w->D, w->c.pq_m, PQ_BITS)) ||
 			    fw_pq_train(w->pq[b], w->ns, unit, w->codec[b]))
 				die("pq training: %s", fw_error());
