@@ -20,6 +20,9 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 items() { # rank, top and topscore (bytes) of every item
 	paste -d '|' <(mp_field "$1" rank int) <(mp_field "$1" top i32) <(mp_field "$1" topscore hex)
 }
+named() { # NAME FILE: the last bad's message names FILE
+	grep -qF "$2" "$d/err" || notok "$1: message does not name $2"
+}
 idx() { # NAME ARGS...: build $d/NAME.idx
 	n=$1; shift
 	"$BIN"/prvr-index -Q -j 1 -v "$d/v.mp" -o "$d/$n.idx" -n 16 -p 8 -t 3000 "$@" ||
@@ -77,6 +80,32 @@ expect "-f 1: 20 videos listed" "$(mp_field "$d/f1.mp" top i32 | head -n 1 | tr 
 "$BIN"/prvr-search -Q -j 1 -x "$d/ivf-sq-sq8.idx" -q "$d/q.mp" -o "$d/j1.mp" || notok "-j 1"
 expect "-j 1 = -j 2" "$(items "$d/j1.mp" | md5sum)" "$(items "$d/ivf-sq-sq8.mp" | md5sum)"
 
+# ---- a trained model's encodings (tvr-tiny, 1 epoch; a second seed is "another model") ----
+B=$BIN
+$B/prvr-synth -q -p tvr-tiny -s 3 -o "$d/c" || notok "prvr-synth"
+for f in train-video-student train-query-student train-video-teacher train-query-teacher \
+         test-video-student test-query-student; do
+	$B/feat-reduce -q -i "$d/c/$f.mp" -o "$d/r-$f.mp" || notok "feat-reduce $f"
+done
+$B/teacher-sim -Q -v "$d/r-train-video-teacher.mp" -q "$d/r-train-query-teacher.mp" -o "$d/tau.mp"
+for s in 1 2; do
+	$B/distill-step -v "$d/r-train-video-student.mp" -q "$d/r-train-query-student.mp" \
+		-t "$d/tau.mp" --hidden 16 --heads 2 --epochs 1 --batch 30 -j 1 --seed $s \
+		-o "$d/ck$s.mp" 2>/dev/null || notok "distill-step seed $s"
+done
+$B/encode-video -c "$d/ck1.mp" -o "$d/ev.mp" <"$d/r-test-video-student.mp" 2>/dev/null
+$B/encode-text -c "$d/ck1.mp" -o "$d/eq.mp" <"$d/r-test-query-student.mp" 2>/dev/null
+$B/encode-text -c "$d/ck2.mp" -o "$d/eq2.mp" <"$d/r-test-query-student.mp" 2>/dev/null
+$B/rank -Q -j 1 -v "$d/ev.mp" -q "$d/eq.mp" -o "$d/trk.mp" || notok "rank (trained)"
+$B/prvr-index -Q -j 1 -c f32 -a ivf-flat -n 4 -v "$d/ev.mp" -o "$d/t.idx" 2>/dev/null ||
+	notok "prvr-index (trained)"
+$B/prvr-search -Q -j 1 -E -x "$d/t.idx" -q "$d/eq.mp" -o "$d/tex.mp" || notok "-E (trained)"
+expect "trained model: -E = rank" "$(items "$d/tex.mp" | md5sum)" "$(items "$d/trk.mp" | md5sum)"
+$B/prvr-search -Q -j 1 -x "$d/t.idx" -q "$d/eq.mp" -o "$d/tap.mp" || notok "search (trained)"
+expect "trained model: all 30 videos are candidates, so the ranks are rank's" \
+	"$(mp_field "$d/tap.mp" rank int | md5sum)" "$(mp_field "$d/trk.mp" rank int | md5sum)"
+bad prvr-search "queries of another model" -x "$d/t.idx" -q "$d/eq2.mp"; named model2 "$d/eq2.mp"
+
 # ---- bad indexes and queries: one line naming the file, nothing written ----
 i=$d/ivf-sq-sq8.idx
 size=$(stat -c %s "$i")
@@ -93,9 +122,6 @@ flip "$i" $((size - 10)) "$d/end.idx"       # the FAISS structure
 "$BIN"/prvr-gallery -Q -n 20 -q 5 -d 16 -o "$d/v16.mp" -O "$d/q16.mp"
 "$BIN"/prvr-gallery -Q -n 400 -q 40 -d 32 -c 20 -s 7 -o "$d/v400.mp" -O "$d/q400.mp"
 "$BIN"/prvr-gallery -Q -n 200 -q 40 -d 32 -c 20 -s 7 -m other-model -o "$d/vo.mp" -O "$d/qo.mp"
-named() { # NAME FILE: the last bad's message names FILE
-	grep -qF "$2" "$d/err" || notok "$1: message does not name $2"
-}
 bad prvr-search "truncated index" -x "$d/trunc.idx" -q "$d/q.mp"; named truncated "$d/trunc.idx"
 bad prvr-search "index shorter than its header" -x "$d/short.idx" -q "$d/q.mp"; named short "$d/short.idx"
 bad prvr-search "flipped header byte" -x "$d/hdr.idx" -q "$d/q.mp"; named header "$d/hdr.idx"
