@@ -24,3 +24,8 @@ else
 BIN := $(filter-out $(addprefix $(BINDIR)/,$(FAISS_TOOLS)),$(BIN))
 $(info search.mk: no FAISS headers (Debian: libfaiss-dev): prvr-index and prvr-search are not built)
 endif
+
+# the search benchmark (tests/bench_search.sh; never part of the tests): NV=100000 by default
+bench-search: build
+	@BIN=$(BINDIR) tests/bench_search.sh
+.PHONY: bench-search

@@ -27,7 +27,7 @@ static const char *const sec_name[VX_NSEC] = {
 	"ids", "offsets", "codec0", "codec1", "codes0", "codes1", "ann0", "ann1"
 };
 
-_Static_assert(sizeof(VxHeader) % 8 == 0, "header has no tail padding");
+_Static_assert(sizeof(VxHeader) == 400, "the header layout of schemas/frame-index.md");
 
 /* ---- codecs ---- */
 
