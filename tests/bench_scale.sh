@@ -67,6 +67,7 @@ one() {
 	rm -rf "$c" "$r" "$W/ck.mp"
 }
 
+say ""
 say "(e) distill-step at corpus scale: one epoch, default model, $J threads (tests/bench_scale.sh)"
 if [ -n "${BENCH_SCALE_VIDEOS:-}" ]; then
 	for n in $BENCH_SCALE_VIDEOS; do
