@@ -39,9 +39,11 @@ one() {
 	fi
 	rm -f "$c"/val-* "$c"/test-*
 	for x in video-student query-student video-teacher query-teacher; do
-		"$BIN/feat-reduce" -q < "$c/train-$x.mp" > "$r/$x.mp" 2>"$W/err" &&
-			rm "$c/train-$x.mp" ||
-			{ say "    FAILED: feat-reduce $x: $(tail -n 1 "$W/err")"; return 1; }
+		if ! "$BIN/feat-reduce" -q < "$c/train-$x.mp" > "$r/$x.mp" 2>"$W/err"; then
+			say "    FAILED: feat-reduce $x: $(tail -n 1 "$W/err")"
+			return 1
+		fi
+		rm "$c/train-$x.mp"
 	done
 	if ! "$BIN/teacher-sim" -Q -j "$J" -v "$r/video-teacher.mp" -q "$r/query-teacher.mp" \
 	    -o "$r/tsim.mp" 2>"$W/err"; then

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # test_bounded: distill-step trains from streams larger than its address-space limit (ulimit -v),
 # because it indexes the training streams and reads each batch's records again from the files
 # (lib/data, lib/recfile) instead of holding the split. A synthetic training split of about
