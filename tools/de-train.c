@@ -1,4 +1,4 @@
-/* de-train: traditional text-to-video retrieval on pre-trimmed clips (../shared/method.md,
+/* de-train: traditional text-to-video retrieval on pre-trimmed clips (doc/method.md,
  * "Variants", supplementary Table 1): trains the Dual Encoding student (lib/dualenc.h) on
  * reduced MSR-VTT-shaped streams, with no, fixed or dynamic distillation from the teacher over
  * each batch's videos, and writes the test split's query x video scores (kind scores, branch

@@ -1,4 +1,4 @@
-/* distill-step: train the DL-DKD student (../shared/method.md) on reduced feature streams and
+/* distill-step: train the DL-DKD student (doc/method.md) on reduced feature streams and
  * write its checkpoint. Each epoch shuffles the training videos with the run's Rng, takes
  * batches of B videos with all their queries, and makes one BertAdam step per batch (lr: BERT
  * warm-up/decay over steps per epoch x epochs; distillation weight: the schedule of the epoch).
@@ -47,7 +47,7 @@ usage(int status)
 "usage: %s -v VIDEO -q QUERY [-t TEACHER_SIM] [-T VIDEO_TEACHER]\n"
 "       [--val-video F --val-query F] -o CKPT [-l LOG] [options]\n"
 "\n"
-"Trains the student of ../shared/method.md and writes its checkpoint (kind checkpoint) to\n"
+"Trains the student of doc/method.md and writes its checkpoint (kind checkpoint) to\n"
 "CKPT: the best one by validation SumR of the fused score, or the last one without\n"
 "validation. Reads reduced streams: VIDEO video-features (student), QUERY query-features\n"
 "(student), TEACHER_SIM teacher-sim (similarity distillation), VIDEO_TEACHER video-features\n"

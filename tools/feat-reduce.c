@@ -1,4 +1,4 @@
-/* feat-reduce: the input reduction of ../shared/method.md as a stream filter. Reads one
+/* feat-reduce: the input reduction of doc/method.md as a stream filter. Reads one
  * video-features or query-features stream and writes the same kind with frame sequences
  * segment-averaged to at most MAXFRAMES rows, token sequences cut to the first MAXTOKENS rows,
  * and student rows L2-normalised (x / (|x| + 1e-5), the same form for frames and tokens, as in

@@ -1,4 +1,4 @@
-/* rank: the test-time retrieval of ../shared/method.md ("Evaluation"). Scores every encoded query
+/* rank: the test-time retrieval of doc/method.md ("Evaluation"). Scores every encoded query
  * against every encoded video, s_b(q, v) = max_t cos(q_b, F_{b,v,t}) per branch b (lib/score),
  * fuses beta * exp + (1 - beta) * inh (or takes one branch), and writes a ranking stream: per
  * query the 1-based rank of its own video (rank_of, ties to the lower corpus index) and its top K

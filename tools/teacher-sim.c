@@ -1,4 +1,4 @@
-/* teacher-sim: the teacher's frame-level similarities of ../shared/method.md ("Similarities"):
+/* teacher-sim: the teacher's frame-level similarities of doc/method.md ("Similarities"):
  * tau(q, v)_t = cos(c_q, C_{v,t}) of each query's CLIP text embedding c_q with the reduced CLIP
  * frame features C_v of its own video, the distillation target of distill-step. With -S it writes
  * instead the teacher's video scores max_t tau(q, v) against every video (a scores stream with
