@@ -243,3 +243,57 @@ want_help(int argc, char *argv[])
 {
 	return argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
 }
+
+#ifndef PRVR_VERSION
+#define PRVR_VERSION "unknown"   /* the Makefile defines it from git describe */
+#endif
+
+static char **tool_argv;
+
+void
+tool_start(int argc, char *argv[], void (*help)(void))
+{
+	char *slash = strrchr(argv[0], '/');
+
+	argv0 = slash ? slash + 1 : argv[0];
+	tool_argv = argv;
+	set_cmdline(argc, argv);
+	opterr = 0;              /* bad_option() reports, in one line */
+	if (want_help(argc, argv))
+		help();
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", argv0, PRVR_VERSION);
+		if (fflush(stdout) || ferror(stdout))
+			die("write <stdout>:");
+		exit(0);
+	}
+}
+
+_Noreturn void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", argv0);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; try '%s --help'\n", argv0);
+	exit(1);
+}
+
+_Noreturn void
+bad_option(int c)
+{
+	/* which argument getopt stopped at: a long option is the element it just consumed (or, for
+	 * plain getopt, which reads "--name" as the flag '-', the element it is still in); a short
+	 * one is optopt itself, as the element may bundle several flags */
+	const char *a = optopt == '-' ? tool_argv[optind] : optind > 0 ? tool_argv[optind - 1] : "";
+	const char *why = c == ':' ? "needs an argument" : "is unknown";
+
+	if (optopt > 0 && optopt < 128 && optopt != '-' && strncmp(a, "--", 2) != 0)
+		usage_error("option '-%c' %s", optopt, why);
+	if (c == '?' && optopt && optopt != '-' && strchr(a, '='))
+		why = "takes no argument";
+	usage_error("option '%.*s' %s", (int)strcspn(a, "="), a, why);
+}

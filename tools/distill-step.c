@@ -37,11 +37,9 @@
 static const char *brname[NBRANCH] = { "inh", "exp" };
 
 static void
-usage(int status)
+help(void)
 {
-	FILE *f = status ? stderr : stdout;
-
-	fprintf(f,
+	printf(
 "distill-step - train the DL-DKD student (dual branches, dynamic distillation)\n"
 "\n"
 "usage: %s -v VIDEO -q QUERY [-t TEACHER_SIM] [-T VIDEO_TEACHER]\n"
@@ -102,7 +100,7 @@ usage(int status)
 "      --deterministic    dropout 0 and hard pool 1 (reproducible losses for tests)\n"
 "  Progress (epoch, loss, validation SumR, seconds) goes to stderr. Exit 1 on any error,\n"
 "  leaving no CKPT or LOG behind.\n", argv0);
-	exit(status);
+	exit(0);
 }
 
 enum {
@@ -489,14 +487,11 @@ main(int argc, char *argv[])
 	char *resume_bytes = NULL, best_path[4096] = "";
 	size_t resume_n = 0;
 
-	argv0 = "distill-step";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		usage(0);
+	tool_start(argc, argv, help);
 	if (env && *env)
 		threads = (int)estrtol(env, 1, 1024);
 	ckpt_config_defaults(&tc);
-	while ((c = getopt_long(argc, argv, "v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
 		train_opts += c >= O_BRANCHES;
 		switch (c) {
 		case 'v': video = optarg; break;
@@ -544,12 +539,14 @@ main(int argc, char *argv[])
 		case O_BETA: tc.beta = estrtod(optarg, 0, 1); break;
 		case O_SEED: tc.seed = (uint64_t)estrtol(optarg, 0, INT64_MAX); break;
 		case O_DET: tc.deterministic = 1; break;
-		case 'h': usage(0); break;
-		default: usage(1);
+		case 'h': help(); break;
+		default: bad_option(c);
 		}
 	}
-	if (optind != argc || !video || !query)
-		usage(1);
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!video || !query)
+		usage_error("-v VIDEO and -q QUERY are required");
 	if (!valv != !valq)
 		die("usage: --val-video and --val-query go together");
 	if (eval_loss && !resume)
