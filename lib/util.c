@@ -150,6 +150,30 @@ efloats(size_t n)
 	return p;
 }
 
+static char **tool_argv;
+
+/* "FLAG " when s is the argument of a command-line option (a whole argv element after the flag,
+ * or the tail of "-k5" / "--epochs=5"), else "": number errors name the flag they belong to */
+static const char *
+flag_of(const char *s)
+{
+	static char buf[64];
+
+	for (int i = 1; tool_argv && tool_argv[i]; i++) {
+		const char *a = tool_argv[i], *f = NULL;
+		int n = 0;
+		if (s == a && i > 1 && tool_argv[i - 1][0] == '-')
+			f = tool_argv[i - 1], n = (int)strlen(f);
+		else if (a[0] == '-' && s > a && s < a + strlen(a))
+			f = a, n = (int)(s - a) - (s[-1] == '=');
+		if (f) {
+			snprintf(buf, sizeof(buf), "%.*s ", n, f);
+			return buf;
+		}
+	}
+	return "";
+}
+
 long
 estrtol(const char *s, long min, long max)
 {
@@ -159,9 +183,9 @@ estrtol(const char *s, long min, long max)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end)
-		die("'%s': not an integer", s);
+		die("%s'%s': not an integer", flag_of(s), s);
 	if (v < min || v > max)
-		die("'%s': out of range [%ld, %ld]", s, min, max);
+		die("%s'%s': out of range [%ld, %ld]", flag_of(s), s, min, max);
 	return v;
 }
 
@@ -174,9 +198,9 @@ estrtod(const char *s, double min, double max)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || v != v)
-		die("'%s': not a number", s);
+		die("%s'%s': not a number", flag_of(s), s);
 	if (v < min || v > max)
-		die("'%s': out of range [%g, %g]", s, min, max);
+		die("%s'%s': out of range [%g, %g]", flag_of(s), s, min, max);
 	return v;
 }
 
@@ -247,8 +271,6 @@ want_help(int argc, char *argv[])
 #ifndef PRVR_VERSION
 #define PRVR_VERSION "unknown"   /* the Makefile defines it from git describe */
 #endif
-
-static char **tool_argv;
 
 void
 tool_start(int argc, char *argv[], void (*help)(void))
