@@ -85,7 +85,7 @@ $(OBJ)/%.o: %.c
 
 # one run of every unit test and shell test; prints "N passed, N failed"
 check: build $(TESTBIN)
-	@BIN=$(BINDIR) TBIN=$(TBINDIR) HAVE_HDF5=$(HAVE_HDF5) PRVR_SANITIZED=$(PRVR_SANITIZED) \
+	@BIN=$(BINDIR) TBIN=$(TBINDIR) PRVR_SANITIZED=$(PRVR_SANITIZED) \
 		ASAN_OPTIONS=detect_leaks=0 tests/run.sh $(TESTBIN) $(wildcard tests/test_*.sh)
 
 ASAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -2,7 +2,8 @@
 # test_install: the common skeleton of every tool and `make install`. Every built tool answers
 # --version (one line "TOOL VERSION", exit 0) and --help (usage on stdout, nothing on stderr,
 # exit 0), and a usage error (an unknown long or short option) with exactly one line on stderr
-# naming the option and 'TOOL --help', nothing on stdout, exit 1; every tool has a man page.
+# naming the option and 'TOOL --help', nothing on stdout, exit 1; a number out of range names
+# its flag; every tool has a man page.
 # `make install DESTDIR=... PREFIX=/usr` puts the tools under test (never rebuilt: make -o) and
 # their man pages in place, the installed tools run, MANPREFIX moves the pages, uninstall
 # removes them; without HDF5 the build plans everything but prvr-import and says so in one line.
@@ -45,6 +46,10 @@ for t in $tools; do
 	done
 	[ -f "$ROOT/man/$t.1" ] && ok "man/$t.1" || bad "no man/$t.1"
 done
+# a number out of range names its flag
+"$BIN/rank" -k 0 -v x -q y 2>"$T/err" >/dev/null
+[ $? = 1 ] && grep -q "^rank: -k '0': out of range" "$T/err" && ok "range error names the flag" ||
+	bad "range error: $(cat "$T/err")"
 for s in "$ROOT"/tools/*.c; do
 	t=${s##*/}; t=${t%.c}
 	[ -f "$ROOT/man/$t.1" ] || bad "tools/$t.c has no man/$t.1"
@@ -72,8 +77,8 @@ imake uninstall DESTDIR="$D" PREFIX=/usr >"$T/log" 2>&1 &&
 	[ -z "$(find "$D" -type f)" ] && ok "make uninstall removes every file" || bad "uninstall left files"
 
 # ---- without HDF5: everything but prvr-import, one line saying so ----
-make -C "$ROOT" --no-print-directory -n OUT="$T/nohdf5" HDF5_CFLAGS= HDF5_LIBS=-lno-such-hdf5 \
-	build "$T/nohdf5/obj/testbin/test_mpio" >"$T/log" 2>&1
+env -u HAVE_HDF5 -u MAKEFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory -n OUT="$T/nohdf5" \
+	HDF5_CFLAGS= HDF5_LIBS=-lno-such-hdf5 build "$T/nohdf5/obj/testbin/test_mpio" >"$T/log" 2>&1
 if [ "$(grep -c 'HDF5 not found' "$T/log")" = 1 ] && ! grep -v 'HDF5 not found' "$T/log" | grep -q 'prvr-import\|test_import' &&
    grep -q "bin/rank " "$T/log" && grep -q 'testbin/test_mpio ' "$T/log"; then
 	ok "no HDF5: builds the rest, one line"
