@@ -56,13 +56,15 @@ build: $(BIN)
 all: build
 
 $(LIBA): $(LIBOBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BINDIR)/%: $(OBJ)/tools/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(TBINDIR)/%: $(OBJ)/tests/%.o $(LIBA)
+# tests/gradcheck.c: the finite-difference checks the unit tests share (never in a tool)
+$(TBINDIR)/%: $(OBJ)/tests/%.o $(OBJ)/tests/gradcheck.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
