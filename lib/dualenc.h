@@ -32,7 +32,7 @@
 
 #include <stddef.h>
 
-#include "model.h"
+#include "ptable.h"
 #include "rng.h"
 
 /* ---- packed-sequence layers; N sequences, rows = off[N-1] + len[N-1] */

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "ptable.h"
 #include "rng.h"
 
 enum { BR_INH = 0, BR_EXP = 1, NBRANCH = 2 };
@@ -58,14 +59,6 @@ typedef struct {
 	const float *tau;          /* (Nq, L) teacher frame sims to own video (first vlen valid); NULL unless sim KD */
 	const float *tvideo;       /* (B, L, E) teacher frame features; NULL unless feature KD */
 } Batch;
-
-typedef struct {
-	const char *name;          /* e.g. "inh.video.ln_in.g" */
-	float *w, *g, *m, *v;      /* value, gradient, Adam first and second moments: n floats each */
-	size_t n;
-	int ndim, shape[2];
-	int decay;                 /* 1: weight decay applies (not biases, not LayerNorm) */
-} ParamInfo;
 
 typedef struct Model Model;
 
