@@ -307,15 +307,18 @@ usage_error(const char *fmt, ...)
 _Noreturn void
 bad_option(int c)
 {
-	/* which argument getopt stopped at: a long option is the element it just consumed (or, for
-	 * plain getopt, which reads "--name" as the flag '-', the element it is still in); a short
-	 * one is optopt itself, as the element may bundle several flags */
-	const char *a = optopt == '-' ? tool_argv[optind] : optind > 0 ? tool_argv[optind - 1] : "";
+	/* which argument getopt stopped at: plain getopt reads "--name" as the flag '-' and is still
+	 * in that element; getopt_long has consumed a long option's element; a short option is
+	 * optopt itself, as its element may bundle several flags */
+	const char *cur = tool_argv[optind] ? tool_argv[optind] : "";
+	const char *prev = optind > 0 ? tool_argv[optind - 1] : "";
 	const char *why = c == ':' ? "needs an argument" : "is unknown";
 
-	if (optopt > 0 && optopt < 128 && optopt != '-' && strncmp(a, "--", 2) != 0)
+	if (optopt == '-' && strncmp(cur, "--", 2) == 0)
+		usage_error("option '%.*s' %s", (int)strcspn(cur, "="), cur, why);
+	if (optopt > 0 && optopt < 128 && strncmp(prev, "--", 2) != 0)
 		usage_error("option '-%c' %s", optopt, why);
-	if (c == '?' && optopt && optopt != '-' && strchr(a, '='))
+	if (c == '?' && optopt && strchr(prev, '='))
 		why = "takes no argument";
-	usage_error("option '%.*s' %s", (int)strcspn(a, "="), a, why);
+	usage_error("option '%.*s' %s", (int)strcspn(prev, "="), prev, why);
 }
