@@ -14,14 +14,13 @@ rf_open(const char *path)
 {
 	RecFile *f = ecalloc(1, sizeof(*f));
 	struct stat st;
+	int is_stdin = strcmp(path, "-") == 0;
 
-	if ((f->fd = open(path, O_RDONLY)) < 0)
+	if (!is_stdin && (f->fd = open(path, O_RDONLY)) < 0)
 		die("open %s:", path);
-	if (fstat(f->fd, &st))
-		die("stat %s:", path);
-	if (!S_ISREG(st.st_mode))
+	if (is_stdin || fstat(f->fd, &st) || !S_ISREG(st.st_mode))
 		die("%s: not a regular file: training reads its streams again by offset "
-		    "(HINT: write the stream to a file first)", path);
+		    "(HINT: write the stream to a file first)", is_stdin ? "<stdin>" : path);
 	f->r = mpr_open(path);
 	msgpack_unpacked_init(&f->u);
 	return f;
