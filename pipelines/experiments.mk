@@ -6,11 +6,13 @@
 # the measured ones, the same as TSV, and a gnuplot figure where one reads better.
 #
 #   make main        per dataset: teacher alone, exploration only, inheritance only, DL-DKD
-#                    (β = 0.3); mean ± sd over SEEDS
+#                    (β = 0.3)
 #   make kd-kind     supp. Tables 2-3: similarity vs feature distillation x KL vs MSE
-#   make beta-sweep  supp. Figure 1: SumR for β = 0.0 .. 1.0, one trained model (re-ranking only)
+#   make beta-sweep  supp. Figure 1: SumR for β = 0.0 .. 1.0 of DL-DKD (re-ranking only)
 #   make branches    supp. Figure 2: DL-DKD vs dual-exploration vs dual-inheritance across β
 #   make schedule    distillation schedule ablation: none, fixed, linear, exponential, sigmoid
+#   (each: mean ± sd over SEEDS; every row but the reference with its paired SumR difference to
+#   the reference row, metrics --compare, see doc/pipelines.md)
 #   make cost        supp. Table 4: FLOPs per video-text pair (analytic, checked against a
 #                    measured count), peak training memory at batch 128, SumR
 #   make paper       all of the above;  make demo: DL-DKD on a small TVR-like corpus, table on stdout
@@ -18,8 +20,8 @@
 #
 # Knobs: DATASET=tvr|activitynet|charades (default: DATASETS="tvr activitynet"),
 # SCALE=tiny|small|full, DATA=DIR (imported features instead of the synthetic corpus; needs
-# DATASET), SEED (single-seed experiments), SEEDS (main), EPOCHS, PATIENCE, JOBS (threads per
-# heavy tool), DSEED (corpus seed), RESULTS, DATADIR.
+# DATASET), SEED (cost's SumR), SEEDS (the other experiments), EPOCHS, PATIENCE, JOBS (threads
+# per heavy tool), DSEED (corpus seed), RESAMPLES (of the paired comparisons), RESULTS, DATADIR.
 # Not here: building the tools (the top Makefile; every rule below depends on the binaries).
 
 SHELL = /bin/bash
@@ -113,8 +115,8 @@ SINGLE       = inh exp
 # which models each experiment needs (variant/seed words)
 NEED_main     = $(foreach s,$(SEEDS),dldkd/$(s) inh/$(s) exp/$(s))
 NEED_kd-kind  = $(foreach s,$(SEEDS),sim-mse/$(s) dldkd/$(s) feat-mse/$(s) feat-kl/$(s))
-NEED_beta     = dldkd/$(SEED)
-NEED_branches = dldkd/$(SEED) dual-exp/$(SEED) dual-inh/$(SEED)
+NEED_beta     = $(foreach s,$(SEEDS),dldkd/$(s))
+NEED_branches = $(foreach s,$(SEEDS),dldkd/$(s) dual-exp/$(s) dual-inh/$(s))
 NEED_schedule = $(foreach s,$(SEEDS),dual-exp/$(s) fixed/$(s) linear/$(s) dldkd/$(s) sigmoid/$(s))
 NEED_cost     = dldkd/$(SEED)
 NEED_all      = $(sort $(NEED_main) $(NEED_kd-kind) $(NEED_beta) $(NEED_branches) \
@@ -129,6 +131,8 @@ MAIN_ROWS  = exploration:exp inheritance:inh dl-dkd:dldkd
 REF_main     = dl-dkd:dldkd
 REF_kd-kind  = sim-kl:dldkd
 REF_schedule = exp:dldkd
+REF_branches = dl-dkd:dldkd
+BRANCH_ROWS  = dl-dkd:dldkd dual-exp:dual-exp dual-inh:dual-inh
 # bootstrap resamples and permutations of those comparisons
 RESAMPLES ?= 10000
 
@@ -330,31 +334,33 @@ $(call rdir,kd-kind,$(1))/kd-kind.png: $(foreach r,$(KD_ROWS),$(call mdir,$(1),$
 	gnuplot -e "in='$$(@D)/kd-kind-curves.tsv'; out='$$@.tmp'; k=$(words $(KD_ROWS)); title='$(call rtag,$(1)): distillation kind, seed $(firstword $(SEEDS))'" $(P)/schedule.gp
 	mv $$@.tmp $$@
 
-# beta-sweep: supp. Figure 1
+# beta-sweep: supp. Figure 1 (each β: the mean over SEEDS of the DL-DKD models re-ranked)
 $(call rdir,beta-sweep,$(1))/beta-sweep.tsv $(call rdir,beta-sweep,$(1))/beta-sweep.md &: $(call rdir,beta-sweep,$(1))/knobs.txt \
-		$(call mdir,$(1),dldkd,$(SEED))/beta.tsv $(P)/beta-table.sh $(P)/paper/beta.tsv
-	$(call meta,beta-sweep,$(1),$(SEED)) > $$(@D)/meta.tmp
+		$(foreach s,$(SEEDS),$(call mdir,$(1),dldkd,$(s))/beta.tsv) $(P)/beta-table.sh $(P)/paper/beta.tsv
+	$(call meta,beta-sweep,$(1),$(SEEDS)) > $$(@D)/meta.tmp
 	$(P)/beta-table.sh -d $(1) -m $$(@D)/meta.tmp -p $(P)/paper/beta.tsv \
-		-t "SumR against β from one trained DL-DKD model (supp. Figure 1), $(call rtag,$(1))" \
-		-o $$(@D)/beta-sweep dl-dkd=$(call mdir,$(1),dldkd,$(SEED))/beta.tsv
+		-t "SumR against β from trained DL-DKD models (supp. Figure 1), $(call rtag,$(1))" \
+		-o $$(@D)/beta-sweep $(foreach s,$(SEEDS),dl-dkd=$(call mdir,$(1),dldkd,$(s))/beta.tsv)
 	rm -f $$(@D)/meta.tmp
 $(call rdir,beta-sweep,$(1))/beta-sweep.png: $(call rdir,beta-sweep,$(1))/beta-sweep.tsv $(P)/beta.gp
 	awk -f $(P)/beta-plot.awk $$< > $$(@D)/beta-plot.tsv
-	gnuplot -e "in='$$(@D)/beta-plot.tsv'; out='$$@.tmp'; title='$(call rtag,$(1)): SumR against β, one DL-DKD model (seed $(SEED))'; note='paper: best at β = 0.3; β = 0 (inheritance) above β = 1 (exploration)'" $(P)/beta.gp
+	gnuplot -e "in='$$(@D)/beta-plot.tsv'; out='$$@.tmp'; title='$(call rtag,$(1)): SumR against β, DL-DKD (mean over seeds $(SEEDS))'; note='paper: best at β = 0.3; β = 0 (inheritance) above β = 1 (exploration)'" $(P)/beta.gp
 	mv $$@.tmp $$@
 
-# branches: supp. Figure 2
+# branches: supp. Figure 2 (means over SEEDS; each baseline compared with DL-DKD at β = 0.3)
 $(call rdir,branches,$(1))/branches.tsv $(call rdir,branches,$(1))/branches.md &: $(call rdir,branches,$(1))/knobs.txt \
-		$(foreach v,dldkd dual-exp dual-inh,$(call mdir,$(1),$(v),$(SEED))/beta.tsv) \
-		$(P)/beta-table.sh $(P)/paper/beta.tsv
-	$(call meta,branches,$(1),$(SEED)) > $$(@D)/meta.tmp
-	$(P)/beta-table.sh -d $(1) -m $$(@D)/meta.tmp -p $(P)/paper/beta.tsv \
+		$(foreach v,dldkd dual-exp dual-inh,$(foreach s,$(SEEDS),$(call mdir,$(1),$(v),$(s))/beta.tsv)) \
+		$(call scorefiles,$(1),$(BRANCH_ROWS)) $(T_metrics) $(P)/beta-table.sh $(P)/paper/beta.tsv
+	rm -f $$(@D)/diffs.tmp
+	$(call compare,$(1),$(BRANCH_ROWS),$(REF_branches),$$(@D)/diffs.tmp)
+	$(call meta,branches,$(1),$(SEEDS)) > $$(@D)/meta.tmp
+	$(P)/beta-table.sh -d $(1) -m $$(@D)/meta.tmp -p $(P)/paper/beta.tsv -D $$(@D)/diffs.tmp -b 0.3 \
 		-t "DL-DKD against the two-branch baselines across β (supp. Figure 2), $(call rtag,$(1))" \
-		-o $$(@D)/branches $(foreach v,dldkd:dl-dkd dual-exp:dual-exp dual-inh:dual-inh,$(lastword $(subst :, ,$(v)))=$(call mdir,$(1),$(firstword $(subst :, ,$(v))),$(SEED))/beta.tsv)
-	rm -f $$(@D)/meta.tmp
+		-o $$(@D)/branches $(foreach r,$(BRANCH_ROWS),$(foreach s,$(SEEDS),$(firstword $(subst :, ,$(r)))=$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(s))/beta.tsv))
+	rm -f $$(@D)/meta.tmp $$(@D)/diffs.tmp
 $(call rdir,branches,$(1))/branches.png: $(call rdir,branches,$(1))/branches.tsv $(P)/beta.gp
 	awk -f $(P)/beta-plot.awk $$< > $$(@D)/beta-plot.tsv
-	gnuplot -e "in='$$(@D)/beta-plot.tsv'; out='$$@.tmp'; title='$(call rtag,$(1)): two-branch models across β (seed $(SEED))'; note='paper: DL-DKD above dual-exploration and dual-inheritance at every β'" $(P)/beta.gp
+	gnuplot -e "in='$$(@D)/beta-plot.tsv'; out='$$@.tmp'; title='$(call rtag,$(1)): two-branch models across β (mean over seeds $(SEEDS))'; note='paper: DL-DKD above dual-exploration and dual-inheritance at every β'" $(P)/beta.gp
 	mv $$@.tmp $$@
 
 # schedule: the distillation schedule ablation

@@ -126,8 +126,11 @@ f=$R/beta-sweep/tvr-tiny/beta-sweep.tsv
 betas=$(awk -F'\t' '!/^#/ && $1 != "dataset" { printf "%s ", $3 }' "$f")
 [ "$betas" = "0.0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 " ] && ok "beta-sweep: 11 βs" || bad "beta-sweep βs: $betas"
 s03=$(awk -F'\t' '$3 == "0.3" { print $8 }' "$f")
-same "$s03" "$(model_sumr "$M/dldkd-s1-e2/test.tsv")" && ok "beta-sweep at 0.3 = rank -b 0.3 | metrics" ||
-	bad "beta-sweep at 0.3: $s03 vs $(model_sumr "$M/dldkd-s1-e2/test.tsv")"
+main03=$(tsv_value "$R/main/tvr-tiny/main.tsv" dl-dkd sumr)
+same "$s03" "$main03" && ok "beta-sweep at 0.3 (mean over seeds) = rank -b 0.3 | metrics (main)" ||
+	bad "beta-sweep at 0.3: $s03 vs $main03"
+awk -F'\t' -v n="$nseeds" '!/^#/ && $1 != "dataset" { if (NF != 19 || $13 != n || (n > 1) != ($14 != "-")) e = 1 } END { exit e }' "$f" &&
+	ok "beta-sweep: runs and sd columns" || bad "beta-sweep: runs and sd columns"
 awk -F'\t' '!/^#/ && $1 != "dataset" { if ($8 < 0 || $8 > 400 || $4 > $5 || $7 > 100) e = 1 } END { exit e }' "$f" &&
 	ok "beta-sweep values sane" || bad "beta-sweep values"
 grep -q 'best β = ' "$R/beta-sweep/tvr-tiny/beta-sweep.md" && ok "beta-sweep checks printed" || bad "beta-sweep checks"
@@ -163,6 +166,19 @@ if [ "${PRVR_SANITIZED:-0}" != 1 ]; then
 		"dl-dkd:11 dual-exp:11 dual-inh:11 " ] && ok "branches: 3 models x 11 βs" || bad "branches rows"
 	grep -q 'DL-DKD above dual-exploration at [0-9]* of 11' "$R/branches/tvr-tiny/branches.md" &&
 		ok "branches checks printed" || bad "branches checks"
+	# the baselines against DL-DKD at β = 0.3: the difference of the means, inside its interval
+	awk -F'\t' '/^#/ || $1 == "dataset" || $3 != "0.3" { next } { s[$2] = $8; l[$2] = $0 }
+	END {
+		for (m in l) {
+			split(l[m], f, "\t")
+			if (m == "dl-dkd") { if (f[15] != "-") e = 1; continue }
+			d = f[16] - (s[m] - s["dl-dkd"])
+			if (f[15] != "dl-dkd" || d > 0.01 || d < -0.01 || !(f[17] <= f[16] && f[16] <= f[18] && f[19] > 0 && f[19] <= 1)) e = 1
+			n++
+		}
+		exit e || n != 2
+	}' "$f" && grep -q '^- dual-inheritance − DL-DKD at β = 0.3: SumR [+-][0-9.]* \[' "$R/branches/tvr-tiny/branches.md" &&
+		ok "branches: baselines minus DL-DKD at β = 0.3 with intervals" || bad "branches: differences"
 
 	# ---- cost: analytic FLOPs = hand count from the architecture = measured ----
 	f=$R/cost/tvr-tiny/cost.tsv
