@@ -298,6 +298,7 @@ evaluate(Eval *e, const char *in, const Opts *op)
 		}
 		seen = ecalloc((size_t)gt->n, 1);
 		rel = emalloc((size_t)maxrel * sizeof(*rel));
+		rr = emalloc((size_t)maxrel * sizeof(*rr));
 		if (!scores)
 			pos = emalloc(e->nv * sizeof(*pos));
 	}
@@ -365,7 +366,6 @@ evaluate(Eval *e, const char *in, const Opts *op)
 				e->qid = erealloc(e->qid, (size_t)e->cap * sizeof(*e->qid));
 		}
 		if (gt) {
-			rr = erealloc(rr, (size_t)maxrel * sizeof(*rr));
 			if (scores) {
 				ranks_of(rr, row, (int)e->nv, rel, nrel);
 			} else {
