@@ -302,6 +302,13 @@ push(StrVec *s, char *x)
 	s->v[s->n++] = x;
 }
 
+/* the string just decoded is k (a key may hold \u0000, so compare lengths too) */
+static int
+is_key(const Parser *ps, const char *k)
+{
+	return ps->len == strlen(k) && memcmp(ps->buf, k, ps->len) == 0;
+}
+
 /* one line {"query_id": ..., "gt_video_ids": [...], ...}: appends the query and its videos */
 static void
 parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t *cap)
@@ -316,7 +323,7 @@ parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t *cap)
 		perr(ps, "empty object: expected keys 'query_id' and 'gt_video_ids'");
 	for (;;) {
 		string(ps, 0);
-		if (strcmp(ps->buf, "query_id") == 0) {
+		if (is_key(ps, "query_id")) {
 			if (qid)
 				perr(ps, "key 'query_id' twice");
 			expect(ps, ':');
@@ -327,7 +334,7 @@ parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t *cap)
 			if (ps->len == 0)
 				perr(ps, "'query_id': empty");
 			qid = estrdup(ps->buf);
-		} else if (strcmp(ps->buf, "gt_video_ids") == 0) {
+		} else if (is_key(ps, "gt_video_ids")) {
 			if (have_vids)
 				perr(ps, "key 'gt_video_ids' twice");
 			have_vids = 1;
