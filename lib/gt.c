@@ -302,6 +302,12 @@ push(StrVec *s, char *x)
 	s->v[s->n++] = x;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* the string just decoded is k (a key may hold \u0000, so compare lengths too) */
 static int
 is_key(const Parser *ps, const char *k)
@@ -350,12 +356,7 @@ parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t *cap)
 				string(ps, 1);
 				if (ps->len == 0)
 					perr(ps, "'gt_video_ids': an empty id");
-				/* a video listed twice is one relevant video */
-				size_t i = v0;
-				while (i < v->n && strcmp(v->v[i], ps->buf) != 0)
-					i++;
-				if (i == v->n)
-					push(v, estrdup(ps->buf));
+				push(v, estrdup(ps->buf));
 				ws(ps);
 				if (ps->p < ps->end && *ps->p == ']') {
 					ps->p++;
@@ -377,6 +378,15 @@ parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t *cap)
 	ws(ps);
 	if (ps->p < ps->end)
 		perr(ps, "text after the object");
+	/* a video listed twice is one relevant video: sort the query's ids, drop repeats */
+	qsort(v->v + v0, v->n - v0, sizeof(*v->v), cmp_str);
+	size_t j = v0;
+	for (size_t i = v0; i < v->n; i++)
+		if (j > v0 && strcmp(v->v[i], v->v[j - 1]) == 0)
+			free(v->v[i]);
+		else
+			v->v[j++] = v->v[i];
+	v->n = j;
 	if (!qid)
 		perr(ps, "no key 'query_id'");
 	if (!have_vids)

@@ -16,7 +16,7 @@ typedef struct {
 	char **qid;                /* (n) query ids, file order */
 	long *line;                /* (n) the line of each query */
 	int *off;                  /* (n + 1) query i's videos are vid[off[i] .. off[i+1]-1] */
-	char **vid;                /* (off[n]) relevant video ids */
+	char **vid;                /* (off[n]) relevant video ids, sorted within a query */
 	IdIndex ix;                /* over qid */
 	char *path;
 } GtSet;
