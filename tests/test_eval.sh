@@ -87,6 +87,9 @@ if "$BIN/metrics" -q --compare -f tsv --resamples 500 "$T/a.mp" "$T/ar.mp" >"$T/
 else
 	bad "--compare identical"; cat "$T/out" "$T/err"
 fi
+"$BIN/metrics" -q --compare -f json --resamples 500 "$T/ar.mp" "$T/ar.mp" >"$T/j0" &&
+	[ "$(grep -o '"diff":0,"lo":0,"hi":0,"p":1}' "$T/j0" | wc -l)" = 8 ] &&
+	ok "--compare: two identical rankings: 0 [0, 0], p = 1 for all 8 metrics" || { bad "--compare identical rankings"; cat "$T/j0"; }
 # two different systems: A and B are each one's metrics, the difference is B - A, the interval
 # holds it, the same seed gives the same output, two pairs of runs average
 "$BIN/metrics" -q -f tsv -i "$T/a.mp" | tail -n 1 | cut -f 7 >"$T/sa"
