@@ -1,6 +1,6 @@
 /* evalm: retrieval metrics from the rank of each query's relevant video (or videos), and the
  * paired bootstrap and permutation test comparing two systems query by query.
- * rank_of applies the project's tie rule (../shared/method.md): videos are ordered by descending
+ * rank_of applies the project's tie rule (doc/method.md): videos are ordered by descending
  * score, ties broken by lower corpus index, so the own video's rank is
  *   1 + #{v : s[v] > s[own]} + #{v < own : s[v] == s[own]}.
  * With several relevant videos a query's R@K counts a relevant video within the top K, medR

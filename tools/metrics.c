@@ -547,11 +547,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 
-	argv0 = "metrics";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
-	while ((c = getopt_long(argc, argv, "f:i:o:r:b:B:g:l:q", lo, NULL)) != -1) {
+	tool_start(argc, argv, help);
+	while ((c = getopt_long(argc, argv, ":f:i:o:r:b:B:g:l:q", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (strcmp(optarg, "mp") == 0) fmt = OUT_MP;
@@ -571,7 +568,7 @@ main(int argc, char *argv[])
 		case O_COMPARE: cmp = 1; break;
 		case O_RESAMPLES: R = estrtol(optarg, 1, 1000000); break;
 		case O_SEED: seed = estrtol(optarg, 0, 1L << 40); break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (op.bset && op.bname)
