@@ -1,10 +1,11 @@
 #!/bin/sh
 # test_eval: metrics -g (multi-positive), rank -g and metrics --compare through real pipes, on the
-# 6 x 4 hand matrix of tests/test_metrics.c (test_metrics gen-small) and random scores streams.
+# 6 x 4 hand matrix of tests/test_metrics.c (test_metrics gen-small, from $TBIN) and random
+# scores streams.
 # Checks exact values computed by hand, that a ranking of every video gives what the scores
 # give, that identical systems compare to 0 with a zero-width interval and p = 1, and that bad
 # relevance files and bad combinations exit 1 with one line naming the file and line.
-: "${BIN:=bin}"
+: "${BIN:=bin}" "${TBIN:=obj/testbin}"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
@@ -18,8 +19,8 @@ fails_with() {
 		bad "$d"; cat "$T/err"; fi
 }
 
-"$BIN/test_metrics" gen-small scores >"$T/s.mp" && "$BIN/test_metrics" gen-small ranking >"$T/r.mp" &&
-"$BIN/test_metrics" gen-scores 300 40 3 >"$T/a.mp" && "$BIN/test_metrics" gen-scores 300 40 4 >"$T/b.mp" ||
+"$TBIN/test_metrics" gen-small scores >"$T/s.mp" && "$TBIN/test_metrics" gen-small ranking >"$T/r.mp" &&
+"$TBIN/test_metrics" gen-scores 300 40 3 >"$T/a.mp" && "$TBIN/test_metrics" gen-scores 300 40 4 >"$T/b.mp" ||
 	{ echo "NOT OK making inputs"; exit 1; }
 
 # the inheritance branch of the hand matrix (test_metrics.c H): query 0 {.5 .5 .1 .9},
@@ -113,7 +114,7 @@ fi
 fails_with "--compare: odd number of streams" "usage:" "$BIN/metrics" --compare "$T/a.mp"
 fails_with "--compare -f mp" "--compare writes -f table, tsv or json" "$BIN/metrics" --compare -f mp "$T/a.mp" "$T/b.mp"
 fails_with "--compare: different videos" "--compare:" "$BIN/metrics" -q --compare "$T/a.mp" "$T/s.mp"
-"$BIN/test_metrics" gen-scores 299 40 4 >"$T/b2.mp"
+"$TBIN/test_metrics" gen-scores 299 40 4 >"$T/b2.mp"
 fails_with "--compare: different queries" "--compare: " "$BIN/metrics" -q --compare "$T/a.mp" "$T/b2.mp"
 fails_with "--resamples 0" "out of range" "$BIN/metrics" --compare --resamples 0 "$T/a.mp" "$T/b.mp"
 
