@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -323,11 +324,11 @@ main(void)
 	write_streams("v", 1);
 	snprintf(msg, sizeof(msg), "%s: gzip-compressed", pv);
 	expect_death("gzip stream", load_only, NULL, 0, msg, "gunzip");
-	CHECK(rename(pv, moved) == 0 && symlink("/dev/null", pv) == 0);
+	CHECK(rename(pv, moved) == 0 && mkdir(pv, 0700) == 0);
 	snprintf(msg, sizeof(msg), "%s: not a regular file", pv);
 	expect_death("not a regular file", load_only, NULL, 0, msg, "");
 
-	unlink(pv);
+	rmdir(pv);
 	unlink(moved);
 	unlink(pq);
 	unlink(pt);
