@@ -6,12 +6,13 @@ CXX      = g++
 CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Wno-unused-parameter
 FAISS_LIBS = -lfaiss -fopenmp
 FAISS_TOOLS = prvr-index prvr-search
-HAVE_FAISS := $(shell echo '\#include <faiss/IndexIVFPQ.h>' | $(CXX) -E -x c++ - >/dev/null 2>&1 && echo 1)
+# yes when FAISS's headers are found (HAVE_FAISS=no leaves the tools out)
+HAVE_FAISS ?= $(shell echo '\#include <faiss/IndexIVFPQ.h>' | $(CXX) -E -x c++ - >/dev/null 2>&1 && echo yes)
 
 # included before the Makefile's first rule (BIN must be final there), so keep its goal
 .DEFAULT_GOAL := build
 
-ifeq ($(HAVE_FAISS),1)
+ifeq ($(HAVE_FAISS),yes)
 $(addprefix $(BINDIR)/,$(FAISS_TOOLS)): $(BINDIR)/%: $(OBJ)/tools/%.o $(OBJ)/lib/faissw.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(FAISS_LIBS) $(LDLIBS)
@@ -21,8 +22,8 @@ $(OBJ)/lib/%.o: lib/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c -o $@ $<
 else
-BIN := $(filter-out $(addprefix $(BINDIR)/,$(FAISS_TOOLS)),$(BIN))
-$(info search.mk: no FAISS headers (Debian: libfaiss-dev): prvr-index and prvr-search are not built)
+TOOLS := $(filter-out $(FAISS_TOOLS),$(TOOLS))
+$(info prvr-tools: FAISS not found (faiss/IndexIVFPQ.h; Debian: libfaiss-dev): building and testing everything but prvr-index and prvr-search)
 endif
 
 # the search benchmark (tests/bench_search.sh; never part of the tests): NV=100000 by default

@@ -113,11 +113,8 @@ main(int argc, char *argv[])
 	int *nfr;
 	MpWriter *w;
 
-	argv0 = "prvr-gallery";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
-	while ((c = getopt(argc, argv, "n:q:o:O:d:c:s:m:Q")) != -1) {
+	tool_start(argc, argv, help);
+	while ((c = getopt(argc, argv, ":n:q:o:O:d:c:s:m:Q")) != -1) {
 		switch (c) {
 		case 'n': nv = estrtol(optarg, 1, 100000000); break;
 		case 'q': nq = estrtol(optarg, 1, 100000000); break;
@@ -128,7 +125,7 @@ main(int argc, char *argv[])
 		case 's': seed = estrtol(optarg, 0, 1L << 62); break;
 		case 'm': model = optarg; break;
 		case 'Q': progress_quiet = 1; break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc || !nv || !nq || !vout || !qout)

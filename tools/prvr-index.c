@@ -81,11 +81,8 @@ main(int argc, char *argv[])
 	VxWriter *w;
 	double t0 = now_seconds();
 
-	argv0 = "prvr-index";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
-	while ((opt = getopt(argc, argv, "v:o:c:m:a:n:s:S:M:p:e:t:j:Q")) != -1) {
+	tool_start(argc, argv, help);
+	while ((opt = getopt(argc, argv, ":v:o:c:m:a:n:s:S:M:p:e:t:j:Q")) != -1) {
 		switch (opt) {
 		case 'v': vpath = optarg; break;
 		case 'o': out = optarg; break;
@@ -101,7 +98,7 @@ main(int argc, char *argv[])
 		case 't': c.train = estrtol(optarg, 1, 1L << 30); break;
 		case 'j': nthreads = estrtol(optarg, 1, 256); break;
 		case 'Q': progress_quiet = 1; break;
-		default: usage();
+		default: bad_option(opt);
 		}
 	}
 	if (optind != argc || !out)

@@ -78,16 +78,13 @@ main(int argc, char *argv[])
 	char **vid[2], ida[4096], idb[4096];
 	int c;
 
-	argv0 = "prvr-recall";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
-	while ((c = getopt(argc, argv, "r:a:Q")) != -1) {
+	tool_start(argc, argv, help);
+	while ((c = getopt(argc, argv, ":r:a:Q")) != -1) {
 		switch (c) {
 		case 'r': rpath = optarg; break;
 		case 'a': apath = optarg; break;
 		case 'Q': progress_quiet = 1; break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc || !rpath || !apath)

@@ -380,13 +380,10 @@ main(int argc, char *argv[])
 	const msgpack_object *hq;
 	char *split;
 
-	argv0 = "prvr-search";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
+	tool_start(argc, argv, help);
 	if (env && *env)
 		nthreads = estrtol(env, 1, 256);
-	while ((c = getopt(argc, argv, "x:q:Ek:f:p:e:b:B:j:o:zQ")) != -1) {
+	while ((c = getopt(argc, argv, ":x:q:Ek:f:p:e:b:B:j:o:zQ")) != -1) {
 		switch (c) {
 		case 'x': xpath = optarg; break;
 		case 'q': qpath = optarg; break;
@@ -401,7 +398,7 @@ main(int argc, char *argv[])
 		case 'o': out = optarg; break;
 		case 'z': gz = 1; break;
 		case 'Q': progress_quiet = 1; break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc || !xpath || !qpath)
