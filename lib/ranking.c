@@ -13,22 +13,15 @@ ranking_block(long nv, int nb)
 	return (int)MAX(1, MIN(QBLOCK, SBUDGET / (nv * nb)));
 }
 
-/* x better than y: higher score, then lower index */
-static int
-better(const float *s, int x, int y)
-{
-	return s[x] > s[y] || (s[x] == s[y] && x < y);
-}
-
 static void
 sift_down(const float *s, int *h, int n, int i)
 {
 	for (;;) {
 		int l = 2 * i + 1, r = l + 1, w = i, t;
 		/* root = worst of the kept ones */
-		if (l < n && better(s, h[w], h[l]))
+		if (l < n && ranking_better(s, h[w], h[l]))
 			w = l;
-		if (r < n && better(s, h[w], h[r]))
+		if (r < n && ranking_better(s, h[w], h[r]))
 			w = r;
 		if (w == i)
 			return;
@@ -47,12 +40,12 @@ top_k(int32_t *top, float *topscore, const float *s, int nv, int k)
 			/* sift up */
 			int i = n++;
 			h[i] = v;
-			while (i > 0 && better(s, h[(i - 1) / 2], h[i])) {
+			while (i > 0 && ranking_better(s, h[(i - 1) / 2], h[i])) {
 				int p = (i - 1) / 2, t = h[i];
 				h[i] = h[p], h[p] = t;
 				i = p;
 			}
-		} else if (better(s, v, h[0])) {
+		} else if (ranking_better(s, v, h[0])) {
 			h[0] = v;
 			sift_down(s, h, n, 0);
 		}

@@ -9,6 +9,9 @@
 
 #include "mpio.h"
 
+/* video x ranks before video y by scores s: higher score, then lower index */
+static inline int ranking_better(const float *s, int x, int y) { return s[x] > s[y] || (s[x] == s[y] && x < y); }
+
 /* queries scored per round against nv videos in nb branches: at most 2048, fewer when there are
  * many videos, so the per-branch scores held stay under 2^25 floats */
 int  ranking_block(long nv, int nb);

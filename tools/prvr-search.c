@@ -264,34 +264,50 @@ videos_of(const VxIndex *x, int64_t *rows, long n, int *cand)
 	return u;
 }
 
+/* scratch of the candidate step, grown with F (serial: one for all queries) */
+typedef struct {
+	long cap;                  /* frames a branch it holds */
+	int64_t *rows;             /* (nuse, cap) */
+	float *dist;               /* (cap) */
+	int *vid;                  /* (max(nuse x cap, kk)) */
+} CandBuf;
+
 /* candidates of query qn[u] (one per used branch): the videos of its F nearest frames in each
  * branch, F doubled until there are kk; then (all frames fetched, IVF missing some) padded with
- * the first other videos */
+ * the first other videos. *cand gets them sorted (free it); returns their number */
 static int
-candidates(Search *S, float **qn, long i, long F0, const int64_t *rows0, int *cand, int64_t *rows,
-           float *dist)
+candidates(Search *S, float **qn, long i, long F0, const int64_t *rows0, CandBuf *B, int **cand)
 {
 	VxIndex *x = &S->x;
 	long F = F0, nf = (long)x->h.nframe;
 	int nc;
 
 	for (;;) {
+		if (F > B->cap) {
+			B->cap = F;
+			B->rows = erealloc(B->rows, (size_t)S->nuse * F * sizeof(*B->rows));
+			B->dist = erealloc(B->dist, (size_t)F * sizeof(*B->dist));
+			B->vid = erealloc(B->vid, (size_t)MAX(S->nuse * F, S->kk) * sizeof(*B->vid));
+		}
 		for (int u = 0; u < S->nuse; u++)
 			if (F == F0)
-				memcpy(rows + u * F, rows0 + (size_t)u * QB * F0 + i * F0,
-				       (size_t)F * sizeof(*rows));
-			else if (fw_search(x->ann[S->use[u]], 1, qn[u] + i * x->D, (int)F, dist, rows + u * F))
+				memcpy(B->rows + u * F, rows0 + (size_t)u * QB * F0 + i * F0,
+				       (size_t)F * sizeof(*B->rows));
+			else if (fw_search(x->ann[S->use[u]], 1, qn[u] + i * x->D, (int)F, B->dist,
+			                   B->rows + u * F))
 				die("%s: FAISS search: %s", x->path, fw_error());
-		nc = videos_of(x, rows, F * S->nuse, cand);
+		nc = videos_of(x, B->rows, F * S->nuse, B->vid);
 		if (nc >= S->kk || F == nf)
 			break;
 		F = MIN(2 * F, nf);
 	}
 	for (int v = 0; nc < S->kk; v++)
-		if (!bsearch(&v, cand, (size_t)nc, sizeof(*cand), cmp_int)) {
-			cand[nc++] = v;
-			qsort(cand, (size_t)nc, sizeof(*cand), cmp_int);
+		if (!bsearch(&v, B->vid, (size_t)nc, sizeof(*B->vid), cmp_int)) {
+			B->vid[nc++] = v;
+			qsort(B->vid, (size_t)nc, sizeof(*B->vid), cmp_int);
 		}
+	*cand = emalloc((size_t)nc * sizeof(**cand));
+	memcpy(*cand, B->vid, (size_t)nc * sizeof(**cand));
 	return nc;
 }
 
@@ -299,19 +315,16 @@ static void
 search_approx(Search *S, long F, int nprobe, int ef, int nthreads)
 {
 	VxIndex *x = &S->x;
-	long nf = (long)x->h.nframe, n;
+	long n;
 	float *qb[VX_MAXBR], *dist = efloats((size_t)QB * F);
 	int64_t *rows0 = emalloc((size_t)S->nuse * QB * F * sizeof(*rows0));
-	int64_t *rows = emalloc((size_t)S->nuse * nf * sizeof(*rows));
-	float *dist1 = efloats((size_t)nf);
-	int *cand = emalloc((size_t)QB * x->nv * sizeof(*cand)), *nc = emalloc(QB * sizeof(*nc));
+	CandBuf B = { 0, NULL, NULL, NULL };
+	int *cand[QB], *nc = emalloc(QB * sizeof(*nc));
 	int *rk = emalloc(QB * sizeof(*rk)), *own = emalloc(QB * sizeof(*own));
 	int32_t *top = emalloc((size_t)QB * S->kk * sizeof(*top));
 	float *topscore = efloats((size_t)QB * S->kk);
 	char *qid[QB], *qvid[QB];
 
-	/* rows holds every frame of a branch at most: a bound for the doubling, not an allocation
-	 * that grows with it */
 	for (int u = 0; u < S->nuse; u++) {
 		qb[u] = efloats((size_t)QB * x->D);
 		if (fw_set(x->ann[S->use[u]], nprobe, ef))
@@ -325,7 +338,7 @@ search_approx(Search *S, long F, int nprobe, int ef, int nthreads)
 				die("%s: FAISS search: %s", x->path, fw_error());
 		}
 		for (long i = 0; i < n; i++)
-			nc[i] = candidates(S, qb, i, F, rows0, cand + i * x->nv, rows, dist1);
+			nc[i] = candidates(S, qb, i, F, rows0, &B, &cand[i]);
 		/* re-scoring, one query a thread: no shared writes */
 		#pragma omp parallel num_threads(nthreads)
 		{
@@ -335,7 +348,7 @@ search_approx(Search *S, long F, int nprobe, int ef, int nthreads)
 				sc[u] = efloats((size_t)x->nv);
 			#pragma omp for schedule(dynamic, 1)
 			for (long i = 0; i < n; i++) {
-				const int *c = cand + i * x->nv;
+				const int *c = cand[i];
 				const int *p;
 				const float *s;
 				for (int j = 0; j < nc[i]; j++)
@@ -357,14 +370,14 @@ search_approx(Search *S, long F, int nprobe, int ef, int nthreads)
 			CHECK(rk[i] > S->kk || top[i * S->kk + rk[i] - 1] == own[i]);
 			ranking_item(S->w, qid[i], qvid[i], rk[i], top + i * S->kk,
 			             topscore + i * S->kk, S->kk);
-			free(qid[i]), free(qvid[i]);
+			free(qid[i]), free(qvid[i]), free(cand[i]);
 		}
 		S->nq += n;
 		progress(0, "%ld queries ranked", S->nq);
 	}
 	for (int u = 0; u < S->nuse; u++)
 		free(qb[u]);
-	free(dist), free(rows0), free(rows), free(dist1), free(cand), free(nc), free(rk), free(own);
+	free(dist), free(rows0), free(B.rows), free(B.dist), free(B.vid), free(nc), free(rk), free(own);
 	free(top), free(topscore);
 }
 

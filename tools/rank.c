@@ -180,7 +180,7 @@ relevant(const char *id, int own, const float *s, int nv, const IdIndex *ix, con
 		if (v < 0)
 			die("%s:%ld: video '%s' of query '%s' is not among the videos of %s", gt->path,
 			    gt->line[q], gt->vid[j], id, in);
-		if (best < 0 || better(s, v, best))
+		if (best < 0 || ranking_better(s, v, best))
 			best = v;
 	}
 	return best;
