@@ -87,8 +87,6 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	w = mpw_open(outpath, 0);
 	mpw_header(w, s->out_kind, r->count, 4);
 	mpw_kv_int(w, "dim", D);
-	fingerprint(fp, sizeof(fp), m);
-	mpw_kv_str(w, "model", fp);
 	mpw_key(w, "branches");
 	for (int b = 0; b < NBRANCH; b++)
 		nb += mc->has_branch[b];
@@ -101,6 +99,8 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 		mpw_obj(w, split);
 	else
 		mpw_nil(w);
+	fingerprint(fp, sizeof(fp), m);
+	mpw_kv_str(w, "model", fp);
 	mpw_record_done(w);
 
 	in = efloats((size_t)chunk * maxn * din);
