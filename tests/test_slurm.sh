@@ -1,13 +1,14 @@
 #!/bin/bash
 # test_slurm: the experiment pipelines on a Slurm cluster (LAUNCH=slurm, pipelines/srun.sh).
-# Runs `make main` at SCALE=tiny (one dataset, one seed, a reduced student, two epochs) here,
-# then starts a real single-node Slurm (slurmctld and slurmd on localhost from a slurm.conf
-# generated in a temporary directory: auth/none, process tracking without cgroups, no
-# accounting) and runs the same with LAUNCH=slurm into other directories. Checks that every
-# heavy step make ran became one completed Slurm job named after its target, that the local
-# run submitted none, that the table (and every checkpoint and score file) is the same as the
-# local run's, and that a training job that fails, or is cancelled while it runs, fails make
-# and leaves no checkpoint or log. Stops the daemons and removes everything on any exit.
+# Starts a real single-node Slurm (slurmctld and slurmd on localhost from a slurm.conf generated
+# in a temporary directory: auth/none, process tracking without cgroups, no accounting), runs
+# `make main` at SCALE=tiny (one dataset, one seed, a reduced student, two epochs) locally and
+# then with LAUNCH=slurm into other directories, and checks: the local run submitted no job;
+# every heavy step of the Slurm run was one completed job named after its target with the cores
+# (JOBS), memory (SLURM_MEM), time limit and partition (SLURM_OPTS) asked for; the table, and
+# every record of every checkpoint, log, encoding and score file, is the same as the local run's;
+# a training job that fails, or that is cancelled while it runs, fails make and leaves no
+# checkpoint or log. Stops the daemons and removes everything on any exit.
 # Prints one "SKIP ..." line and passes when a cluster cannot be started here (not root, Slurm
 # not installed: scripts/deps.sh installs it, daemons that do not come up) and under the
 # sanitizers (PRVR_SANITIZED=1: the launcher is the same, test_pipelines runs the tools).
@@ -44,12 +45,6 @@ KNOBS=(DATASET=tvr SCALE=tiny SEEDS=1 EPOCHS=2 JOBS=2 "TRAIN_OPTS=--hidden 32 --
 	"BINDIR=$BIN" "OBJ=$T/obj")
 # bounded: a step that never gets its job ends the test (timeout signals make and its sruns)
 pmake() { timeout 300 make -C "$ROOT" --no-print-directory $OLD "${KNOBS[@]}" "$@"; }
-
-# ---- the local run (no cluster is up yet: a step sent to Slurm would fail) ----
-SECONDS=0
-pmake -j2 main RESULTS="$T/local" DATADIR="$T/ldata" > "$T/local.log" 2>&1 ||
-	{ bad "local make main"; tail -n 20 "$T/local.log"; exit 1; }
-ok "local make main (${SECONDS}s)"
 
 # ---- a one-node cluster: two free ports, the configuration, the daemons ----
 portfree() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -100,8 +95,17 @@ for _ in $(seq 100); do
 	[ "$(sinfo -h -o %t 2>/dev/null)" = idle ] && { up=1; break; }
 	sleep 0.2
 done
-[ -n "$up" ] || skip "the Slurm daemons did not come up: $(grep -h -i -m1 -E 'fatal|error' "$T"/slurm*.out | tail -n 1)"
+[ -n "$up" ] ||
+	skip "the Slurm daemons did not come up: $(cat "$T"/slurm*.out | grep -i -m1 fatal || tail -qn1 "$T"/slurm*.out)"
 ok "single-node Slurm up on ports $port, $((port + 1))"
+
+# ---- the local run: no job at all ----
+SECONDS=0
+pmake -j2 main RESULTS="$T/local" DATADIR="$T/ldata" > "$T/local.log" 2>&1 ||
+	{ bad "local make main"; tail -n 20 "$T/local.log"; exit 1; }
+ok "local make main (${SECONDS}s)"
+[ -z "$(squeue -h -t all -o %i)" ] && ! grep -q 'srun\.sh' "$T/local.log" && ok "the local run used no Slurm" ||
+	bad "the local run sent jobs to Slurm"
 
 # ---- the same run through Slurm ----
 SK=(LAUNCH=slurm SLURM_MEM=200M "SLURM_OPTS=--time=5 --partition=prvr" "RESULTS=$T/slurm" "DATADIR=$T/sdata")
@@ -125,7 +129,6 @@ fi
 for kind in corpus.mp train-tsim.mp ckpt.mp test-videos.mp test-queries.mp test.tsv test-scores.mp; do
 	grep -q "/$kind COMPLETED " "$T/jobs" && ok "a $kind job" || bad "no $kind job"
 done
-grep -q 'srun\.sh' "$T/local.log" && bad "the local run called srun.sh" || ok "the local run used no Slurm"
 
 # the same table and the same files, bit for bit (training is deterministic for a seed and -j)
 strip() { sed -e '/^# date: /d' -e 's/ · date: [^<]*//' "$1"; }
