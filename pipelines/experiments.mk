@@ -23,6 +23,7 @@
 # needs DATASET), MARGIN (triplet margin; default per dataset, else 0.1), SEED (cost's SumR),
 # SEEDS (the other experiments), EPOCHS, PATIENCE, JOBS (threads per heavy tool), DSEED (corpus
 # seed), SYNTH_OPTS, TRAIN_OPTS, RESAMPLES (of the paired comparisons), RESULTS, DATADIR.
+# LAUNCH=local|slurm (where the heavy steps run), SLURM_MEM, SLURM_MEM_TRAIN, SLURM_OPTS: below.
 # Not here: building the tools (the top Makefile; every rule below depends on the binaries).
 
 # ---- knobs -------------------------------------------------------------------------------------
