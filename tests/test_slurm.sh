@@ -157,8 +157,15 @@ done
 
 # ---- failures: a job that fails, a job cancelled while it runs ----
 M=$T/slurm/models/tvr-tiny-d1
+# state NAME: the Slurm state of the job of that name, once it has finished completing
+state() {
+	for _ in $(seq 50); do [ "$(squeue -h -t all -n "$1" -o %T)" = COMPLETING ] || break; sleep 0.2; done
+	squeue -h -t all -n "$1" -o %T
+}
 pmake "$M/exp-s1-e3/ckpt.mp" "${SK[@]}" EPOCHS=3 "TRAIN_OPTS=--no-such-option" > "$T/bad.log" 2>&1 &&
 	bad "make succeeded with a failing training job" || ok "a failing job fails make"
+[ "$(state exp-s1-e3/ckpt.mp)" = FAILED ] && ok "Slurm saw the job fail" ||
+	bad "the failing job's state: $(state exp-s1-e3/ckpt.mp)"
 [ -z "$(ls "$M"/exp-s1-e3/ 2>/dev/null | grep -v '^train\.err$')" ] &&
 	ok "the failed job left no checkpoint or log" || bad "the failed job left: $(ls "$M"/exp-s1-e3/)"
 
@@ -174,6 +181,8 @@ if [ -n "$id" ]; then
 	sleep 1
 	scancel "$id"
 	wait $mk && bad "make succeeded with a cancelled job" || ok "a cancelled job fails make"
+	[ "$(state exp-s1-e40/ckpt.mp)" = CANCELLED ] && ok "Slurm cancelled it" ||
+		bad "the cancelled job's state: $(state exp-s1-e40/ckpt.mp)"
 	[ ! -e "$M/exp-s1-e40/ckpt.mp" ] && [ ! -e "$M/exp-s1-e40/log.mp" ] &&
 		ok "the cancelled job left no checkpoint or log" || bad "the cancelled job left: $(ls "$M"/exp-s1-e40/)"
 else
