@@ -23,9 +23,11 @@ done
 BIN=$(cd "$BIN" && pwd)
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d)
-daemons=
+daemons= running=
 stop() {
-	# jobs first (none should be left), then the two daemons this test started, by their pids
+	# a make still running (timeout passes the signal on to make and its sruns, which cancel
+	# their jobs), any job left, then the two daemons this test started, by their pids
+	[ -z "$running" ] || { kill "$running" 2>/dev/null; wait "$running"; }
 	[ -z "$daemons" ] || { scancel --quiet -p prvr 2>/dev/null; sleep 1; kill $daemons 2>/dev/null; }
 	for p in $daemons; do
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -43,8 +45,10 @@ OLD=
 for b in "$BIN"/*; do OLD="$OLD -o $b"; done
 KNOBS=(DATASET=tvr SCALE=tiny SEEDS=1 EPOCHS=2 JOBS=2 "TRAIN_OPTS=--hidden 32 --heads 2" RESAMPLES=2000
 	"BINDIR=$BIN" "OBJ=$T/obj")
-# bounded: a step that never gets its job ends the test (timeout signals make and its sruns)
-pmake() { timeout 300 make -C "$ROOT" --no-print-directory $OLD "${KNOBS[@]}" "$@"; }
+# make in the background, bounded (a step that never gets its job ends it), so that a signal to
+# the test is handled at once: pstart starts it, pmake waits for it too
+pstart() { timeout 300 make -C "$ROOT" --no-print-directory $OLD "${KNOBS[@]}" "$@" & running=$!; }
+pmake() { pstart "$@"; wait "$running"; set -- $?; running=; return "$1"; }
 
 # ---- a one-node cluster: two free ports, the configuration, the daemons ----
 portfree() { ! (exec 3<> "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -169,8 +173,7 @@ pmake "$M/exp-s1-e3/ckpt.mp" "${SK[@]}" EPOCHS=3 "TRAIN_OPTS=--no-such-option" >
 [ -z "$(ls "$M"/exp-s1-e3/ 2>/dev/null | grep -v '^train\.err$')" ] &&
 	ok "the failed job left no checkpoint or log" || bad "the failed job left: $(ls "$M"/exp-s1-e3/)"
 
-pmake "$M/exp-s1-e40/ckpt.mp" "${SK[@]}" EPOCHS=40 > "$T/cancel.log" 2>&1 &
-mk=$!
+pstart "$M/exp-s1-e40/ckpt.mp" "${SK[@]}" EPOCHS=40 > "$T/cancel.log" 2>&1
 id=
 for _ in $(seq 100); do
 	id=$(squeue -h -t R -n exp-s1-e40/ckpt.mp -o %i 2>/dev/null)
@@ -180,12 +183,13 @@ done
 if [ -n "$id" ]; then
 	sleep 1
 	scancel "$id"
-	wait $mk && bad "make succeeded with a cancelled job" || ok "a cancelled job fails make"
+	wait "$running" && bad "make succeeded with a cancelled job" || ok "a cancelled job fails make"
+	running=
 	[ "$(state exp-s1-e40/ckpt.mp)" = CANCELLED ] && ok "Slurm cancelled it" ||
 		bad "the cancelled job's state: $(state exp-s1-e40/ckpt.mp)"
 	[ ! -e "$M/exp-s1-e40/ckpt.mp" ] && [ ! -e "$M/exp-s1-e40/log.mp" ] &&
 		ok "the cancelled job left no checkpoint or log" || bad "the cancelled job left: $(ls "$M"/exp-s1-e40/)"
 else
-	bad "the training job never ran"; kill $mk; wait $mk
+	bad "the training job never ran"
 fi
 exit $fail
