@@ -94,7 +94,7 @@ const OptDesc train_opts[] = {
 	    "sim | feat: similarity- or feature-based distillation", .parse = kd_on_parse,
 	    .name = kd_on_name),
 	ARG(OPT_WORD, "kd-loss", "kd_loss", kd_loss, 0, 0, "kl", 0, "L",
-	    "kl | mse: the loss of --kd (the kinds are listed below)", .valid = kd_loss_valid),
+	    "kl | mse: the loss (kinds: below)", .valid = kd_loss_valid),
 	ARG(OPT_FLOAT, "kd-temp", "kd_temp", kd_temp, 1e-4, 1e4, "0.2", 0, "T",
 	    "similarity KL temperature"),
 	ARG(OPT_FLOAT, "margin", "margin", margin, 0, 10, "0.1", 0, "M", "triplet margin"),
@@ -109,9 +109,9 @@ const OptDesc train_opts[] = {
 	    "w(e) = lambda * rho(e) + w0: lambda"),
 	ARG(OPT_DOUBLE, "w0", "w0", w0, 0, 1e4, "0", 0, "W", "w0"),
 	/* no default here: the schedule's (ckpt_config_cli) */
-	ARG(OPT_DOUBLE, "sched-k", "sched_k", sched_k, -1e6, 1e6, NULL, 0, "K",
+	ARG(OPT_DOUBLE, "sched-k", "sched_k", sched_k, -1e6, 1e6, NULL, OPTF_OWNDEF, "K",
 	    "schedule k (default: exp 0.95, linear -0.01, sigmoid 800)"),
-	ARG(OPT_DOUBLE, "sched-b", "sched_b", sched_b, -1e6, 1e6, NULL, 0, "B",
+	ARG(OPT_DOUBLE, "sched-b", "sched_b", sched_b, -1e6, 1e6, NULL, OPTF_OWNDEF, "B",
 	    "linear schedule b (default 1)"),
 	{ .type = OPT_SECTION, .help = "optimisation:" },
 	ARG(OPT_INT, "batch", "batch", batch, 2, BIG, "128", 0, "N",
@@ -185,23 +185,12 @@ ckpt_set_branches(TrainConfig *c, const char *preset)
 	return resolve(c);
 }
 
-/* index of the option with this key in train_opts */
-static int
-opt_index(const char *key)
-{
-	for (int i = 0; i < ntrain_opts; i++)
-		if (train_opts[i].key && strcmp(train_opts[i].key, key) == 0)
-			return i;
-	CHECK(!"a key of train_opts");
-	return -1;
-}
-
 void
 ckpt_config_cli(TrainConfig *c, const unsigned char *given)
 {
-	if (!given[opt_index("sched_k")])
+	if (!given[opts_index(train_opts, ntrain_opts, "sched-k")])
 		c->sched_k = sched_default_k(c->schedule);
-	if (!given[opt_index("sched_b")])
+	if (!given[opts_index(train_opts, ntrain_opts, "sched-b")])
 		c->sched_b = sched_default_b(c->schedule);
 	if (c->mc.D % c->mc.NH)
 		usage_error("--hidden %d is not a multiple of --heads %d", c->mc.D, c->mc.NH);

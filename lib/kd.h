@@ -19,13 +19,13 @@ enum { KD_ON_SIM = 0, KD_ON_FEAT, NKD_ON };
  * as in lib/loss.h), the other column is NULL. */
 #define KD_KINDS(X) \
 	X(SIM_KL,   KD_ON_SIM,  "kl",  kd_sim_kl,    NULL, \
-	  "KL(softmax(tau/T) || softmax(S/T)) over the frames of each query's video") \
+	  "KL(softmax(tau/T) || softmax(S/T)) over the frames of the query's video") \
 	X(SIM_MSE,  KD_ON_SIM,  "mse", kd_sim_mse_t, NULL, \
 	  "mean squared difference of S and tau over those frames") \
 	X(FEAT_KL,  KD_ON_FEAT, "kl",  NULL, kd_feat_kl, \
 	  "per frame KL(softmax(teacher) || softmax(projected student frame))") \
 	X(FEAT_MSE, KD_ON_FEAT, "mse", NULL, kd_feat_mse, \
-	  "per video mean squared difference of projected student and teacher frames")
+	  "per video mean squared error of projected student and teacher frames")
 
 #define KD_ENUM(id, on, loss, sim, feat, help) KD_##id,
 enum { KD_NONE = 0, KD_KINDS(KD_ENUM) NKD };

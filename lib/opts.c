@@ -33,12 +33,12 @@ set_text(const OptDesc *d, void *cfg, const char *s)
 	case OPT_BOOL: *(int *)f = strcmp(s, "0") != 0; break;
 	case OPT_ENUM:
 		if ((v = d->parse(s)) < 0)
-			usage_error("--%s: unknown %s '%s'", d->flag, d->arg, s);
+			usage_error("--%s: unknown value '%s'", d->flag, s);
 		*(int *)f = v;
 		break;
 	case OPT_WORD:
 		if (!d->valid(s) || strlen(s) >= d->size)
-			usage_error("--%s: unknown %s '%s'", d->flag, d->arg, s);
+			usage_error("--%s: unknown value '%s'", d->flag, s);
 		memcpy(f, s, strlen(s) + 1);
 		break;
 	default: CHECK(!"settable type");
@@ -74,6 +74,15 @@ opts_longopts(const struct option *fixed, const OptDesc *t, int n)
 }
 
 int
+opts_index(const OptDesc *t, int n, const char *flag)
+{
+	for (int i = 0; i < n; i++)
+		if (t[i].flag && strcmp(t[i].flag, flag) == 0)
+			return i;
+	die("opts_index: no option --%s", flag);
+}
+
+int
 opts_parse(const OptDesc *t, int n, void *cfg, int code, const char *arg)
 {
 	int i = code - OPTS_CODE;
@@ -81,15 +90,17 @@ opts_parse(const OptDesc *t, int n, void *cfg, int code, const char *arg)
 	if (i < 0 || i >= n)
 		return -1;
 	if (t[i].type == OPT_BOOL)
-		*(int *)FIELD(cfg, &t[i]) = !(t[i].def && strcmp(t[i].def, "0") != 0);
+		*(int *)FIELD(cfg, &t[i]) = (int)t[i].hi;
 	else
 		set_text(&t[i], cfg, arg);
 	return i;
 }
 
 void
-opts_help(const OptDesc *t, int n)
+opts_help(const OptDesc *t, int n, const void *dflt)
 {
+	char buf[64];
+
 	for (int i = 0; i < n; i++) {
 		const OptDesc *d = &t[i];
 		const char *h = d->help, *nl;
@@ -109,8 +120,8 @@ opts_help(const OptDesc *t, int n)
 			h = nl + 1;
 		}
 		printf("%s", h);
-		if (d->def && d->type != OPT_BOOL)
-			printf(" (default %s)", d->def);
+		if (d->type != OPT_BOOL && !(d->flags & OPTF_OWNDEF) && (d->def || dflt))
+			printf(" (default %s)", d->def ? d->def : opts_value(t, i, dflt, buf, sizeof(buf)));
 		printf("\n");
 	}
 }

@@ -18,14 +18,15 @@ enum {
 	OPT_SECTION,               /* a help heading ("model:"); no field */
 	OPT_INT, OPT_LONG, OPT_U64,/* integers in [lo, hi] */
 	OPT_FLOAT, OPT_DOUBLE,     /* numbers in [lo, hi] */
-	OPT_BOOL,                  /* int 0/1; the flag (no argument) sets the opposite of def */
+	OPT_BOOL,                  /* int 0/1; the flag (no argument) sets it to hi */
 	OPT_ENUM,                  /* int; on the command line and stored as a word (parse, name) */
 	OPT_WORD,                  /* char[size]; valid() accepts it */
 	OPT_DERIVED                /* stored by pack() from other fields; not read back, no flag */
 };
 
 enum {
-	OPTF_SHAPE = 1             /* fixes the model's shape: given with --resume it must match */
+	OPTF_SHAPE = 1,            /* fixes the model's shape: given with --resume it must match */
+	OPTF_OWNDEF = 2            /* the default depends on other options: help says which */
 };
 
 typedef struct {
@@ -54,11 +55,14 @@ void opts_defaults(const OptDesc *t, int n, void *cfg, size_t cfg_size);
  * of t, whose getopt_long value is OPTS_CODE + its index; free() the result */
 #define OPTS_CODE 1024
 struct option *opts_longopts(const struct option *fixed, const OptDesc *t, int n);
+/* the index of the entry with this flag (it must exist) */
+int  opts_index(const OptDesc *t, int n, const char *flag);
 /* getopt_long returned code with arg: set the field, dying with a one-line usage error naming
  * the flag on a bad value. Returns the entry's index, or -1 when code is not one of t's. */
 int  opts_parse(const OptDesc *t, int n, void *cfg, int code, const char *arg);
-/* the flags of t with their help, under their section headings */
-void opts_help(const OptDesc *t, int n);
+/* the flags of t with their help and default (def, else the value in dflt when not NULL),
+ * under their section headings */
+void opts_help(const OptDesc *t, int n, const void *dflt);
 /* 1 when entry i of t holds the same value in a and b */
 int  opts_equal(const OptDesc *t, int i, const void *a, const void *b);
 /* the value of entry i as text (for messages); buf of n bytes */

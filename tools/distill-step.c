@@ -72,7 +72,7 @@ help(void)
 "      --eval-loss        with --resume: log the loss of CKPT's weights on the batches of its\n"
 "                         next epoch, with no update and no dropout (and validate if given)\n"
 "  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n", argv0);
-	opts_help(train_opts, ntrain_opts);
+	opts_help(train_opts, ntrain_opts, NULL);
 	printf("distillation kinds:\n");
 	kd_help(stdout);
 	printf(
