@@ -71,7 +71,8 @@ const char *opts_value(const OptDesc *t, int i, const void *cfg, char *buf, size
 /* the stored keys of t as one map value */
 void opts_pack(MpWriter *w, const OptDesc *t, int n, const void *cfg);
 /* defaults, then every stored key of t from the map m, each checked like the command line;
- * dies naming the reader's file and record on a missing key or a bad value */
+ * a key with a default may be absent (a map written before its option was added) and keeps
+ * the default. Dies naming the reader's file and record on a missing key or a bad value. */
 void opts_read(const MpReader *r, const msgpack_object *m, const OptDesc *t, int n, void *cfg,
                size_t cfg_size);
 
