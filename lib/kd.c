@@ -11,7 +11,6 @@ static float
 kd_sim_mse_t(float *dS, float scale, const float *S, const float *tau, const int *len, int Nq,
              int L, float temp)
 {
-	(void)temp;
 	return kd_sim_mse(dS, scale, S, tau, len, Nq, L);
 }
 
