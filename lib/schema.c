@@ -45,7 +45,7 @@ static const SchemaKey corpus_split[] = {
 static const SchemaKey corpus_header[] = {
 	STR("name", 1), ONEOF("source", 1, "synthetic|import"), INT("seed", 1, NULL, NULL),
 	MAP("dims", 1, corpus_dims, NULL), MAP("splits", 1, NULL, corpus_split),
-	MAP("knobs", 1, NULL, NULL), END
+	MAP("knobs", 1, NULL, NULL), MAP("import", 0, NULL, NULL), END
 };
 static const SchemaKey corpus_item[] = {
 	ONEOF("split", 1, "train|val|test"), STR("id", 1), STR("video", 1),
