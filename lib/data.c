@@ -4,6 +4,7 @@
 
 #include "data.h"
 #include "mpio.h"
+#include "schema.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -36,7 +37,7 @@ index_ids(IdIndex *x, char **ids, int n, const char *what, const char *file)
 static int
 read_header(MpReader *r, const char *kind, const char *role, char *split, size_t nsplit)
 {
-	const msgpack_object *h = mpr_header(r, kind), *o;
+	const msgpack_object *h = schema_header(r, kind), *o;
 	char s[32];
 	long dim;
 

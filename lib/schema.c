@@ -737,6 +737,17 @@ schema_open(const MpReader *r, const msgpack_object *hdr, int check)
 	return s;
 }
 
+const msgpack_object *
+schema_header(MpReader *r, const char *kind)
+{
+	const msgpack_object *h = mpr_header(r, kind);
+	SchemaState *s = schema_open(r, h, 1);
+
+	s->check = 0;                  /* the header alone: no end-of-stream invariants */
+	schema_close(s);
+	return h;
+}
+
 void
 schema_item(SchemaState *s, const msgpack_object *o)
 {

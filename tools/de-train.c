@@ -31,6 +31,7 @@
 #include "evalm.h"
 #include "mpio.h"
 #include "opts.h"
+#include "schema.h"
 #include "rng.h"
 #include "schedule.h"
 #include "util.h"
@@ -288,7 +289,7 @@ static float *
 teacher_captions(const char *path, const Dataset *d)
 {
 	MpReader *r = mpr_open(path);
-	const msgpack_object *h = mpr_header(r, "query-features"), *o;
+	const msgpack_object *h = schema_header(r, "query-features"), *o;
 	IdIndex x;
 	char *seen = ecalloc((size_t)d->nq, 1), role[32], id[512], vid[512];
 	float *tq;
