@@ -56,6 +56,8 @@ extern const int ntrain_opts;
 
 /* doc/method.md defaults for everything; dims and data-derived counts left 0 */
 void ckpt_config_defaults(TrainConfig *c);
+/* set branches, kd_branch and mc.has_branch from a preset name; 0 ok, -1 unknown name */
+int  ckpt_set_branches(TrainConfig *c, const char *preset);
 /* after the command line (given[i]: option i of train_opts was given): the schedule's k and b
  * unless given, --deterministic's dropout and pool, the preset's branches and the KD kind.
  * Dies with a usage error on options that do not go together. */
