@@ -187,10 +187,17 @@ mpr_next(MpReader *r)
 	r->rec++;
 	if (r->count >= 0 && r->rec > r->count)
 		mpr_die(r, "more records than the header's count %ld", r->count);
-	if (r->r.data.type != MSGPACK_OBJECT_MAP)
-		mpr_die(r, "not a map");
-	verify_crc(r, &r->r.data);
+	mpr_record(r, &r->r.data, r->rec);
 	return &r->r.data;
+}
+
+void
+mpr_record(MpReader *r, msgpack_object *o, long rec)
+{
+	r->rec = rec;
+	if (o->type != MSGPACK_OBJECT_MAP)
+		mpr_die(r, "not a map");
+	verify_crc(r, o);
 }
 
 void

@@ -61,6 +61,9 @@ MpReader *mpr_open(const char *path);                 /* "-" = stdin */
 const msgpack_object *mpr_header(MpReader *r, const char *kind);
 /* next item map, or NULL at a clean end; dies on truncation, non-map, or a count mismatch */
 const msgpack_object *mpr_next(MpReader *r);
+/* the checks mpr_next makes on item map o, read as record rec by other means (lib/recfile):
+ * a map, its crc32 (then dropped from o); messages name record rec from then on */
+void mpr_record(MpReader *r, msgpack_object *o, long rec);
 void mpr_close(MpReader *r);                          /* also reports deferred gzip errors */
 _Noreturn void mpr_die(const MpReader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -737,14 +737,21 @@ schema_open(const MpReader *r, const msgpack_object *hdr, int check)
 	return s;
 }
 
+void
+schema_check_header(const MpReader *r, const msgpack_object *hdr)
+{
+	SchemaState *s = schema_open(r, hdr, 1);
+
+	s->check = 0;                  /* the header alone: no end-of-stream invariants */
+	schema_close(s);
+}
+
 const msgpack_object *
 schema_header(MpReader *r, const char *kind)
 {
 	const msgpack_object *h = mpr_header(r, kind);
-	SchemaState *s = schema_open(r, h, 1);
 
-	s->check = 0;                  /* the header alone: no end-of-stream invariants */
-	schema_close(s);
+	schema_check_header(r, h);
 	return h;
 }
 

@@ -64,9 +64,11 @@ const SchemaKind *schema_kind(const char *kind);   /* NULL when unknown */
  * the header against its kind (dying via mpr_die on the first violation, also for an unknown
  * kind); without, only remember it (for schema_dtype) whatever it holds. */
 SchemaState *schema_open(const MpReader *r, const msgpack_object *hdr, int check);
-/* Record 0 of r, as mpr_header(r, kind), validated against kind's table (types, ranges, allowed
- * strings, required keys; dies via mpr_die naming the file and the key): the header check of
- * every reader of a known kind, instead of checks by hand. */
+/* The header hdr of r (from mpr_header) validated against its kind's table (types, ranges,
+ * allowed strings, required keys; dies via mpr_die naming the file and the key): the header
+ * check of every reader of a known kind, instead of checks by hand. */
+void schema_check_header(const MpReader *r, const msgpack_object *hdr);
+/* mpr_header(r, kind), then schema_check_header */
 const msgpack_object *schema_header(MpReader *r, const char *kind);
 /* validate the item just returned by mpr_next; dies via mpr_die on the first violation */
 void schema_item(SchemaState *s, const msgpack_object *item);
