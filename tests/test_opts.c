@@ -2,7 +2,8 @@
  * and the KD registry (lib/kd). The table is well formed (unique flags and keys, every flag has
  * its help, every enum its parser); every option set away from its default on the command line
  * survives a round trip through the stored map; every registry row names one function of the
- * kind it distils and is found by its words. Range errors, resume checks and byte-identical
+ * kind it distils and is found by its words; schemas/checkpoint.md's config table lists the
+ * same keys as the table (run from the repository root). Range errors, resume checks and byte-identical
  * checkpoints are exercised end to end by tests/test_train.sh. */
 #include <stdint.h>
 #include <stdio.h>
@@ -159,6 +160,59 @@ test_missing_default(void)
 	printf("OK a stored map without kd_temp loads with its default\n");
 }
 
+/* schemas/checkpoint.md's config table and train_opts name the same keys */
+static void
+test_page(void)
+{
+	FILE *f = fopen("schemas/checkpoint.md", "r");
+	char line[4096], q[128];
+	int on = 0, rows = 0;
+	static char page[1 << 16];
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "NOT OK schemas/checkpoint.md: cannot open (run from the repository root)\n");
+		failures++;
+		return;
+	}
+	n = fread(page, 1, sizeof(page) - 1, f);
+	page[n] = 0;
+	for (int i = 0; i < ntrain_opts; i++) {
+		if (!train_opts[i].key)
+			continue;
+		snprintf(q, sizeof(q), "`%s`", train_opts[i].key);
+		if (!strstr(page, q)) {
+			fprintf(stderr, "NOT OK config key '%s' not in schemas/checkpoint.md\n",
+			        train_opts[i].key);
+			failures++;
+		}
+	}
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end, *e;
+		if (line[0] == '#')
+			on = strncmp(line, "### `config`", 12) == 0;
+		if (!on || line[0] != '|' || line[1] == '-' || !(end = strchr(line + 1, '|')))
+			continue;
+		for (p = line + 1; (p = memchr(p, '`', (size_t)(end - p))) &&
+		     (e = memchr(p + 1, '`', (size_t)(end - p - 1))); p = e + 1) {
+			int found = 0;
+			*e = 0;
+			for (int i = 0; i < ntrain_opts; i++)
+				found |= train_opts[i].key && strcmp(train_opts[i].key, p + 1) == 0;
+			if (!found) {
+				fprintf(stderr, "NOT OK schemas/checkpoint.md: config key '%s' not in "
+				        "train_opts\n", p + 1);
+				failures++;
+			}
+			rows++;
+		}
+	}
+	fclose(f);
+	EXPECT(rows > 0);
+	printf("OK schemas/checkpoint.md's config table and train_opts agree (%d keys)\n", rows);
+}
+
 static void
 test_registry(void)
 {
@@ -183,6 +237,7 @@ main(void)
 	test_table(train_opts, ntrain_opts);
 	test_roundtrip();
 	test_missing_default();
+	test_page();
 	test_registry();
 	if (failures)
 		return 1;
