@@ -4,6 +4,7 @@
 
 #include "ckpt.h"
 #include "mpio.h"
+#include "schema.h"
 #include "schedule.h"
 #include "util.h"
 
@@ -330,7 +331,7 @@ Model *
 ckpt_read(const char *path, TrainConfig *c, TrainState *st, int moments)
 {
 	MpReader *r = mpr_open(path);
-	const msgpack_object *h = mpr_header(r, "checkpoint"), *o;
+	const msgpack_object *h = schema_header(r, "checkpoint"), *o;
 	Model *m;
 	int nt;
 	long shape[8], np;
