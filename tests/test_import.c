@@ -209,7 +209,9 @@ run(const char *args, const char *errfile)
 	char cmd[4096];
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "%s/prvr-import -q %s 2>%s", bin, args, errfile);
+	if (snprintf(cmd, sizeof(cmd), "%s/prvr-import -q %s 2>%s", bin, args, errfile) >=
+	    (int)sizeof(cmd))
+		die("command too long");
 	st = system(cmd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
