@@ -9,6 +9,9 @@
 
 static const char *brname[NBRANCH] = { "inh", "exp" };
 
+#define CKPT_MAXPARAMS ((size_t)1 << 31)   /* 8 GiB a block; a pipe has no size to check */
+#define CKPT_MAXSEQ (1L << 22)
+
 void
 ckpt_config_defaults(TrainConfig *c)
 {
@@ -195,6 +198,10 @@ read_config(const MpReader *r, const msgpack_object *m, TrainConfig *c)
 		mpr_die(r, "config: hidden %d is not a multiple of heads %d", mc->D, mc->NH);
 	mc->max_frames = cfg_int(r, m, "max_frames", 1, 1 << 16);
 	mc->max_tokens = cfg_int(r, m, "max_tokens", 1, 1 << 16);
+	/* readers of this model buffer whole padded sequences: keep one under 16 MiB */
+	if ((long)mc->max_frames * mc->dv > CKPT_MAXSEQ || (long)mc->max_tokens * mc->dt > CKPT_MAXSEQ)
+		mpr_die(r, "config: max_frames x video_dim or max_tokens x token_dim over %ld floats",
+		        (long)CKPT_MAXSEQ);
 	mpr_strcpy(r, m, "branches", s, sizeof(s));
 	if (ckpt_set_branches(c, s))
 		mpr_die(r, "config: unknown branches '%s'", s);
@@ -294,6 +301,7 @@ ckpt_read(const char *path, TrainConfig *c, TrainState *st, int moments)
 	const msgpack_object *h = mpr_header(r, "checkpoint"), *o;
 	Model *m;
 	int nt;
+	size_t want;
 	long shape[8], np;
 	int32_t rng[8];
 	float *scratch = NULL;
@@ -319,12 +327,18 @@ ckpt_read(const char *path, TrainConfig *c, TrainState *st, int moments)
 		st->cmd = mpr_strdup(r, h, "cmd");
 	}
 	np = mpr_int(r, h, "nparams");
-	m = model_new(&c->mc);
-	nt = model_num_tensors(m);
+	/* the configuration is checked against the stream before the model is built from it */
+	want = model_size(&c->mc, &nt);
 	if (r->count != nt)
 		mpr_die(r, "%ld tensors, but the configured model has %d", r->count, nt);
-	if (np != (long)model_num_params(m))
-		mpr_die(r, "nparams %ld, but the configured model has %zu", np, model_num_params(m));
+	if (np < 0 || (size_t)np != want)
+		mpr_die(r, "nparams %ld, but the configured model has %zu", np, want);
+	if (want > CKPT_MAXPARAMS)
+		mpr_die(r, "a model of %zu parameters, more than %zu", want, CKPT_MAXPARAMS);
+	if (want > mpr_bytes_left(r) / 12)          /* w, m and v: 3 float32 per parameter */
+		mpr_die(r, "a model of %zu parameters, more than the %zu bytes left in the file hold",
+		        want, mpr_bytes_left(r));
+	m = model_new(&c->mc);
 	for (int i = 0; i < nt; i++) {
 		ParamInfo p = model_tensor(m, i);
 		size_t ns;

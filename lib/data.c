@@ -85,6 +85,7 @@ load_videos(Dataset *d, const char *path, int max_frames)
 	d->dv = read_header(r, "video-features", "student", d->split, sizeof(d->split));
 	while ((o = mpr_next(r))) {
 		long n = item_n(r, o, max_frames, "frame");
+		mpr_f32n(r, o, "x", (size_t)n * d->dv);
 		GROW(d->vid, cap_id, d->nv + 1);
 		GROW(d->vlen, cap_len, d->nv + 1);
 		GROW(d->voff, cap_off, d->nv + 2);
@@ -116,6 +117,7 @@ load_queries(Dataset *d, const IdIndex *vx, const char *path, int max_tokens)
 	while ((o = mpr_next(r))) {
 		long n = item_n(r, o, max_tokens, "token");
 		int v;
+		mpr_f32n(r, o, "x", (size_t)n * d->dt);
 		mpr_strcpy(r, o, "video", vid, sizeof(vid));
 		if ((v = idindex_find(vx, vid)) < 0)
 			mpr_die(r, "query's video '%s' is not in the video stream", vid);
@@ -195,7 +197,6 @@ load_teacher_videos(Dataset *d, const IdIndex *vx, const char *path)
 	int nseen = 0;
 
 	d->E = read_header(r, "video-features", "teacher", NULL, 0);
-	d->tvideo = efloats((size_t)d->voff[d->nv] * d->E);
 	while ((o = mpr_next(r))) {
 		int v;
 		long n;
@@ -208,6 +209,10 @@ load_teacher_videos(Dataset *d, const IdIndex *vx, const char *path)
 		if (n != d->vlen[v])
 			mpr_die(r, "video '%s': n = %ld, but the student stream has %d frames", id, n,
 			        d->vlen[v]);
+		if (!d->tvideo) {       /* the header's dim is allocated from once a record has it */
+			mpr_f32n(r, o, "x", (size_t)n * d->E);
+			d->tvideo = efloats((size_t)d->voff[d->nv] * d->E);
+		}
 		mpr_f32(r, o, "x", d->tvideo + (size_t)d->voff[v] * d->E, (size_t)n * d->E);
 		seen[v] = 1;
 		nseen++;

@@ -98,13 +98,36 @@ tmp_unregister(const char *path)
 		}
 }
 
+static const char *oom_name;
+static const long *oom_rec;
+
+void
+oom_where(const char *name, const long *rec)
+{
+	if (name || rec == oom_rec) {
+		oom_name = name;
+		oom_rec = rec;
+	}
+}
+
+static _Noreturn void
+nomem(size_t nmemb, size_t size)
+{
+	if (!oom_name)
+		die("out of memory allocating %zu x %zu bytes", nmemb, size);
+	if (*oom_rec <= 0)
+		die("%s: header: out of memory allocating %zu x %zu bytes", oom_name, nmemb, size);
+	die("%s: record %ld: out of memory allocating %zu x %zu bytes", oom_name, *oom_rec, nmemb,
+	    size);
+}
+
 void *
 emalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
-		die("malloc %zu bytes:", n);
+		nomem(1, n);
 	return p;
 }
 
@@ -114,7 +137,7 @@ ecalloc(size_t nmemb, size_t size)
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 
 	if (!p)
-		die("calloc %zu x %zu bytes:", nmemb, size);
+		nomem(nmemb, size);
 	return p;
 }
 
@@ -123,7 +146,7 @@ erealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
-		die("realloc %zu bytes:", n);
+		nomem(1, n);
 	return p;
 }
 
@@ -145,7 +168,7 @@ efloats(size_t n)
 
 	bytes = (bytes + 63) / 64 * 64;
 	if (posix_memalign(&p, 64, bytes))
-		die("allocate %zu floats: out of memory", n);
+		nomem(n, sizeof(float));
 	memset(p, 0, bytes);
 	return p;
 }

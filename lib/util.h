@@ -15,6 +15,10 @@ extern char *argv0;
 void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* the allocators die on failure naming the input last read from ("NAME: record N: out of
+ * memory ..."): readers call oom_where(name, &rec) as they advance and oom_where(NULL, &rec)
+ * when they close */
+void oom_where(const char *name, const long *rec);
 void *emalloc(size_t n);
 void *ecalloc(size_t nmemb, size_t size);
 void *erealloc(void *p, size_t n);

@@ -88,6 +88,8 @@ vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *
 			mpr_die(r, "'n' = %ld: expected 1..%ld frames", n, VIDSET_MAXN);
 		if (tot + n > (1L << 31) / 2)
 			mpr_die(r, "more than %ld frames in all", (1L << 31) / 2);
+		for (int k = 0; k < nkeys; k++)
+			mpr_f32n(r, o, keys[k], (size_t)(n * D));
 		if (V->nv == cap) {
 			cap = cap ? 2 * cap : 1024;
 			V->id = erealloc(V->id, (size_t)cap * sizeof(*V->id));
