@@ -185,6 +185,7 @@ encode_main(int side, int argc, char *argv[], void (*usage)(int status))
 	}
 	if (optind != argc || !ckpt)
 		usage(1);
+	check_outputs(&ckpt, 1, &outpath, 1);
 	encode_stream(side, ckpt, "-", outpath, threads, chunk);
 	return 0;
 }

@@ -576,11 +576,8 @@ mpw_open(const char *path, int gzip)
 		w->name = estrdup("<stdout>");
 		w->fd = 1;
 	} else {
-		size_t n = strlen(path) + 32;
 		w->name = estrdup(path);
-		w->tmp = emalloc(n);
-		snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-		tmp_register(w->tmp);
+		w->tmp = tmp_path(path);
 		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (w->fd < 0)
 			die("open %s:", w->tmp);
@@ -675,6 +672,53 @@ mpw_record_done(MpWriter *w)
 	PACK(msgpack_pack_uint32(&w->pk, (uint32_t)w->crc));
 	w->in_record = 0;
 	w->rec++;
+}
+
+void
+mpw_copy(MpWriter *w, const msgpack_object *map)
+{
+	CHECK(map->type == MSGPACK_OBJECT_MAP);
+	mpw_map(w, map->via.map.size);
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		mpw_obj(w, &map->via.map.ptr[i].key);
+		mpw_obj(w, &map->via.map.ptr[i].val);
+	}
+	mpw_record_done(w);
+}
+
+void
+mpw_publish(MpWriter *w)
+{
+	char *pub = emalloc(strlen(w->name) + 8), *copy, buf[1 << 16];
+	int in, out;
+	ssize_t k;
+
+	CHECK(!w->gz && !w->in_record);
+	flush_buf(w);
+	if (!w->tmp)
+		return;
+	sprintf(pub, "%s.pub", w->name);
+	copy = tmp_path(pub);
+	if ((in = open(w->tmp, O_RDONLY)) < 0)
+		die("open %s:", w->tmp);
+	if ((out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+		die("open %s:", copy);
+	while ((k = read(in, buf, sizeof(buf))) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			die("read %s:", w->tmp);
+		if (write_all(out, buf, (size_t)k))
+			die("write %s:", copy);
+	}
+	close(in);
+	if ((fsync(out) && errno != EINVAL) || close(out))
+		die("write %s:", copy);
+	if (rename(copy, w->name))
+		die("rename %s to %s:", copy, w->name);
+	tmp_unregister(copy);
+	free(copy);
+	free(pub);
 }
 
 void

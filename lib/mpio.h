@@ -115,6 +115,11 @@ void mpw_i32bin(MpWriter *w, const int32_t *x, size_t n);
 /* copy one msgpack object as is (e.g. a header map passed through) */
 void mpw_obj(MpWriter *w, const msgpack_object *o);
 void mpw_record_done(MpWriter *w);                    /* appends crc32, counts the record */
+/* one record: the pairs of map (e.g. a record read from another stream), with a new crc32 */
+void mpw_copy(MpWriter *w, const msgpack_object *map);
+/* the records so far, at the final name now, while writing goes on (a copy of the temporary
+ * file renamed into place): a run killed later leaves them there. Stdout: a flush. No gzip. */
+void mpw_publish(MpWriter *w);
 void mpw_close(MpWriter *w);                          /* flush, check count, rename into place */
 
 /* key/value shorthands */

@@ -68,6 +68,31 @@ idindex_free(IdIndex *x)
 	x->n = 0;
 }
 
+void
+idlist_add(IdList *l, const char *id)
+{
+	if (l->n % 1024 == 0)
+		l->id = erealloc(l->id, ((size_t)l->n + 1024) * sizeof(*l->id));
+	l->id[l->n++] = estrdup(id);
+}
+
+void
+idlist_check(IdList *l, const char *file, const char *what)
+{
+	IdIndex x;
+	int a, b;
+
+	idindex_sort(&x, l->id, l->n);
+	if (idindex_dup(&x, &a, &b))
+		die("%s: record %d: %s id '%s' appears twice (also record %d)", file, MAX(a, b) + 1,
+		    what, l->id[b], MIN(a, b) + 1);
+	idindex_free(&x);
+	for (int i = 0; i < l->n; i++)
+		free(l->id[i]);
+	free(l->id);
+	memset(l, 0, sizeof(*l));
+}
+
 /* ---- videos ---- */
 
 void

@@ -136,6 +136,40 @@ crafted_query(const char *name, long dim)
 	free(x);
 }
 
+/* a corpus stream whose one query's moment starts at INT64_MAX (start + 1 overflowed) */
+static void
+crafted_corpus(const char *name)
+{
+	static const char *dims[] = { "video_student", "video_teacher", "query_student",
+	                              "query_teacher" };
+	char p[256];
+	MpWriter *w;
+
+	path(p, sizeof(p), name);
+	w = mpw_open(p, 0);
+	mpw_header(w, "corpus", 1, 6);
+	mpw_kv_str(w, "name", "crafted");
+	mpw_kv_str(w, "source", "synthetic");
+	mpw_kv_int(w, "seed", 1);
+	mpw_key(w, "dims");
+	mpw_map(w, 4);
+	for (int i = 0; i < 4; i++)
+		mpw_kv_int(w, dims[i], 1);
+	mpw_key(w, "splits");
+	mpw_map(w, 0);
+	mpw_key(w, "knobs");
+	mpw_map(w, 0);
+	mpw_record_done(w);
+	mpw_map(w, 5);
+	mpw_kv_str(w, "split", "train");
+	mpw_kv_str(w, "id", "v#enc#0");
+	mpw_kv_str(w, "video", "v");
+	mpw_kv_int(w, "start", INT64_MAX);
+	mpw_kv_int(w, "end", INT64_MAX);
+	mpw_record_done(w);
+	mpw_close(w);
+}
+
 /* raw msgpack bytes into a file, gzip or not */
 static void
 raw(const char *name, int gz, const void *head, size_t nhead, size_t zeros)
@@ -235,6 +269,12 @@ main(void)
 		snprintf(cmd, sizeof(cmd), "%s/prvr-cat %s", bin, p);
 		refused("gzip bomb, 256 MiB record", cmd, "bomb.mp.gz: record 0: gzip expands more than");
 	}
+
+	/* a moment starting at INT64_MAX: the bound "end >= start+1" must not wrap */
+	crafted_corpus("corpus.mp");
+	path(p, sizeof(p), "corpus.mp");
+	snprintf(cmd, sizeof(cmd), "%s/prvr-cat -c %s", bin, p);
+	refused("corpus item starting at INT64_MAX", cmd, "corpus.mp: record 1: value out of range");
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);

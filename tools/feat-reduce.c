@@ -135,6 +135,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	check_outputs(&in, 1, &out, 1);
 
 	r = mpr_open(in);
 	h = mpr_header(r, NULL);

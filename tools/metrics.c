@@ -118,6 +118,9 @@ need_strobj(const MpReader *r, const msgpack_object *o, const char *key)
 		mpr_die(r, "missing key '%s'", key);
 	if (v->type != MSGPACK_OBJECT_STR)
 		mpr_die(r, "'%s': expected a string", key);
+	for (uint32_t i = 0; i < v->via.str.size; i++)   /* ids go into the TSV of -r as they are */
+		if (strchr("\t\n\r", v->via.str.ptr[i]))    /* (NUL matches too) */
+			mpr_die(r, "'%s': a tab, newline, CR or NUL byte in an id", key);
 	return v;
 }
 
@@ -203,6 +206,7 @@ main(int argc, char *argv[])
 		usage();
 	if (fmt != OUT_MP && strcmp(out, "-") != 0)
 		die("-o is for -f mp; text formats go to stdout");
+	check_outputs(&in, 1, (const char *[]){ out, rpath }, 2);
 
 	r = mpr_open(in);
 	h = mpr_header(r, NULL);
@@ -257,10 +261,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if (rpath) {
-		size_t n = strlen(rpath) + 32;
-		rtmp = emalloc(n);
-		snprintf(rtmp, n, "%s.tmp.%ld", rpath, (long)getpid());
-		tmp_register(rtmp);
+		rtmp = tmp_path(rpath);
 		if (!(rf = fopen(rtmp, "w")))
 			die("open %s:", rtmp);
 	}

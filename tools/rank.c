@@ -256,6 +256,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 	size_t nv, nb;
 	char **vid = mpr_strarray(r, h, "videos", &nv), **br = header_branches(r, h, &nb);
 	char *split = vidset_header_split(r, h), id[4096], video[4096];
+	IdList qids = { 0 };
 	IdIndex ix;
 	int kk;
 	float *sb[2], *fused, *topscore;
@@ -284,6 +285,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 		Choice c1 = c;
 
 		mpr_strcpy(r, o, "id", id, sizeof(id));
+		idlist_add(&qids, id);
 		mpr_strcpy(r, o, "video", video, sizeof(video));
 		if ((own = idindex_find(&ix, video)) < 0)
 			mpr_die(r, "query '%s': video '%s' is not in the header's videos", id, video);
@@ -297,6 +299,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 	}
 	if (nq == 0)
 		die("%s: no queries", r->name);
+	idlist_check(&qids, r->name, "query");
 	mpr_close(r);
 	mpw_close(w);
 	progress(1, "%ld queries x %zu videos ranked by %s", nq, nv, c.name);
@@ -325,6 +328,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	MpWriter *w;
 	float *qb[MAXBR], *sb[MAXBR], *fused, *topscore;
 	char **qid, **qvid;
+	IdList qids = { 0 };
 	int *qown, kk, nblk;
 	int32_t *top;
 	double t0 = now_seconds(), tscore = 0;
@@ -386,6 +390,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 
 		while (n < nblk && (o = mpr_next(rq))) {
 			qid[n] = mpr_strdup(rq, o, "id");
+			idlist_add(&qids, qid[n]);
 			qvid[n] = mpr_strdup(rq, o, "video");
 			if ((qown[n] = vidset_find(&V, qvid[n])) < 0)
 				mpr_die(rq, "query '%s': video '%s' is not in %s", qid[n], qvid[n], vpath);
@@ -418,6 +423,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	}
 	if (nq == 0)
 		die("%s: no queries", rq->name);
+	idlist_check(&qids, rq->name, "query");
 	mpr_close(rq);
 	mpw_close(w);
 	progress(1, "%ld queries x %d videos (%s) in %.1f s, scoring %.1f s", nq, V.nv,
@@ -471,6 +477,7 @@ main(int argc, char *argv[])
 		usage();
 	if (have_beta && bname)
 		die("usage: -b and -B exclude each other");
+	check_outputs((const char *[]){ vpath, qpath, spath }, 3, &out, 1);
 
 	if (spath) {
 		openblas_set_num_threads(1);
