@@ -579,9 +579,11 @@ main(int argc, char *argv[])
 	                snprintf(save_probe, sizeof(save_probe), "%s/epoch-0.mp", savedir) >=
 	                (int)sizeof(save_probe)))
 		die("mkdir %s:", savedir);
-	check_outputs((const char *[]){ video, query, tsim, tvideo, valv, valq, resume }, 7,
+	check_outputs((const char *[]){ video, query, tsim, tvideo, valv, valq }, 6,
 	              (const char *[]){ out, out ? best_path : NULL, logpath,
 	                                savedir ? save_probe : NULL }, 4);
+	/* resuming from CKPT.best is how an interrupted run continues: it is read before any write */
+	check_outputs(&resume, 1, (const char *[]){ out, logpath }, 2);
 	openblas_set_num_threads(threads);
 
 	/* ---- configuration: from the command line, or the checkpoint's when resuming ---- */
