@@ -16,7 +16,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 # refused NAME WANT CMD...: exit 1, WANT in the last stderr line
 refused() {
 	name=$1 want=$2; shift 2
-	"$@" >/dev/null 2>"$d/err"
+	"$@" </dev/null >/dev/null 2>"$d/err"
 	rc=$? last=$(tail -n 1 "$d/err")
 	if [ $rc -eq 1 ] && printf '%s' "$last" | grep -qF -- "$want"; then
 		ok "$name: $last"
