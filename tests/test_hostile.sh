@@ -200,4 +200,36 @@ for c in 09:tab 0a:newline; do
 done
 [ -e "$d/ranks.tsv" ] && notok "metrics left ranks.tsv behind"
 
+# ---- a make pipeline killed during training resumes that training (pipelines/experiments.mk)
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OLD=
+for b in "$B"/*; do OLD="$OLD -o $b"; done
+PM=(make -C "$ROOT" --no-print-directory $OLD DATASET=tvr SCALE=tiny SEED=1 EPOCHS=$E
+	PATIENCE=$E JOBS=1 "TRAIN_OPTS=--hidden 16 --heads 2" "RESULTS=$d/res" "DATADIR=$d/data"
+	"BINDIR=$B" "OBJ=$d/obj")
+M=$d/res/models/tvr-tiny-d1/exp-s1-e$E
+"${PM[@]}" "$M/ckpt.mp" > "$d/make0.log" 2>&1 || { notok "make (uninterrupted)"; tail "$d/make0.log"; }
+mv "$M" "$d/ref"
+setsid "${PM[@]}" "$M/ckpt.mp" > "$d/make1.log" 2>&1 &
+pid=$!
+for _ in $(seq 600); do
+	[ -f "$M/ckpt.mp.best" ] && [ -f "$M/log.mp.tmp" ] &&
+		[ "$($B/prvr-cat "$M/log.mp.tmp" 2>/dev/null | grep -c '"type":"epoch"')" -ge 2 ] && break
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.1
+done
+kill -TERM -- -$pid 2>/dev/null
+wait $pid 2>/dev/null
+if [ -e "$M/ckpt.mp" ] || [ ! -e "$M/ckpt.mp.best" ]; then
+	notok "make was not killed during training (make it longer)"
+else
+	"${PM[@]}" "$M/ckpt.mp" > "$d/make2.log" 2>&1 || { notok "make after the kill"; tail "$d/make2.log"; }
+	if grep -q "resumed from" "$d/make2.log" && cmp -s "$d/ref/ckpt.mp" "$M/ckpt.mp" &&
+	   [ "$(strip "$d/ref/log.mp")" = "$(strip "$M/log.mp")" ]; then
+		ok "make killed during training: resumed, same checkpoint and log as uninterrupted"
+	else
+		notok "make killed during training: $(grep -c "resumed from" "$d/make2.log") resumes; checkpoint or log differs"
+	fi
+fi
+
 exit $fail
