@@ -143,7 +143,8 @@ next_object(MpReader *r)
 	z_off_t z0 = gzoffset(r->gz);
 
 	/* drop the previous record: its objects point into buf and are no longer needed */
-	memmove(r->buf, r->buf + r->used, r->len - r->used);
+	if (r->used)
+		memmove(r->buf, r->buf + r->used, r->len - r->used);
 	r->len -= r->used;
 	r->consumed += (long long)r->used;
 	r->used = 0;
