@@ -61,6 +61,92 @@ read_sample(const char *path, int n, int d)
 	free(x);
 }
 
+/* one record holding a value of every msgpack type and length form, then a plain record: the
+ * reader finds where each record ends by walking the type bytes, so every form must be sized
+ * right (the second record reads back, and the first has all its keys) */
+static void
+every_type(const char *path)
+{
+	static char body[70000];
+	MpWriter *w = mpw_open(path, 0);
+	MpReader *r;
+	const msgpack_object *o;
+	msgpack_packer *pk = &w->pk;
+	size_t ext[] = { 1, 2, 4, 8, 16, 3, 300, 66000 }, str[] = { 5, 40, 300, 66000 };
+	size_t items[] = { 0, 15, 16, 70000 };
+	int64_t ints[] = { 5, -5, 200, -100, 40000, -30000, 3000000000LL, -2000000000LL,
+	                   (int64_t)1 << 40, -((int64_t)1 << 40) };
+	char key[16];
+	int nk = 0;
+
+	mpw_header(w, "test", 2, 0);
+	mpw_record_done(w);
+	mpw_map(w, 8 + 8 + 4 + 4 + 10 + 2 + 2 + 1);
+	for (size_t i = 0; i < 8; i++) {
+		snprintf(key, sizeof(key), "k%d", nk++);
+		mpw_key(w, key);
+		CHECK(msgpack_pack_ext(pk, ext[i], 7) == 0 && msgpack_pack_ext_body(pk, body, ext[i]) == 0);
+	}
+	for (size_t i = 0; i < 8; i++) {        /* arrays and maps of 15, 16 and 70000 items */
+		size_t n = items[i % 4];
+		snprintf(key, sizeof(key), "k%d", nk++);
+		mpw_key(w, key);
+		if (i < 4) {
+			mpw_array(w, n);
+			for (size_t j = 0; j < n; j++)
+				mpw_nil(w);
+		} else {
+			mpw_map(w, n);
+			for (size_t j = 0; j < n; j++)
+				mpw_bool(w, 1), mpw_bool(w, 0);
+		}
+	}
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(key, sizeof(key), "k%d", nk++);
+		mpw_key(w, key);
+		CHECK(msgpack_pack_str_with_body(pk, body, str[i]) == 0);
+		snprintf(key, sizeof(key), "k%d", nk++);
+		mpw_key(w, key);
+		CHECK(msgpack_pack_bin_with_body(pk, body, str[i]) == 0);
+	}
+	for (size_t i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "k%d", nk++);
+		mpw_key(w, key);
+		mpw_int(w, ints[i]);
+	}
+	snprintf(key, sizeof(key), "k%d", nk++);
+	mpw_key(w, key);
+	CHECK(msgpack_pack_float(pk, 1.5f) == 0);
+	snprintf(key, sizeof(key), "k%d", nk++);
+	mpw_key(w, key);
+	mpw_f64(w, 2.5);
+	snprintf(key, sizeof(key), "k%d", nk++);
+	mpw_key(w, key);
+	CHECK(msgpack_pack_uint64(pk, UINT64_MAX) == 0);
+	snprintf(key, sizeof(key), "k%d", nk++);
+	mpw_key(w, key);
+	mpw_int(w, -1);
+	snprintf(key, sizeof(key), "k%d", nk++);
+	mpw_key(w, key);
+	mpw_nil(w);
+	mpw_record_done(w);
+	mpw_map(w, 1);
+	mpw_kv_int(w, "last", 42);
+	mpw_record_done(w);
+	mpw_close(w);
+
+	r = mpr_open(path);
+	mpr_header(r, "test");
+	o = mpr_next(r);
+	EXPECT(o && o->via.map.size == (uint32_t)nk);
+	EXPECT(mpr_num(r, o, "k34") == 1.5 && mpr_num(r, o, "k35") == 2.5);
+	EXPECT(mpr_int(r, o, "k24") == 5 && mpr_int(r, o, "k33") == -((int64_t)1 << 40));
+	o = mpr_next(r);
+	EXPECT(o && mpr_int(r, o, "last") == 42);
+	EXPECT(!mpr_next(r));
+	mpr_close(r);
+}
+
 int
 main(void)
 {
@@ -74,6 +160,7 @@ main(void)
 	read_sample(path, 100, 1000);
 	write_sample(path, 1, 50, 7);
 	read_sample(path, 50, 7);
+	every_type(path);
 	EXPECT(access(path, F_OK) == 0);
 
 	/* rng: same seed, same sequence; below() stays in range; normal has unit variance */
