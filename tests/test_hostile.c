@@ -15,7 +15,7 @@
 #include "util.h"
 
 static int failures;
-static char bin[1024], dir[64], limit[64];
+static char bin[1024], dir[64], limit[64], lastline[1024];
 
 #define EXPECT(c) do { if (!(c)) { fprintf(stderr, "NOT OK %s:%d: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
 
@@ -41,6 +41,7 @@ refused(const char *what, const char *cmd, const char *want)
 		fclose(f);
 	}
 	line[strcspn(line, "\n")] = '\0';
+	memcpy(lastline, line, sizeof(line));
 	if (rc != 1 || !strstr(line, want)) {
 		printf("NOT OK %s: exit %d, last stderr line \"%s\" (want exit 1 and \"%s\")\n", what,
 		       rc, line, want);
@@ -87,28 +88,39 @@ crafted_ckpt(const char *name, int D, int dv, long count, long np)
 	mpw_close(w);
 }
 
-/* a video-features stream of one video claiming n frames of dim with only 4 floats in x */
+/* a video-features stream of nv videos claiming n frames of dim with nx floats in x */
 static void
-crafted_video(const char *name, const char *role, long dim, long n)
+crafted_video_x(const char *name, const char *role, long dim, long n, size_t nx, int nv)
 {
-	float x[4] = { 1, 2, 3, 4 };
+	float *x = efloats(nx);
 	char p[256];
 	MpWriter *w;
 
 	path(p, sizeof(p), name);
 	w = mpw_open(p, 0);
-	mpw_header(w, "video-features", 1, 4);
+	mpw_header(w, "video-features", nv, 4);
 	mpw_kv_str(w, "role", role);
 	mpw_kv_int(w, "dim", dim);
 	mpw_kv_str(w, "split", "train");
 	mpw_kv_bool(w, "reduced", 1);
 	mpw_record_done(w);
-	mpw_map(w, 3);
-	mpw_kv_str(w, "id", "v0");
-	mpw_kv_int(w, "n", n);
-	mpw_kv_f32(w, "x", x, 4);
-	mpw_record_done(w);
+	for (int v = 0; v < nv; v++) {
+		char id[16];
+		snprintf(id, sizeof(id), "v%d", v);
+		mpw_map(w, 3);
+		mpw_kv_str(w, "id", id);
+		mpw_kv_int(w, "n", n);
+		mpw_kv_f32(w, "x", x, nx);
+		mpw_record_done(w);
+	}
 	mpw_close(w);
+	free(x);
+}
+
+static void
+crafted_video(const char *name, const char *role, long dim, long n)
+{
+	crafted_video_x(name, role, dim, n, 4, 1);
 }
 
 /* a teacher query-features stream of one query of video v0 */
@@ -252,6 +264,16 @@ main(void)
 	path(q, sizeof(q), "q.mp");
 	snprintf(cmd, sizeof(cmd), "%s/teacher-sim -Q -v %s -q %s -o %s/out", bin, p, q, dir);
 	refused("teacher-sim, 2^20 x 64 frames", cmd, "t24.mp: record 1: 'x': expected bin of 67108864");
+
+	/* 48 MiB of real teacher videos under 64 MiB of address space: teacher-sim holds them all
+	 * and runs out of memory, naming the file and the record it had reached */
+	if (*limit) {
+		crafted_video_x("real.mp", "teacher", 64, 8192, (size_t)64 * 8192, 24);
+		path(p, sizeof(p), "real.mp");
+		snprintf(cmd, sizeof(cmd), "%s/teacher-sim -Q -v %s -q %s -o %s/out", bin, p, q, dir);
+		refused("teacher-sim, 48 MiB of videos", cmd, "real.mp: record ");
+		EXPECT(strstr(lastline, "out of memory"));
+	}
 
 	/* an array header claiming 2^28 elements in 5 bytes (msgpack-c allocated 6 GiB for it) */
 	{
