@@ -59,6 +59,12 @@ mpr_die(const MpReader *r, const char *fmt, ...)
 	die("%s: record %ld: %s", r->name, r->rec, msg);
 }
 
+long long
+mpr_end_offset(const MpReader *r)
+{
+	return r->consumed + (long long)r->used;
+}
+
 size_t
 mpr_bytes_left(const MpReader *r)
 {
@@ -285,10 +291,17 @@ mpr_next(MpReader *r)
 	r->rec++;
 	if (r->count >= 0 && r->rec > r->count)
 		mpr_die(r, "more records than the header's count %ld", r->count);
-	if (r->r.data.type != MSGPACK_OBJECT_MAP)
-		mpr_die(r, "not a map");
-	verify_crc(r, &r->r.data);
+	mpr_record(r, &r->r.data, r->rec);
 	return &r->r.data;
+}
+
+void
+mpr_record(MpReader *r, msgpack_object *o, long rec)
+{
+	r->rec = rec;
+	if (o->type != MSGPACK_OBJECT_MAP)
+		mpr_die(r, "not a map");
+	verify_crc(r, o);
 }
 
 void

@@ -66,7 +66,13 @@ MpReader *mpr_open(const char *path);                 /* "-" = stdin */
 const msgpack_object *mpr_header(MpReader *r, const char *kind);
 /* next item map, or NULL at a clean end; dies on truncation, non-map, or a count mismatch */
 const msgpack_object *mpr_next(MpReader *r);
+/* the checks mpr_next makes on item map o, read as record rec by other means (lib/recfile):
+ * a map, its crc32 (then dropped from o); messages name record rec from then on */
+void mpr_record(MpReader *r, msgpack_object *o, long rec);
 void mpr_close(MpReader *r);                          /* also reports deferred gzip errors */
+/* offset in the decoded stream of the end of the record last returned (for an uncompressed
+ * file, its offset in the file) */
+long long mpr_end_offset(const MpReader *r);
 /* most bytes the rest of the stream can decode to: from the file's size for a regular file
  * (times the deflate limit 1032 when gzip), SIZE_MAX for a pipe */
 size_t mpr_bytes_left(const MpReader *r);

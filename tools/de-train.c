@@ -175,17 +175,18 @@ unit_rows(float *x, long n, int E)
 	}
 }
 
-/* tv (nv, E) from the teacher frames data_load put in d->tvideo */
+/* tv (nv, E) from the teacher frames of d */
 static float *
 teacher_clips(const Dataset *d)
 {
 	int E = d->E;
-	float *tv = efloats((size_t)d->nv * E);
+	float *tv = efloats((size_t)d->nv * E), *fr = efloats((size_t)d->max_vlen * E);
 
 	for (int v = 0; v < d->nv; v++) {
 		float *o = tv + (size_t)v * E;
+		data_teacher_videos(d, v, 1, fr);
 		for (int t = 0; t < d->vlen[v]; t++) {
-			const float *x = d->tvideo + (size_t)(d->voff[v] + t) * E;
+			const float *x = fr + (size_t)t * E;
 			for (int j = 0; j < E; j++)
 				o[j] += x[j];
 		}
@@ -193,6 +194,7 @@ teacher_clips(const Dataset *d)
 			o[j] /= (float)d->vlen[v];
 	}
 	unit_rows(tv, d->nv, E);
+	free(fr);
 	return tv;
 }
 
@@ -305,15 +307,13 @@ make_batch(DeBatchBuf *bb, const Dataset *d, const int *vids, int B, int caption
 	bb->query = growf(bb->query, &bb->capq, (size_t)rq * d->dt);
 	rv = 0;
 	for (int i = 0; i < B; i++) {
-		memcpy(bb->video + (size_t)rv * d->dv, d->video + (size_t)d->voff[vids[i]] * d->dv,
-		       (size_t)d->vlen[vids[i]] * d->dv * sizeof(float));
+		data_videos(d, vids[i], 1, bb->video + (size_t)rv * d->dv);
 		rv += d->vlen[vids[i]];
 	}
 	rq = 0;
 	for (int q = 0; q < Nq; q++) {
 		int c = bb->pick[q];
-		memcpy(bb->query + (size_t)rq * d->dt, d->query + (size_t)d->qoff[c] * d->dt,
-		       (size_t)d->qlen[c] * d->dt * sizeof(float));
+		data_queries(d, c, 1, bb->query + (size_t)rq * d->dt);
 		rq += d->qlen[c];
 	}
 	if (tv) {
@@ -355,13 +355,20 @@ static void
 encode_split(DeModel *m, const Dataset *d, float *ve, float *qe)
 {
 	int D = de_config(m)->D;
+	float *in = efloats(MAX((size_t)ENC_VIDEOS * d->max_vlen * d->dv,
+	                        (size_t)ENC_QUERIES * d->max_qlen * d->dt));
 
-	for (int v0 = 0; v0 < d->nv; v0 += ENC_VIDEOS)
-		de_encode_videos(m, d->video + (size_t)d->voff[v0] * d->dv, d->vlen + v0,
-		                 MIN(ENC_VIDEOS, d->nv - v0), ve + (size_t)v0 * D);
-	for (int q0 = 0; q0 < d->nq; q0 += ENC_QUERIES)
-		de_encode_queries(m, d->query + (size_t)d->qoff[q0] * d->dt, d->qlen + q0,
-		                  MIN(ENC_QUERIES, d->nq - q0), qe + (size_t)q0 * D);
+	for (int v0 = 0; v0 < d->nv; v0 += ENC_VIDEOS) {
+		int n = MIN(ENC_VIDEOS, d->nv - v0);
+		data_videos(d, v0, n, in);
+		de_encode_videos(m, in, d->vlen + v0, n, ve + (size_t)v0 * D);
+	}
+	for (int q0 = 0; q0 < d->nq; q0 += ENC_QUERIES) {
+		int n = MIN(ENC_QUERIES, d->nq - q0);
+		data_queries(d, q0, n, in);
+		de_encode_queries(m, in, d->qlen + q0, n, qe + (size_t)q0 * D);
+	}
+	free(in);
 }
 
 /* s (N, nv) = cosines of captions q0 .. q0+N-1 to every video */

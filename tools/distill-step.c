@@ -49,7 +49,9 @@ help(void)
 "CKPT: the best one by validation SumR of the fused score, or the last one without\n"
 "validation. Reads reduced streams: VIDEO video-features (student), QUERY query-features\n"
 "(student), TEACHER_SIM teacher-sim (similarity distillation), VIDEO_TEACHER video-features\n"
-"(teacher; feature distillation). LOG (kind train-log): one record per step and per epoch.\n"
+"(teacher; feature distillation), all uncompressed files: only their index stays in memory\n"
+"and each batch is read again from them. LOG (kind train-log): one record per step and per\n"
+"epoch.\n"
 "Nothing is written to stdout except the --eval-loss log without -l.\n"
 "\n"
 "data and output:\n"
@@ -179,8 +181,7 @@ encode_all_videos(Model *m, int br, const Dataset *d, float *frames)
 		memset(in, 0, (size_t)B * L * dv * sizeof(float));
 		for (int i = 0; i < B; i++) {
 			vlen[i] = d->vlen[v0 + i];
-			memcpy(in + (size_t)i * L * dv, d->video + (size_t)d->voff[v0 + i] * dv,
-			       (size_t)vlen[i] * dv * sizeof(float));
+			data_videos(d, v0 + i, 1, in + (size_t)i * L * dv);
 		}
 		model_encode_videos(m, br, in, vlen, B, L, out);
 		for (int i = 0; i < B; i++)
@@ -207,8 +208,7 @@ encode_all_queries(Model *m, int br, const Dataset *d, float *emb)
 		memset(in, 0, (size_t)N * T * dt * sizeof(float));
 		for (int i = 0; i < N; i++) {
 			qlen[i] = d->qlen[q0 + i];
-			memcpy(in + (size_t)i * T * dt, d->query + (size_t)d->qoff[q0 + i] * dt,
-			       (size_t)qlen[i] * dt * sizeof(float));
+			data_queries(d, q0 + i, 1, in + (size_t)i * T * dt);
 		}
 		model_encode_queries(m, br, in, qlen, N, T, emb + (size_t)q0 * D);
 	}
