@@ -4,6 +4,7 @@
 
 #include "data.h"
 #include "mpio.h"
+#include "schema.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -41,6 +42,7 @@ read_header(RecFile *f, const char *kind, const char *role, char *split, size_t 
 	char s[32];
 	long dim;
 
+	schema_check_header(r, h);
 	if (role) {
 		mpr_strcpy(r, h, "role", s, sizeof(s));
 		if (strcmp(s, role) != 0)

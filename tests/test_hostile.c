@@ -98,11 +98,12 @@ crafted_video_x(const char *name, const char *role, long dim, long n, size_t nx,
 
 	path(p, sizeof(p), name);
 	w = mpw_open(p, 0);
-	mpw_header(w, "video-features", nv, 4);
+	mpw_header(w, "video-features", nv, 5);
 	mpw_kv_str(w, "role", role);
 	mpw_kv_int(w, "dim", dim);
 	mpw_kv_str(w, "split", "train");
 	mpw_kv_bool(w, "reduced", 1);
+	mpw_kv_bool(w, "normalized", 0);
 	mpw_record_done(w);
 	for (int v = 0; v < nv; v++) {
 		char id[16];
@@ -219,29 +220,34 @@ main(void)
 	else
 		printf("# PRVR_SANITIZED=1: no ulimit -v (ASan reserves a large address space)\n");
 
-	/* a checkpoint header claiming a model of hidden 2^15 over 1024-d features: consistent
-	 * tensor count and parameter count, no tensors (ckpt_read built the whole model first) */
+	/* checkpoint headers claiming a model of hidden 2^14 (the largest distill-step trains) over
+	 * 1024-d features, with consistent tensor and parameter counts and no tensors, or with one
+	 * tensor (ckpt_read built the whole model before comparing); hidden 2^15 and 2^12 */
 	ckpt_config_defaults(&c);
 	mc = c.mc;
-	mc.D = 1 << 15;
 	mc.dv = mc.dt = 1024;
+	mc.D = 1 << 14;
 	np = model_size(&mc, &nt);
-	crafted_ckpt("big.mp", 1 << 15, 1024, nt, (long)np);
-	crafted_ckpt("bigcount.mp", 1 << 15, 1024, 1, 1);
+	crafted_ckpt("big.mp", 1 << 14, 1024, nt, (long)np);
+	crafted_ckpt("bigcount.mp", 1 << 14, 1024, 1, 1);
+	crafted_ckpt("huge.mp", 1 << 15, 1024, 1, 1);
 	path(p, sizeof(p), "big.mp");
 	snprintf(cmd, sizeof(cmd), "%s/encode-video -c %s -o %s/out < /dev/null", bin, p, dir);
-	refused("checkpoint claiming 2^15 x 1024, consistent counts", cmd, "big.mp: header: a model of");
+	refused("checkpoint claiming 2^14 x 1024, consistent counts", cmd, "big.mp: header: a model of");
 	snprintf(cmd, sizeof(cmd), "%s/distill-step --resume %s --eval-loss -v %s -q %s", bin, p, p, p);
 	refused("distill-step --resume of it", cmd, "big.mp: header: a model of");
+	path(p, sizeof(p), "bigcount.mp");
+	snprintf(cmd, sizeof(cmd), "%s/encode-video -c %s -o %s/out < /dev/null", bin, p, dir);
+	refused("checkpoint claiming 2^14 x 1024, 1 tensor", cmd, "bigcount.mp: header: 1 tensors");
+	path(p, sizeof(p), "huge.mp");
+	snprintf(cmd, sizeof(cmd), "%s/encode-video -c %s -o %s/out < /dev/null", bin, p, dir);
+	refused("checkpoint claiming 2^15 x 1024", cmd, "huge.mp: header: config: 'hidden' = 32768");
 	mc.D = 1 << 12;                /* under the sane limit: the file's size refuses it */
 	np = model_size(&mc, &nt);
 	crafted_ckpt("mid.mp", 1 << 12, 1024, nt, (long)np);
 	path(p, sizeof(p), "mid.mp");
 	snprintf(cmd, sizeof(cmd), "%s/encode-video -c %s -o %s/out < /dev/null", bin, p, dir);
 	refused("checkpoint claiming 2^12 x 1024, consistent counts", cmd, "bytes left in the file");
-	path(p, sizeof(p), "bigcount.mp");
-	snprintf(cmd, sizeof(cmd), "%s/encode-video -c %s -o %s/out < /dev/null", bin, p, dir);
-	refused("checkpoint claiming 2^15 x 1024, 1 tensor", cmd, "bigcount.mp: header: 1 tensors");
 
 	/* videos claiming 2^31 frames, and 2^24 frames of 64 floats (1 GiB), with 4 floats */
 	crafted_video("v31.mp", "student", 64, 1L << 31);
