@@ -96,7 +96,7 @@ else
 fi
 
 # ---- a killed run keeps its log to the last completed epoch; resuming continues it
-E=30
+E=16                 # epochs: the kill comes after 2, the run must not end before it
 # the log's header, and per record its type, epoch, step, loss and validation SumR (the loss
 # components' last bits differ between processes: tests/test_train.sh's --eval-loss check)
 strip() {
