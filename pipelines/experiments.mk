@@ -217,6 +217,9 @@ endef
 
 # ---- per trained model: train, encode, score, evaluate, curves ---------------------------------
 # $(1) dataset, $(2) variant, $(3) seed
+# Training resumes a killed run: distill-step keeps CKPT.best (the best epoch so far, with the
+# whole training state) and publishes the log after every epoch, so a rerun continues from
+# CKPT.best (replaying the epochs after it bit for bit) unless a prerequisite is newer.
 
 define MODEL_rules
 $(call mdir,$(1),$(2),$(3))/ckpt.mp: $(T_distill-step) $(MODELS)/$(call ckey,$(1))/train-opts.txt \
@@ -226,7 +229,12 @@ $(call mdir,$(1),$(2),$(3))/ckpt.mp: $(T_distill-step) $(MODELS)/$(call ckey,$(1
 		$(if $(filter $(2),$(FEATKD)),$(call streams,$(1))/train-video-teacher.mp)
 	@mkdir -p $$(@D)
 	@echo "train $(call ckey,$(1)) $(2) seed $(3) ($(EPOCHS) epochs at most)" >&2
-	SECONDS=0; $$(RUN_TRAIN) $(T_distill-step) \
+	SECONDS=0; resume=; \
+	for f in $$^; do [ "$$$$f" -nt $$@.best ] && rm -f $$@.best $$(@D)/log.mp.tmp; done; \
+	if [ -f $$@.best ]; then \
+		resume="--resume $$@.best"; echo "  resumed from the killed run's $$@.best" >&2; \
+	else rm -f $$(@D)/log.mp.tmp; fi; \
+	$$(RUN_TRAIN) $(T_distill-step) $$$${resume} \
 		-v $(call streams,$(1))/train-video-student.mp \
 		-q $(call streams,$(1))/train-query-student.mp \
 		$(if $(filter $(2),$(NOTEACHER)),,-t $(call streams,$(1))/train-tsim.mp) \
