@@ -589,6 +589,10 @@ mpw_open(const char *path, int gzip)
 	if (strcmp(path, "-") == 0) {
 		w->name = estrdup("<stdout>");
 		w->fd = 1;
+	} else if (written_in_place(path)) {
+		w->name = estrdup(path);
+		if ((w->fd = open(path, O_WRONLY)) < 0)
+			die("open %s:", path);
 	} else {
 		w->name = estrdup(path);
 		w->tmp = tmp_path(path);

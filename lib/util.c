@@ -191,10 +191,19 @@ same_file(const FileId *a, const FileId *b)
 	       (!a->name || strcmp(a->name, b->name) == 0);
 }
 
+int
+written_in_place(const char *path)
+{
+	struct stat st;
+
+	return strcmp(path, "-") == 0 ||
+	       (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
+}
+
 static int
 skip_path(const char *p)
 {
-	return !p || strcmp(p, "-") == 0;
+	return !p || written_in_place(p);
 }
 
 void

@@ -34,8 +34,12 @@ double estrtod(const char *s, double min, double max);
  * tmp_register; files "path.tmp.N" of processes N that no longer exist (killed runs) are
  * removed first */
 char *tmp_path(const char *path);
-/* before any work: each output (NULL and "-" skipped) can be created (its temporary name is
- * created and removed) and is not the same file (device and inode, or directory and name when it
+/* "-", or an existing file that is neither regular nor a directory (/dev/null, a FIFO, a
+ * terminal): written directly, since renaming a temporary over it would replace the device with
+ * a regular file (as root, for every later user of /dev/null) */
+int written_in_place(const char *path);
+/* before any work: each output (NULL and those written in place skipped) can be created (its
+ * temporary name is created and removed) and is not the same file (device and inode, or directory and name when it
  * does not exist yet) as an input or another output; dies naming both */
 void check_outputs(const char *const *in, int nin, const char *const *out, int nout);
 

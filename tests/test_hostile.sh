@@ -75,6 +75,25 @@ cmp -s "$d/rk.mp" "$d/rk0.mp" || notok "metrics changed its input"
 refused "feat-reduce -i X -o X" "is the input" \
 	$B/feat-reduce -q -i "$d/val-video-student.mp" -o "$d/val-video-student.mp"
 
+# ---- an output that is a FIFO (or /dev/null): written in place, never renamed over
+mkfifo "$d/fifo"
+timeout 30 cat "$d/fifo" > "$d/from-fifo" & reader=$!  # bounded: a regression never opens it
+$B/feat-reduce -q -i "$d/c/test-video-student.mp" -o "$d/fifo"
+rc=$?
+wait $reader
+$B/feat-reduce -q -i "$d/c/test-video-student.mp" -o "$d/direct.mp"
+# the header records the command line (-o differs), so the records after it are compared
+if [ $rc -eq 0 ] && [ -p "$d/fifo" ] && $B/prvr-cat -c "$d/from-fifo" > /dev/null 2>&1 &&
+   [ "$($B/prvr-cat < "$d/from-fifo" | tail -n +2)" = "$($B/prvr-cat < "$d/direct.mp" | tail -n +2)" ] &&
+   ! ls "$d"/fifo.tmp.* >/dev/null 2>&1; then
+	ok "-o FIFO: the stream goes through it, the FIFO stays a FIFO"
+else
+	notok "-o FIFO: exit $rc, fifo $(ls -l "$d/fifo"), $(ls "$d" | grep -c fifo.tmp) temporaries"
+fi
+timeout 30 cat "$d/fifo" > /dev/null & reader=$!
+$B/metrics -q -i "$d/rk.mp" -o "$d/m.mp" -r "$d/fifo" && wait $reader && [ -p "$d/fifo" ] &&
+	ok "metrics -r FIFO: written in place" || notok "metrics -r FIFO"
+
 # ---- stale temporary files: those of dead processes go, a live process's stays
 sh -c 'exit 0' & dead=$!
 wait $dead

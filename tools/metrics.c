@@ -601,7 +601,7 @@ main(int argc, char *argv[])
 	check_outputs((const char *[]){ in, gpath }, 2, (const char *[]){ out, rpath }, 2);
 
 	if (rpath) {
-		rtmp = tmp_path(rpath);
+		rtmp = written_in_place(rpath) ? estrdup(rpath) : tmp_path(rpath);
 		if (!(op.rf = fopen(rtmp, "w")))
 			die("open %s:", rtmp);
 		op.rtmp = rtmp;
@@ -611,7 +611,7 @@ main(int argc, char *argv[])
 	if (op.rf) {
 		if (fflush(op.rf) || ferror(op.rf) || fclose(op.rf))
 			die("write %s:", rtmp);
-		if (rename(rtmp, rpath))
+		if (strcmp(rtmp, rpath) != 0 && rename(rtmp, rpath))
 			die("rename %s to %s:", rtmp, rpath);
 		tmp_unregister(rtmp);
 	}
