@@ -4,6 +4,7 @@
 
 #include "data.h"
 #include "mpio.h"
+#include "schema.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -41,6 +42,7 @@ read_header(RecFile *f, const char *kind, const char *role, char *split, size_t 
 	char s[32];
 	long dim;
 
+	schema_check_header(r, h);
 	if (role) {
 		mpr_strcpy(r, h, "role", s, sizeof(s));
 		if (strcmp(s, role) != 0)
@@ -88,6 +90,7 @@ static void
 check_f32(const MpReader *r, const msgpack_object *o, const char *key, size_t n, float **x,
           size_t *cap)
 {
+	mpr_f32n(r, o, key, n);        /* n is claimed: the bin's length backs it before it is allocated */
 	*x = grow_floats(*x, cap, n);
 	mpr_f32(r, o, key, *x, n);
 }

@@ -10,6 +10,7 @@
 #include "encode.h"
 #include "model.h"
 #include "mpio.h"
+#include "schema.h"
 #include "util.h"
 
 typedef void (*EncodeFn)(Model *m, int br, const float *x, const int *len, int N, int T,
@@ -77,7 +78,7 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	maxn = s->per_row ? mc->max_frames : mc->max_tokens;
 
 	r = mpr_open(inpath);
-	h = mpr_header(r, s->in_kind);
+	h = schema_header(r, s->in_kind);
 	mpr_strcpy(r, h, "role", role, sizeof(role));
 	if (strcmp(role, "student") != 0)
 		mpr_die(r, "role '%s', expected 'student'", role);
@@ -200,6 +201,7 @@ encode_main(int side, int argc, char *argv[], void (*help)(void))
 	}
 	if (optind != argc || !ckpt)
 		die("usage: %s -c CKPT [-j THREADS] [-n CHUNK] [-o OUT]", argv0);
+	check_outputs(&ckpt, 1, &outpath, 1);
 	encode_stream(side, ckpt, "-", outpath, threads, chunk);
 	return 0;
 }

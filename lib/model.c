@@ -145,15 +145,14 @@ encw(const EncOff *o, float *base)
 	return e;
 }
 
-Model *
-model_new(const ModelConfig *cfg)
+/* the tensor table of m->cfg, without allocating the blocks */
+static void
+layout(Model *m)
 {
 	static const char *brname[NBRANCH] = {"inh", "exp"};
-	Model *m = ecalloc(1, sizeof(*m));
 	const ModelConfig *c = &m->cfg;
 	int share;
 
-	m->cfg = *cfg;
 	CHECK(c->dv > 0 && c->dt > 0 && c->D > 0 && c->NH > 0 && c->D % c->NH == 0);
 	CHECK(c->max_frames > 0 && c->max_tokens > 0);
 	CHECK(c->has_branch[BR_INH] || c->has_branch[BR_EXP]);
@@ -175,6 +174,30 @@ model_new(const ModelConfig *cfg)
 			m->fk_b[br] = add_tensor(m, p, "b", c->E, 0, 0);
 		}
 	}
+}
+
+size_t
+model_size(const ModelConfig *cfg, int *ntensors)
+{
+	Model *m = ecalloc(1, sizeof(*m));
+	size_t np;
+
+	m->cfg = *cfg;
+	layout(m);
+	*ntensors = m->nt;
+	np = m->np;
+	free(m);
+	return np;
+}
+
+Model *
+model_new(const ModelConfig *cfg)
+{
+	Model *m = ecalloc(1, sizeof(*m));
+	const ModelConfig *c = &m->cfg;
+
+	m->cfg = *cfg;
+	layout(m);
 	m->w = efloats(m->np);
 	m->g = efloats(m->np);
 	m->m = efloats(m->np);
@@ -567,9 +590,8 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 		memset(parts, 0, sizeof(*parts));
 	for (int br = 0; br < NBRANCH; br++) {
 		EncW vw, vg, qw, qg;
-		int dokd = lc->kd != KD_NONE && lc->kd_branch[br];
-		int simkd = dokd && (lc->kd == KD_SIM_KL || lc->kd == KD_SIM_MSE);
-		int featkd = dokd && (lc->kd == KD_FEAT_KL || lc->kd == KD_FEAT_MSE);
+		const KdKind *k = lc->kd != KD_NONE && lc->kd_branch[br] ? &kd_kinds[lc->kd] : NULL;
+		int dokd = k != NULL, simkd = k && k->on == KD_ON_SIM, featkd = k && k->on == KD_ON_FEAT;
 		float t2v, v2t, n2v, nv2t, kd = 0.0f, *fkw = NULL, *fkb = NULL;
 
 		if (!c->has_branch[br])
@@ -611,10 +633,7 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 				       L * sizeof(float));
 			}
 			zero(m->dSown, (size_t)Nq * L);
-			kd = lc->kd == KD_SIM_KL ?
-			     kd_sim_kl(m->dSown, lc->kd_weight, m->Sown, bt->tau, m->kdlen, Nq, L,
-			               lc->kd_temp) :
-			     kd_sim_mse(m->dSown, lc->kd_weight, m->Sown, bt->tau, m->kdlen, Nq, L);
+			kd = k->sim(m->dSown, lc->kd_weight, m->Sown, bt->tau, m->kdlen, Nq, L, lc->kd_temp);
 		}
 		if (featkd) {
 			CHECK(bt->tvideo && m->fk_w[br] != NONE);
@@ -622,9 +641,7 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 			fkb = m->w + m->fk_b[br];
 			linear_forward(m->z, av->f, fkw, fkb, NF, D, c->E);
 			zero(m->dz, (size_t)NF * c->E);
-			kd = lc->kd == KD_FEAT_KL ?
-			     kd_feat_kl(m->dz, lc->kd_weight, m->z, bt->tvideo, bt->vlen, B, L, c->E) :
-			     kd_feat_mse(m->dz, lc->kd_weight, m->z, bt->tvideo, bt->vlen, B, L, c->E);
+			kd = k->feat(m->dz, lc->kd_weight, m->z, bt->tvideo, bt->vlen, B, L, c->E);
 		}
 		total += t2v + v2t + lc->nce_weight * (n2v + nv2t) + (dokd ? lc->kd_weight * kd : 0.0f);
 		if (parts) {

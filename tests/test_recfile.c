@@ -33,15 +33,18 @@ static int qlen_of(int q) { return 1 + q % 3; }
 /* the value at (record, row, column) of each stream, distinct across streams */
 static float val(int s, int i, int t, int j) { return (float)(s * 10000 + i * 100 + t * 10 + j) / 64; }
 
+/* a header lib/schema.c accepts: the loader checks it against the kind's table */
 static void
 header(MpWriter *w, const char *kind, const char *role, int dim, long count)
 {
-	mpw_header(w, kind, count, role ? 3 : 0);
+	mpw_header(w, kind, count, role ? 5 : 1);
 	if (role) {
 		mpw_kv_str(w, "role", role);
 		mpw_kv_int(w, "dim", dim);
-		mpw_kv_str(w, "split", "train");
+		mpw_kv_bool(w, "reduced", 1);
+		mpw_kv_bool(w, "normalized", 0);
 	}
+	mpw_kv_str(w, "split", "train");
 	mpw_record_done(w);
 }
 

@@ -24,6 +24,7 @@
 #include "ckpt.h"
 #include "data.h"
 #include "evalm.h"
+#include "kd.h"
 #include "model.h"
 #include "mpio.h"
 #include "schedule.h"
@@ -64,55 +65,30 @@ help(void)
 "  -o, --output CKPT      checkpoint written atomically (required unless --eval-loss);\n"
 "                         while training, each better epoch goes to CKPT.best, renamed to\n"
 "                         CKPT when training ends, so an interrupted run leaves no CKPT\n"
-"  -l, --log LOG          training log (default: none; with --eval-loss: stdout)\n"
+"  -l, --log LOG          training log (default: none; with --eval-loss: stdout), renamed\n"
+"                         into place after every epoch; --resume continues an existing LOG\n"
 "      --save-every-epoch DIR   also write DIR/epoch-N.mp after every epoch (N = epochs done)\n"
-"      --resume CKPT      continue the run of CKPT (its configuration; options below ignored)\n"
+"      --resume CKPT      continue the run of CKPT with its configuration: the options\n"
+"                         below are ignored, except that those fixing the model's shape\n"
+"                         (--hidden, --heads, --max-frames, --max-tokens, --branches,\n"
+"                         --shared-query-proj, --kd) must match CKPT's\n"
 "      --eval-loss        with --resume: log the loss of CKPT's weights on the batches of its\n"
 "                         next epoch, with no update and no dropout (and validate if given)\n"
-"  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n"
-"model:\n"
-"      --branches P       inh | exp | dual | dual-exp | dual-inh (default dual)\n"
-"      --hidden N         hidden size d (default 384)\n"
-"      --heads N          attention heads (default 4)\n"
-"      --dropout P        dropout probability (default 0.1)\n"
-"      --shared-query-proj  exploration branch reuses inheritance's query input projection\n"
-"      --max-frames N     frames per video / position rows (default 128)\n"
-"      --max-tokens N     tokens per query / position rows (default 30)\n"
-"loss:\n"
-"      --margin M         triplet margin (default 0.1)\n"
-"      --nce W            InfoNCE weight (default 0.04)\n"
-"      --hard-pool N      text-to-video negatives drawn from the top N (default 20)\n"
-"      --hard-start E     first epoch (0-based) with hard negatives (default 0)\n"
-"      --kd K             sim | feat: similarity- or feature-based distillation (default sim)\n"
-"      --kd-loss L        kl | mse (default kl)\n"
-"      --kd-temp T        similarity KL temperature (default 0.2)\n"
-"      --schedule S       none | fixed | linear | exp | sigmoid (default exp)\n"
-"      --lambda L         w(e) = lambda * rho(e) + w0: lambda (default 0.1)\n"
-"      --w0 W             w0 (default 0)\n"
-"      --sched-k K        schedule k (default: exp 0.95, linear -0.01, sigmoid 800)\n"
-"      --sched-b B        linear schedule b (default 1)\n"
-"optimisation:\n"
-"      --batch N          videos per step, each with all its queries (default 128)\n"
-"      --lr LR            peak learning rate (default 2.5e-4)\n"
-"      --warmup F         warm-up fraction of planned steps (default 0.01)\n"
-"      --epochs N         epochs (default 100); planned steps = ceil(videos / batch) x N\n"
-"      --patience N       stop after N epochs without a better validation SumR (default 10)\n"
-"      --beta B           validation score beta * exp + (1 - beta) * inh (default 0.3)\n"
-"      --seed S           random seed (default 0)\n"
-"      --deterministic    dropout 0 and hard pool 1 (reproducible losses for tests)\n"
+"  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n", argv0);
+	opts_help(train_opts, ntrain_opts, NULL);
+	printf("distillation kinds:\n");
+	kd_help(stdout);
+	printf(
 "  Progress (epoch, loss, validation SumR, seconds) goes to stderr. Exit 1 on any error,\n"
-"  leaving no CKPT or LOG behind.\n", argv0);
+"  leaving no CKPT behind (LOG: the epochs completed). Outputs are checked to be creatable,\n"
+"  and not to be inputs, before any work.\n");
 	exit(0);
 }
 
-enum {
-	O_VALV = 256, O_VALQ, O_SAVE, O_RESUME, O_EVAL, O_BRANCHES, O_HIDDEN, O_HEADS, O_DROPOUT,
-	O_SHARED, O_MAXF, O_MAXT, O_MARGIN, O_NCE, O_POOL, O_HSTART, O_KD, O_KDLOSS, O_KDTEMP,
-	O_SCHED, O_LAMBDA, O_W0, O_SK, O_SB, O_BATCH, O_LR, O_WARMUP, O_EPOCHS, O_PATIENCE, O_BETA,
-	O_SEED, O_DET
-};
+enum { O_VALV = 256, O_VALQ, O_SAVE, O_RESUME, O_EVAL };
 
-static const struct option longopts[] = {
+/* the options that are not configuration; train_opts (lib/ckpt.c) adds the others */
+static const struct option io_opts[] = {
 	{ "video", required_argument, NULL, 'v' },
 	{ "query", required_argument, NULL, 'q' },
 	{ "teacher-sim", required_argument, NULL, 't' },
@@ -125,33 +101,6 @@ static const struct option longopts[] = {
 	{ "save-every-epoch", required_argument, NULL, O_SAVE },
 	{ "resume", required_argument, NULL, O_RESUME },
 	{ "eval-loss", no_argument, NULL, O_EVAL },
-	{ "branches", required_argument, NULL, O_BRANCHES },
-	{ "hidden", required_argument, NULL, O_HIDDEN },
-	{ "heads", required_argument, NULL, O_HEADS },
-	{ "dropout", required_argument, NULL, O_DROPOUT },
-	{ "shared-query-proj", no_argument, NULL, O_SHARED },
-	{ "max-frames", required_argument, NULL, O_MAXF },
-	{ "max-tokens", required_argument, NULL, O_MAXT },
-	{ "margin", required_argument, NULL, O_MARGIN },
-	{ "nce", required_argument, NULL, O_NCE },
-	{ "hard-pool", required_argument, NULL, O_POOL },
-	{ "hard-start", required_argument, NULL, O_HSTART },
-	{ "kd", required_argument, NULL, O_KD },
-	{ "kd-loss", required_argument, NULL, O_KDLOSS },
-	{ "kd-temp", required_argument, NULL, O_KDTEMP },
-	{ "schedule", required_argument, NULL, O_SCHED },
-	{ "lambda", required_argument, NULL, O_LAMBDA },
-	{ "w0", required_argument, NULL, O_W0 },
-	{ "sched-k", required_argument, NULL, O_SK },
-	{ "sched-b", required_argument, NULL, O_SB },
-	{ "batch", required_argument, NULL, O_BATCH },
-	{ "lr", required_argument, NULL, O_LR },
-	{ "warmup", required_argument, NULL, O_WARMUP },
-	{ "epochs", required_argument, NULL, O_EPOCHS },
-	{ "patience", required_argument, NULL, O_PATIENCE },
-	{ "beta", required_argument, NULL, O_BETA },
-	{ "seed", required_argument, NULL, O_SEED },
-	{ "deterministic", no_argument, NULL, O_DET },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -338,14 +287,27 @@ log_epoch(MpWriter *w, const ModelConfig *mc, long epoch, long step, double loss
 	mpw_record_done(w);
 }
 
+/* the training log; a resumed run continues the log at path, when there is one, from the
+ * header and the records of the epochs before the resumed one (an interrupted run left it
+ * there, published at its last completed epoch) */
 static MpWriter *
-log_open(const char *path, const TrainConfig *tc, int eval_loss)
+log_open(const char *path, const TrainConfig *tc, int eval_loss, long resumed_epoch)
 {
 	MpWriter *w;
 
 	if (!path)
 		return NULL;
 	w = mpw_open(path, 0);
+	if (resumed_epoch > 0 && strcmp(path, "-") != 0 && access(path, F_OK) == 0) {
+		MpReader *r = mpr_open(path);
+		const msgpack_object *o;
+		mpw_copy(w, mpr_header(r, "train-log"));
+		while ((o = mpr_next(r)))
+			if (mpr_int(r, o, "epoch") < resumed_epoch)
+				mpw_copy(w, o);
+		mpr_close(r);
+		return w;
+	}
 	mpw_header(w, "train-log", -1, 2);
 	mpw_key(w, "config");
 	ckpt_pack_config(w, tc);
@@ -460,16 +422,6 @@ holds_best(const char *path, const TrainState *st)
 	return ok;
 }
 
-static int
-parse_choice(const char *s, const char *a, const char *b, const char *opt)
-{
-	if (strcmp(s, a) == 0)
-		return 0;
-	if (strcmp(s, b) == 0)
-		return 1;
-	die("usage: %s: '%s' is neither %s nor %s", opt, s, a, b);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -478,13 +430,15 @@ main(int argc, char *argv[])
 	const char *video = NULL, *query = NULL, *tsim = NULL, *tvideo = NULL, *valv = NULL;
 	const char *valq = NULL, *out = NULL, *logpath = NULL, *savedir = NULL, *resume = NULL;
 	const char *env = getenv("OPENBLAS_NUM_THREADS");
-	int c, threads = 2, eval_loss = 0, train_opts = 0, k_given = 0, b_given = 0, wrote_out = 0;
+	int c, threads = 2, eval_loss = 0, wrote_out = 0, feat;
+	unsigned char *given = ecalloc((size_t)ntrain_opts, 1);
+	struct option *longopts = opts_longopts(io_opts, train_opts, ntrain_opts);
 	Dataset *d, *val = NULL;
 	Model *m;
 	MpWriter *log;
 	BatchBuf bb = { 0 };
-	int *perm;
-	char *resume_bytes = NULL, best_path[4096] = "";
+	int *perm, k;
+	char *resume_bytes = NULL, best_path[4096] = "", save_probe[4096];
 	size_t resume_n = 0;
 
 	tool_start(argc, argv, help);
@@ -492,7 +446,6 @@ main(int argc, char *argv[])
 		threads = (int)estrtol(env, 1, 1024);
 	ckpt_config_defaults(&tc);
 	while ((c = getopt_long(argc, argv, ":v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
-		train_opts += c >= O_BRANCHES;
 		switch (c) {
 		case 'v': video = optarg; break;
 		case 'q': query = optarg; break;
@@ -506,43 +459,14 @@ main(int argc, char *argv[])
 		case O_SAVE: savedir = optarg; break;
 		case O_RESUME: resume = optarg; break;
 		case O_EVAL: eval_loss = 1; break;
-		case O_BRANCHES:
-			if (ckpt_set_branches(&tc, optarg))
-				die("usage: --branches: unknown preset '%s'", optarg);
-			break;
-		case O_HIDDEN: tc.mc.D = (int)estrtol(optarg, 1, 1 << 14); break;
-		case O_HEADS: tc.mc.NH = (int)estrtol(optarg, 1, 256); break;
-		case O_DROPOUT: tc.mc.dropout = (float)estrtod(optarg, 0, 0.95); break;
-		case O_SHARED: tc.mc.shared_query_proj = 1; break;
-		case O_MAXF: tc.mc.max_frames = (int)estrtol(optarg, 1, 1 << 14); break;
-		case O_MAXT: tc.mc.max_tokens = (int)estrtol(optarg, 1, 1 << 14); break;
-		case O_MARGIN: tc.margin = (float)estrtod(optarg, 0, 10); break;
-		case O_NCE: tc.nce_weight = (float)estrtod(optarg, 0, 1e3); break;
-		case O_POOL: tc.hard_pool = (int)estrtol(optarg, 1, 1 << 20); break;
-		case O_HSTART: tc.hard_start = (int)estrtol(optarg, 0, 1 << 20); break;
-		case O_KD: tc.kd_feat = parse_choice(optarg, "sim", "feat", "--kd"); break;
-		case O_KDLOSS: tc.kd_mse = parse_choice(optarg, "kl", "mse", "--kd-loss"); break;
-		case O_KDTEMP: tc.kd_temp = (float)estrtod(optarg, 1e-4, 1e4); break;
-		case O_SCHED:
-			if ((tc.schedule = sched_parse(optarg)) < 0)
-				die("usage: --schedule: unknown schedule '%s'", optarg);
-			break;
-		case O_LAMBDA: tc.lambda = estrtod(optarg, 0, 1e4); break;
-		case O_W0: tc.w0 = estrtod(optarg, 0, 1e4); break;
-		case O_SK: tc.sched_k = estrtod(optarg, -1e6, 1e6); k_given = 1; break;
-		case O_SB: tc.sched_b = estrtod(optarg, -1e6, 1e6); b_given = 1; break;
-		case O_BATCH: tc.batch = (int)estrtol(optarg, 2, 1 << 20); break;
-		case O_LR: tc.lr = estrtod(optarg, 0, 10); break;
-		case O_WARMUP: tc.warmup = estrtod(optarg, 1e-9, 1 - 1e-9); break;
-		case O_EPOCHS: tc.epochs = (int)estrtol(optarg, 1, 1 << 20); break;
-		case O_PATIENCE: tc.patience = (int)estrtol(optarg, 1, 1 << 20); break;
-		case O_BETA: tc.beta = estrtod(optarg, 0, 1); break;
-		case O_SEED: tc.seed = (uint64_t)estrtol(optarg, 0, INT64_MAX); break;
-		case O_DET: tc.deterministic = 1; break;
 		case 'h': help(); break;
-		default: bad_option(c);
+		default:
+			if ((k = opts_parse(train_opts, ntrain_opts, &tc, c, optarg)) < 0)
+				bad_option(c);
+			given[k] = 1;
 		}
 	}
+	free(longopts);
 	if (optind != argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (!video || !query)
@@ -555,41 +479,47 @@ main(int argc, char *argv[])
 		die("usage: --eval-loss writes no checkpoint (no -o, no --save-every-epoch)");
 	if (!eval_loss && !out)
 		die("usage: -o CKPT is required");
+	if (out && snprintf(best_path, sizeof(best_path), "%s.best", out) >= (int)sizeof(best_path))
+		die("%s: path too long", out);
+	if (savedir && ((mkdir(savedir, 0777) && errno != EEXIST) ||
+	                snprintf(save_probe, sizeof(save_probe), "%s/epoch-0.mp", savedir) >=
+	                (int)sizeof(save_probe)))
+		die("mkdir %s:", savedir);
+	check_outputs((const char *[]){ video, query, tsim, tvideo, valv, valq }, 6,
+	              (const char *[]){ out, out ? best_path : NULL, logpath,
+	                                savedir ? save_probe : NULL }, 4);
+	/* resuming from CKPT.best is how an interrupted run continues: it is read before any write */
+	check_outputs(&resume, 1, (const char *[]){ out, logpath }, 2);
 	openblas_set_num_threads(threads);
 
 	/* ---- configuration: from the command line, or the checkpoint's when resuming ---- */
 	if (resume) {
-		if (train_opts)
-			warnf("--resume: model and training options come from %s; %d given ignored",
-			      resume, train_opts);
+		TrainConfig cli = tc;
+		int ignored;
 		m = ckpt_read(resume, &tc, &st, 1);
+		if ((ignored = ckpt_config_resume(&cli, given, &tc, resume)))
+			warnf("--resume: model and training options come from %s; %d given ignored",
+			      resume, ignored);
 		if (st.epoch >= tc.epochs && !eval_loss)
 			die("%s: all %d epochs are done", resume, tc.epochs);
 		if (!eval_loss && st.bad_epochs >= tc.patience)
 			die("%s: the run already stopped early (%ld epochs without improvement)",
 			    resume, st.bad_epochs);
 	} else {
-		if (!k_given)
-			tc.sched_k = sched_default_k(tc.schedule);
-		if (!b_given)
-			tc.sched_b = sched_default_b(tc.schedule);
-		if (tc.mc.D % tc.mc.NH)
-			die("usage: --hidden %d is not a multiple of --heads %d", tc.mc.D, tc.mc.NH);
-		if (tc.deterministic) {
-			tc.mc.dropout = 0;
-			tc.hard_pool = 1;
-		}
+		ckpt_config_cli(&tc, given);
 		m = NULL;
 	}
-	if (ckpt_uses_kd(&tc) && !tc.kd_feat && !tsim)
+	free(given);
+	feat = kd_kinds[tc.kd].on == KD_ON_FEAT;
+	if (ckpt_uses_kd(&tc) && !feat && !tsim)
 		die("usage: --branches %s distils with --kd sim: -t TEACHER_SIM is required "
 		    "(or --schedule none)", tc.branches);
-	if (ckpt_uses_kd(&tc) && tc.kd_feat && !tvideo)
+	if (ckpt_uses_kd(&tc) && feat && !tvideo)
 		die("usage: --kd feat needs -T VIDEO_TEACHER");
 
 	/* ---- data ---- */
-	d = data_load(video, query, ckpt_uses_kd(&tc) && !tc.kd_feat ? tsim : NULL,
-	              ckpt_uses_kd(&tc) && tc.kd_feat ? tvideo : NULL,
+	d = data_load(video, query, ckpt_uses_kd(&tc) && !feat ? tsim : NULL,
+	              ckpt_uses_kd(&tc) && feat ? tvideo : NULL,
 	              tc.mc.max_frames, tc.mc.max_tokens, 1);
 	if (d->nv < 2)
 		die("%s: %d video: training needs at least 2", video, d->nv);
@@ -602,7 +532,7 @@ main(int argc, char *argv[])
 		if (d->nv != tc.train_videos || d->nq != tc.train_queries)
 			die("%s: %d videos and %d queries, but %s was trained on %ld and %ld", video,
 			    d->nv, d->nq, resume, tc.train_videos, tc.train_queries);
-		if (ckpt_uses_kd(&tc) && tc.kd_feat && d->E != tc.mc.E)
+		if (ckpt_uses_kd(&tc) && feat && d->E != tc.mc.E)
 			die("%s: teacher dim %d, but %s has %d", tvideo, d->E, resume, tc.mc.E);
 		if (val && !eval_loss && st.epoch == st.best_epoch && out)
 			resume_bytes = slurp(resume, &resume_n);
@@ -610,8 +540,6 @@ main(int argc, char *argv[])
 		tc.mc.dv = d->dv;
 		tc.mc.dt = d->dt;
 		tc.mc.E = d->E;     /* 0 without feature distillation */
-		for (int b = 0; b < NBRANCH; b++)
-			tc.mc.feat_kd[b] = tc.kd_feat && tc.kd_branch[b] && ckpt_uses_kd(&tc);
 		tc.train_videos = d->nv;
 		tc.train_queries = d->nq;
 		tc.steps_per_epoch = data_steps_per_epoch(d, tc.batch);
@@ -623,12 +551,11 @@ main(int argc, char *argv[])
 		st.best_sumr = -1;
 		st.best_epoch = -1;
 	}
-	if (out && snprintf(best_path, sizeof(best_path), "%s.best", out) >= (int)sizeof(best_path))
-		die("%s: path too long", out);
 	progress(1, "%d videos, %d queries, %zu parameters, %ld steps/epoch, branches %s, %d threads",
 	         d->nv, d->nq, model_num_params(m), tc.steps_per_epoch, tc.branches, threads);
 	perm = emalloc((size_t)d->nv * sizeof(*perm));
-	log = log_open(eval_loss && !logpath ? "-" : logpath, &tc, eval_loss);
+	log = log_open(eval_loss && !logpath ? "-" : logpath, &tc, eval_loss,
+	               resume && !eval_loss ? st.epoch : 0);
 
 	/* ---- --eval-loss: one pass without updates ---- */
 	if (eval_loss) {
@@ -670,6 +597,8 @@ main(int argc, char *argv[])
 			save_epoch(savedir, &tc, &st, m);
 		secs = now_seconds() - t0;
 		log_epoch(log, &tc.mc, e, st.step, loss, val ? &vr : NULL, best, secs);
+		if (log)
+			mpw_publish(log);  /* a killed run keeps its log up to here */
 		if (val)
 			progress(1, "epoch %d/%d loss %.4f val SumR %.2f%s (best %.2f at %ld) %.1f s/epoch",
 			         e + 1, tc.epochs, loss, vr.fused.sumr, best ? " *" : "",
