@@ -132,7 +132,7 @@ gnuplot <<EOF 2>/dev/null || log "gnuplot failed"
 set terminal pngcairo size 800,500
 set output "$OUT/recall-qps.png"
 set xlabel "queries/s, 1 thread (log)"
-set ylabel "recall@100 vs exact"
+set ylabel "recall@100 vs exact" noenhanced
 set logscale x
 set key off
 set title "prvr-search: $NV synthetic videos, dim $D"
