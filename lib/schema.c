@@ -69,7 +69,7 @@ static const SchemaKey tsim_item[] = {
 };
 
 static const SchemaKey enc_header[] = {
-	INT("dim", 1, "1", NULL), STRS("branches", 1), STRNIL("split", 1), END
+	INT("dim", 1, "1", NULL), STRS("branches", 1), STRNIL("split", 1), STR("model", 0), END
 };
 static const SchemaKey encv_item[] = { STR("id", 1), INT("n", 1, "1", NULL), END };
 static const SchemaKey encq_item[] = { STR("id", 1), STR("video", 1), END };

@@ -1,4 +1,4 @@
-/* vindex: the frame index file; see vindex.h and schemas/frame-index.md. */
+/* vindex: the frame index file; see vindex.h and doc/frame-index.md. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ static const char *const sec_name[VX_NSEC] = {
 	"ids", "offsets", "codec0", "codec1", "codes0", "codes1", "ann0", "ann1"
 };
 
-_Static_assert(sizeof(VxHeader) == 400, "the header layout of schemas/frame-index.md");
+_Static_assert(sizeof(VxHeader) == 400, "the header layout of doc/frame-index.md");
 
 /* ---- codecs ---- */
 

@@ -1,4 +1,4 @@
-/* vindex: the frame index file of prvr-index / prvr-search (schemas/frame-index.md).
+/* vindex: the frame index file of prvr-index / prvr-search (doc/frame-index.md).
  *
  * One file holds a gallery of videos encoded by one model: a fixed header (what it holds, where
  * each section is, a CRC-32 per section and of the header), the video ids, the frame offsets,

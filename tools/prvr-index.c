@@ -1,4 +1,4 @@
-/* prvr-index: an encoded-videos stream -> a frame index file (lib/vindex, schemas/frame-index.md)
+/* prvr-index: an encoded-videos stream -> a frame index file (lib/vindex, doc/frame-index.md)
  * for prvr-search: the frames of every branch stored as codes (f32, f16, sq8 or pq) and a FAISS
  * candidate structure over them (IVF-Flat/SQ8/PQ or HNSW-Flat/SQ8). The stream is read once,
  * one video at a time; the first -t frames train the codecs and FAISS.
