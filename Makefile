@@ -9,13 +9,21 @@
 #   make check OUT=build/asan CFLAGS='-O1 -g -fsanitize=address,undefined' LDFLAGS=-fsanitize=address,undefined
 CC       = cc
 CFLAGS   = -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wno-unused-parameter
-CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote lib $(MSGPACK_CFLAGS) $(BLAS_CFLAGS)
+CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote lib $(MSGPACK_CFLAGS) $(BLAS_CFLAGS) $(OPENMP)
 LDFLAGS  =
-LDLIBS   = $(MSGPACK_LIBS) $(BLAS_LIBS) -lz -lm -lpthread
+LDLIBS   = $(MSGPACK_LIBS) $(BLAS_LIBS) -lz -lm -lpthread $(OPENMP)
+# One pool of threads for our loops and BLAS (lib/threads.h, doc/performance.md): OpenMP here
+# and Debian's OpenMP build of OpenBLAS, linked by path with an rpath, because the default
+# libopenblas.so.0 of a machine may be the pthreads build. OPENMP is in CPPFLAGS and LDLIBS so
+# that builds which override CFLAGS/LDFLAGS (make test's sanitizers) keep it; OPENMP= builds
+# serial loops.
+OPENMP   = -fopenmp
+MULTIARCH = $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+BLAS_DIR  = /usr/lib/$(MULTIARCH)/openblas-openmp
 MSGPACK_CFLAGS = $(shell pkg-config --cflags msgpack 2>/dev/null)
 MSGPACK_LIBS   = $(or $(shell pkg-config --libs msgpack 2>/dev/null),-lmsgpackc)
-BLAS_CFLAGS    = $(shell pkg-config --cflags openblas 2>/dev/null)
-BLAS_LIBS      = $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
+BLAS_CFLAGS    = -I/usr/include/$(MULTIARCH)/openblas-openmp
+BLAS_LIBS      = -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
 HDF5_CFLAGS    = $(shell pkg-config --cflags hdf5 2>/dev/null)
 HDF5_LIBS      = $(or $(shell pkg-config --libs hdf5 2>/dev/null),-lhdf5_serial)
 

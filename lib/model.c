@@ -330,35 +330,18 @@ acts_reserve(Model *m, Acts *a, int nseq, int T, int Nv, int C)
 	}
 }
 
+/* memset on the pool: the gradient buffers are tens of MB at the paper's batch size */
 static void
 zero(float *p, size_t n)
 {
-	memset(p, 0, n * sizeof(*p));
+	enum { ZB = 1 << 16 };
+
+#pragma omp parallel for schedule(static) if (n >= 4 * ZB)
+	for (size_t i = 0; i < n; i += ZB)
+		memset(p + i, 0, MIN(ZB, n - i) * sizeof(*p));
 }
 
 /* ---- encoder (steps 1-3 of "The student") */
-
-/* out (R, C) = dropout(LN(rows rows[0..R) of inp (*, C))), mask (R, C) or NULL; or with dout
- * set, the backward of that into dg, db. Works on runs of consecutive rows (one video's valid
- * frames), so the input is never copied. */
-static void
-lndrop_rows(float *out, const float *dout, float *dg, float *db, float *mean, float *rstd,
-            const float *inp, const int *rows, int R, const float *g, const float *b,
-            const uint8_t *mask, float p, int C)
-{
-	for (int r = 0, e; r < R; r = e) {
-		const float *x = inp + (size_t)rows[r] * C;
-		const uint8_t *mk = mask ? mask + (size_t)r * C : NULL;
-
-		for (e = r + 1; e < R && rows[e] == rows[e - 1] + 1; e++)
-			;
-		if (dout)
-			lndrop_backward(NULL, dg, db, dout + (size_t)r * C, x, g, mean + r, rstd + r, mk, p,
-			                e - r, C);
-		else
-			lndrop_forward(out + (size_t)r * C, mean + r, rstd + r, x, g, b, mk, p, e - r, C);
-	}
-}
 
 /* inp (nseq, T, C), len (nseq) -> a->h (nseq*T, D). p > 0 draws dropout masks from rng. */
 static void
@@ -384,14 +367,15 @@ enc_forward(Model *m, Acts *a, const EncW *P, const float *inp, const int *len, 
 		int R = MIN(RCH, Nv - r0);
 		float *xc = m->chunk[0];
 
-		lndrop_rows(xc, NULL, NULL, NULL, m->cmean, m->crstd, inp, a->rows + r0, R, P->ln_in_g,
-		            P->ln_in_b, drop ? a->m_in + (size_t)r0 * C : NULL, p, C);
+		lndrop_forward(xc, m->cmean, m->crstd, inp, a->rows + r0, P->ln_in_g, P->ln_in_b,
+		               drop ? a->m_in + (size_t)r0 * C : NULL, p, R, C);
 		linear_forward(a->a1 + (size_t)r0 * D, xc, P->proj_w, P->proj_b, R, C, D);
 	}
 	relu_forward(a->a1, a->a1, (size_t)Nv * D);
 
 	/* 2. + position -> LayerNorm(D) -> dropout */
 	zero(a->x0, ND);
+#pragma omp parallel for schedule(static) if ((size_t)Nv * D >= 32768)
 	for (int r = 0; r < Nv; r++)
 		memcpy(a->x0 + (size_t)a->rows[r] * D, a->a1 + (size_t)r * D, D * sizeof(float));
 	posemb_forward(a->x0, a->x0, P->pos, nseq, T, D);
@@ -412,17 +396,7 @@ enc_forward(Model *m, Acts *a, const EncW *P, const float *inp, const int *len, 
 	if (drop)
 		dropout_mask(a->m2, ND, p, rng);
 	dropout_forward(a->r, a->r, drop ? a->m2 : NULL, ND, p);
-	/* r += x1, in blocks of 8 loaded before stored so that -O2 vectorises (see layers.c) */
-	size_t i = 0;
-	for (; i + 8 <= ND; i += 8) {
-		float t[8];
-		for (int j = 0; j < 8; j++)
-			t[j] = a->r[i + j] + a->x1[i + j];
-		for (int j = 0; j < 8; j++)
-			a->r[i + j] = t[j];
-	}
-	for (; i < ND; i++)
-		a->r[i] += a->x1[i];
+	residual_forward(a->r, a->x1, ND);
 	layernorm_forward(a->h, a->mean2, a->rstd2, a->r, P->ln_att_g, P->ln_att_b, N, D);
 }
 
@@ -464,6 +438,7 @@ enc_backward(Model *m, Acts *a, const EncW *P, const EncW *Gw, const float *inp,
 
 	/* 1. da1 (Nv, D) in G3 through the ReLU; then per chunk recompute LN + dropout */
 	zero(G[3], (size_t)Nv * D);
+#pragma omp parallel for schedule(static) if ((size_t)Nv * D >= 32768)
 	for (int r = 0; r < Nv; r++)
 		relu_backward(G[3] + (size_t)r * D, G[2] + (size_t)a->rows[r] * D,
 		              a->a1 + (size_t)r * D, D);
@@ -472,14 +447,14 @@ enc_backward(Model *m, Acts *a, const EncW *P, const EncW *Gw, const float *inp,
 		const uint8_t *mk = drop ? a->m_in + (size_t)r0 * C : NULL;
 		float *xl = m->chunk[0], *dxl = m->chunk[1];
 
-		lndrop_rows(xl, NULL, NULL, NULL, m->cmean, m->crstd, inp, a->rows + r0, R, P->ln_in_g,
-		            P->ln_in_b, mk, p, C);
+		lndrop_forward(xl, m->cmean, m->crstd, inp, a->rows + r0, P->ln_in_g, P->ln_in_b, mk, p,
+		               R, C);
 		/* dxl (R, C) = da1 @ proj_w, written (beta 0) rather than accumulated into zeros */
 		mm(0, 0, R, C, D, 1.0f, G[3] + (size_t)r0 * D, D, P->proj_w, C, 0.0f, dxl, C);
 		linear_backward(NULL, Gw->proj_w, Gw->proj_b, G[3] + (size_t)r0 * D, xl, P->proj_w, R, C,
 		                D);
-		lndrop_rows(NULL, dxl, Gw->ln_in_g, Gw->ln_in_b, m->cmean, m->crstd, inp, a->rows + r0,
-		            R, P->ln_in_g, P->ln_in_b, mk, p, C);
+		lndrop_backward(NULL, Gw->ln_in_g, Gw->ln_in_b, dxl, inp, a->rows + r0, P->ln_in_g,
+		                m->cmean, m->crstd, mk, p, R, C);
 	}
 }
 

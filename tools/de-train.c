@@ -32,6 +32,7 @@
 #include "mpio.h"
 #include "rng.h"
 #include "schedule.h"
+#include "threads.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -78,7 +79,7 @@ usage(int status)
 "      --test-query F     test captions (required)\n"
 "  -o, --output SCORES    scores stream, written atomically (default: stdout)\n"
 "  -l, --log LOG          training log, kind train-log (default: none)\n"
-"  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n"
+"  -j, --threads N        threads in all, BLAS included (default: $OPENBLAS_NUM_THREADS or 2)\n"
 "  -Q, --quiet            no progress on stderr\n"
 "model:\n"
 "      --hidden N         GRU hidden size per direction (default 512)\n"
@@ -546,7 +547,7 @@ main(int argc, char *argv[])
 	Config c;
 	const char *video = NULL, *query = NULL, *tvpath = NULL, *tqpath = NULL, *valv = NULL;
 	const char *valq = NULL, *testv = NULL, *testq = NULL, *out = "-", *logpath = NULL;
-	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	const char *jarg = NULL;
 	int ch, threads = 2, k_given = 0, b_given = 0, dyn_sched = SCHED_EXP, bad = 0;
 	Dataset *d, *val = NULL, *test;
 	float *tv = NULL, *tq = NULL, *best = NULL;
@@ -564,8 +565,6 @@ main(int argc, char *argv[])
 	set_cmdline(argc, argv);
 	if (want_help(argc, argv))
 		usage(0);
-	if (env && *env)
-		threads = (int)estrtol(env, 1, 1024);
 	memset(&c, 0, sizeof(c));
 	de_defaults(&c.mc);
 	c.margin = 0.2f;
@@ -586,7 +585,7 @@ main(int argc, char *argv[])
 		case 'q': query = optarg; break;
 		case 'o': out = optarg; break;
 		case 'l': logpath = optarg; break;
-		case 'j': threads = (int)estrtol(optarg, 1, 1024); break;
+		case 'j': jarg = optarg; break;
 		case 'Q': progress_quiet = 1; break;
 		case O_TV: tvpath = optarg; break;
 		case O_TQ: tqpath = optarg; break;
@@ -640,7 +639,7 @@ main(int argc, char *argv[])
 		c.sched_b = sched_default_b(c.schedule);
 	if (c.deterministic)
 		c.mc.dropout = 0;
-	openblas_set_num_threads(threads);
+	threads = threads_init(jarg);
 
 	/* ---- data: everything is read and checked before the first step ---- */
 	d = data_load(video, query, NULL, c.kd != KDM_NONE ? tvpath : NULL, c.max_frames,

@@ -28,6 +28,7 @@
 #include "mpio.h"
 #include "schedule.h"
 #include "score.h"
+#include "threads.h"
 #include "util.h"
 
 #define ENC_VIDEOS 64          /* videos per encoding call during validation */
@@ -69,7 +70,7 @@ usage(int status)
 "      --resume CKPT      continue the run of CKPT (its configuration; options below ignored)\n"
 "      --eval-loss        with --resume: log the loss of CKPT's weights on the batches of its\n"
 "                         next epoch, with no update and no dropout (and validate if given)\n"
-"  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n"
+"  -j, --threads N        threads in all, BLAS included (default: $OPENBLAS_NUM_THREADS or 2)\n"
 "model:\n"
 "      --branches P       inh | exp | dual | dual-exp | dual-inh (default dual)\n"
 "      --hidden N         hidden size d (default 384)\n"
@@ -479,7 +480,7 @@ main(int argc, char *argv[])
 	TrainState st;
 	const char *video = NULL, *query = NULL, *tsim = NULL, *tvideo = NULL, *valv = NULL;
 	const char *valq = NULL, *out = NULL, *logpath = NULL, *savedir = NULL, *resume = NULL;
-	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	const char *jarg = NULL;
 	int c, threads = 2, eval_loss = 0, train_opts = 0, k_given = 0, b_given = 0, wrote_out = 0;
 	Dataset *d, *val = NULL;
 	Model *m;
@@ -493,8 +494,6 @@ main(int argc, char *argv[])
 	set_cmdline(argc, argv);
 	if (want_help(argc, argv))
 		usage(0);
-	if (env && *env)
-		threads = (int)estrtol(env, 1, 1024);
 	ckpt_config_defaults(&tc);
 	while ((c = getopt_long(argc, argv, "v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
 		train_opts += c >= O_BRANCHES;
@@ -505,7 +504,7 @@ main(int argc, char *argv[])
 		case 'T': tvideo = optarg; break;
 		case 'o': out = optarg; break;
 		case 'l': logpath = optarg; break;
-		case 'j': threads = (int)estrtol(optarg, 1, 1024); break;
+		case 'j': jarg = optarg; break;
 		case O_VALV: valv = optarg; break;
 		case O_VALQ: valq = optarg; break;
 		case O_SAVE: savedir = optarg; break;
@@ -558,7 +557,7 @@ main(int argc, char *argv[])
 		die("usage: --eval-loss writes no checkpoint (no -o, no --save-every-epoch)");
 	if (!eval_loss && !out)
 		die("usage: -o CKPT is required");
-	openblas_set_num_threads(threads);
+	threads = threads_init(jarg);
 
 	/* ---- configuration: from the command line, or the checkpoint's when resuming ---- */
 	if (resume) {

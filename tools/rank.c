@@ -19,6 +19,7 @@
 #include "evalm.h"
 #include "mpio.h"
 #include "score.h"
+#include "threads.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -65,7 +66,7 @@ help(void)
 	       "  -b BETA    weight of the exploration branch, 0..1 (default 0.3)\n"
 	       "  -B BRANCH  rank this branch alone (inh, exp, teacher, ...)\n"
 	       "  -k K       videos listed per query, 1..1073741824 (default 100)\n"
-	       "  -j N       BLAS threads, 1..256 (default $OPENBLAS_NUM_THREADS or 2)\n"
+	       "  -j N       threads in all, BLAS included (default $OPENBLAS_NUM_THREADS or 2)\n"
 	       "  -o FILE    output stream (default stdout; written atomically)\n"
 	       "  -z         gzip the output\n"
 	       "  -Q         no progress on stderr\n"
@@ -438,17 +439,15 @@ int
 main(int argc, char *argv[])
 {
 	const char *vpath = NULL, *qpath = NULL, *spath = NULL, *out = "-", *bname = NULL;
-	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	const char *jarg = NULL;
 	double beta = 0.3;
-	long k = 100, nthreads = 2;
+	long k = 100;
 	int c, gz = 0, scores_out = 0, have_beta = 0;
 
 	argv0 = "rank";
 	set_cmdline(argc, argv);
 	if (want_help(argc, argv))
 		help();
-	if (env && *env)
-		nthreads = estrtol(env, 1, 256);
 	while ((c = getopt(argc, argv, "v:q:s:Sb:B:k:j:o:zQ")) != -1) {
 		switch (c) {
 		case 'v': vpath = optarg; break;
@@ -458,7 +457,7 @@ main(int argc, char *argv[])
 		case 'b': beta = estrtod(optarg, 0, 1); have_beta = 1; break;
 		case 'B': bname = optarg; break;
 		case 'k': k = estrtol(optarg, 1, 1L << 30); break;
-		case 'j': nthreads = estrtol(optarg, 1, 256); break;
+		case 'j': jarg = optarg; break;
 		case 'o': out = optarg; break;
 		case 'z': gz = 1; break;
 		case 'Q': progress_quiet = 1; break;
@@ -473,10 +472,10 @@ main(int argc, char *argv[])
 		die("usage: -b and -B exclude each other");
 
 	if (spath) {
-		openblas_set_num_threads(1);
+		threads_set(1);
 		rank_scores(spath, out, gz, bname, beta, k);
 	} else {
-		openblas_set_num_threads((int)nthreads);
+		threads_init(jarg);
 		rank_encoded(vpath, qpath, out, gz, scores_out, bname, beta, k);
 	}
 	return 0;

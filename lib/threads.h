@@ -1,0 +1,21 @@
+/* threads: the one thread count of every tool. `-j N` (or $OPENBLAS_NUM_THREADS, default 2)
+ * means N threads in all: the OpenMP loops of lib/ and OpenBLAS share one pool of N, because
+ * the Makefile links Debian's OpenMP build of OpenBLAS (doc/performance.md says why). OpenBLAS
+ * called from inside one of our parallel regions runs on the calling thread alone, so a loop
+ * over many small products (attention) never oversubscribes the cores.
+ * Results depend on N only through BLAS: every loop of lib/ uses static schedules and reduces
+ * in an order that does not depend on N (tests/test_threads.sh). */
+#ifndef THREADS_H
+#define THREADS_H
+
+enum { THREADS_MAX = 1024 };
+
+/* the thread count: jarg (the -j value) when not NULL, else $OPENBLAS_NUM_THREADS when set and
+ * not empty, else 2; dies naming the flag or the variable when the value is not 1..THREADS_MAX */
+int  threads_parse(const char *jarg);
+/* use n threads from now on, in our loops and in OpenBLAS */
+void threads_set(int n);
+/* threads_set(threads_parse(jarg)); returns the count */
+int  threads_init(const char *jarg);
+
+#endif
