@@ -1,11 +1,14 @@
 /* threads: one parser and one setter for the thread count; see threads.h. */
 #include <cblas.h>
 #include <errno.h>
-#include <omp.h>
 #include <stdlib.h>
 
 #include "threads.h"
 #include "util.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static int
 parse(const char *what, const char *s)
@@ -36,7 +39,9 @@ void
 threads_set(int n)
 {
 	CHECK(n >= 1 && n <= THREADS_MAX);
+#ifdef _OPENMP
 	omp_set_num_threads(n);
+#endif
 	openblas_set_num_threads(n);
 }
 
@@ -47,4 +52,24 @@ threads_init(const char *jarg)
 
 	threads_set(n);
 	return n;
+}
+
+int
+max_threads(void)
+{
+#ifdef _OPENMP
+	return omp_get_max_threads();
+#else
+	return 1;
+#endif
+}
+
+int
+thread_id(void)
+{
+#ifdef _OPENMP
+	return omp_get_thread_num();
+#else
+	return 0;
+#endif
 }

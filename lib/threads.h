@@ -17,5 +17,9 @@ int  threads_parse(const char *jarg);
 void threads_set(int n);
 /* threads_set(threads_parse(jarg)); returns the count */
 int  threads_init(const char *jarg);
+/* the most threads a parallel region starts now, and the calling thread's number in its region
+ * (0 outside one): for per-thread scratch */
+int  max_threads(void);
+int  thread_id(void);
 
 #endif
