@@ -72,7 +72,7 @@ adam_step(Model *model, float lr, const AdamConfig *c)
 
 	/* each tensor's norm is summed by one thread (its serial order, at any thread count); the
 	 * tensors differ in size by 10^3, hence dynamic: which thread takes one changes nothing */
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (model_num_params(model) >= 32768)
 	for (int i = 0; i < nt; i++) {
 		ParamInfo p = model_tensor(model, i);
 		coef[i] = clip_coef(p.g, p.n, c);

@@ -25,6 +25,7 @@
 #endif
 
 #define PAR_MIN 32768         /* elements: below this a loop runs serial */
+#define MAC_MIN (1 << 20)     /* multiply-adds of a batch of small products run serial below */
 #define CB 16                 /* columns per span of a sum over rows (one cache line) */
 
 double layers_flops;
@@ -574,7 +575,7 @@ attention_forward(float *out, float *probs, float *probs_d, const float *q, cons
 	int drop = pmask && p > 0.0f;
 
 	CHECK(hs * NH == D);
-#pragma omp parallel for schedule(static) if (B * NH > 1)
+#pragma omp parallel for schedule(static) if ((size_t)B * T * T * D >= MAC_MIN)
 	for (int bh = 0; bh < B * NH; bh++) {
 		int b = bh / NH, h = bh % NH;
 		size_t off = (size_t)b * T * D + (size_t)h * hs, poff = (size_t)bh * T * T;
@@ -601,7 +602,7 @@ attention_backward(float *dq, float *dk, float *dv, const float *dout, const flo
 	float scale = 1.0f / sqrtf((float)hs);
 	int drop = pmask && p > 0.0f;
 
-#pragma omp parallel if (B * NH > 1)
+#pragma omp parallel if ((size_t)B * T * T * D >= MAC_MIN)
 	{
 		float *dP = efloats((size_t)T * T), *dPd = efloats((size_t)T * T);
 
