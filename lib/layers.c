@@ -437,18 +437,29 @@ residual_forward(float *out, const float *inp, size_t n)
 void
 dropout_mask(uint8_t *mask, size_t n, float p, Rng *rng)
 {
-	/* two 32-bit uniforms per draw; keep when u >= p * 2^32 */
-	uint64_t th = (uint64_t)((double)p * 4294967296.0);
-	size_t i = 0;
+	/* keep when a 32-bit uniform u >= p * 2^32, two uniforms per draw. The mask is cut into
+	 * blocks of MASKB, each drawn from its own generator seeded with (one draw of rng) + the
+	 * block's index: blocks fill in parallel and the mask depends on the seed only, not on the
+	 * thread count; rng advances by one draw per mask */
+	enum { MASKB = 1 << 16 };
+	uint64_t th = (uint64_t)((double)p * 4294967296.0), key;
 
 	CHECK(p >= 0.0f && p < 1.0f);
-	for (; i + 2 <= n; i += 2) {
-		uint64_t r = rng_u64(rng);
-		mask[i] = (r & 0xffffffffu) >= th;
-		mask[i + 1] = (r >> 32) >= th;
+	key = rng_u64(rng);
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+	for (size_t b0 = 0; b0 < n; b0 += MASKB) {
+		size_t e = MIN(n, b0 + MASKB), i = b0;
+		Rng r;
+
+		rng_seed(&r, key + b0 / MASKB);
+		for (; i + 2 <= e; i += 2) {
+			uint64_t u = rng_u64(&r);
+			mask[i] = (u & 0xffffffffu) >= th;
+			mask[i + 1] = (u >> 32) >= th;
+		}
+		if (i < e)
+			mask[i] = (rng_u64(&r) >> 32) >= th;
 	}
-	if (i < n)
-		mask[i] = (rng_u64(rng) >> 32) >= th;
 }
 
 void

@@ -58,7 +58,8 @@ void relu_backward(float *dinp, const float *dout, const float *out, size_t n);
 /* ---- residual connection: out (n) += inp (the backward is the identity: callers add dout) */
 void residual_forward(float *out, const float *inp, size_t n);
 
-/* ---- dropout (inverted): mask (n) drawn with P(0) = p; out = inp * mask / (1 - p).
+/* ---- dropout (inverted): mask (n) drawn with P(0) = p (in blocks from generators seeded by one
+ * draw of rng, so in parallel and the same at any thread count); out = inp * mask / (1 - p).
  * mask NULL or p == 0 is the identity (eval mode). out may be inp. */
 void dropout_mask(uint8_t *mask, size_t n, float p, Rng *rng);
 void dropout_forward(float *out, const float *inp, const uint8_t *mask, size_t n, float p);

@@ -85,6 +85,11 @@ void   model_zero_grad(Model *m);
 float  model_loss(Model *m, const Batch *b, const LossConfig *lc, Rng *rng, LossParts *parts,
                   int backward);
 
+/* wall seconds model_loss has spent in each phase since the program started, for benchmarks:
+ * forward (encoders, heads, scores), loss (negative sampling, loss kernels), backward */
+enum { PHASE_FORWARD, PHASE_LOSS, PHASE_BACKWARD, NPHASE };
+extern double model_seconds[NPHASE];
+
 /* Inference (no dropout) of one branch: frame embeddings (B, L, D) / query embeddings (Nq, D).
  * Not normalised; scoring normalises. */
 void   model_encode_videos(Model *m, int br, const float *video, const int *vlen, int B, int L,
