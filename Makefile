@@ -3,6 +3,7 @@
 #   make test            unit tests + shell pipe tests, then again under ASan+UBSan
 #   make paper           every experiment of the paper (pipelines/*.mk); make demo: the main job
 #   make check           the tests once, with the current flags
+#   make tsan            the threaded kernels' tests under ThreadSanitizer (part of make test)
 #   make bench           speed and memory benchmarks (never part of the tests)
 # Build trees can be kept apart with OUT=dir (objects in dir/obj, binaries in dir/bin).
 # Every knob can be overridden on the command line, e.g.
@@ -78,6 +79,18 @@ test:
 	$(MAKE) check
 	$(MAKE) check OUT=build/asan CFLAGS='$(ASAN) -std=c11 -Wall' LDFLAGS='-fsanitize=address,undefined' \
 		PRVR_SANITIZED=1
+	$(MAKE) tsan
+
+# the threaded loops under ThreadSanitizer: clang with LLVM's OpenMP runtime and its Archer tool,
+# which tells TSan about OpenMP's barriers (GCC's libgomp does not, so TSan would report every
+# parallel region); OpenBLAS keeps its own, uninstrumented libgomp and is ignored
+LLVM      = /usr/lib/llvm-14
+TSANTESTS = $(addprefix build/tsan/bin/,test_kernels test_layers test_model test_adam test_reduce test_score)
+tsan:
+	$(MAKE) OUT=build/tsan CC=clang-14 OPENMP=-fopenmp=libomp CFLAGS='-O1 -g -fsanitize=thread -std=c11' \
+		LDFLAGS='-fsanitize=thread -L$(LLVM)/lib -Wl,-rpath,$(LLVM)/lib' $(TSANTESTS)
+	@TSAN_OPTIONS='ignore_noninstrumented_modules=1' OMP_TOOL_LIBRARIES=$(LLVM)/lib/libarcher.so \
+		OMP_WAIT_POLICY=passive tests/run.sh $(TSANTESTS)
 
 bench: build $(BENCHBIN)
 	@BIN=$(BINDIR) tests/bench.sh
@@ -85,7 +98,7 @@ bench: build $(BENCHBIN)
 clean:
 	rm -rf bin obj build
 
-.PHONY: build all check test bench clean
+.PHONY: build all check test tsan bench clean
 .SECONDARY:
 -include $(wildcard $(OBJ)/lib/*.d $(OBJ)/tools/*.d $(OBJ)/tests/*.d)
 -include $(wildcard pipelines/*.mk)

@@ -400,6 +400,7 @@ main(void)
 		check_attention(2, 13, 12, 3);
 		check_attention(2, 16, 8, 2);
 		check_attention(5, 30, 24, 4);
+		check_attention(8, 64, 32, 4);  /* over the size at which (video, head) pairs go parallel */
 	}
 	/* 2: OpenMP (0 sequential, 1 pthreads) */
 	if (openblas_get_parallel() == 2) {
