@@ -85,6 +85,8 @@ struct Model {
 	float *z, *dz;             /* (B*L, E) feature-KD projection */
 };
 
+static void zero(float *p, size_t n);
+
 /* ---- parameters */
 
 static size_t
@@ -269,7 +271,7 @@ model_num_params(const Model *m)
 void
 model_zero_grad(Model *m)
 {
-	memset(m->g, 0, m->np * sizeof(float));
+	zero(m->g, m->np);
 }
 
 /* ---- buffers */
