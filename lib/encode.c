@@ -165,25 +165,23 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 }
 
 int
-encode_main(int side, int argc, char *argv[], void (*usage)(int status))
+encode_main(int side, int argc, char *argv[], void (*help)(void))
 {
 	const char *ckpt = NULL, *outpath = "-", *jarg = NULL;
 	int c, chunk = sides[side].chunk;
 
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		usage(0);
-	while ((c = getopt(argc, argv, "c:j:n:o:")) != -1) {
+	tool_start(argc, argv, help);
+	while ((c = getopt(argc, argv, ":c:j:n:o:")) != -1) {
 		switch (c) {
 		case 'c': ckpt = optarg; break;
 		case 'j': jarg = optarg; break;
 		case 'n': chunk = (int)estrtol(optarg, 1, sides[side].chunk_max); break;
 		case 'o': outpath = optarg; break;
-		default: usage(1);
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc || !ckpt)
-		usage(1);
+		die("usage: %s -c CKPT [-j THREADS] [-n CHUNK] [-o OUT]", argv0);
 	encode_stream(side, ckpt, "-", outpath, threads_parse(jarg), chunk);
 	return 0;
 }

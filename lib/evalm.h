@@ -1,5 +1,5 @@
 /* evalm: retrieval metrics from the rank of each query's one relevant video.
- * rank_of applies the project's tie rule (../shared/method.md): videos are ordered by descending
+ * rank_of applies the project's tie rule (doc/method.md): videos are ordered by descending
  * score, ties broken by lower corpus index, so the own video's rank is
  *   1 + #{v : s[v] > s[own]} + #{v < own : s[v] == s[own]}.
  * Not here: reading streams or formatting (tools/metrics.c). */

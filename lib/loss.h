@@ -1,4 +1,4 @@
-/* loss: the losses of one DL-DKD training step (../shared/method.md, "Losses of one training
+/* loss: the losses of one DL-DKD training step (doc/method.md, "Losses of one training
  * step" and "Variants"): triplet ranking in both directions with their negative sampling,
  * InfoNCE in both directions, and the four distillation losses (similarity KL / MSE, feature
  * KL / MSE). Each loss returns its value and, when its d-output is not NULL, ACCUMULATES

@@ -16,15 +16,12 @@
 #   make paper       all of the above;  make demo: DL-DKD on a small TVR-like corpus, table on stdout
 #   make publish     copy the tables and figures of RESULTS under examples/results/
 #
-# Knobs: DATASET=tvr|activitynet|charades (default: DATASETS="tvr activitynet"),
-# SCALE=tiny|small|full, DATA=DIR (imported features instead of the synthetic corpus; needs
-# DATASET), SEED (single-seed experiments), SEEDS (main), EPOCHS, PATIENCE, JOBS (threads per
-# heavy tool), DSEED (corpus seed), RESULTS, DATADIR.
+# Knobs: DATASET=tvr|activitynet|charades (default: DATASETS="tvr activitynet"), or any name
+# with DATA, SCALE=tiny|small|full, DATA=DIR (imported features instead of the synthetic corpus;
+# needs DATASET), MARGIN (triplet margin; default per dataset, else 0.1), SEED (single-seed
+# experiments), SEEDS (main), EPOCHS, PATIENCE, JOBS (threads per heavy tool), DSEED (corpus
+# seed), SYNTH_OPTS, TRAIN_OPTS, RESULTS, DATADIR.
 # Not here: building the tools (the top Makefile; every rule below depends on the binaries).
-
-SHELL = /bin/bash
-.SHELLFLAGS = -o pipefail -ec
-.DELETE_ON_ERROR:
 
 # ---- knobs -------------------------------------------------------------------------------------
 
@@ -51,10 +48,13 @@ JOBS     ?= 2
 RESULTS  ?= results
 DATADIR  ?= data
 MODELS   ?= $(RESULTS)/models
-# extra prvr-synth knobs (corpus) and distill-step options (every training run); the corpus and
-# the models are rebuilt when they change
-SYNTH_OPTS ?= $(SYNTH_OPTS_$(SCALE))
-TRAIN_OPTS ?= $(TRAIN_OPTS_$(SCALE))
+# extra prvr-synth knobs (corpus) and distill-step options (every training run), added after the
+# scale's own so that they add to them (a later option wins); the corpus and the models are
+# rebuilt when they change
+SYNTH_OPTS ?=
+TRAIN_OPTS ?=
+override SYNTH_OPTS := $(strip $(SYNTH_OPTS_$(SCALE)) $(SYNTH_OPTS))
+override TRAIN_OPTS := $(strip $(TRAIN_OPTS_$(SCALE)) $(TRAIN_OPTS))
 # the cost table's training steps (memory at batch 128, as the paper)
 COST_BATCH ?= 128
 COST_STEPS ?= 2
@@ -62,7 +62,7 @@ BETAS    = 0.0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0
 
 ifneq ($(DATA),)
 ifneq ($(words $(DATASETS)),1)
-$(error DATA=$(DATA) needs DATASET=tvr|activitynet|charades naming what it holds)
+$(error DATA=$(DATA) needs DATASET=NAME naming what it holds (any name))
 endif
 endif
 ifeq ($(filter tiny small full,$(SCALE)),)
@@ -71,10 +71,19 @@ endif
 
 P = pipelines
 
-# per-dataset settings: triplet margin (method.md) and the shape for the cost table
-MARGIN_tvr         = 0.1
-MARGIN_activitynet = 0.2
-MARGIN_charades    = 0.2
+# the pipelines' recipes (everything they make lives under these directories) run in bash with
+# pipefail: a failure anywhere in a pipe fails the rule. private: not inherited by the tools'
+# build rules, which keep the top Makefile's shell. .DELETE_ON_ERROR is the top Makefile's.
+$(DATADIR)/% $(MODELS)/% $(RESULTS)/%: private SHELL = /bin/bash
+$(DATADIR)/% $(MODELS)/% $(RESULTS)/%: private .SHELLFLAGS = -o pipefail -ec
+
+# per-dataset settings: the triplet margin (doc/method.md): MARGIN=M for every dataset, else
+# MARGIN_<dataset>, else distill-step's default 0.1 (so any dataset name works)
+MARGIN             ?=
+MARGIN_tvr         ?= 0.1
+MARGIN_activitynet ?= 0.2
+MARGIN_charades    ?= 0.2
+$(foreach d,$(DATASETS),$(eval MARGIN_$(d) := $(or $(MARGIN),$(MARGIN_$(d)),0.1)))
 
 # ---- names -------------------------------------------------------------------------------------
 # $(1) is a dataset name throughout.

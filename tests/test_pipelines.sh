@@ -180,4 +180,29 @@ else
 	[ ! -e "$M/dldkd-s1-e2/test.tsv" ] && ok "failed pipe: no result file" || bad "failed pipe left test.tsv"
 fi
 
+# ---- bring your own data: any dataset name, MARGIN, TRAIN_OPTS added to the scale's ----
+"$BIN/prvr-synth" -q -p tvr-tiny -s 2 -o "$T/own"
+if pmake main DATA="$T/own" DATASET=mydata SEEDS=1 MARGIN=0.25 > "$T/make5.log" 2>&1; then
+	check_table "$R/main/mydata-import/main.tsv" "teacher exploration inheritance dl-dkd" 1 &&
+		ok "make main DATA=DIR DATASET=mydata" || bad "mydata main table"
+	"$BIN/prvr-cat" -n 0 "$R/models/mydata-import/dldkd-s1-e2/ckpt.mp" | grep -q '"margin":0.25[,}]' &&
+		ok "MARGIN=0.25 reaches distill-step" || bad "MARGIN not in the checkpoint"
+else
+	bad "make main DATA=DIR DATASET=mydata"; tail -n 20 "$T/make5.log"
+fi
+pmake -n "$R/models/other-import/exp-s1-e2/ckpt.mp" DATA="$T/own" DATASET=other SCALE=small \
+	TRAIN_OPTS=--heads\ 2 > "$T/make6.log" 2>&1
+grep 'distill-step' "$T/make6.log" | grep -q -- '--margin 0.1 .*--hidden 128 --heads 2' &&
+	ok "unknown dataset: margin 0.1; TRAIN_OPTS after the scale's --hidden 128" ||
+	bad "margin / TRAIN_OPTS: $(grep distill-step "$T/make6.log" | head -n 1)"
+
+# ---- tables round once: 23.7469 shows as 23.7 (not 23.75 -> 23.8) ----
+mkdir -p "$T/round"
+printf 'r1\tr5\tr10\tr100\tsumr\tbest_epoch\n23.7469\t50\t60\t90\t223.7469\t1\n' > "$T/round/test.tsv"
+printf 'target: t\n' > "$T/round/meta"
+awk -v dataset=tvr -v row=dl-dkd -f "$ROOT/pipelines/rows.awk" "$T/round/test.tsv" > "$T/round/rows" &&
+	"$ROOT/pipelines/table.sh" -r "$T/round/rows" -p "$ROOT/pipelines/paper/main.tsv" -m "$T/round/meta" \
+		-t t -o "$T/round/t" && grep -q '| 23.7 | 50.0 | 60.0 | 90.0 | \*\*223.7\*\* |' "$T/round/t.md" &&
+	ok "tables round once" || bad "rounding: $(grep '^| DL' "$T/round/t.md")"
+
 exit $fail

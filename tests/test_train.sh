@@ -121,7 +121,7 @@ fi
 # ---- --eval-loss on epoch 1's checkpoint reproduces the log's first step of epoch 2
 (cd d && "$BIN"/distill-step $DATA $OPTS --epochs 2 --deterministic -o ck.mp -l log.mp \
     --save-every-epoch ep 2>err &&
-  "$BIN"/distill-step $DATA --resume ep/epoch-1.mp --eval-loss -l eval.mp 2>err) ||
+  "$BIN"/distill-step $DATA --resume ep/epoch-1.mp --eval-loss -j 1 -l eval.mp 2>err) ||
 	{ cat d/err; notok "deterministic run or --eval-loss failed"; }
 spe=$("$BIN"/prvr-cat < d/log.mp | head -n 1 | field steps_per_epoch)
 "$BIN"/prvr-cat < d/log.mp | grep "\"type\":\"step\",\"epoch\":1,\"step\":$((spe + 1))," > want

@@ -1,4 +1,4 @@
-/* de-train: traditional text-to-video retrieval on pre-trimmed clips (../shared/method.md,
+/* de-train: traditional text-to-video retrieval on pre-trimmed clips (doc/method.md,
  * "Variants", supplementary Table 1): trains the Dual Encoding student (lib/dualenc.h) on
  * reduced MSR-VTT-shaped streams, with no, fixed or dynamic distillation from the teacher over
  * each batch's videos, and writes the test split's query x video scores (kind scores, branch
@@ -54,11 +54,9 @@ typedef struct {
 } Config;
 
 static void
-usage(int status)
+help(void)
 {
-	FILE *f = status ? stderr : stdout;
-
-	fprintf(f,
+	printf(
 "usage: %s -v TRAIN_VIDEO -q TRAIN_QUERY [--teacher-video F --teacher-query F]\n"
 "       [--val-video F --val-query F] --test-video F --test-query F [-o SCORES] [-l LOG]\n"
 "       [options]\n"
@@ -113,7 +111,7 @@ usage(int status)
 "      --deterministic    dropout 0\n"
 "  Same seed, threads and inputs give the same scores. Progress (epoch, loss, validation SumR,\n"
 "  seconds) on stderr. Exit 1 on any error, leaving no SCORES or LOG behind.\n", argv0);
-	exit(status);
+	exit(0);
 }
 
 enum {
@@ -548,7 +546,7 @@ main(int argc, char *argv[])
 	const char *video = NULL, *query = NULL, *tvpath = NULL, *tqpath = NULL, *valv = NULL;
 	const char *valq = NULL, *testv = NULL, *testq = NULL, *out = "-", *logpath = NULL;
 	const char *jarg = NULL;
-	int ch, threads = 2, k_given = 0, b_given = 0, dyn_sched = SCHED_EXP, bad = 0;
+	int ch, threads, k_given = 0, b_given = 0, dyn_sched = SCHED_EXP, bad = 0;
 	Dataset *d, *val = NULL, *test;
 	float *tv = NULL, *tq = NULL, *best = NULL;
 	double best_sumr = -1;
@@ -561,10 +559,7 @@ main(int argc, char *argv[])
 	Rng rng;
 	char capdesc[32];
 
-	argv0 = "de-train";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		usage(0);
+	tool_start(argc, argv, help);
 	memset(&c, 0, sizeof(c));
 	de_defaults(&c.mc);
 	c.margin = 0.2f;
@@ -579,7 +574,7 @@ main(int argc, char *argv[])
 	c.max_tokens = 30;
 	c.lr = 1e-4;
 	c.warmup = 0.01;
-	while ((ch = getopt_long(argc, argv, "v:q:o:l:j:Qh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":v:q:o:l:j:Qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'v': video = optarg; break;
 		case 'q': query = optarg; break;
@@ -619,12 +614,14 @@ main(int argc, char *argv[])
 		case O_PATIENCE: c.patience = (int)estrtol(optarg, 1, 1 << 20); break;
 		case O_SEED: c.seed = estrtol(optarg, 0, INT64_MAX); break;
 		case O_DET: c.deterministic = 1; break;
-		case 'h': usage(0); break;
-		default: usage(1);
+		case 'h': help(); break;
+		default: bad_option(ch);
 		}
 	}
-	if (optind != argc || !video || !query || !testv || !testq)
-		usage(1);
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!video || !query || !testv || !testq)
+		usage_error("-v, -q, --test-video and --test-query are required");
 	if (!valv != !valq)
 		die("usage: --val-video and --val-query go together");
 	if (!tvpath != !tqpath)

@@ -1,4 +1,4 @@
-/* distill-step: train the DL-DKD student (../shared/method.md) on reduced feature streams and
+/* distill-step: train the DL-DKD student (doc/method.md) on reduced feature streams and
  * write its checkpoint. Each epoch shuffles the training videos with the run's Rng, takes
  * batches of B videos with all their queries, and makes one BertAdam step per batch (lr: BERT
  * warm-up/decay over steps per epoch x epochs; distillation weight: the schedule of the epoch).
@@ -38,17 +38,15 @@
 static const char *brname[NBRANCH] = { "inh", "exp" };
 
 static void
-usage(int status)
+help(void)
 {
-	FILE *f = status ? stderr : stdout;
-
-	fprintf(f,
+	printf(
 "distill-step - train the DL-DKD student (dual branches, dynamic distillation)\n"
 "\n"
 "usage: %s -v VIDEO -q QUERY [-t TEACHER_SIM] [-T VIDEO_TEACHER]\n"
 "       [--val-video F --val-query F] -o CKPT [-l LOG] [options]\n"
 "\n"
-"Trains the student of ../shared/method.md and writes its checkpoint (kind checkpoint) to\n"
+"Trains the student of doc/method.md and writes its checkpoint (kind checkpoint) to\n"
 "CKPT: the best one by validation SumR of the fused score, or the last one without\n"
 "validation. Reads reduced streams: VIDEO video-features (student), QUERY query-features\n"
 "(student), TEACHER_SIM teacher-sim (similarity distillation), VIDEO_TEACHER video-features\n"
@@ -103,7 +101,7 @@ usage(int status)
 "      --deterministic    dropout 0 and hard pool 1 (reproducible losses for tests)\n"
 "  Progress (epoch, loss, validation SumR, seconds) goes to stderr. Exit 1 on any error,\n"
 "  leaving no CKPT or LOG behind.\n", argv0);
-	exit(status);
+	exit(0);
 }
 
 enum {
@@ -481,7 +479,7 @@ main(int argc, char *argv[])
 	const char *video = NULL, *query = NULL, *tsim = NULL, *tvideo = NULL, *valv = NULL;
 	const char *valq = NULL, *out = NULL, *logpath = NULL, *savedir = NULL, *resume = NULL;
 	const char *jarg = NULL;
-	int c, threads = 2, eval_loss = 0, train_opts = 0, k_given = 0, b_given = 0, wrote_out = 0;
+	int c, threads, eval_loss = 0, train_opts = 0, k_given = 0, b_given = 0, wrote_out = 0;
 	Dataset *d, *val = NULL;
 	Model *m;
 	MpWriter *log;
@@ -490,12 +488,9 @@ main(int argc, char *argv[])
 	char *resume_bytes = NULL, best_path[4096] = "";
 	size_t resume_n = 0;
 
-	argv0 = "distill-step";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		usage(0);
+	tool_start(argc, argv, help);
 	ckpt_config_defaults(&tc);
-	while ((c = getopt_long(argc, argv, "v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
 		train_opts += c >= O_BRANCHES;
 		switch (c) {
 		case 'v': video = optarg; break;
@@ -543,12 +538,14 @@ main(int argc, char *argv[])
 		case O_BETA: tc.beta = estrtod(optarg, 0, 1); break;
 		case O_SEED: tc.seed = (uint64_t)estrtol(optarg, 0, INT64_MAX); break;
 		case O_DET: tc.deterministic = 1; break;
-		case 'h': usage(0); break;
-		default: usage(1);
+		case 'h': help(); break;
+		default: bad_option(c);
 		}
 	}
-	if (optind != argc || !video || !query)
-		usage(1);
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!video || !query)
+		usage_error("-v VIDEO and -q QUERY are required");
 	if (!valv != !valq)
 		die("usage: --val-video and --val-query go together");
 	if (eval_loss && !resume)

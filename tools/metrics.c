@@ -176,11 +176,8 @@ main(int argc, char *argv[])
 	Metrics m;
 	MpReader *r;
 
-	argv0 = "metrics";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
-	while ((c = getopt(argc, argv, "f:i:o:r:b:B:l:q")) != -1) {
+	tool_start(argc, argv, help);
+	while ((c = getopt(argc, argv, ":f:i:o:r:b:B:l:q")) != -1) {
 		switch (c) {
 		case 'f':
 			if (strcmp(optarg, "mp") == 0) fmt = OUT_MP;
@@ -196,7 +193,7 @@ main(int argc, char *argv[])
 		case 'B': bname = optarg; break;
 		case 'l': label = optarg; break;
 		case 'q': progress_quiet = 1; break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc || (bset && bname))

@@ -1,4 +1,4 @@
-/* rank: the test-time retrieval of ../shared/method.md ("Evaluation"). Scores every encoded query
+/* rank: the test-time retrieval of doc/method.md ("Evaluation"). Scores every encoded query
  * against every encoded video, s_b(q, v) = max_t cos(q_b, F_{b,v,t}) per branch b (lib/score),
  * fuses beta * exp + (1 - beta) * inh (or takes one branch), and writes a ranking stream: per
  * query the 1-based rank of its own video (rank_of, ties to the lower corpus index) and its top K
@@ -444,11 +444,8 @@ main(int argc, char *argv[])
 	long k = 100;
 	int c, gz = 0, scores_out = 0, have_beta = 0;
 
-	argv0 = "rank";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
-	while ((c = getopt(argc, argv, "v:q:s:Sb:B:k:j:o:zQ")) != -1) {
+	tool_start(argc, argv, help);
+	while ((c = getopt(argc, argv, ":v:q:s:Sb:B:k:j:o:zQ")) != -1) {
 		switch (c) {
 		case 'v': vpath = optarg; break;
 		case 'q': qpath = optarg; break;
@@ -461,7 +458,7 @@ main(int argc, char *argv[])
 		case 'o': out = optarg; break;
 		case 'z': gz = 1; break;
 		case 'Q': progress_quiet = 1; break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc)
