@@ -19,7 +19,7 @@
 #include "ptable.h"
 #include "util.h"
 
-double model_seconds[NPHASE];
+Clock model_time[NPHASE];
 
 enum { SIDE_VIDEO = 0, SIDE_QUERY = 1 };
 enum { MAXTENSOR = 96, RCH = 1024, ENC_ROWS = 8192 };
@@ -550,7 +550,7 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 		int simkd = dokd && (lc->kd == KD_SIM_KL || lc->kd == KD_SIM_MSE);
 		int featkd = dokd && (lc->kd == KD_FEAT_KL || lc->kd == KD_FEAT_MSE);
 		float t2v, v2t, n2v, nv2t, kd = 0.0f, *fkw = NULL, *fkb = NULL;
-		double t0, t1;
+		Clock t0, t1;
 
 		if (!c->has_branch[br])
 			continue;
@@ -560,7 +560,7 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 		qg = encw(&m->enc[br][SIDE_QUERY], m->g);
 
 		/* forward: frames (B*L, D) and their unit vectors; queries (Nq, D) likewise */
-		t0 = now_seconds();
+		t0 = clock_now();
 		enc_forward(m, av, &vw, bt->video, bt->vlen, B, L, c->dv, p, rng);
 		linear_forward(av->f, av->h, vw.head_w, vw.head_b, NF, D, D);
 		l2norm_forward(av->fn, av->fnorm, av->f, NF, D);
@@ -575,8 +575,8 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 		framemax_forward(m->u, m->uarg, m->R, bt->vlen, Nq, B, L);
 
 		/* losses; their gradients accumulate into ds, du, dSown, dz (already weighted) */
-		t1 = now_seconds();
-		model_seconds[PHASE_FORWARD] += t1 - t0;
+		t1 = clock_now();
+		clock_add(&model_time[PHASE_FORWARD], t0, t1);
 		triplet_t2v_sample(m->negq, m->s, bt->qvid, Nq, B, lc->hard_negatives, lc->hard_pool,
 		                   rng);
 		triplet_v2t_sample(m->negv, m->s, bt->qvid, Nq, B, lc->hard_negatives, rng);
@@ -617,8 +617,8 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 			parts->nce_v2t[br] = nv2t;
 			parts->kd[br] = kd;
 		}
-		t0 = now_seconds();
-		model_seconds[PHASE_LOSS] += t0 - t1;
+		t0 = clock_now();
+		clock_add(&model_time[PHASE_LOSS], t1, t0);
 		if (!backward)
 			continue;
 
@@ -655,7 +655,7 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 		attnpool_backward(m->G[0], qg.head_w, m->dpooled, aq->pa, aq->h, qw.head_w, bt->qlen,
 		                  Nq, T, D);
 		enc_backward(m, aq, &qw, &qg, bt->query, bt->qlen, Nq, T, c->dt, p);
-		model_seconds[PHASE_BACKWARD] += now_seconds() - t0;
+		clock_add(&model_time[PHASE_BACKWARD], t0, clock_now());
 	}
 	if (parts)
 		parts->total = total;

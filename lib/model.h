@@ -17,6 +17,7 @@
 
 #include "ptable.h"
 #include "rng.h"
+#include "threads.h"
 
 enum { BR_INH = 0, BR_EXP = 1, NBRANCH = 2 };
 enum { KD_NONE = 0, KD_SIM_KL, KD_SIM_MSE, KD_FEAT_KL, KD_FEAT_MSE };
@@ -78,10 +79,11 @@ void   model_zero_grad(Model *m);
 float  model_loss(Model *m, const Batch *b, const LossConfig *lc, Rng *rng, LossParts *parts,
                   int backward);
 
-/* wall seconds model_loss has spent in each phase since the program started, for benchmarks:
- * forward (encoders, heads, scores), loss (negative sampling, loss kernels), backward */
+/* time model_loss has spent in each phase since the program started (threads.h), for
+ * benchmarks: forward (encoders, heads, scores), loss (negative sampling, loss kernels),
+ * backward */
 enum { PHASE_FORWARD, PHASE_LOSS, PHASE_BACKWARD, NPHASE };
-extern double model_seconds[NPHASE];
+extern Clock model_time[NPHASE];
 
 /* Inference (no dropout) of one branch: frame embeddings (B, L, D) / query embeddings (Nq, D).
  * Not normalised; scoring normalises. */

@@ -2,6 +2,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "threads.h"
 #include "util.h"
@@ -72,4 +73,28 @@ thread_id(void)
 #else
 	return 0;
 #endif
+}
+
+static double
+seconds(clockid_t id)
+{
+	struct timespec t;
+
+	clock_gettime(id, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+Clock
+clock_now(void)
+{
+	return (Clock){ seconds(CLOCK_MONOTONIC), seconds(CLOCK_THREAD_CPUTIME_ID),
+	                seconds(CLOCK_PROCESS_CPUTIME_ID) };
+}
+
+void
+clock_add(Clock *acc, Clock a, Clock b)
+{
+	acc->wall += b.wall - a.wall;
+	acc->self += b.self - a.self;
+	acc->all += b.all - a.all;
 }

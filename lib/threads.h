@@ -22,4 +22,15 @@ int  threads_init(const char *jarg);
 int  max_threads(void);
 int  thread_id(void);
 
+/* a moment, for benchmarks: wall seconds, CPU seconds of the calling thread and of the whole
+ * process. Over a stretch of work on n threads that wait without spinning
+ * (OMP_WAIT_POLICY=passive), serial work S and parallel work P show as self = S + P / n and
+ * all = S + P, whatever else runs on the machine (doc/performance.md). */
+typedef struct {
+	double wall, self, all;
+} Clock;
+Clock clock_now(void);
+/* *acc += b - a, field by field */
+void  clock_add(Clock *acc, Clock a, Clock b);
+
 #endif

@@ -5,15 +5,19 @@
  *   data      the copies that assemble a batch, as data_make_batch makes them (zero the padded
  *             buffers, one memcpy per video and per query from corpus-shaped arrays): a model
  *             of lib/data.c's work, timed here because the step's inputs are random
- *   forward, loss, backward   model_loss's phases (model_seconds of model.h)
+ *   forward, loss, backward   model_loss's phases (model_time of model.h)
  *   adam      adam_step over all parameters
  * Per preset and thread count it prints the median of each phase and of the step, the matmul
  * GFLOP (layers_flops), and the step's ratio to its sgemm floor: FLOP / the rate of a reference
  * sgemm of the input projection's shape measured just before and after each step at the same
- * thread count (the machine may be shared). With 1 and 2 among the counts, it fits Amdahl's law
- * to each phase, T(n) = T(1) (s + (1 - s) / n), s = 2 T(2) / T(1) - 1 (clamped to [0, 1]), and
- * prints the serial fraction s, its share of the 1-thread step, and the projected step time at
- * 16, 32 and 64 threads: projections, not measurements. Not a test: no pass/fail.
+ * thread count (the machine may be shared). At each count n > 1 it also measures each phase's
+ * serial fraction from CPU time (threads.h, Clock): with threads that sleep while they wait
+ * (run with OMP_WAIT_POLICY=passive), serial work S and parallel work P give the main thread
+ * S + P/n and the process S + P CPU seconds, so s = S / (S + P) holds on a busy machine too;
+ * from it, the serial work's share of the 1-thread step and the projected step at 16, 32 and
+ * 64 threads (T(1) of each phase times s + (1 - s) / threads): projections, not measurements.
+ * With 1 and 2 among the counts it prints the wall-time Amdahl fit s = 2 T(2) / T(1) - 1 too,
+ * which is only meaningful on an idle machine. Not a test: no pass/fail.
  * usage: bench_step [-p tvr|activitynet|all] [-n steps] [-j N[,N...]] */
 #include <math.h>
 #include <stdio.h>
@@ -115,6 +119,7 @@ bench(const Preset *p, int steps, const int *js, int nj)
 	int *vlen, *qlen, *qvid, Nq = p->Nq, i1 = -1, i2 = -1;
 	double *t = ecalloc((size_t)steps * (NPH + 2), sizeof(double)), flops = 0.0;
 	double med[MAXJ][NPH + 2];     /* per thread count: phases, step, ratio to the floor */
+	double ser[MAXJ][NPH];         /* per thread count: serial fraction from CPU time */
 	Batch bt;
 
 	c.dv = p->dv, c.dt = p->dt, c.E = E, c.D = D, c.NH = NH;
@@ -152,23 +157,35 @@ bench(const Preset *p, int steps, const int *js, int nj)
 	model_init(m, &r);
 	for (int j = 0; j < nj; j++) {
 		threads_set(js[j]);
-		for (int s = -1; s < steps; s++) {   /* step -1 warms up (allocation) */
-			double rate = sgemm_rate(), ph[NPH], m0[NPHASE], t0, f0, step = 0.0;
+		Clock cpu[NPH] = {{0}};
 
-			t0 = now_seconds();
+		for (int s = -1; s < steps; s++) {   /* step -1 warms up (allocation) */
+			double rate = sgemm_rate(), ph[NPH], f0, step = 0.0;
+			Clock c0, c1, m0[NPHASE];
+
+			c0 = clock_now();
 			make_batch(&bt, video, query, tau, cv, cq, ct, p->dv, p->dt);
-			ph[PH_DATA] = now_seconds() - t0;
-			memcpy(m0, model_seconds, sizeof(m0));
+			c1 = clock_now();
+			ph[PH_DATA] = c1.wall - c0.wall;
+			if (s >= 0)
+				clock_add(&cpu[PH_DATA], c0, c1);
+			memcpy(m0, model_time, sizeof(m0));
 			f0 = layers_flops;
 			model_zero_grad(m);
 			model_loss(m, &bt, &lc, &r, NULL, 1);
-			ph[PH_FWD] = model_seconds[PHASE_FORWARD] - m0[PHASE_FORWARD];
-			ph[PH_LOSS] = model_seconds[PHASE_LOSS] - m0[PHASE_LOSS];
-			ph[PH_BWD] = model_seconds[PHASE_BACKWARD] - m0[PHASE_BACKWARD];
+			for (int k = 0; k < NPHASE; k++) {
+				int q = k == PHASE_FORWARD ? PH_FWD : k == PHASE_LOSS ? PH_LOSS : PH_BWD;
+				ph[q] = model_time[k].wall - m0[k].wall;
+				if (s >= 0)
+					clock_add(&cpu[q], m0[k], model_time[k]);
+			}
 			flops = layers_flops - f0;
-			t0 = now_seconds();
+			c0 = clock_now();
 			adam_step(m, 1e-4f, &ac);
-			ph[PH_ADAM] = now_seconds() - t0;
+			c1 = clock_now();
+			ph[PH_ADAM] = c1.wall - c0.wall;
+			if (s >= 0)
+				clock_add(&cpu[PH_ADAM], c0, c1);
 			rate = 0.5 * (rate + sgemm_rate());
 			for (int k = 0; k < NPH; k++)
 				step += ph[k];
@@ -181,6 +198,12 @@ bench(const Preset *p, int steps, const int *js, int nj)
 				t[(size_t)k * steps + s] = ph[k];
 			t[(size_t)NPH * steps + s] = step;
 			t[(size_t)(NPH + 1) * steps + s] = step / (flops / 1e9 / rate);
+		}
+		/* S = (n self - all) / (n - 1), the rest parallel */
+		for (int k = 0; k < NPH; k++) {
+			double n = js[j], S = (n * cpu[k].self - cpu[k].all) / (n - 1.0);
+			ser[j][k] = js[j] < 2 || cpu[k].all <= 0 ? -1.0 : S / cpu[k].all;
+			ser[j][k] = ser[j][k] > 1 ? 1 : js[j] >= 2 && ser[j][k] < 0 ? 0 : ser[j][k];
 		}
 		for (int k = 0; k < NPH + 2; k++)
 			med[j][k] = median(t + (size_t)k * steps, steps);
@@ -202,23 +225,32 @@ bench(const Preset *p, int steps, const int *js, int nj)
 		printf("\n");
 	}
 	if (i1 >= 0 && i2 >= 0) {
-		double s[NPH], t1 = med[i1][NPH], ser = 0.0;
+		printf("  %-8s", "fit");
+		for (int k = 0; k < NPH; k++) {
+			double f = med[i1][k] > 0 ? 2.0 * med[i2][k] / med[i1][k] - 1.0 : 0.0;
+			printf(" %9.3f", f < 0 ? 0 : f > 1 ? 1 : f);
+		}
+		printf("   serial fraction, wall-time Amdahl fit of 1 and 2 threads (idle machine only)\n");
+	}
+	for (int j = 0; j < nj; j++) {
 		static const int proj[] = {16, 32, 64};
+		double t1 = 0.0, sw = 0.0;
 
+		if (js[j] < 2 || i1 < 0)
+			continue;
 		printf("  %-8s", "serial");
 		for (int k = 0; k < NPH; k++) {
-			s[k] = med[i1][k] > 0 ? 2.0 * med[i2][k] / med[i1][k] - 1.0 : 0.0;
-			s[k] = s[k] < 0 ? 0 : s[k] > 1 ? 1 : s[k];
-			ser += s[k] * med[i1][k];
-			printf(" %9.3f", s[k]);
+			printf(" %9.3f", ser[j][k]);
+			t1 += med[i1][k];
+			sw += ser[j][k] * med[i1][k];
 		}
-		printf("   (Amdahl fit of each phase from 1 and 2 threads)\n");
-		printf("  serial work: %.3f s = %.1f %% of the 1-thread step; projected step (speedup):",
-		       ser, 100.0 * ser / t1);
+		printf("   serial fraction from CPU time at %d threads (measured)\n", js[j]);
+		printf("  serial work %.3f s = %.1f %% of the 1-thread step; projected step (speedup):",
+		       sw, 100.0 * sw / t1);
 		for (size_t n = 0; n < sizeof(proj) / sizeof(proj[0]); n++) {
 			double tn = 0.0;
 			for (int k = 0; k < NPH; k++)
-				tn += med[i1][k] * (s[k] + (1.0 - s[k]) / proj[n]);
+				tn += med[i1][k] * (ser[j][k] + (1.0 - ser[j][k]) / proj[n]);
 			printf(" %d: %.3f s (%.1fx)", proj[n], tn, t1 / tn);
 		}
 		printf("\n");
