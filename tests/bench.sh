@@ -7,10 +7,11 @@
 #       3072-d, 10,895 queries x 30 tokens x 768-d, both branches) on random reduced streams
 #       and a randomly initialised checkpoint (tests/bench_rank.c), at each thread count of
 #       BENCH_THREADS, each with the ratio to the floor at that count; with 1 and 2 threads, the
-#       serial fraction by Amdahl's law (s = 2 T(2) / T(1) - 1) and the projected time at 16, 32
-#       and 64 threads (projections, not measurements)
+#       serial fraction by a wall-time Amdahl fit (s = 2 T(2) / T(1) - 1: meaningful on an idle
+#       machine only) and the projected time at 16, 32 and 64 threads (projections)
 #   (b) $TBIN/bench_step: training step at TVR and ActivityNet shapes, phase by phase (data,
-#       forward, loss, backward, Adam) at each thread count, with the same fit and projection
+#       forward, loss, backward, Adam) at each thread count, the serial fraction of each phase
+#       from CPU time (valid on a shared machine too) and the projection at 16, 32, 64 threads
 #   (c) prvr-synth MB/s on tvr-small; metrics (and rank -s) on ActivityNet test-scale scores
 #       (15,753 queries x 4,430 videos, two branches)
 #   (d) $TBIN/bench_import (prvr-import at TVR scale x BENCH_IMPORT_SCALE, default 1) and any other
@@ -33,6 +34,9 @@ else
 	trap 'rm -rf "$W"' EXIT
 fi
 export OPENBLAS_NUM_THREADS=$J
+# threads that wait sleep: bench_step's CPU-time serial fractions need it, and a shared machine
+# needs it not to stall (doc/performance.md)
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 NV=2179 L=128 DV=3072 NQ=10895 T=30 DT=768 D=384
 ANQ=15753 ANV=4430
