@@ -183,6 +183,7 @@ encode_main(int side, int argc, char *argv[], void (*help)(void))
 	}
 	if (optind != argc || !ckpt)
 		die("usage: %s -c CKPT [-j THREADS] [-n CHUNK] [-o OUT]", argv0);
+	check_outputs(&ckpt, 1, &outpath, 1);
 	encode_stream(side, ckpt, "-", outpath, threads_parse(jarg), chunk);
 	return 0;
 }

@@ -282,7 +282,9 @@ ev_factor(Ev *e)
 
 	if (*e->p == '-') {
 		e->p++;
-		return -ev_factor(e);
+		if (__builtin_sub_overflow(0, ev_factor(e), &v))
+			ev_die(e, "value out of range");
+		return v;
 	}
 	if (isdigit((unsigned char)*e->p))
 		return strtol(e->p, (char **)&e->p, 10);
@@ -353,12 +355,15 @@ ev_sum(Ev *e)
 	long v = ev_term(e);
 
 	for (;;) {
+		/* values come from the stream: start + 1 of a start near INT64_MAX must not wrap */
 		if (*e->p == '+') {
 			e->p++;
-			v += ev_term(e);
+			if (__builtin_add_overflow(v, ev_term(e), &v))
+				ev_die(e, "value out of range");
 		} else if (*e->p == '-') {
 			e->p++;
-			v -= ev_term(e);
+			if (__builtin_sub_overflow(v, ev_term(e), &v))
+				ev_die(e, "value out of range");
 		} else {
 			return v;
 		}

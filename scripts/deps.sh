@@ -2,7 +2,10 @@
 # Install the Debian packages prvr-tools needs, if any are missing.
 # As root this runs apt-get; otherwise it prints the command to run and fails.
 set -e
-PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev libhdf5-dev gnuplot-nox time clang-14 libomp-14-dev libclang-rt-14-dev"
+# slurm-wlm: the one-node Slurm cluster of tests/test_slurm.sh (LAUNCH=slurm); clang-14,
+# libomp-14-dev, libclang-rt-14-dev: make tsan (doc/performance.md)
+PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev
+	libhdf5-dev gnuplot-nox time slurm-wlm clang-14 libomp-14-dev libclang-rt-14-dev"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -658,6 +658,8 @@ main(int argc, char *argv[])
 		c.sched_b = sched_default_b(c.schedule);
 	if (c.deterministic)
 		c.mc.dropout = 0;
+	check_outputs((const char *[]){ video, query, tvpath, tqpath, valv, valq, testv, testq }, 8,
+	              (const char *[]){ out, logpath }, 2);
 	free(given);
 	threads = threads_init(jarg);
 

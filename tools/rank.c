@@ -314,6 +314,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 	size_t nv, nb;
 	char **vid = mpr_strarray(r, h, "videos", &nv), **br = header_branches(r, h, &nb);
 	char *split = vidset_header_split(r, h), id[4096], video[4096];
+	IdList qids = { 0 };
 	IdIndex ix;
 	int kk;
 	float *sb[2], *fused, *topscore;
@@ -342,6 +343,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 		Choice c1 = c;
 
 		mpr_strcpy(r, o, "id", id, sizeof(id));
+		idlist_add(&qids, id);
 		mpr_strcpy(r, o, "video", video, sizeof(video));
 		if ((own = idindex_find(&ix, video)) < 0)
 			mpr_die(r, "query '%s': video '%s' is not in the header's videos", id, video);
@@ -356,6 +358,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 	}
 	if (nq == 0)
 		die("%s: no queries", r->name);
+	idlist_check(&qids, r->name, "query");
 	gt_done(r->name);
 	mpr_close(r);
 	mpw_close(w);
@@ -385,6 +388,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	MpWriter *w;
 	float *qb[MAXBR], *sb[MAXBR], *fused, *topscore;
 	char **qid, **qvid;
+	IdList qids = { 0 };
 	int *qown, kk, nblk;
 	int32_t *top;
 	double t0 = now_seconds(), tscore = 0;
@@ -446,6 +450,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 
 		while (n < nblk && (o = mpr_next(rq))) {
 			qid[n] = mpr_strdup(rq, o, "id");
+			idlist_add(&qids, qid[n]);
 			qvid[n] = mpr_strdup(rq, o, "video");
 			if ((qown[n] = vidset_find(&V, qvid[n])) < 0)
 				mpr_die(rq, "query '%s': video '%s' is not in %s", qid[n], qvid[n], vpath);
@@ -481,6 +486,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	}
 	if (nq == 0)
 		die("%s: no queries", rq->name);
+	idlist_check(&qids, rq->name, "query");
 	gt_done(rq->name);
 	mpr_close(rq);
 	mpw_close(w);
@@ -531,6 +537,7 @@ main(int argc, char *argv[])
 		usage();
 	if (have_beta && bname)
 		die("usage: -b and -B exclude each other");
+	check_outputs((const char *[]){ vpath, qpath, spath, gpath }, 4, &out, 1);
 	if (gpath) {
 		if (scores_out)
 			die("usage: -g ranks; -S writes every query's scores (give -g to metrics instead)");
