@@ -3,6 +3,7 @@
 #   make test            unit tests + shell pipe tests, then again under ASan+UBSan
 #   make paper           every experiment of the paper (pipelines/*.mk); make demo: the main job
 #   make check           the tests once, with the current flags
+#   make tsan            the threaded kernels' tests under ThreadSanitizer (part of make test)
 #   make bench           speed and memory benchmarks (never part of the tests)
 #   make install         tools to $(DESTDIR)$(PREFIX)/bin, man pages to $(DESTDIR)$(MANPREFIX)/man1
 # Build trees can be kept apart with OUT=dir (objects in dir/obj, tools in dir/bin, test and
@@ -12,15 +13,23 @@
 #   make check OUT=build/asan CFLAGS='-O1 -g -fsanitize=address,undefined' LDFLAGS=-fsanitize=address,undefined
 CC       = cc
 CFLAGS   = -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wno-unused-parameter
-CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote lib $(MSGPACK_CFLAGS) $(BLAS_CFLAGS)
+CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote lib $(MSGPACK_CFLAGS) $(BLAS_CFLAGS) $(OPENMP)
 LDFLAGS  =
-LDLIBS   = $(MSGPACK_LIBS) $(BLAS_LIBS) -lz -lm -lpthread
+LDLIBS   = $(MSGPACK_LIBS) $(BLAS_LIBS) -lz -lm -lpthread $(OPENMP)
+# One pool of threads for our loops and BLAS (lib/threads.h, doc/performance.md): OpenMP here
+# and Debian's OpenMP build of OpenBLAS, linked by path with an rpath, because the default
+# libopenblas.so.0 of a machine may be the pthreads build. OPENMP is in CPPFLAGS and LDLIBS so
+# that builds which override CFLAGS/LDFLAGS (make test's sanitizers) keep it; OPENMP= builds
+# serial loops.
+OPENMP   = -fopenmp
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+BLAS_DIR  = /usr/lib/$(MULTIARCH)/openblas-openmp
 # msgpack-c 6 is msgpack-c.pc / -lmsgpack-c; older releases msgpack.pc / -lmsgpackc
 MSGPACK_PC    := $(firstword $(foreach p,msgpack-c msgpack,$(shell pkg-config --exists $(p) 2>/dev/null && echo $(p))))
 MSGPACK_CFLAGS := $(if $(MSGPACK_PC),$(shell pkg-config --cflags $(MSGPACK_PC)))
 MSGPACK_LIBS   := $(if $(MSGPACK_PC),$(shell pkg-config --libs $(MSGPACK_PC)),-lmsgpackc)
-BLAS_CFLAGS    := $(shell pkg-config --cflags openblas 2>/dev/null)
-BLAS_LIBS      := $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
+BLAS_CFLAGS    = -I/usr/include/$(MULTIARCH)/openblas-openmp
+BLAS_LIBS      = -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
 HDF5_CFLAGS    := $(shell pkg-config --cflags hdf5 2>/dev/null)
 HDF5_LIBS      := $(or $(shell pkg-config --libs hdf5 2>/dev/null),-lhdf5_serial)
 # yes when a program using HDF5 compiles and links here
@@ -96,6 +105,18 @@ test:
 	$(MAKE) check
 	$(MAKE) check OUT=build/asan CFLAGS='$(ASAN) -std=c11 -Wall' LDFLAGS='-fsanitize=address,undefined' \
 		PRVR_SANITIZED=1
+	$(MAKE) tsan
+
+# the threaded loops under ThreadSanitizer: clang with LLVM's OpenMP runtime and its Archer tool,
+# which tells TSan about OpenMP's barriers (GCC's libgomp does not, so TSan would report every
+# parallel region); OpenBLAS keeps its own, uninstrumented libgomp and is ignored
+LLVM      = /usr/lib/llvm-14
+TSANTESTS = $(addprefix build/tsan/obj/testbin/,test_kernels test_layers test_model test_adam test_reduce test_score)
+tsan:
+	$(MAKE) OUT=build/tsan CC=clang-14 OPENMP=-fopenmp=libomp CFLAGS='-O1 -g -fsanitize=thread -std=c11' \
+		LDFLAGS='-fsanitize=thread -L$(LLVM)/lib -Wl,-rpath,$(LLVM)/lib' $(TSANTESTS)
+	@TSAN_OPTIONS='ignore_noninstrumented_modules=1' OMP_TOOL_LIBRARIES=$(LLVM)/lib/libarcher.so \
+		OMP_WAIT_POLICY=passive tests/run.sh $(TSANTESTS)
 
 bench: build $(BENCHBIN)
 	@BIN=$(BINDIR) TBIN=$(TBINDIR) tests/bench.sh
@@ -114,7 +135,7 @@ uninstall:
 clean:
 	rm -rf bin obj build
 
-.PHONY: build all check test bench install uninstall clean
+.PHONY: build all check test tsan bench install uninstall clean
 # a failed recipe leaves no target behind: no half-linked tool, no half-written results file
 .DELETE_ON_ERROR:
 .SECONDARY:

@@ -10,6 +10,7 @@
 #include "encode.h"
 #include "model.h"
 #include "mpio.h"
+#include "threads.h"
 #include "schema.h"
 #include "util.h"
 
@@ -70,7 +71,7 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	long dim, done = 0;
 
 	CHECK(side == ENC_VIDEO || side == ENC_TEXT);
-	openblas_set_num_threads(threads);
+	threads_set(threads);
 	m = ckpt_read(ckpt, &tc, NULL, 0);
 	mc = model_config(m);
 	D = mc->D;
@@ -184,16 +185,14 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 int
 encode_main(int side, int argc, char *argv[], void (*help)(void))
 {
-	const char *ckpt = NULL, *outpath = "-", *env = getenv("OPENBLAS_NUM_THREADS");
-	int c, threads = 2, chunk = sides[side].chunk;
+	const char *ckpt = NULL, *outpath = "-", *jarg = NULL;
+	int c, chunk = sides[side].chunk;
 
 	tool_start(argc, argv, help);
-	if (env && *env)
-		threads = (int)estrtol(env, 1, 1024);
 	while ((c = getopt(argc, argv, ":c:j:n:o:")) != -1) {
 		switch (c) {
 		case 'c': ckpt = optarg; break;
-		case 'j': threads = (int)estrtol(optarg, 1, 1024); break;
+		case 'j': jarg = optarg; break;
 		case 'n': chunk = (int)estrtol(optarg, 1, sides[side].chunk_max); break;
 		case 'o': outpath = optarg; break;
 		default: bad_option(c);
@@ -202,6 +201,6 @@ encode_main(int side, int argc, char *argv[], void (*help)(void))
 	if (optind != argc || !ckpt)
 		die("usage: %s -c CKPT [-j THREADS] [-n CHUNK] [-o OUT]", argv0);
 	check_outputs(&ckpt, 1, &outpath, 1);
-	encode_stream(side, ckpt, "-", outpath, threads, chunk);
+	encode_stream(side, ckpt, "-", outpath, threads_parse(jarg), chunk);
 	return 0;
 }

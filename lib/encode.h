@@ -13,7 +13,7 @@
 enum { ENC_VIDEO = 0, ENC_TEXT = 1 };
 
 /* encode stream inpath ("-" = stdin) into outpath ("-" = stdout, else written atomically) with
- * checkpoint ckpt, threads BLAS threads, chunk items per model call; dies on any error */
+ * checkpoint ckpt, threads in all (lib/threads.h), chunk items per model call; dies on any error */
 void encode_stream(int side, const char *ckpt, const char *inpath, const char *outpath,
                    int threads, int chunk);
 /* parse -c CKPT -j THREADS -n CHUNK -o OUT (tool_start: help() for --help; one-line errors), then

@@ -4,7 +4,14 @@
  * local t[8] before storing: an output may alias an input (out == inp is allowed), and without
  * restrict gcc -O2 vectorises a loop only when no store can precede a load it depends on. The
  * per-element arithmetic is the plain loop's, so results are bit-identical to it
- * (tests/test_kernels.c). */
+ * (tests/test_kernels.c).
+ *
+ * Threads (lib/threads.h): loops over rows, elements or (video, head) pairs run on the OpenMP
+ * pool with static schedules; each row or element is computed by one thread with the serial
+ * arithmetic, so results do not depend on the thread count. Sums over rows (the gradients of
+ * gains, biases, position and pooling weights) give each thread a span of columns and add the
+ * rows in order, the serial loop's order. Loops under PAR_MIN elements stay serial: starting the
+ * pool costs microseconds. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -13,11 +20,21 @@
 #include "layers.h"
 #include "util.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define PAR_MIN 32768         /* elements: below this a loop runs serial */
+#define MAC_MIN (1 << 20)     /* multiply-adds of a batch of small products run serial below */
+#define CB 16                 /* columns per span of a sum over rows (one cache line) */
+
 double layers_flops;
 
-void
-mm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *Bm,
-   int ldb, float beta, float *Cm, int ldc)
+/* mm without the flop count, for products issued from inside a parallel loop (layers_flops is
+ * not atomic; such callers count their products once outside the loop) */
+static void
+gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *Bm,
+     int ldb, float beta, float *Cm, int ldc)
 {
 	if (M <= 0 || N <= 0)
 		return;
@@ -28,9 +45,17 @@ mm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, co
 				Cm[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * Cm[(size_t)i * ldc + j];
 		return;
 	}
-	layers_flops += 2.0 * M * N * K;
 	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
 	            M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
+}
+
+void
+mm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *Bm,
+   int ldb, float beta, float *Cm, int ldc)
+{
+	if (M > 0 && N > 0 && K > 0)
+		layers_flops += 2.0 * M * N * K;
+	gemm(ta, tb, M, N, K, alpha, A, lda, Bm, ldb, beta, Cm, ldc);
 }
 
 /* sum of x[0..n) with 8 partial sums */
@@ -101,17 +126,59 @@ max8(const float *x, int n)
 static void
 acc_add(float *y, const float *x, size_t n)
 {
-	size_t i = 0;
+	size_t n8 = n - n % 8;
 
-	for (; i + 8 <= n; i += 8) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+	for (size_t i = 0; i < n8; i += 8) {
 		float t[8];
 		for (int j = 0; j < 8; j++)
 			t[j] = y[i + j] + x[i + j];
 		for (int j = 0; j < 8; j++)
 			y[i + j] = t[j];
 	}
-	for (; i < n; i++)
+	for (size_t i = n8; i < n; i++)
 		y[i] += x[i];
+}
+
+/* [*lo, *hi): the calling thread's share of n items inside a parallel region (all outside one) */
+static void
+share(int n, int *lo, int *hi)
+{
+#ifdef _OPENMP
+	int t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+	int t = 0, nt = 1;
+#endif
+	*lo = (int)((long)n * t / nt);
+	*hi = (int)((long)n * (t + 1) / nt);
+}
+
+/* y (C) += sum over r < R, in order, of x row r (wt[r] * row when wt is set); row r is
+ * x + rows[r] * C (rows NULL: r * C). Each thread owns a span of whole CB-column blocks and
+ * walks the rows in order, so every sum is the serial one. */
+static void
+colsum(float *y, const float *x, const int *rows, const float *wt, int R, int C)
+{
+	int nspan = (C + CB - 1) / CB;
+
+#pragma omp parallel if ((size_t)R * C >= PAR_MIN)
+	{
+		int s0, s1, c0, c1;
+
+		share(nspan, &s0, &s1);
+		c0 = s0 * CB;
+		c1 = MIN(C, s1 * CB);
+		for (int r = 0; r < R; r++) {
+			const float *xr = x + (size_t)(rows ? rows[r] : r) * C;
+
+			if (wt)
+				for (int c = c0; c < c1; c++)
+					y[c] += wt[r] * xr[c];
+			else
+				for (int c = c0; c < c1; c++)
+					y[c] += xr[c];
+		}
+	}
 }
 
 /* ---- linear */
@@ -119,9 +186,11 @@ acc_add(float *y, const float *x, size_t n)
 void
 linear_forward(float *out, const float *inp, const float *w, const float *b, int N, int C, int OC)
 {
-	if (b)
+	if (b) {
+#pragma omp parallel for schedule(static) if ((size_t)N * OC >= PAR_MIN)
 		for (int n = 0; n < N; n++)
 			memcpy(out + (size_t)n * OC, b, OC * sizeof(*out));
+	}
 	mm(0, 1, N, OC, C, 1.0f, inp, C, w, C, b ? 1.0f : 0.0f, out, OC);
 }
 
@@ -135,120 +204,21 @@ linear_backward(float *dinp, float *dw, float *db, const float *dout, const floa
 	if (dw)
 		mm(1, 0, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
 	if (db)
-		for (int n = 0; n < N; n++)
-			acc_add(db, dout + (size_t)n * OC, OC);
+		colsum(db, dout, NULL, NULL, N, OC);
 }
 
 /* ---- layernorm (reference: https://pytorch.org/docs/stable/generated/torch.nn.LayerNorm.html) */
 
-void
-layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *g,
-                  const float *b, int N, int C)
+/* one row: o = LN(x) * g + b, times mk / (1 - p) (sc = 1 / (1 - p)) when mk is set */
+static void
+ln_row(float *o, float *mean, float *rstd, const float *x, const float *g, const float *b,
+       const uint8_t *mk, float sc, int C)
 {
-	for (int n = 0; n < N; n++) {
-		const float *x = inp + (size_t)n * C;
-		float *o = out + (size_t)n * C;
-		float m = sum8(x, C) / C;
-		float s = 1.0f / sqrtf(sqdev8(x, m, C) / C + 1e-5f);
+	float m = sum8(x, C) / C;
+	float s = 1.0f / sqrtf(sqdev8(x, m, C) / C + 1e-5f);
+	int i = 0;
 
-		int i = 0;
-
-		for (; i + 8 <= C; i += 8) {
-			float t[8];
-			for (int j = 0; j < 8; j++)
-				t[j] = (x[i + j] - m) * s * g[i + j] + b[i + j];
-			for (int j = 0; j < 8; j++)
-				o[i + j] = t[j];
-		}
-		for (; i < C; i++)
-			o[i] = (x[i] - m) * s * g[i] + b[i];
-		mean[n] = m;
-		rstd[n] = s;
-	}
-}
-
-void
-layernorm_backward(float *dinp, float *dg, float *db, const float *dout, const float *inp,
-                   const float *g, const float *mean, const float *rstd, int N, int C)
-{
-	for (int n = 0; n < N; n++) {
-		const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
-		float m = mean[n], s = rstd[n], a[8] = {0}, c[8] = {0}, dmean, dnorm;
-		int i = 0;
-
-		/* dnorm_i = g_i dy_i; dx_i = s (dnorm_i - mean(dnorm) - xhat_i mean(dnorm * xhat)) */
-		for (; i + 8 <= C; i += 8)
-			for (int j = 0; j < 8; j++) {
-				float dn = g[i + j] * dy[i + j];
-				a[j] += dn;
-				c[j] += dn * (x[i + j] - m) * s;
-			}
-		for (; i < C; i++) {
-			float dn = g[i] * dy[i];
-			a[0] += dn;
-			c[0] += dn * (x[i] - m) * s;
-		}
-		dmean = (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))) / C;
-		dnorm = (((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]))) / C;
-		if (db && dg) {
-			for (i = 0; i + 8 <= C; i += 8) {
-				float tb[8], tg[8];
-				for (int j = 0; j < 8; j++) {
-					tb[j] = db[i + j] + dy[i + j];
-					tg[j] = dg[i + j] + (x[i + j] - m) * s * dy[i + j];
-				}
-				for (int j = 0; j < 8; j++) {
-					db[i + j] = tb[j];
-					dg[i + j] = tg[j];
-				}
-			}
-			for (; i < C; i++) {
-				db[i] += dy[i];
-				dg[i] += (x[i] - m) * s * dy[i];
-			}
-		} else {
-			if (db)
-				acc_add(db, dy, C);
-			if (dg)
-				for (i = 0; i < C; i++)
-					dg[i] += (x[i] - m) * s * dy[i];
-		}
-		if (dinp) {
-			float *dx = dinp + (size_t)n * C;
-			for (i = 0; i + 8 <= C; i += 8) {
-				float t[8];
-				for (int j = 0; j < 8; j++)
-					t[j] = dx[i + j] + (g[i + j] * dy[i + j] - dmean -
-					                    (x[i + j] - m) * s * dnorm) * s;
-				for (int j = 0; j < 8; j++)
-					dx[i + j] = t[j];
-			}
-			for (; i < C; i++)
-				dx[i] += (g[i] * dy[i] - dmean - (x[i] - m) * s * dnorm) * s;
-		}
-	}
-}
-
-/* ---- layernorm + dropout */
-
-void
-lndrop_forward(float *out, float *mean, float *rstd, const float *inp, const float *g,
-               const float *b, const uint8_t *mask, float p, int N, int C)
-{
-	float sc = 1.0f / (1.0f - p);
-
-	if (!mask || p == 0.0f) {
-		layernorm_forward(out, mean, rstd, inp, g, b, N, C);
-		return;
-	}
-	for (int n = 0; n < N; n++) {
-		const float *x = inp + (size_t)n * C;
-		const uint8_t *mk = mask + (size_t)n * C;
-		float *o = out + (size_t)n * C;
-		float m = sum8(x, C) / C;
-		float s = 1.0f / sqrtf(sqdev8(x, m, C) / C + 1e-5f);
-		int i = 0;
-
+	if (mk) {
 		for (; i + 8 <= C; i += 8) {
 			float t[8];
 			for (int j = 0; j < 8; j++)
@@ -258,31 +228,162 @@ lndrop_forward(float *out, float *mean, float *rstd, const float *inp, const flo
 		}
 		for (; i < C; i++)
 			o[i] = ((x[i] - m) * s * g[i] + b[i]) * ((float)mk[i] * sc);
-		mean[n] = m;
-		rstd[n] = s;
+	} else {
+		for (; i + 8 <= C; i += 8) {
+			float t[8];
+			for (int j = 0; j < 8; j++)
+				t[j] = (x[i + j] - m) * s * g[i + j] + b[i + j];
+			for (int j = 0; j < 8; j++)
+				o[i + j] = t[j];
+		}
+		for (; i < C; i++)
+			o[i] = (x[i] - m) * s * g[i] + b[i];
 	}
+	*mean = m;
+	*rstd = s;
+}
+
+/* one row: dx += s (g dy - mean(g dy) - xhat mean(g dy xhat)), xhat = (x - m) s */
+static void
+ln_row_dx(float *dx, const float *dy, const float *x, const float *g, float m, float s, int C)
+{
+	float a[8] = {0}, c[8] = {0}, dmean, dnorm;
+	int i = 0;
+
+	for (; i + 8 <= C; i += 8)
+		for (int j = 0; j < 8; j++) {
+			float dn = g[i + j] * dy[i + j];
+			a[j] += dn;
+			c[j] += dn * (x[i + j] - m) * s;
+		}
+	for (; i < C; i++) {
+		float dn = g[i] * dy[i];
+		a[0] += dn;
+		c[0] += dn * (x[i] - m) * s;
+	}
+	dmean = (((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]))) / C;
+	dnorm = (((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]))) / C;
+	for (i = 0; i + 8 <= C; i += 8) {
+		float t[8];
+		for (int j = 0; j < 8; j++)
+			t[j] = dx[i + j] + (g[i + j] * dy[i + j] - dmean - (x[i + j] - m) * s * dnorm) * s;
+		for (int j = 0; j < 8; j++)
+			dx[i + j] = t[j];
+	}
+	for (; i < C; i++)
+		dx[i] += (g[i] * dy[i] - dmean - (x[i] - m) * s * dnorm) * s;
+}
+
+/* dg += sum_r xhat_r dy_r, db += sum_r dy_r (either may be NULL) over R rows in order; row r is
+ * input row rows[r] (NULL: r) and dy_r = dout row r, times mask row r * sc when mask is set.
+ * Threads own spans of columns, as in colsum. */
+static void
+ln_dgdb(float *dg, float *db, const float *dout, const float *inp, const int *rows,
+        const float *mean, const float *rstd, const uint8_t *mask, float sc, int R, int C)
+{
+	int nspan = (C + CB - 1) / CB;
+	/* a missing one is summed into scratch, so that the inner loops have no branches */
+	float *tmp = dg && db ? NULL : efloats(C);
+
+	dg = dg ? dg : tmp;
+	db = db ? db : tmp;
+#pragma omp parallel if ((size_t)R * C >= PAR_MIN)
+	{
+		int s0, s1, c0, c1;
+
+		share(nspan, &s0, &s1);
+		c0 = s0 * CB;
+		c1 = MIN(C, s1 * CB);
+		for (int r = 0; r < R; r++) {
+			const float *x = inp + (size_t)(rows ? rows[r] : r) * C, *d = dout + (size_t)r * C;
+			float m = mean[r], s = rstd[r];
+
+			if (mask) {
+				const uint8_t *mk = mask + (size_t)r * C;
+				for (int c = c0; c < c1; c++) {
+					float dy = d[c] * ((float)mk[c] * sc);
+					db[c] += dy;
+					dg[c] += (x[c] - m) * s * dy;
+				}
+			} else {
+				for (int c = c0; c < c1; c++) {
+					db[c] += d[c];
+					dg[c] += (x[c] - m) * s * d[c];
+				}
+			}
+		}
+	}
+	free(tmp);
+}
+
+void
+layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *g,
+                  const float *b, int N, int C)
+{
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
+	for (int n = 0; n < N; n++)
+		ln_row(out + (size_t)n * C, mean + n, rstd + n, inp + (size_t)n * C, g, b, NULL, 1.0f, C);
+}
+
+void
+layernorm_backward(float *dinp, float *dg, float *db, const float *dout, const float *inp,
+                   const float *g, const float *mean, const float *rstd, int N, int C)
+{
+	if (dinp) {
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
+		for (int n = 0; n < N; n++)
+			ln_row_dx(dinp + (size_t)n * C, dout + (size_t)n * C, inp + (size_t)n * C, g,
+			          mean[n], rstd[n], C);
+	}
+	if (dg || db)
+		ln_dgdb(dg, db, dout, inp, NULL, mean, rstd, NULL, 1.0f, N, C);
+}
+
+/* ---- layernorm + dropout */
+
+void
+lndrop_forward(float *out, float *mean, float *rstd, const float *inp, const int *rows,
+               const float *g, const float *b, const uint8_t *mask, float p, int N, int C)
+{
+	int drop = mask && p > 0.0f;
+	float sc = drop ? 1.0f / (1.0f - p) : 1.0f;
+
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
+	for (int n = 0; n < N; n++)
+		ln_row(out + (size_t)n * C, mean + n, rstd + n, inp + (size_t)(rows ? rows[n] : n) * C,
+		       g, b, drop ? mask + (size_t)n * C : NULL, sc, C);
 }
 
 void
 lndrop_backward(float *dinp, float *dg, float *db, const float *dout, const float *inp,
-                const float *g, const float *mean, const float *rstd, const uint8_t *mask,
-                float p, int N, int C)
+                const int *rows, const float *g, const float *mean, const float *rstd,
+                const uint8_t *mask, float p, int N, int C)
 {
-	float *dy;
+	int drop = mask && p > 0.0f;
+	float sc = drop ? 1.0f / (1.0f - p) : 1.0f;
 
-	if (!mask || p == 0.0f) {
-		layernorm_backward(dinp, dg, db, dout, inp, g, mean, rstd, N, C);
-		return;
+	if (dinp) {
+#pragma omp parallel if ((size_t)N * C >= PAR_MIN)
+		{
+			/* dy = dout * mask / (1 - p), dropout's own map, then LayerNorm's backward */
+			float *dy = drop ? efloats(C) : NULL;
+
+#pragma omp for schedule(static)
+			for (int n = 0; n < N; n++) {
+				size_t in = (size_t)(rows ? rows[n] : n) * C;
+				const float *d = dout + (size_t)n * C;
+
+				if (drop) {
+					dropout_forward(dy, d, mask + (size_t)n * C, (size_t)C, p);
+					d = dy;
+				}
+				ln_row_dx(dinp + in, d, inp + in, g, mean[n], rstd[n], C);
+			}
+			free(dy);
+		}
 	}
-	/* one row at a time: dy = dout * mask / (1 - p) (dropout's own map), then LayerNorm's
-	 * backward */
-	dy = efloats(C);
-	for (int n = 0; n < N; n++) {
-		dropout_forward(dy, dout + (size_t)n * C, mask + (size_t)n * C, (size_t)C, p);
-		layernorm_backward(dinp ? dinp + (size_t)n * C : NULL, dg, db, dy,
-		                   inp + (size_t)n * C, g, mean + n, rstd + n, 1, C);
-	}
-	free(dy);
+	if (dg || db)
+		ln_dgdb(dg, db, dout, inp, rows, mean, rstd, drop ? mask : NULL, sc, N, C);
 }
 
 /* ---- relu */
@@ -290,25 +391,27 @@ lndrop_backward(float *dinp, float *dg, float *db, const float *dout, const floa
 void
 relu_forward(float *out, const float *inp, size_t n)
 {
-	size_t i = 0;
+	size_t n8 = n - n % 8;
 
-	for (; i + 8 <= n; i += 8) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+	for (size_t i = 0; i < n8; i += 8) {
 		float t[8];
 		for (int j = 0; j < 8; j++)
 			t[j] = inp[i + j] > 0.0f ? inp[i + j] : 0.0f;
 		for (int j = 0; j < 8; j++)
 			out[i + j] = t[j];
 	}
-	for (; i < n; i++)
+	for (size_t i = n8; i < n; i++)
 		out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
 
 void
 relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
-	size_t i = 0;
+	size_t n8 = n - n % 8;
 
-	for (; i + 8 <= n; i += 8) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+	for (size_t i = 0; i < n8; i += 8) {
 		float t[8];
 		for (int j = 0; j < 8; j++) {
 			float d = dout[i + j];
@@ -317,8 +420,16 @@ relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 		for (int j = 0; j < 8; j++)
 			dinp[i + j] = t[j];
 	}
-	for (; i < n; i++)
+	for (size_t i = n8; i < n; i++)
 		dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+/* ---- residual */
+
+void
+residual_forward(float *out, const float *inp, size_t n)
+{
+	acc_add(out, inp, n);
 }
 
 /* ---- dropout */
@@ -326,40 +437,51 @@ relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 void
 dropout_mask(uint8_t *mask, size_t n, float p, Rng *rng)
 {
-	/* two 32-bit uniforms per draw; keep when u >= p * 2^32 */
-	uint64_t th = (uint64_t)((double)p * 4294967296.0);
-	size_t i = 0;
+	/* keep when a 32-bit uniform u >= p * 2^32, two uniforms per draw. The mask is cut into
+	 * blocks of MASKB, each drawn from its own generator seeded with (one draw of rng) + the
+	 * block's index: blocks fill in parallel and the mask depends on the seed only, not on the
+	 * thread count; rng advances by one draw per mask */
+	enum { MASKB = 1 << 16 };
+	uint64_t th = (uint64_t)((double)p * 4294967296.0), key;
 
 	CHECK(p >= 0.0f && p < 1.0f);
-	for (; i + 2 <= n; i += 2) {
-		uint64_t r = rng_u64(rng);
-		mask[i] = (r & 0xffffffffu) >= th;
-		mask[i + 1] = (r >> 32) >= th;
+	key = rng_u64(rng);
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+	for (size_t b0 = 0; b0 < n; b0 += MASKB) {
+		size_t e = MIN(n, b0 + MASKB), i = b0;
+		Rng r;
+
+		rng_seed(&r, key + b0 / MASKB);
+		for (; i + 2 <= e; i += 2) {
+			uint64_t u = rng_u64(&r);
+			mask[i] = (u & 0xffffffffu) >= th;
+			mask[i + 1] = (u >> 32) >= th;
+		}
+		if (i < e)
+			mask[i] = (rng_u64(&r) >> 32) >= th;
 	}
-	if (i < n)
-		mask[i] = (rng_u64(rng) >> 32) >= th;
 }
 
 void
 dropout_forward(float *out, const float *inp, const uint8_t *mask, size_t n, float p)
 {
 	float sc = 1.0f / (1.0f - p);
+	size_t n8 = n - n % 8;
 
 	if (!mask || p == 0.0f) {
 		if (out != inp)
 			memcpy(out, inp, n * sizeof(*out));
 		return;
 	}
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+	for (size_t i = 0; i < n8; i += 8) {
 		float t[8];
 		for (int j = 0; j < 8; j++)
 			t[j] = inp[i + j] * ((float)mask[i + j] * sc);
 		for (int j = 0; j < 8; j++)
 			out[i + j] = t[j];
 	}
-	for (; i < n; i++)
+	for (size_t i = n8; i < n; i++)
 		out[i] = inp[i] * ((float)mask[i] * sc);
 }
 
@@ -367,20 +489,21 @@ void
 dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p)
 {
 	float sc = 1.0f / (1.0f - p);
-	size_t i = 0;
+	size_t n8 = n - n % 8;
 
 	if (!mask || p == 0.0f) {
 		acc_add(dinp, dout, n);
 		return;
 	}
-	for (; i + 8 <= n; i += 8) {
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
+	for (size_t i = 0; i < n8; i += 8) {
 		float t[8];
 		for (int j = 0; j < 8; j++)
 			t[j] = dinp[i + j] + dout[i + j] * ((float)mask[i + j] * sc);
 		for (int j = 0; j < 8; j++)
 			dinp[i + j] = t[j];
 	}
-	for (; i < n; i++)
+	for (size_t i = n8; i < n; i++)
 		dinp[i] += dout[i] * ((float)mask[i] * sc);
 }
 
@@ -389,39 +512,69 @@ dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, 
 void
 posemb_forward(float *out, const float *inp, const float *pos, int B, int T, int D)
 {
-	for (int b = 0; b < B; b++)
-		for (int t = 0; t < T; t++) {
-			const float *x = inp + ((size_t)b * T + t) * D, *p = pos + (size_t)t * D;
-			float *o = out + ((size_t)b * T + t) * D;
-			int i = 0;
+#pragma omp parallel for schedule(static) if ((size_t)B * T * D >= PAR_MIN)
+	for (int r = 0; r < B * T; r++) {
+		const float *x = inp + (size_t)r * D, *p = pos + (size_t)(r % T) * D;
+		float *o = out + (size_t)r * D;
+		int i = 0;
 
-			for (; i + 8 <= D; i += 8) {
-				float u[8];
-				for (int j = 0; j < 8; j++)
-					u[j] = x[i + j] + p[i + j];
-				for (int j = 0; j < 8; j++)
-					o[i + j] = u[j];
-			}
-			for (; i < D; i++)
-				o[i] = x[i] + p[i];
+		for (; i + 8 <= D; i += 8) {
+			float u[8];
+			for (int j = 0; j < 8; j++)
+				u[j] = x[i + j] + p[i + j];
+			for (int j = 0; j < 8; j++)
+				o[i + j] = u[j];
 		}
+		for (; i < D; i++)
+			o[i] = x[i] + p[i];
+	}
 }
 
 void
 posemb_backward(float *dinp, float *dpos, const float *dout, int B, int T, int D)
 {
-	for (int b = 0; b < B; b++)
-		for (int t = 0; t < T; t++) {
-			const float *dy = dout + ((size_t)b * T + t) * D;
+	size_t n = (size_t)B * T * D;
 
-			if (dinp)
-				acc_add(dinp + ((size_t)b * T + t) * D, dy, D);
-			if (dpos)
-				acc_add(dpos + (size_t)t * D, dy, D);
-		}
+	if (dinp)
+		acc_add(dinp, dout, n);
+	/* dpos (T*D) += the B sequences of dout, each seen as one row of T*D */
+	if (dpos)
+		colsum(dpos, dout, NULL, NULL, B, T * D);
 }
 
-/* ---- attention (reference: BertSelfAttention of huggingface transformers) */
+/* ---- attention (reference: BertSelfAttention of huggingface transformers)
+ * The B*NH (sequence, head) problems are independent and of one size, so they are shared out
+ * statically over the pool; each runs its products on its own thread (OpenBLAS called inside a
+ * parallel region is single-threaded) and its softmax while the scores are in cache. One
+ * product over all sequences per head would compute every cross-sequence block too (B times the
+ * work), hence a batch of small products rather than a few large ones (doc/performance.md). */
+
+/* softmax of each row of P (T,T) with -10000 added to keys j >= len */
+static void
+softmax_rows(float *P, int T, int len)
+{
+	for (int i = 0; i < T; i++) {
+		float *row = P + (size_t)i * T, mx, sum = 0.0f;
+		int j;
+
+		for (j = len; j < T; j++)
+			row[j] += -10000.0f;
+		mx = max8(row, T);
+		for (j = 0; j < T; j++) {
+			row[j] = expf(row[j] - mx);
+			sum += row[j];
+		}
+		for (j = 0; j + 8 <= T; j += 8) {
+			float t[8];
+			for (int l = 0; l < 8; l++)
+				t[l] = row[j + l] / sum;
+			for (int l = 0; l < 8; l++)
+				row[j + l] = t[l];
+		}
+		for (; j < T; j++)
+			row[j] /= sum;
+	}
+}
 
 void
 attention_forward(float *out, float *probs, float *probs_d, const float *q, const float *k,
@@ -433,39 +586,22 @@ attention_forward(float *out, float *probs, float *probs_d, const float *q, cons
 	int drop = pmask && p > 0.0f;
 
 	CHECK(hs * NH == D);
-	for (int b = 0; b < B; b++)
-		for (int h = 0; h < NH; h++) {
-			size_t off = (size_t)b * T * D + (size_t)h * hs, poff = ((size_t)b * NH + h) * T * T;
-			float *P = probs + poff, *Pd = drop ? probs_d + poff : P;
+#pragma omp parallel for schedule(static) if ((size_t)B * T * T * D >= MAC_MIN)
+	for (int bh = 0; bh < B * NH; bh++) {
+		int b = bh / NH, h = bh % NH;
+		size_t off = (size_t)b * T * D + (size_t)h * hs, poff = (size_t)bh * T * T;
+		float *P = probs + poff, *Pd = drop ? probs_d + poff : P;
 
-			/* P (T,T) = Q_bh (T,hs) @ K_bh^T * scale */
-			mm(0, 1, T, T, hs, scale, q + off, D, k + off, D, 0.0f, P, T);
-			for (int i = 0; i < T; i++) {
-				float *row = P + (size_t)i * T, mx, sum = 0.0f;
-				int j;
-
-				for (j = len[b]; j < T; j++)
-					row[j] += -10000.0f;
-				mx = max8(row, T);
-				for (j = 0; j < T; j++) {
-					row[j] = expf(row[j] - mx);
-					sum += row[j];
-				}
-				for (j = 0; j + 8 <= T; j += 8) {
-					float t[8];
-					for (int l = 0; l < 8; l++)
-						t[l] = row[j + l] / sum;
-					for (int l = 0; l < 8; l++)
-						row[j + l] = t[l];
-				}
-				for (; j < T; j++)
-					row[j] /= sum;
-			}
-			if (drop)
-				dropout_forward(Pd, P, pmask + poff, (size_t)T * T, p);
-			/* out_bh (T,hs) = Pd (T,T) @ V_bh (T,hs) */
-			mm(0, 0, T, hs, T, 1.0f, Pd, T, v + off, D, 0.0f, out + off, D);
-		}
+		/* P (T,T) = Q_bh (T,hs) @ K_bh^T * scale */
+		gemm(0, 1, T, T, hs, scale, q + off, D, k + off, D, 0.0f, P, T);
+		softmax_rows(P, T, len[b]);
+		if (drop)
+			dropout_forward(Pd, P, pmask + poff, (size_t)T * T, p);
+		/* out_bh (T,hs) = Pd (T,T) @ V_bh (T,hs) */
+		gemm(0, 0, T, hs, T, 1.0f, Pd, T, v + off, D, 0.0f, out + off, D);
+	}
+	if (T > 0 && hs > 0)
+		layers_flops += 2 * 2.0 * B * NH * T * T * hs;
 }
 
 void
@@ -476,16 +612,20 @@ attention_backward(float *dq, float *dk, float *dv, const float *dout, const flo
 	int hs = D / NH;
 	float scale = 1.0f / sqrtf((float)hs);
 	int drop = pmask && p > 0.0f;
-	float *dP = efloats((size_t)T * T), *dPd = efloats((size_t)T * T);
 
-	for (int b = 0; b < B; b++)
-		for (int h = 0; h < NH; h++) {
-			size_t off = (size_t)b * T * D + (size_t)h * hs, poff = ((size_t)b * NH + h) * T * T;
+#pragma omp parallel if ((size_t)B * T * T * D >= MAC_MIN)
+	{
+		float *dP = efloats((size_t)T * T), *dPd = efloats((size_t)T * T);
+
+#pragma omp for schedule(static)
+		for (int bh = 0; bh < B * NH; bh++) {
+			int b = bh / NH, h = bh % NH;
+			size_t off = (size_t)b * T * D + (size_t)h * hs, poff = (size_t)bh * T * T;
 			const float *P = probs + poff, *Pd = drop ? probs_d + poff : P;
 
 			/* forward was O = Pd V: dPd = dO V^T, dV += Pd^T dO */
-			mm(0, 1, T, T, hs, 1.0f, dout + off, D, v + off, D, 0.0f, dPd, T);
-			mm(1, 0, T, hs, T, 1.0f, Pd, T, dout + off, D, 1.0f, dv + off, D);
+			gemm(0, 1, T, T, hs, 1.0f, dout + off, D, v + off, D, 0.0f, dPd, T);
+			gemm(1, 0, T, hs, T, 1.0f, Pd, T, dout + off, D, 1.0f, dv + off, D);
 			if (drop) {
 				memset(dP, 0, (size_t)T * T * sizeof(*dP));
 				dropout_backward(dP, dPd, pmask + poff, (size_t)T * T, p);
@@ -509,11 +649,14 @@ attention_backward(float *dq, float *dk, float *dv, const float *dout, const flo
 					dr[j] = pr[j] * (dr[j] - s);
 			}
 			/* logits = scale Q K^T: dQ += scale dL K, dK += scale dL^T Q */
-			mm(0, 0, T, hs, T, scale, dP, T, k + off, D, 1.0f, dq + off, D);
-			mm(1, 0, T, hs, T, scale, dP, T, q + off, D, 1.0f, dk + off, D);
+			gemm(0, 0, T, hs, T, scale, dP, T, k + off, D, 1.0f, dq + off, D);
+			gemm(1, 0, T, hs, T, scale, dP, T, q + off, D, 1.0f, dk + off, D);
 		}
-	free(dP);
-	free(dPd);
+		free(dP);
+		free(dPd);
+	}
+	if (T > 0 && hs > 0)
+		layers_flops += 4 * 2.0 * B * NH * T * T * hs;
 }
 
 /* ---- attention pooling */
@@ -524,6 +667,7 @@ attnpool_forward(float *out, float *a, const float *inp, const float *w, const i
 {
 	/* logits (B*T, 1) = inp (B*T, D) @ w (D, 1) */
 	mm(0, 0, B * T, 1, D, 1.0f, inp, D, w, 1, 0.0f, a, 1);
+#pragma omp parallel for schedule(static) if ((size_t)B * T * D >= PAR_MIN)
 	for (int b = 0; b < B; b++) {
 		float *ab = a + (size_t)b * T, mx = ab[0], sum = 0.0f;
 		int n = len[b];
@@ -539,8 +683,11 @@ attnpool_forward(float *out, float *a, const float *inp, const float *w, const i
 		for (int t = n; t < T; t++)
 			ab[t] = 0.0f;
 		/* out_b (1,D) = a_b (1,n) @ inp_b (n,D) */
-		mm(0, 0, 1, D, n, 1.0f, ab, T, inp + (size_t)b * T * D, D, 0.0f, out + (size_t)b * D, D);
+		gemm(0, 0, 1, D, n, 1.0f, ab, T, inp + (size_t)b * T * D, D, 0.0f, out + (size_t)b * D, D);
 	}
+	for (int b = 0; b < B; b++)
+		if (len[b] > 0 && D > 0)
+			layers_flops += 2.0 * D * len[b];
 }
 
 void
@@ -549,50 +696,47 @@ attnpool_backward(float *dinp, float *dw, const float *dout, const float *a, con
 {
 	/* out = sum_t a_t h_t, a = softmax(z), z_t = w.h_t:
 	 * g_t = dout.h_t, dz_t = a_t (g_t - sum_s a_s g_s), dh_t += a_t dout + dz_t w, dw += dz_t h_t */
-	float *dz = efloats(T);
+	float *dz = efloats((size_t)B * T);
+	int *rows = ecalloc((size_t)B * T, sizeof(*rows)), nr = 0;
 
+#pragma omp parallel for schedule(static) if ((size_t)B * T * D >= PAR_MIN)
 	for (int b = 0; b < B; b++) {
 		const float *ab = a + (size_t)b * T, *dy = dout + (size_t)b * D;
-		float sg = 0.0f;
+		float sg = 0.0f, *z = dz + (size_t)b * T;
 		int n = len[b];
 
 		for (int t = 0; t < n; t++) {
-			dz[t] = dot8(dy, inp + ((size_t)b * T + t) * D, D);
-			sg += ab[t] * dz[t];
+			z[t] = dot8(dy, inp + ((size_t)b * T + t) * D, D);
+			sg += ab[t] * z[t];
 		}
 		for (int t = 0; t < n; t++) {
-			const float *h = inp + ((size_t)b * T + t) * D;
-			float z = ab[t] * (dz[t] - sg);
-
+			z[t] = ab[t] * (z[t] - sg);
 			if (dinp) {
-				float *dh = dinp + ((size_t)b * T + t) * D, at = ab[t];
+				float *dh = dinp + ((size_t)b * T + t) * D, at = ab[t], zt = z[t];
 				int i = 0;
 
 				for (; i + 8 <= D; i += 8) {
 					float u[8];
 					for (int j = 0; j < 8; j++)
-						u[j] = dh[i + j] + (at * dy[i + j] + z * w[i + j]);
+						u[j] = dh[i + j] + (at * dy[i + j] + zt * w[i + j]);
 					for (int j = 0; j < 8; j++)
 						dh[i + j] = u[j];
 				}
 				for (; i < D; i++)
-					dh[i] += at * dy[i] + z * w[i];
-			}
-			if (dw) {
-				int i = 0;
-
-				for (; i + 8 <= D; i += 8) {
-					float u[8];
-					for (int j = 0; j < 8; j++)
-						u[j] = dw[i + j] + z * h[i + j];
-					for (int j = 0; j < 8; j++)
-						dw[i + j] = u[j];
-				}
-				for (; i < D; i++)
-					dw[i] += z * h[i];
+					dh[i] += at * dy[i] + zt * w[i];
 			}
 		}
 	}
+	if (dw) {
+		/* dw += dz_t h_t over the valid (b, t) in order: weights dz at rows b*T + t */
+		for (int b = 0; b < B; b++)
+			for (int t = 0; t < len[b]; t++) {
+				dz[nr] = dz[(size_t)b * T + t];
+				rows[nr++] = b * T + t;
+			}
+		colsum(dw, inp, rows, dz, nr, D);
+	}
+	free(rows);
 	free(dz);
 }
 
@@ -601,6 +745,7 @@ attnpool_backward(float *dinp, float *dw, const float *dout, const float *a, con
 void
 l2norm_forward(float *out, float *norm, const float *inp, int N, int C)
 {
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
 	for (int n = 0; n < N; n++) {
 		const float *x = inp + (size_t)n * C;
 		float *o = out + (size_t)n * C, nr = sqrtf(dot8(x, x, C)), inv;
@@ -625,6 +770,7 @@ l2norm_forward(float *out, float *norm, const float *inp, int N, int C)
 void
 l2norm_backward(float *dinp, const float *dout, const float *out, const float *norm, int N, int C)
 {
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
 	for (int n = 0; n < N; n++) {
 		const float *y = out + (size_t)n * C, *dy = dout + (size_t)n * C;
 		float *dx = dinp + (size_t)n * C, inv = 1.0f / norm[n];
@@ -665,12 +811,14 @@ framesim_backward(float *dq, float *df, const float *dS, const float *q, const f
 void
 framemax_forward(float *s, int *arg, const float *S, const int *len, int Nq, int B, int L)
 {
+	for (int b = 0; b < B; b++)
+		CHECK(len[b] >= 1 && len[b] <= L);
+#pragma omp parallel for schedule(static) if ((size_t)Nq * B * L >= PAR_MIN)
 	for (int i = 0; i < Nq; i++)
 		for (int b = 0; b < B; b++) {
 			const float *row = S + (size_t)i * B * L + (size_t)b * L;
 			int best = 0;
 
-			CHECK(len[b] >= 1 && len[b] <= L);
 			for (int t = 1; t < len[b]; t++)
 				if (row[t] > row[best])
 					best = t;
@@ -682,6 +830,8 @@ framemax_forward(float *s, int *arg, const float *S, const int *len, int Nq, int
 void
 framemax_backward(float *dS, const float *ds, const int *arg, int Nq, int B, int L)
 {
+	/* query i's arguments lie in its own row of dS */
+#pragma omp parallel for schedule(static) if ((size_t)Nq * B >= PAR_MIN)
 	for (int i = 0; i < Nq; i++)
 		for (int b = 0; b < B; b++)
 			dS[(size_t)i * B * L + arg[(size_t)i * B + b]] += ds[(size_t)i * B + b];

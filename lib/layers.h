@@ -2,7 +2,8 @@
  * "The student" and "Similarities"), llm.c style: flat row-major float arrays, outputs first,
  * then saved activations and inputs, then parameters, then dimensions. Every *_backward
  * ACCUMULATES (+=) into its d-prefixed outputs; a NULL d-output is skipped. All matrix products
- * go through mm(), which wraps cblas_sgemm and counts 2*M*N*K in layers_flops.
+ * go through mm(), which wraps cblas_sgemm and counts 2*M*N*K in layers_flops. Loops run on
+ * the thread pool of lib/threads.h with results that do not depend on the thread count.
  * Not here: the losses (loss.h), parameter layout and batching (model.c), randomness other than
  * drawing a dropout mask from a given Rng.
  *
@@ -41,18 +42,24 @@ void layernorm_backward(float *dinp, float *dg, float *db, const float *dout, co
 
 /* ---- layernorm then dropout, fused (the input projection's LN(dv) -> dropout, so the big input
  * is read once and no separate dropout pass runs): out (N,C) = dropout(LN(inp)) with mask (N,C)
- * (NULL or p == 0: plain LayerNorm). backward takes dout with respect to the dropped output. */
-void lndrop_forward(float *out, float *mean, float *rstd, const float *inp, const float *g,
-                    const float *b, const uint8_t *mask, float p, int N, int C);
+ * (NULL or p == 0: plain LayerNorm). Row n of out, mean, rstd, mask and dout is input row
+ * rows[n] of inp (and of dinp), so the valid rows of a padded batch are read in place; rows NULL:
+ * row n. backward takes dout with respect to the dropped output. */
+void lndrop_forward(float *out, float *mean, float *rstd, const float *inp, const int *rows,
+                    const float *g, const float *b, const uint8_t *mask, float p, int N, int C);
 void lndrop_backward(float *dinp, float *dg, float *db, const float *dout, const float *inp,
-                     const float *g, const float *mean, const float *rstd, const uint8_t *mask,
-                     float p, int N, int C);
+                     const int *rows, const float *g, const float *mean, const float *rstd,
+                     const uint8_t *mask, float p, int N, int C);
 
 /* ---- relu: out (n) = max(inp, 0); out may be inp. backward uses the output (out > 0) */
 void relu_forward(float *out, const float *inp, size_t n);
 void relu_backward(float *dinp, const float *dout, const float *out, size_t n);
 
-/* ---- dropout (inverted): mask (n) drawn with P(0) = p; out = inp * mask / (1 - p).
+/* ---- residual connection: out (n) += inp (the backward is the identity: callers add dout) */
+void residual_forward(float *out, const float *inp, size_t n);
+
+/* ---- dropout (inverted): mask (n) drawn with P(0) = p (in blocks from generators seeded by one
+ * draw of rng, so in parallel and the same at any thread count); out = inp * mask / (1 - p).
  * mask NULL or p == 0 is the identity (eval mode). out may be inp. */
 void dropout_mask(uint8_t *mask, size_t n, float p, Rng *rng);
 void dropout_forward(float *out, const float *inp, const uint8_t *mask, size_t n, float p);

@@ -1,9 +1,26 @@
-/* loss: forward values and gradients of the DL-DKD losses; see loss.h. */
+/* loss: forward values and gradients of the DL-DKD losses; see loss.h.
+ * Threads: the kernels that scale with Nq x B or with frames run over queries, videos or frames
+ * on the pool (static schedules); each writes its own gradient entries and its own term of the
+ * loss into an array that is then summed in index order, so values do not depend on the thread
+ * count. Random draws stay in the caller's order on one thread. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "loss.h"
 #include "util.h"
+
+#define PAR_MIN 4096          /* score entries (or frames x dims) below which loops run serial */
+
+/* x[0] + x[1] + ... in order, in double */
+static double
+sum_in_order(const double *x, int n)
+{
+	double s = 0.0;
+
+	for (int i = 0; i < n; i++)
+		s += x[i];
+	return s;
+}
 
 /* ---- triplet ranking */
 
@@ -11,27 +28,29 @@ void
 triplet_t2v_sample(int *neg, const float *s, const int *qvid, int Nq, int B, int hard, int pool,
                    Rng *rng)
 {
-	int P = MIN(pool, B - 1), *top = NULL;
+	int P = MIN(pool, B - 1), *tops;
 
 	if (B < 2) {
 		for (int q = 0; q < Nq; q++)
 			neg[q] = -1;
 		return;
 	}
-	if (hard) {
-		CHECK(pool >= 1);
-		top = emalloc((size_t)P * sizeof(*top));
+	if (!hard) {
+		for (int q = 0; q < Nq; q++) {
+			int r = (int)rng_below(rng, (uint32_t)(B - 1)), own = qvid[q];
+			neg[q] = r >= own ? r + 1 : r;
+		}
+		return;
 	}
+	CHECK(pool >= 1);
+	/* each query's top P other videos, best first, by insertion (strict > keeps lower index
+	 * first), on the pool; then the draws, in query order */
+	tops = emalloc((size_t)Nq * P * sizeof(*tops));
+#pragma omp parallel for schedule(static) if ((size_t)Nq * B >= PAR_MIN)
 	for (int q = 0; q < Nq; q++) {
 		const float *row = s + (size_t)q * B;
-		int own = qvid[q], n = 0;
+		int own = qvid[q], n = 0, *top = tops + (size_t)q * P;
 
-		if (!hard) {
-			int r = (int)rng_below(rng, (uint32_t)(B - 1));
-			neg[q] = r >= own ? r + 1 : r;
-			continue;
-		}
-		/* top P other videos, best first, by insertion (strict > keeps lower index first) */
 		for (int v = 0; v < B; v++) {
 			int i;
 
@@ -42,9 +61,10 @@ triplet_t2v_sample(int *neg, const float *s, const int *qvid, int Nq, int B, int
 				top[i] = top[i - 1];
 			top[i] = v;
 		}
-		neg[q] = top[rng_below(rng, (uint32_t)P)];
 	}
-	free(top);
+	for (int q = 0; q < Nq; q++)
+		neg[q] = tops[(size_t)q * P + rng_below(rng, (uint32_t)P)];
+	free(tops);
 }
 
 float
@@ -135,8 +155,9 @@ triplet_v2t(float *ds, float scale, const float *s, const int *qvid, const int *
 float
 nce_t2v(float *du, float scale, const float *u, const int *qvid, int Nq, int B)
 {
-	double sum = 0.0;
+	double *term = emalloc((size_t)Nq * sizeof(*term)), sum;
 
+#pragma omp parallel for schedule(static) if ((size_t)Nq * B >= PAR_MIN)
 	for (int q = 0; q < Nq; q++) {
 		const float *row = u + (size_t)q * B;
 		double mx = row[0], z = 0.0, lse;
@@ -146,20 +167,24 @@ nce_t2v(float *du, float scale, const float *u, const int *qvid, int Nq, int B)
 		for (int v = 0; v < B; v++)
 			z += exp(row[v] - mx);
 		lse = mx + log(z);
-		sum += lse - row[qvid[q]];
+		term[q] = lse - row[qvid[q]];
 		if (du)
 			for (int v = 0; v < B; v++)
 				du[(size_t)q * B + v] += scale / Nq *
 				    (float)(exp(row[v] - lse) - (v == qvid[q]));
 	}
+	sum = sum_in_order(term, Nq);
+	free(term);
 	return (float)(sum / Nq);
 }
 
 float
 nce_v2t(float *du, float scale, const float *u, const int *qvid, int Nq, int B)
 {
-	double sum = 0.0;
+	double *term = emalloc((size_t)B * sizeof(*term)), sum;
+	int bad = 0;
 
+#pragma omp parallel for schedule(static) if ((size_t)Nq * B >= PAR_MIN) reduction(|:bad)
 	for (int v = 0; v < B; v++) {
 		double mx = u[v], za = 0.0, zo = 0.0, lsa, lso;
 
@@ -171,10 +196,15 @@ nce_v2t(float *du, float scale, const float *u, const int *qvid, int Nq, int B)
 			if (qvid[q] == v)
 				zo += e;
 		}
-		CHECK(zo > 0.0);
+		if (!(zo > 0.0)) {
+			/* a video without a query: CHECKed below, outside the parallel loop */
+			bad = 1;
+			term[v] = 0.0;
+			continue;
+		}
 		lsa = mx + log(za);
 		lso = mx + log(zo);
-		sum += lsa - lso;
+		term[v] = lsa - lso;
 		if (du)
 			for (int q = 0; q < Nq; q++) {
 				double x = u[(size_t)q * B + v];
@@ -182,6 +212,9 @@ nce_v2t(float *du, float scale, const float *u, const int *qvid, int Nq, int B)
 				    (qvid[q] == v ? exp(x - lso) : 0.0));
 			}
 	}
+	CHECK(!bad);
+	sum = sum_in_order(term, B);
+	free(term);
 	return (float)(sum / B);
 }
 
@@ -191,14 +224,16 @@ float
 kd_sim_kl(float *dS, float scale, const float *S, const float *tau, const int *len, int Nq,
           int L, float temp)
 {
-	double sum = 0.0;
+	double *term = emalloc((size_t)Nq * sizeof(*term)), sum;
 
+	for (int q = 0; q < Nq; q++)
+		CHECK(len[q] >= 1 && len[q] <= L);
+#pragma omp parallel for schedule(static) if ((size_t)Nq * L >= PAR_MIN)
 	for (int q = 0; q < Nq; q++) {
 		const float *x = S + (size_t)q * L, *t = tau + (size_t)q * L;
 		int n = len[q];
-		double mx = x[0] / temp, mt = t[0] / temp, zx = 0.0, zt = 0.0, lx, lt;
+		double mx = x[0] / temp, mt = t[0] / temp, zx = 0.0, zt = 0.0, lx, lt, kl = 0.0;
 
-		CHECK(n >= 1 && n <= L);
 		for (int i = 1; i < n; i++) {
 			mx = fmax(mx, x[i] / temp);
 			mt = fmax(mt, t[i] / temp);
@@ -212,11 +247,14 @@ kd_sim_kl(float *dS, float scale, const float *S, const float *tau, const int *l
 		/* KL(p || r) = sum p (log p - log r); d/dx_i = (r_i - p_i) / temp */
 		for (int i = 0; i < n; i++) {
 			double lp = t[i] / temp - lt, lr = x[i] / temp - lx;
-			sum += exp(lp) * (lp - lr);
+			kl += exp(lp) * (lp - lr);
 			if (dS)
 				dS[(size_t)q * L + i] += scale * (float)((exp(lr) - exp(lp)) / temp);
 		}
+		term[q] = kl;
 	}
+	sum = sum_in_order(term, Nq);
+	free(term);
 	return (float)sum;
 }
 
@@ -246,30 +284,38 @@ float
 kd_feat_kl(float *dz, float scale, const float *z, const float *t, const int *vlen, int B,
            int L, int E)
 {
-	double sum = 0.0, w = 10.0 / B;
+	double *term = emalloc((size_t)B * L * sizeof(*term)), sum = 0.0, w = 10.0 / B;
 
-	for (int b = 0; b < B; b++)
-		for (int f = 0; f < vlen[b]; f++) {
-			const float *x = z + ((size_t)b * L + f) * E, *y = t + ((size_t)b * L + f) * E;
-			double mx = x[0], my = y[0], zx = 0.0, zy = 0.0, lx, ly;
+	/* one term per frame row (b, f), f < vlen[b]; rows of padding stay out of the sum */
+#pragma omp parallel for schedule(static) if ((size_t)B * L * E >= PAR_MIN)
+	for (int r = 0; r < B * L; r++) {
+		int b = r / L, f = r % L;
+		const float *x = z + (size_t)r * E, *y = t + (size_t)r * E;
+		double mx = x[0], my = y[0], zx = 0.0, zy = 0.0, lx, ly, kl = 0.0;
 
-			for (int i = 1; i < E; i++) {
-				mx = fmax(mx, x[i]);
-				my = fmax(my, y[i]);
-			}
-			for (int i = 0; i < E; i++) {
-				zx += exp(x[i] - mx);
-				zy += exp(y[i] - my);
-			}
-			lx = mx + log(zx);
-			ly = my + log(zy);
-			for (int i = 0; i < E; i++) {
-				double lp = y[i] - ly, lr = x[i] - lx;
-				sum += w * exp(lp) * (lp - lr);
-				if (dz)
-					dz[((size_t)b * L + f) * E + i] += scale * (float)(w * (exp(lr) - exp(lp)));
-			}
+		if (f >= vlen[b])
+			continue;
+		for (int i = 1; i < E; i++) {
+			mx = fmax(mx, x[i]);
+			my = fmax(my, y[i]);
 		}
+		for (int i = 0; i < E; i++) {
+			zx += exp(x[i] - mx);
+			zy += exp(y[i] - my);
+		}
+		lx = mx + log(zx);
+		ly = my + log(zy);
+		for (int i = 0; i < E; i++) {
+			double lp = y[i] - ly, lr = x[i] - lx;
+			kl += w * exp(lp) * (lp - lr);
+			if (dz)
+				dz[(size_t)r * E + i] += scale * (float)(w * (exp(lr) - exp(lp)));
+		}
+		term[r] = kl;
+	}
+	for (int b = 0; b < B; b++)
+		sum += sum_in_order(term + (size_t)b * L, vlen[b]);
+	free(term);
 	return (float)sum;
 }
 

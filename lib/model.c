@@ -19,6 +19,8 @@
 #include "ptable.h"
 #include "util.h"
 
+Clock model_time[NPHASE];
+
 enum { SIDE_VIDEO = 0, SIDE_QUERY = 1 };
 enum { MAXTENSOR = 96, RCH = 1024, ENC_ROWS = 8192 };
 #define NONE ((size_t)-1)
@@ -82,6 +84,8 @@ struct Model {
 	float *dqn, *dpooled;      /* (Nq, D) */
 	float *z, *dz;             /* (B*L, E) feature-KD projection */
 };
+
+static void zero(float *p, size_t n);
 
 /* ---- parameters */
 
@@ -290,7 +294,7 @@ model_num_params(const Model *m)
 void
 model_zero_grad(Model *m)
 {
-	memset(m->g, 0, m->np * sizeof(float));
+	zero(m->g, m->np);
 }
 
 /* ---- buffers */
@@ -353,35 +357,18 @@ acts_reserve(Model *m, Acts *a, int nseq, int T, int Nv, int C)
 	}
 }
 
+/* memset on the pool: the gradient buffers are tens of MB at the paper's batch size */
 static void
 zero(float *p, size_t n)
 {
-	memset(p, 0, n * sizeof(*p));
+	enum { ZB = 1 << 16 };
+
+#pragma omp parallel for schedule(static) if (n >= 4 * ZB)
+	for (size_t i = 0; i < n; i += ZB)
+		memset(p + i, 0, MIN(ZB, n - i) * sizeof(*p));
 }
 
 /* ---- encoder (steps 1-3 of "The student") */
-
-/* out (R, C) = dropout(LN(rows rows[0..R) of inp (*, C))), mask (R, C) or NULL; or with dout
- * set, the backward of that into dg, db. Works on runs of consecutive rows (one video's valid
- * frames), so the input is never copied. */
-static void
-lndrop_rows(float *out, const float *dout, float *dg, float *db, float *mean, float *rstd,
-            const float *inp, const int *rows, int R, const float *g, const float *b,
-            const uint8_t *mask, float p, int C)
-{
-	for (int r = 0, e; r < R; r = e) {
-		const float *x = inp + (size_t)rows[r] * C;
-		const uint8_t *mk = mask ? mask + (size_t)r * C : NULL;
-
-		for (e = r + 1; e < R && rows[e] == rows[e - 1] + 1; e++)
-			;
-		if (dout)
-			lndrop_backward(NULL, dg, db, dout + (size_t)r * C, x, g, mean + r, rstd + r, mk, p,
-			                e - r, C);
-		else
-			lndrop_forward(out + (size_t)r * C, mean + r, rstd + r, x, g, b, mk, p, e - r, C);
-	}
-}
 
 /* inp (nseq, T, C), len (nseq) -> a->h (nseq*T, D). p > 0 draws dropout masks from rng. */
 static void
@@ -407,14 +394,15 @@ enc_forward(Model *m, Acts *a, const EncW *P, const float *inp, const int *len, 
 		int R = MIN(RCH, Nv - r0);
 		float *xc = m->chunk[0];
 
-		lndrop_rows(xc, NULL, NULL, NULL, m->cmean, m->crstd, inp, a->rows + r0, R, P->ln_in_g,
-		            P->ln_in_b, drop ? a->m_in + (size_t)r0 * C : NULL, p, C);
+		lndrop_forward(xc, m->cmean, m->crstd, inp, a->rows + r0, P->ln_in_g, P->ln_in_b,
+		               drop ? a->m_in + (size_t)r0 * C : NULL, p, R, C);
 		linear_forward(a->a1 + (size_t)r0 * D, xc, P->proj_w, P->proj_b, R, C, D);
 	}
 	relu_forward(a->a1, a->a1, (size_t)Nv * D);
 
 	/* 2. + position -> LayerNorm(D) -> dropout */
 	zero(a->x0, ND);
+#pragma omp parallel for schedule(static) if ((size_t)Nv * D >= 32768)
 	for (int r = 0; r < Nv; r++)
 		memcpy(a->x0 + (size_t)a->rows[r] * D, a->a1 + (size_t)r * D, D * sizeof(float));
 	posemb_forward(a->x0, a->x0, P->pos, nseq, T, D);
@@ -435,17 +423,7 @@ enc_forward(Model *m, Acts *a, const EncW *P, const float *inp, const int *len, 
 	if (drop)
 		dropout_mask(a->m2, ND, p, rng);
 	dropout_forward(a->r, a->r, drop ? a->m2 : NULL, ND, p);
-	/* r += x1, in blocks of 8 loaded before stored so that -O2 vectorises (see layers.c) */
-	size_t i = 0;
-	for (; i + 8 <= ND; i += 8) {
-		float t[8];
-		for (int j = 0; j < 8; j++)
-			t[j] = a->r[i + j] + a->x1[i + j];
-		for (int j = 0; j < 8; j++)
-			a->r[i + j] = t[j];
-	}
-	for (; i < ND; i++)
-		a->r[i] += a->x1[i];
+	residual_forward(a->r, a->x1, ND);
 	layernorm_forward(a->h, a->mean2, a->rstd2, a->r, P->ln_att_g, P->ln_att_b, N, D);
 }
 
@@ -487,6 +465,7 @@ enc_backward(Model *m, Acts *a, const EncW *P, const EncW *Gw, const float *inp,
 
 	/* 1. da1 (Nv, D) in G3 through the ReLU; then per chunk recompute LN + dropout */
 	zero(G[3], (size_t)Nv * D);
+#pragma omp parallel for schedule(static) if ((size_t)Nv * D >= 32768)
 	for (int r = 0; r < Nv; r++)
 		relu_backward(G[3] + (size_t)r * D, G[2] + (size_t)a->rows[r] * D,
 		              a->a1 + (size_t)r * D, D);
@@ -495,14 +474,14 @@ enc_backward(Model *m, Acts *a, const EncW *P, const EncW *Gw, const float *inp,
 		const uint8_t *mk = drop ? a->m_in + (size_t)r0 * C : NULL;
 		float *xl = m->chunk[0], *dxl = m->chunk[1];
 
-		lndrop_rows(xl, NULL, NULL, NULL, m->cmean, m->crstd, inp, a->rows + r0, R, P->ln_in_g,
-		            P->ln_in_b, mk, p, C);
+		lndrop_forward(xl, m->cmean, m->crstd, inp, a->rows + r0, P->ln_in_g, P->ln_in_b, mk, p,
+		               R, C);
 		/* dxl (R, C) = da1 @ proj_w, written (beta 0) rather than accumulated into zeros */
 		mm(0, 0, R, C, D, 1.0f, G[3] + (size_t)r0 * D, D, P->proj_w, C, 0.0f, dxl, C);
 		linear_backward(NULL, Gw->proj_w, Gw->proj_b, G[3] + (size_t)r0 * D, xl, P->proj_w, R, C,
 		                D);
-		lndrop_rows(NULL, dxl, Gw->ln_in_g, Gw->ln_in_b, m->cmean, m->crstd, inp, a->rows + r0,
-		            R, P->ln_in_g, P->ln_in_b, mk, p, C);
+		lndrop_backward(NULL, Gw->ln_in_g, Gw->ln_in_b, dxl, inp, a->rows + r0, P->ln_in_g,
+		                m->cmean, m->crstd, mk, p, R, C);
 	}
 }
 
@@ -593,6 +572,7 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 		const KdKind *k = lc->kd != KD_NONE && lc->kd_branch[br] ? &kd_kinds[lc->kd] : NULL;
 		int dokd = k != NULL, simkd = k && k->on == KD_ON_SIM, featkd = k && k->on == KD_ON_FEAT;
 		float t2v, v2t, n2v, nv2t, kd = 0.0f, *fkw = NULL, *fkb = NULL;
+		Clock t0, t1;
 
 		if (!c->has_branch[br])
 			continue;
@@ -602,6 +582,7 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 		qg = encw(&m->enc[br][SIDE_QUERY], m->g);
 
 		/* forward: frames (B*L, D) and their unit vectors; queries (Nq, D) likewise */
+		t0 = clock_now();
 		enc_forward(m, av, &vw, bt->video, bt->vlen, B, L, c->dv, p, rng);
 		linear_forward(av->f, av->h, vw.head_w, vw.head_b, NF, D, D);
 		l2norm_forward(av->fn, av->fnorm, av->f, NF, D);
@@ -616,6 +597,8 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 		framemax_forward(m->u, m->uarg, m->R, bt->vlen, Nq, B, L);
 
 		/* losses; their gradients accumulate into ds, du, dSown, dz (already weighted) */
+		t1 = clock_now();
+		clock_add(&model_time[PHASE_FORWARD], t0, t1);
 		triplet_t2v_sample(m->negq, m->s, bt->qvid, Nq, B, lc->hard_negatives, lc->hard_pool,
 		                   rng);
 		triplet_v2t_sample(m->negv, m->s, bt->qvid, Nq, B, lc->hard_negatives, rng);
@@ -651,6 +634,8 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 			parts->nce_v2t[br] = nv2t;
 			parts->kd[br] = kd;
 		}
+		t0 = clock_now();
+		clock_add(&model_time[PHASE_LOSS], t1, t0);
 		if (!backward)
 			continue;
 
@@ -687,6 +672,7 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 		attnpool_backward(m->G[0], qg.head_w, m->dpooled, aq->pa, aq->h, qw.head_w, bt->qlen,
 		                  Nq, T, D);
 		enc_backward(m, aq, &qw, &qg, bt->query, bt->qlen, Nq, T, c->dt, p);
+		clock_add(&model_time[PHASE_BACKWARD], t0, clock_now());
 	}
 	if (parts)
 		parts->total = total;

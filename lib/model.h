@@ -18,6 +18,7 @@
 #include "kd.h"
 #include "ptable.h"
 #include "rng.h"
+#include "threads.h"
 
 enum { BR_INH = 0, BR_EXP = 1, NBRANCH = 2 };
 
@@ -80,6 +81,12 @@ void   model_zero_grad(Model *m);
  * Returns the total; parts (may be NULL) gets every component (unweighted, per branch). */
 float  model_loss(Model *m, const Batch *b, const LossConfig *lc, Rng *rng, LossParts *parts,
                   int backward);
+
+/* time model_loss has spent in each phase since the program started (threads.h), for
+ * benchmarks: forward (encoders, heads, scores), loss (negative sampling, loss kernels),
+ * backward */
+enum { PHASE_FORWARD, PHASE_LOSS, PHASE_BACKWARD, NPHASE };
+extern Clock model_time[NPHASE];
 
 /* Inference (no dropout) of one branch: frame embeddings (B, L, D) / query embeddings (Nq, D).
  * Not normalised; scoring normalises. */

@@ -1,4 +1,6 @@
-/* reduce: segment averaging, token truncation and row normalisation; see reduce.h. */
+/* reduce: segment averaging, token truncation and row normalisation; see reduce.h.
+ * Threads: segments and rows are independent and run on the pool (lib/threads.h); each output
+ * row is computed by one thread in the serial order. */
 #include <math.h>
 #include <string.h>
 
@@ -27,6 +29,7 @@ reduce_segments(float *out, const float *x, long N, long M, long D)
 
 	CHECK(N >= 1 && M >= 1 && D >= 1);
 	/* boundaries computed one at a time (same formula as reduce_bounds): no buffer */
+#pragma omp parallel for schedule(static) if (N * D >= 32768) private(b0, b1, t)
 	for (long i = 0; i < M; i++) {
 		t = (double)i / (double)M * (double)N;
 		b0 = MIN((long)rint(t), N - 1);
@@ -66,6 +69,7 @@ reduce_frames(float *out, const float *x, long N, long M, long D)
 void
 reduce_l2norm_rows(float *x, long N, long D)
 {
+#pragma omp parallel for schedule(static) if (N * D >= 32768)
 	for (long i = 0; i < N; i++) {
 		float *r = x + i * D;
 		double s = 0;

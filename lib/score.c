@@ -7,6 +7,9 @@
  * and reduced by a max over each video's frame range. Scaling after the product is the cosine of
  * the normalised vectors (up to float rounding) without a normalised copy of all frames, so memory
  * is SCORE_QB x SCORE_FCHUNK floats plus one float per frame, whatever the corpus size.
+ * Threads: the sgemm uses OpenBLAS's threads; the norms and the per-video maxima run over rows and
+ * videos on the same pool (static schedules, no sums across threads), so scores do not depend
+ * on the thread count beyond the sgemm's own.
  * Not here: ranking, fusion policy, stream I/O (tools/rank.c, tools/teacher-sim.c). */
 #include <math.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 #include <cblas.h>
 
 #include "score.h"
+#include "threads.h"
 #include "util.h"
 
 #ifndef SCORE_QB              /* both overridable with -D, for tuning */
@@ -30,6 +34,7 @@
 static void
 inv_norms(float *inv, const float *x, long nf, int D)
 {
+#pragma omp parallel for schedule(static) if (nf * D >= 32768)
 	for (long t = 0; t < nf; t++) {
 		const float *r = x + t * D;
 		float part[SCORE_LANES] = { 0 };
@@ -95,7 +100,7 @@ score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *o
 	inv_norms(inv, frames + F0 * D, nf, D);
 	qn = efloats((size_t)SCORE_QB * D);
 	buf = efloats((size_t)SCORE_QB * maxrun);
-	mx = efloats(SCORE_QB);
+	mx = efloats((size_t)SCORE_QB * max_threads());
 
 	for (int i0 = 0; i0 < Nq; i0 += SCORE_QB) {
 		int nb = MIN(SCORE_QB, Nq - i0);
@@ -103,6 +108,7 @@ score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *o
 
 		memcpy(qn, q + (size_t)i0 * D, (size_t)nb * D * sizeof(*qn));
 		inv_norms(buf, qn, nb, D);
+#pragma omp parallel for schedule(static) if ((long)nb * D >= 32768)
 		for (int i = 0; i < nb; i++)
 			for (int j = 0; j < D; j++)
 				qn[(size_t)i * D + j] *= buf[i];
@@ -115,11 +121,15 @@ score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *o
 			 * rows (SIMD over queries, no horizontal reduction) */
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, nbp, D,
 			            1.0f, frames + f0 * D, D, qn, D, 0.0f, buf, nbp);
+			/* one video per thread at a time; mx holds a row of maxima per thread */
+#pragma omp parallel for schedule(static) if (v1 - v0 > 1 && n * nbp >= 32768)
 			for (int v = v0; v < v1; v++) {
 				long a = off[v] - f0, e = off[v + 1] - f0;
-				max_rows(mx, buf + a * nbp, inv + (f0 - F0) + a, e - a, nbp);
+				float *m = mx + (size_t)thread_id() * nbp;
+
+				max_rows(m, buf + a * nbp, inv + (f0 - F0) + a, e - a, nbp);
 				for (int i = 0; i < nb; i++)
-					s[(size_t)(i0 + i) * Nv + v] = mx[i];
+					s[(size_t)(i0 + i) * Nv + v] = m[i];
 			}
 		}
 	}

@@ -4,8 +4,11 @@
 set -e
 # slurm-wlm: the one-node Slurm cluster of tests/test_slurm.sh (LAUNCH=slurm)
 # g++, libfaiss-dev: prvr-index and prvr-search (search.mk)
-PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev zlib1g-dev libhdf5-dev gnuplot-nox time
-	slurm-wlm g++ libfaiss-dev"
+# libopenblas-openmp-dev: the one OpenMP thread pool shared with OpenBLAS (doc/performance.md)
+# clang-14, libomp-14-dev, libclang-rt-14-dev: make tsan and make fuzz
+PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev
+	libhdf5-dev gnuplot-nox time slurm-wlm g++ libfaiss-dev clang-14 libomp-14-dev
+	libclang-rt-14-dev"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -5,20 +5,27 @@
 # sgemm rate, measured here on a 4096 x 384 x 4096 problem with the same threads).
 #   (a) encode-video, encode-text and rank at the TVR test scale (2,179 videos x 128 frames x
 #       3072-d, 10,895 queries x 30 tokens x 768-d, both branches) on random reduced streams
-#       and a randomly initialised checkpoint (tests/bench_rank.c)
-#   (b) $TBIN/bench_step (training step time at TVR and ActivityNet shapes), when built
+#       and a randomly initialised checkpoint (tests/bench_rank.c), at each thread count of
+#       BENCH_THREADS, each with the ratio to the floor at that count; with 1 and 2 threads, the
+#       serial fraction by a wall-time Amdahl fit (s = 2 T(2) / T(1) - 1: meaningful on an idle
+#       machine only) and the projected time at 16, 32 and 64 threads (projections)
+#   (b) $TBIN/bench_step: training step at TVR and ActivityNet shapes, phase by phase (data,
+#       forward, loss, backward, Adam) at each thread count, the serial fraction of each phase
+#       from CPU time (valid on a shared machine too) and the projection at 16, 32, 64 threads
 #   (c) prvr-synth MB/s on tvr-small; metrics (and rank -s) on ActivityNet test-scale scores
 #       (15,753 queries x 4,430 videos, two branches)
 #   (d) $TBIN/bench_import (prvr-import at TVR scale x BENCH_IMPORT_SCALE, default 1) and any other
 #       $TBIN/bench_* program, run without arguments
 # Environment: BIN (tools, default bin), TBIN (bench_* programs, default obj/testbin),
-# BENCH_REPS (default 3), BENCH_THREADS (default 2),
-# BENCH_QUICK=1 (a tenth of every size, to try the script), BENCH_IMPORT_SCALE, BENCH_DIR
-# (scratch; default a mktemp -d, removed at the end; (a) needs about 6 GB there).
+# BENCH_REPS (default 3), BENCH_THREADS (thread counts,
+# default "1 2"; (c) and (d) use the last), BENCH_QUICK=1 (a tenth of every size in (a) and (c),
+# one step in (b), to try the script), BENCH_IMPORT_SCALE, BENCH_DIR (scratch; default a
+# mktemp -d, removed at the end; (a) needs about 6 GB there).
 set -u
 : "${BIN:=bin}" "${TBIN:=obj/testbin}"
 REPS=${BENCH_REPS:-3}
-J=${BENCH_THREADS:-2}
+JS=${BENCH_THREADS:-1 2}
+J=${JS##* }
 if [ -n "${BENCH_DIR:-}" ]; then
 	W=$BENCH_DIR
 	mkdir -p "$W"
@@ -27,6 +34,9 @@ else
 	trap 'rm -rf "$W"' EXIT
 fi
 export OPENBLAS_NUM_THREADS=$J
+# threads that wait sleep: bench_step's CPU-time serial fractions need it, and a shared machine
+# needs it not to stall (doc/performance.md)
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 NV=2179 L=128 DV=3072 NQ=10895 T=30 DT=768 D=384
 ANQ=15753 ANV=4430
@@ -68,17 +78,30 @@ report() {
 }
 
 say "prvr-tools benchmarks: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-say "median of $REPS runs, $J BLAS threads; scratch $W"
+say "median of $REPS runs, threads $JS (OpenMP and BLAS, one pool); scratch $W"
 
 # ---- machine ----
 if [ ! -x "$TBIN/bench_rank" ]; then
 	say "no $TBIN/bench_rank: build with make bench"
 	exit 1
 fi
-set -- $("$TBIN/bench_rank" sgemm 4096 384 4096 "$J" 10)
-SGEMM=$4
-printf '%-34s %8.4f s  %8.1f GFLOP  %7.1f GFLOP/s  (best of 10: the floor rate below)\n' \
-	"sgemm 4096x384x4096" "$2" "$(calc "2 * 4096 * 384 * 4096 / 1e9")" "$SGEMM"
+for j in $JS; do
+	set -- $("$TBIN/bench_rank" sgemm 4096 384 4096 "$j" 10)
+	eval "SGEMM_$j=$4"
+	printf '%-34s %8.4f s  %8.1f GFLOP  %7.1f GFLOP/s  (best of 10: the floor rate at %d threads)\n' \
+		"sgemm 4096x384x4096, -j $j" "$2" "$(calc "2 * 4096 * 384 * 4096 / 1e9")" "$4" "$j"
+done
+
+# NAME: with both SEC_1_NAME and SEC_2_NAME set, the Amdahl fit and the projections
+amdahl() {
+	local t1 t2 s
+	eval "t1=\${SEC_1_$1:-} t2=\${SEC_2_$1:-}"
+	[ -n "$t1" ] && [ -n "$t2" ] || return 0
+	s=$(awk -v a="$t1" -v b="$t2" 'BEGIN { s = 2 * b / a - 1; if (s < 0) s = 0; if (s > 1) s = 1; print s }')
+	printf '%-34s serial fraction %.3f (Amdahl fit, 1 and 2 threads); projected 16: %.2f s, 32: %.2f s, 64: %.2f s\n' \
+		"  $1" "$s" "$(calc "$t1 * ($s + (1 - $s) / 16)")" "$(calc "$t1 * ($s + (1 - $s) / 32)")" \
+		"$(calc "$t1 * ($s + (1 - $s) / 64)")"
+}
 
 # ---- (a) encode + rank at TVR test scale ----
 say ""
@@ -92,29 +115,41 @@ if "$TBIN/bench_rank" ckpt "$DV" "$DT" dual "$W/ckpt.mp" 2>"$W/err" &&
 	printf '%-34s %8.2f s  (%s MB videos, %s MB queries; not part of any timing)\n' "inputs written" \
 		"$(calc "$(date +%s.%N) - $t0")" "$(( $(wc -c <"$W/v.mp") / 1000000 ))" \
 		"$(( $(wc -c <"$W/q.mp") / 1000000 ))"
-	if TIMED_IN=$W/v.mp timed "$BIN/encode-video" -c "$W/ckpt.mp" -j "$J" -o "$W/ev.mp"; then
-		report "encode-video" "$(calc "2 * $NV * $FV")"
-	fi
-	if TIMED_IN=$W/q.mp timed "$BIN/encode-text" -c "$W/ckpt.mp" -j "$J" -o "$W/eq.mp"; then
-		report "encode-text" "$(calc "2 * $NQ * $FQ")"
-	fi
+	for j in $JS; do
+		eval "SGEMM=\$SGEMM_$j"
+		say "-j $j (floor: FLOP / $SGEMM GFLOP/s)"
+		if TIMED_IN=$W/v.mp timed "$BIN/encode-video" -c "$W/ckpt.mp" -j "$j" -o "$W/ev.mp"; then
+			report "encode-video -j $j" "$(calc "2 * $NV * $FV")"
+			eval "SEC_${j}_encode_video=$SEC"
+		fi
+		if TIMED_IN=$W/q.mp timed "$BIN/encode-text" -c "$W/ckpt.mp" -j "$j" -o "$W/eq.mp"; then
+			report "encode-text -j $j" "$(calc "2 * $NQ * $FQ")"
+			eval "SEC_${j}_encode_text=$SEC"
+		fi
+		# scoring: one sgemm of every query with every frame per branch (max and top-k not counted)
+		FR=$(calc "2 * 2 * $NQ * $NV * $L * $D")
+		set -- $("$TBIN/bench_rank" cosmax "$NQ" "$NV" "$L" "$D" "$j")
+		SEC=$2 RSS=0
+		printf '%-34s %8.2f s  %8.1f GFLOP  %7.1f GFLOP/s  floor %7.2f s  ratio %5.2f  (one run, in memory)\n' \
+			"score_cosmax, one branch, -j $j" "$SEC" "$(calc "$FR / 2e9")" "$4" "$(calc "$FR / 2 / $SGEMM / 1e9")" \
+			"$(calc "$SEC * $SGEMM * 2e9 / $FR")"
+		printf '%-34s %8s    sgemm of its shape (2048x384x1024) just after: %.1f GFLOP/s, kernel / sgemm %.2f\n' \
+			"" "" "$6" "$(calc "$4 / $6")"
+		if [ -s "$W/ev.mp" ] && [ -s "$W/eq.mp" ]; then
+			if timed "$BIN/rank" -Q -j "$j" -v "$W/ev.mp" -q "$W/eq.mp" -o "$W/r.mp"; then
+				report "rank (fused, top 100) -j $j" "$FR"
+				eval "SEC_${j}_rank=$SEC"
+			fi
+			if timed "$BIN/rank" -Q -j "$j" -v "$W/ev.mp" -q "$W/eq.mp" -S -o "$W/s.mp"; then
+				report "rank -S (both branches) -j $j" "$FR"
+			fi
+		fi
+	done
 	rm -f "$W/v.mp" "$W/q.mp"
-	# scoring: one sgemm of every query with every frame per branch (max and top-k not counted)
-	FR=$(calc "2 * 2 * $NQ * $NV * $L * $D")
-	set -- $("$TBIN/bench_rank" cosmax "$NQ" "$NV" "$L" "$D" "$J")
-	SEC=$2 RSS=0
-	printf '%-34s %8.2f s  %8.1f GFLOP  %7.1f GFLOP/s  floor %7.2f s  ratio %5.2f  (one run, in memory)\n' \
-		"score_cosmax, one branch" "$SEC" "$(calc "$FR / 2e9")" "$4" "$(calc "$FR / 2 / $SGEMM / 1e9")" \
-		"$(calc "$SEC * $SGEMM * 2e9 / $FR")"
-	printf '%-34s %8s    sgemm of its shape (2048x384x1024) just after: %.1f GFLOP/s, kernel / sgemm %.2f\n' \
-		"" "" "$6" "$(calc "$4 / $6")"
+	for x in encode_video encode_text rank; do
+		amdahl $x
+	done
 	if [ -s "$W/ev.mp" ] && [ -s "$W/eq.mp" ]; then
-		if timed "$BIN/rank" -Q -j "$J" -v "$W/ev.mp" -q "$W/eq.mp" -o "$W/r.mp"; then
-			report "rank (fused, top 100)" "$FR"
-		fi
-		if timed "$BIN/rank" -Q -j "$J" -v "$W/ev.mp" -q "$W/eq.mp" -S -o "$W/s.mp"; then
-			report "rank -S (scores of both branches)" "$FR"
-		fi
 		if timed "$BIN/rank" -Q -s "$W/s.mp" -o "$W/r2.mp"; then
 			printf '%-34s %8.2f s  (%s MB scores stream)  peak %6.0f MiB\n' "rank -s (re-rank the scores)" \
 				"$SEC" "$(( $(wc -c <"$W/s.mp") / 1000000 ))" "$RSS"
@@ -137,7 +172,7 @@ say ""
 if [ -x "$TBIN/bench_step" ]; then
 	say "(b) training step ($TBIN/bench_step)"
 	if [ "${BENCH_QUICK:-0}" = 1 ]; then n=1; else n=$REPS; fi
-	"$TBIN/bench_step" -p all -n "$n" -j "$J" || say "    FAILED: bench_step exit $?"
+	"$TBIN/bench_step" -p all -n "$n" -j "$(echo $JS | tr ' ' ,)" || say "    FAILED: bench_step exit $?"
 else
 	say "(b) training step: no $TBIN/bench_step (tests/bench_step.c not built yet)"
 fi

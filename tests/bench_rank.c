@@ -26,6 +26,7 @@
 #include "mpio.h"
 #include "rng.h"
 #include "score.h"
+#include "threads.h"
 #include "util.h"
 
 #define POOL_ROWS 4096
@@ -189,7 +190,7 @@ cmd_sgemm(int M, int K, int N, int threads, int reps)
 		a[i] = rng_uniform(&rng);
 	for (long i = 0; i < (long)K * N; i++)
 		b[i] = rng_uniform(&rng);
-	openblas_set_num_threads(threads);
+	threads_set(threads);
 	/* one untimed warm-up call (thread start, page faults) */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, a, K, b, N, 0, c, N);
 	for (int r = 0; r < reps; r++) {
@@ -236,7 +237,7 @@ cmd_cosmax(int nq, int nv, int L, int D, int threads)
 		f[i] = rng_uniform(&rng) - 0.5f;
 	for (int v = 0; v <= nv; v++)
 		off[v] = v * L;
-	openblas_set_num_threads(threads);
+	threads_set(threads);
 	score_cosmax(s, q, MIN(nq, 64), f, off, nv, D);     /* warm-up */
 	t = now_seconds();
 	score_cosmax(s, q, nq, f, off, nv, D);

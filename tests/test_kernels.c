@@ -3,7 +3,11 @@
  * the kernels had before they were blocked for gcc -O2's vectoriser). Blocking must change no
  * bit, so every comparison is exact (memcmp), on lengths with and without a tail of < 8
  * elements, with outputs aliasing inputs where layers.h allows it, and with masks.
+ * Threads must change no bit either: every check runs at 1 and at 3 threads (3 shares columns
+ * and rows unevenly), on sizes below and above the size at which loops go parallel. It also
+ * checks that the OpenBLAS linked is the OpenMP build (lib/threads.h).
  * Gradients themselves are checked in test_layers; this test is only about equality. */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +15,7 @@
 
 #include "layers.h"
 #include "rng.h"
+#include "threads.h"
 #include "util.h"
 
 static int allok = 1;
@@ -272,10 +277,10 @@ check_rows(int N, int C)
 	same("layernorm_backward db alone", C, db2, db1);
 
 	layernorm_forward_naive(o1, m1, r1, x, g, b, mk, 0.3f, N, C);
-	lndrop_forward(o2, m2, r2, x, g, b, mk, 0.3f, N, C);
+	lndrop_forward(o2, m2, r2, x, NULL, g, b, mk, 0.3f, N, C);
 	same("lndrop_forward", n, o2, o1);
 	layernorm_backward_naive(NULL, dg1, db1, dy, x, g, m1, r1, mk, 0.3f, N, C);
-	lndrop_backward(NULL, dg2, db2, dy, x, g, m2, r2, mk, 0.3f, N, C);
+	lndrop_backward(NULL, dg2, db2, dy, x, NULL, g, m2, r2, mk, 0.3f, N, C);
 	same("lndrop_backward dg", C, dg2, dg1);
 	same("lndrop_backward db", C, db2, db1);
 
@@ -378,14 +383,32 @@ int
 main(void)
 {
 	static const int sizes[] = {1, 5, 8, 13, 64, 3075};
+	static const int nthreads[] = {1, 3};
 
 	argv0 = "test_kernels";
 	rng_seed(&rng, 7);
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		check_elementwise((size_t)sizes[i]);
-		check_rows(3, sizes[i]);
+	for (size_t t = 0; t < sizeof(nthreads) / sizeof(nthreads[0]); t++) {
+		threads_set(nthreads[t]);
+		printf("# %d threads\n", nthreads[t]);
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			check_elementwise((size_t)sizes[i]);
+			check_rows(3, sizes[i]);
+		}
+		check_elementwise(100003);
+		check_rows(41, 3075);
+		check_rows(200, 384);
+		check_attention(2, 13, 12, 3);
+		check_attention(2, 16, 8, 2);
+		check_attention(5, 30, 24, 4);
+		check_attention(8, 64, 32, 4);  /* over the size at which (video, head) pairs go parallel */
 	}
-	check_attention(2, 13, 12, 3);
-	check_attention(2, 16, 8, 2);
+	/* 2: OpenMP (0 sequential, 1 pthreads) */
+	if (openblas_get_parallel() == 2) {
+		printf("OK OpenBLAS is the OpenMP build\n");
+	} else {
+		printf("NOT OK OpenBLAS is not the OpenMP build (openblas_get_parallel %d)\n",
+		       openblas_get_parallel());
+		allok = 0;
+	}
 	return allok ? 0 : 1;
 }

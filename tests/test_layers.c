@@ -97,7 +97,7 @@ test_layernorm(void)
 static double
 f_lndrop(void)
 {
-	lndrop_forward(S.out, S.p1, S.p2, S.x, S.w, S.b, S.mask, S.p, S.N, S.C);
+	lndrop_forward(S.out, S.p1, S.p2, S.x, NULL, S.w, S.b, S.mask, S.p, S.N, S.C);
 	return gc_dotg(S.out, S.g, (size_t)S.N * S.C);
 }
 
@@ -121,7 +121,7 @@ test_lndrop(void)
 	for (int i = 0; i < N * C; i++)
 		maxd = fmax(maxd, fabs(ref[i] - S.out[i]));
 	gc_report("lndrop forward = dropout(layernorm)", maxd < 1e-6, maxd);
-	lndrop_backward(dx, dw, db, S.g, S.x, S.w, S.p1, S.p2, S.mask, S.p, N, C);
+	lndrop_backward(dx, dw, db, S.g, S.x, NULL, S.w, S.p1, S.p2, S.mask, S.p, N, C);
 	gc_check("lndrop dinp (fixed mask)", f_lndrop, S.x, dx, N * C, 1e-2f, 2e-3);
 	gc_check("lndrop dgain (fixed mask)", f_lndrop, S.w, dw, C, 1e-2f, 2e-3);
 	gc_check("lndrop dbias (fixed mask)", f_lndrop, S.b, db, C, 1e-2f, 2e-3);

@@ -34,6 +34,7 @@
 #include "schema.h"
 #include "rng.h"
 #include "schedule.h"
+#include "threads.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -215,7 +216,7 @@ help(void)
 "      --test-query F     test captions (required)\n"
 "  -o, --output SCORES    scores stream, written atomically (default: stdout)\n"
 "  -l, --log LOG          training log, kind train-log (default: none)\n"
-"  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n"
+"  -j, --threads N        threads in all, BLAS included (default: $OPENBLAS_NUM_THREADS or 2)\n"
 "  -Q, --quiet            no progress on stderr\n"
 "", argv0);
 	config_defaults(&dflt);
@@ -599,8 +600,8 @@ main(int argc, char *argv[])
 	Config c;
 	const char *video = NULL, *query = NULL, *tvpath = NULL, *tqpath = NULL, *valv = NULL;
 	const char *valq = NULL, *testv = NULL, *testq = NULL, *out = "-", *logpath = NULL;
-	const char *env = getenv("OPENBLAS_NUM_THREADS");
-	int ch, threads = 2, bad = 0, k;
+	const char *jarg = NULL;
+	int ch, threads, bad = 0, k;
 	unsigned char *given = ecalloc(NOPTS, 1);
 	struct option *longopts = opts_longopts(io_opts, opts, NOPTS);
 	Dataset *d, *val = NULL, *test;
@@ -616,8 +617,6 @@ main(int argc, char *argv[])
 	char capdesc[32];
 
 	tool_start(argc, argv, help);
-	if (env && *env)
-		threads = (int)estrtol(env, 1, 1024);
 	config_defaults(&c);
 	while ((ch = getopt_long(argc, argv, ":v:q:o:l:j:Qh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -625,7 +624,7 @@ main(int argc, char *argv[])
 		case 'q': query = optarg; break;
 		case 'o': out = optarg; break;
 		case 'l': logpath = optarg; break;
-		case 'j': threads = (int)estrtol(optarg, 1, 1024); break;
+		case 'j': jarg = optarg; break;
 		case 'Q': progress_quiet = 1; break;
 		case O_TV: tvpath = optarg; break;
 		case O_TQ: tqpath = optarg; break;
@@ -662,7 +661,7 @@ main(int argc, char *argv[])
 	check_outputs((const char *[]){ video, query, tvpath, tqpath, valv, valq, testv, testq }, 8,
 	              (const char *[]){ out, logpath }, 2);
 	free(given);
-	openblas_set_num_threads(threads);
+	threads = threads_init(jarg);
 
 	/* ---- data: everything is read and checked before the first step ---- */
 	d = data_load(video, query, NULL, c.kd != KDM_NONE ? tvpath : NULL, c.max_frames,

@@ -28,6 +28,7 @@
 #include "model.h"
 #include "mpio.h"
 #include "schedule.h"
+#include "threads.h"
 #include "score.h"
 #include "util.h"
 
@@ -74,7 +75,7 @@ help(void)
 "                         --shared-query-proj, --kd) must match CKPT's\n"
 "      --eval-loss        with --resume: log the loss of CKPT's weights on the batches of its\n"
 "                         next epoch, with no update and no dropout (and validate if given)\n"
-"  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n", argv0);
+"  -j, --threads N        threads in all, BLAS included (default: $OPENBLAS_NUM_THREADS or 2)\n", argv0);
 	opts_help(train_opts, ntrain_opts, NULL);
 	printf("distillation kinds:\n");
 	kd_help(stdout);
@@ -429,8 +430,8 @@ main(int argc, char *argv[])
 	TrainState st;
 	const char *video = NULL, *query = NULL, *tsim = NULL, *tvideo = NULL, *valv = NULL;
 	const char *valq = NULL, *out = NULL, *logpath = NULL, *savedir = NULL, *resume = NULL;
-	const char *env = getenv("OPENBLAS_NUM_THREADS");
-	int c, threads = 2, eval_loss = 0, wrote_out = 0, feat;
+	const char *jarg = NULL;
+	int c, threads, eval_loss = 0, wrote_out = 0, feat;
 	unsigned char *given = ecalloc((size_t)ntrain_opts, 1);
 	struct option *longopts = opts_longopts(io_opts, train_opts, ntrain_opts);
 	Dataset *d, *val = NULL;
@@ -442,8 +443,6 @@ main(int argc, char *argv[])
 	size_t resume_n = 0;
 
 	tool_start(argc, argv, help);
-	if (env && *env)
-		threads = (int)estrtol(env, 1, 1024);
 	ckpt_config_defaults(&tc);
 	while ((c = getopt_long(argc, argv, ":v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -453,7 +452,7 @@ main(int argc, char *argv[])
 		case 'T': tvideo = optarg; break;
 		case 'o': out = optarg; break;
 		case 'l': logpath = optarg; break;
-		case 'j': threads = (int)estrtol(optarg, 1, 1024); break;
+		case 'j': jarg = optarg; break;
 		case O_VALV: valv = optarg; break;
 		case O_VALQ: valq = optarg; break;
 		case O_SAVE: savedir = optarg; break;
@@ -490,7 +489,7 @@ main(int argc, char *argv[])
 	                                savedir ? save_probe : NULL }, 4);
 	/* resuming from CKPT.best is how an interrupted run continues: it is read before any write */
 	check_outputs(&resume, 1, (const char *[]){ out, logpath }, 2);
-	openblas_set_num_threads(threads);
+	threads = threads_init(jarg);
 
 	/* ---- configuration: from the command line, or the checkpoint's when resuming ---- */
 	if (resume) {

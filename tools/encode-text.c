@@ -20,7 +20,7 @@ help(void)
 "  branch of the checkpoint (kind checkpoint, from distill-step) and writes an encoded-queries\n"
 "  stream: header {dim, branches, split}, items {id, video, inh f32[dim], exp f32[dim]}.\n"
 "  -c CKPT     checkpoint (required)\n"
-"  -j THREADS  BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n"
+"  -j THREADS  threads in all, BLAS included (default: $OPENBLAS_NUM_THREADS or 2)\n"
 "  -n CHUNK    queries encoded per call (default 256)\n"
 "  -o OUT      output file, written atomically (default: stdout)\n"
 "  Exit 1 on any error (wrong dims, more tokens than the model's max, bad stream).\n", argv0);

@@ -20,7 +20,7 @@ help(void)
 "  branch of the checkpoint (kind checkpoint, from distill-step) and writes an encoded-videos\n"
 "  stream: header {dim, branches, split}, items {id, n, inh f32[n, dim], exp f32[n, dim]}.\n"
 "  -c CKPT     checkpoint (required)\n"
-"  -j THREADS  BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n"
+"  -j THREADS  threads in all, BLAS included (default: $OPENBLAS_NUM_THREADS or 2)\n"
 "  -n CHUNK    videos encoded per call (default 64)\n"
 "  -o OUT      output file, written atomically (default: stdout)\n"
 "  Exit 1 on any error (wrong dims, more frames than the model's max, bad stream).\n", argv0);

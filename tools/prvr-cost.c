@@ -21,6 +21,7 @@
 #include "model.h"
 #include "rng.h"
 #include "synth.h"
+#include "threads.h"
 #include "util.h"
 
 /* the paper's backbone cost per pair (supplementary, section 4): vision 222 G, text 79 G */
@@ -62,7 +63,7 @@ help(void)
 	       "  --heads NH       attention heads, 1..64, dividing D (default 4)\n"
 	       "  --no-train       FLOPs only (train_steps 0; memory columns then cover encoding)\n"
 	       "  -s SEED          random seed of weights and inputs (default 1)\n"
-	       "  -j N             BLAS threads, 1..256 (default $OPENBLAS_NUM_THREADS or 2)\n"
+	       "  -j N             threads in all, BLAS included (default $OPENBLAS_NUM_THREADS or 2)\n"
 	       "\n"
 	       "Exit status 0 on success, 1 on any error.\n", argv0, synth_preset_list());
 	exit(0);
@@ -97,14 +98,6 @@ unit_rows(float *x, size_t n, int d)
 	}
 }
 
-static int
-default_threads(void)
-{
-	const char *s = getenv("OPENBLAS_NUM_THREADS");
-
-	return s && *s ? (int)estrtol(s, 1, 256) : 2;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -127,7 +120,7 @@ main(int argc, char *argv[])
 	const char *preset = NULL, *branches = "dual", *shape;
 	char *comma;
 	int c, dv = 0, dt = 0, L = 128, T = 30, B = 128, steps = 2, D = 384, NH = 4, train = 1;
-	int threads = default_threads();
+	const char *jarg = NULL;
 	long seed = 1;
 	double qpv = 0, a_video = 0, a_query = 0, a_one, measured, t0, secs = 0;
 	float *video, *query, *tau, *out;
@@ -154,7 +147,7 @@ main(int argc, char *argv[])
 		case 'H': NH = (int)estrtol(optarg, 1, 64); break;
 		case 'N': train = 0; break;
 		case 's': seed = estrtol(optarg, 0, 1L << 62); break;
-		case 'j': threads = (int)estrtol(optarg, 1, 256); break;
+		case 'j': jarg = optarg; break;
 		default: bad_option(c);
 		}
 	}
@@ -175,7 +168,7 @@ main(int argc, char *argv[])
 	}
 	if (D % NH)
 		die("--heads %d does not divide --hidden %d", NH, D);
-	openblas_set_num_threads(threads);
+	threads_init(jarg);
 
 	mc.dv = dv;
 	mc.dt = dt;

@@ -15,6 +15,7 @@
 #include <cblas.h>
 
 #include "synth.h"
+#include "threads.h"
 #include "util.h"
 
 static void
@@ -187,7 +188,7 @@ main(int argc, char *argv[])
 	double t0 = now_seconds(), dt;
 
 	tool_start(argc, argv, help);
-	openblas_set_num_threads(1);
+	threads_set(1);
 	while ((ch = getopt_long(argc, argv, ":p:s:o:zq", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': preset = optarg; break;

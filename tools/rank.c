@@ -22,6 +22,7 @@
 #include "ranking.h"
 #include "schema.h"
 #include "score.h"
+#include "threads.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -68,7 +69,7 @@ help(void)
 	       "  -g FILE    relevance file (JSON lines {\"query_id\", \"gt_video_ids\"}): rank only\n"
 	       "             its queries (others skipped and counted); an item's video and rank are\n"
 	       "             those of the query's first relevant video (metrics -g for mAP)\n"
-	       "  -j N       BLAS threads, 1..256 (default $OPENBLAS_NUM_THREADS or 2)\n"
+	       "  -j N       threads in all, BLAS included (default $OPENBLAS_NUM_THREADS or 2)\n"
 	       "  -o FILE    output stream (default stdout; written atomically)\n"
 	       "  -z         gzip the output\n"
 	       "  -Q         no progress on stderr\n"
@@ -421,14 +422,12 @@ int
 main(int argc, char *argv[])
 {
 	const char *vpath = NULL, *qpath = NULL, *spath = NULL, *out = "-", *bname = NULL;
-	const char *env = getenv("OPENBLAS_NUM_THREADS"), *gpath = NULL;
+	const char *jarg = NULL, *gpath = NULL;
 	double beta = 0.3;
-	long k = 100, nthreads = 2;
+	long k = 100;
 	int c, gz = 0, scores_out = 0, have_beta = 0;
 
 	tool_start(argc, argv, help);
-	if (env && *env)
-		nthreads = estrtol(env, 1, 256);
 	while ((c = getopt(argc, argv, ":v:q:s:Sb:B:k:g:j:o:zQ")) != -1) {
 		switch (c) {
 		case 'v': vpath = optarg; break;
@@ -439,7 +438,7 @@ main(int argc, char *argv[])
 		case 'B': bname = optarg; break;
 		case 'k': k = estrtol(optarg, 1, 1L << 30); break;
 		case 'g': gpath = optarg; break;
-		case 'j': nthreads = estrtol(optarg, 1, 256); break;
+		case 'j': jarg = optarg; break;
 		case 'o': out = optarg; break;
 		case 'z': gz = 1; break;
 		case 'Q': progress_quiet = 1; break;
@@ -462,10 +461,10 @@ main(int argc, char *argv[])
 	}
 
 	if (spath) {
-		openblas_set_num_threads(1);
+		threads_set(1);
 		rank_scores(spath, out, gz, bname, beta, k);
 	} else {
-		openblas_set_num_threads((int)nthreads);
+		threads_init(jarg);
 		rank_encoded(vpath, qpath, out, gz, scores_out, bname, beta, k);
 	}
 	if (gt) {

@@ -16,6 +16,7 @@
 
 #include "mpio.h"
 #include "score.h"
+#include "threads.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -42,7 +43,7 @@ help(void)
 	       "  -v FILE    reduced teacher video-features (- is stdin)\n"
 	       "  -q FILE    teacher query-features (- is stdin)\n"
 	       "  -S         write the scores stream against every video\n"
-	       "  -j N       BLAS threads for -S, 1..256 (default $OPENBLAS_NUM_THREADS or 2)\n"
+	       "  -j N       threads for -S, BLAS included (default $OPENBLAS_NUM_THREADS or 2)\n"
 	       "  -o FILE    output stream (default stdout; written atomically)\n"
 	       "  -z         gzip the output\n"
 	       "  -Q         no progress on stderr\n"
@@ -114,9 +115,9 @@ int
 main(int argc, char *argv[])
 {
 	const char *vpath = NULL, *qpath = NULL, *out = "-";
-	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	const char *jarg = NULL;
 	const msgpack_object *hv, *hq, *o;
-	long nthreads = 2, D, nq = 0;
+	long nthreads, D, nq = 0;
 	int c, gz = 0, scores_out = 0;
 	char *vsplit, *qsplit;
 	MpReader *rv, *rq;
@@ -127,14 +128,12 @@ main(int argc, char *argv[])
 	double t0 = now_seconds();
 
 	tool_start(argc, argv, help);
-	if (env && *env)
-		nthreads = estrtol(env, 1, 256);
 	while ((c = getopt(argc, argv, ":v:q:Sj:o:zQ")) != -1) {
 		switch (c) {
 		case 'v': vpath = optarg; break;
 		case 'q': qpath = optarg; break;
 		case 'S': scores_out = 1; break;
-		case 'j': nthreads = estrtol(optarg, 1, 256); break;
+		case 'j': jarg = optarg; break;
 		case 'o': out = optarg; break;
 		case 'z': gz = 1; break;
 		case 'Q': progress_quiet = 1; break;
@@ -146,7 +145,8 @@ main(int argc, char *argv[])
 	if (strcmp(vpath, "-") == 0 && strcmp(qpath, "-") == 0)
 		die("-v and -q cannot both be stdin");
 	check_outputs((const char *[]){ vpath, qpath }, 2, &out, 1);
-	openblas_set_num_threads(scores_out ? (int)nthreads : 1);
+	nthreads = threads_parse(jarg);
+	threads_set(scores_out ? (int)nthreads : 1);
 
 	rv = mpr_open(vpath);
 	hv = mpr_header(rv, "video-features");
