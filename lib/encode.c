@@ -9,6 +9,7 @@
 #include "encode.h"
 #include "model.h"
 #include "mpio.h"
+#include "schema.h"
 #include "util.h"
 
 typedef void (*EncodeFn)(Model *m, int br, const float *x, const int *len, int N, int T,
@@ -62,7 +63,7 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	maxn = s->per_row ? mc->max_frames : mc->max_tokens;
 
 	r = mpr_open(inpath);
-	h = mpr_header(r, s->in_kind);
+	h = schema_header(r, s->in_kind);
 	mpr_strcpy(r, h, "role", role, sizeof(role));
 	if (strcmp(role, "student") != 0)
 		mpr_die(r, "role '%s', expected 'student'", role);

@@ -15,11 +15,11 @@
 
 #include <stddef.h>
 
+#include "kd.h"
 #include "ptable.h"
 #include "rng.h"
 
 enum { BR_INH = 0, BR_EXP = 1, NBRANCH = 2 };
-enum { KD_NONE = 0, KD_SIM_KL, KD_SIM_MSE, KD_FEAT_KL, KD_FEAT_MSE };
 
 typedef struct {
 	int dv, dt, E;             /* student video dim, student token dim, teacher dim */
@@ -36,7 +36,7 @@ typedef struct {
 	float nce_weight;          /* 0.04 */
 	int hard_pool;             /* text->video negatives drawn from the top hard_pool (20) */
 	int hard_negatives;        /* 0 before hard_negative_start_epoch: uniform negatives */
-	int kd;                    /* KD_* */
+	int kd;                    /* KD_* (lib/kd.h), KD_NONE: no distillation */
 	float kd_temp;             /* 0.2 for similarity KL */
 	float kd_weight;           /* w(e) of this epoch */
 	int kd_branch[NBRANCH];    /* which branches are distilled */

@@ -184,3 +184,4 @@ for b in "$TBIN"/bench_*; do
 	say "${b##*/}"
 	"$b" || say "    FAILED: ${b##*/} exit $?"
 done
+BIN=$BIN BENCH_DIR=$W/scale BENCH_THREADS=$J "$(dirname "$0")/bench_scale.sh" || say "    FAILED: bench_scale.sh exit $?"

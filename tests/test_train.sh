@@ -194,5 +194,22 @@ expect_fail "encode-text with a bad checkpoint" sh -c \
 expect_fail "resume on other data" "$BIN"/distill-step -v ../val-video-student.mp \
     -q ../val-query-student.mp -t ../val-tsim.mp --resume ../a/ep/epoch-1.mp -o ck.mp
 expect_fail "--eval-loss without --resume" "$BIN"/distill-step $DATA --eval-loss
+# options of train_opts (lib/ckpt.c): range errors name the flag; with --resume, a shape option
+# that differs from the checkpoint's is an error, the others are ignored with a warning
+expect_fail "--hidden 0" "$BIN"/distill-step $DATA --hidden 0 -o ck.mp
+grep -q -- "--hidden '0': out of range" err || notok "--hidden 0: error does not name the flag"
+expect_fail "--kd-loss of no kind" "$BIN"/distill-step $DATA --kd-loss l1 -o ck.mp
+expect_fail "resume with another --hidden" "$BIN"/distill-step $DATA \
+    --resume ../a/ep/epoch-1.mp --hidden 64 -o ck.mp
+grep -q -- "--hidden 64, but ../a/ep/epoch-1.mp has 32" err ||
+	notok "resume with another --hidden: error does not name both values"
+expect_fail "resume with --kd feat on a sim checkpoint" "$BIN"/distill-step $DATA \
+    -T ../train-video-teacher.mp --resume ../a/ep/epoch-1.mp --kd feat -o ck.mp
+if "$BIN"/distill-step $DATA --resume ../a/ep/epoch-1.mp --hidden 32 --lr 1 --eval-loss \
+    -j 1 > /dev/null 2> err && grep -q "1 given ignored" err; then
+	ok "resume: the same --hidden accepted, --lr ignored with a warning"
+else
+	notok "resume with the same --hidden and another --lr"; cat err
+fi
 
 exit $fail

@@ -19,6 +19,7 @@
 #include "evalm.h"
 #include "gt.h"
 #include "mpio.h"
+#include "schema.h"
 #include "score.h"
 #include "util.h"
 #include "vidset.h"
@@ -308,7 +309,7 @@ static void
 rank_scores(const char *path, const char *out, int gz, const char *bname, double beta, long k)
 {
 	MpReader *r = mpr_open(path);
-	const msgpack_object *h = mpr_header(r, "scores"), *o;
+	const msgpack_object *h = schema_header(r, "scores"), *o;
 	size_t nv, nb;
 	char **vid = mpr_strarray(r, h, "videos", &nv), **br = header_branches(r, h, &nb);
 	char *split = vidset_header_split(r, h), id[4096], video[4096];
@@ -374,7 +375,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
              const char *bname, double beta, long k)
 {
 	MpReader *rv = mpr_open(vpath), *rq;
-	const msgpack_object *hv = mpr_header(rv, "encoded-videos"), *hq, *o;
+	const msgpack_object *hv = schema_header(rv, "encoded-videos"), *hq, *o;
 	size_t nbv, nbq, nuse = 0;
 	char **bv, **bq, *use[MAXBR], *vsplit, *qsplit;
 	long D, nq = 0;
@@ -390,7 +391,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	if (strcmp(vpath, "-") == 0 && strcmp(qpath, "-") == 0)
 		die("-v and -q cannot both be stdin");
 	rq = mpr_open(qpath);
-	hq = mpr_header(rq, "encoded-queries");
+	hq = schema_header(rq, "encoded-queries");
 	D = vidset_dim(rv, hv, rq, hq);
 	bv = header_branches(rv, hv, &nbv);
 	bq = header_branches(rq, hq, &nbq);
