@@ -2,7 +2,10 @@
 # Install the Debian packages prvr-tools needs, if any are missing.
 # As root this runs apt-get; otherwise it prints the command to run and fails.
 set -e
-PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev zlib1g-dev libhdf5-dev gnuplot-nox time"
+# slurm-wlm: the one-node Slurm cluster of tests/test_slurm.sh (LAUNCH=slurm)
+# g++, libfaiss-dev: prvr-index and prvr-search (search.mk)
+PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev zlib1g-dev libhdf5-dev gnuplot-nox time
+	slurm-wlm g++ libfaiss-dev"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
