@@ -38,6 +38,19 @@ kd_weight_at_epoch(int schedule, int e, double lambda, double w0, double k, doub
 	return lambda * kd_rho_at_epoch(schedule, e, k, b) + w0;
 }
 
+/* the floors as released: 0 never binds (rho > 0), 0.5 from epoch 50 on */
+double
+softnce_alpha_at_epoch(int e)
+{
+	return MAX(0.8 * kd_rho_at_epoch(SCHED_SIGMOID, e, 800.0, 0.0), 0.0);
+}
+
+double
+softnce_beta_at_epoch(int e)
+{
+	return MAX(0.8 * kd_rho_at_epoch(SCHED_SIGMOID, e, 800.0, 0.0), 0.5);
+}
+
 static const char *names[] = { "none", "fixed", "linear", "exp", "sigmoid" };
 
 int

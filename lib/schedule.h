@@ -1,7 +1,8 @@
-/* schedule: the two schedules of a DL-DKD run (doc/method.md, "Optimisation", "Losses"):
+/* schedule: the schedules of a DL-DKD run (doc/method.md, "Optimisation", "Losses"):
  * the learning rate of each optimiser step (BERT's linear warm-up then linear decay, as
  * pytorch_pretrained_bert's BertAdam with schedule "warmup_linear") and the distillation weight
- * w(e) = lambda * rho(e) + w0 of each epoch. Pure functions of their arguments.
+ * w(e) = lambda * rho(e) + w0 of each epoch, and DL-DKD++'s alpha(e), beta(e). Pure functions
+ * of their arguments.
  * Not here: the optimiser itself (adam), when an epoch starts (distill-step).
  * This is the "sched" module of doc/design.md; it is not called sched.h because -Ilib would make
  * it shadow the system <sched.h>, which OpenBLAS's headers include. */
@@ -21,6 +22,12 @@ double lr_at_step(double base_lr, long step, long total_steps, double warmup_fra
 double kd_rho_at_epoch(int schedule, int e, double k, double b);
 /* w(e) = lambda * rho(e) + w0 */
 double kd_weight_at_epoch(int schedule, int e, double lambda, double w0, double k, double b);
+
+/* DL-DKD++'s soft InfoNCE (lib/softnce) at 0-based epoch e, from the sigmoid rho(e) with k 800:
+ * the hard share alpha(e) = max(0.8 rho(e), 0) and the ground-truth share of the soft targets
+ * beta(e) = max(0.8 rho(e), 0.5) (doc/method.md, "DL-DKD++") */
+double softnce_alpha_at_epoch(int e);
+double softnce_beta_at_epoch(int e);
 
 /* "none" "fixed" "linear" "exp" "sigmoid" <-> SCHED_*; parse returns -1 for an unknown name */
 int         sched_parse(const char *name);
