@@ -407,7 +407,7 @@ lex_str(Lex *L, char **out)
 	int raw = 0, q;
 
 	while (*L->p && strchr("uUbBrR", *L->p) && (L->p[1] == '\'' || L->p[1] == '"' ||
-	       (strchr("uUbBrR", L->p[1]) && (L->p[2] == '\'' || L->p[2] == '"')))) {
+	       (L->p[1] && strchr("uUbBrR", L->p[1]) && (L->p[2] == '\'' || L->p[2] == '"')))) {
 		raw |= *L->p == 'r' || *L->p == 'R';
 		L->p++;
 	}
