@@ -4,6 +4,7 @@
 #   make paper           every experiment of the paper (pipelines/*.mk); make demo: the main job
 #   make check           the tests once, with the current flags
 #   make bench           speed and memory benchmarks (never part of the tests)
+#   make fuzz            each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 # Build trees can be kept apart with OUT=dir (objects in dir/obj, binaries in dir/bin).
 # Every knob can be overridden on the command line, e.g.
 #   make check OUT=build/asan CFLAGS='-O1 -g -fsanitize=address,undefined' LDFLAGS=-fsanitize=address,undefined
@@ -81,3 +82,4 @@ clean:
 .SECONDARY:
 -include $(wildcard $(OBJ)/lib/*.d $(OBJ)/tools/*.d $(OBJ)/tests/*.d)
 -include $(wildcard pipelines/*.mk)
+include tests/fuzz/fuzz.mk
