@@ -1,6 +1,7 @@
 # prvr-tools: one binary per tools/*.c, all linked against libprvr.a built from lib/*.c.
 #   make                 build bin/* (target build)
-#   make test            unit tests + shell pipe tests, then again under ASan+UBSan
+#   make test            unit tests + shell pipe tests, then again under ASan+UBSan, then the
+#                        replay of the fuzz regression inputs and a short smoke of each harness
 #   make paper           every experiment of the paper (pipelines/*.mk); make demo: the main job
 #   make check           the tests once, with the current flags
 #   make bench           speed and memory benchmarks (never part of the tests)
@@ -71,6 +72,7 @@ test:
 	$(MAKE) check
 	$(MAKE) check OUT=build/asan CFLAGS='$(ASAN) -std=c11 -Wall' LDFLAGS='-fsanitize=address,undefined' \
 		PRVR_SANITIZED=1
+	$(MAKE) fuzz-check
 
 bench: build $(BENCHBIN)
 	@BIN=$(BINDIR) tests/bench.sh

@@ -2,7 +2,8 @@
 # Install the Debian packages prvr-tools needs, if any are missing.
 # As root this runs apt-get; otherwise it prints the command to run and fails.
 set -e
-PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev zlib1g-dev libhdf5-dev gnuplot-nox time"
+PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev zlib1g-dev libhdf5-dev gnuplot-nox time
+      clang libclang-rt-dev"   # clang, libFuzzer and the sanitizers: make fuzz, make fuzz-check
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

@@ -32,6 +32,10 @@ size_t fuzz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t
 /* write n bytes into the file name of the private directory; returns its path (static storage,
  * one per name for the life of the process) */
 const char *fuzz_file(const char *name, const uint8_t *p, size_t n);
+/* the same for a stream: every record whose last key is crc32 gets the right checksum (re-packed
+ * as lib/mpio's writer packs), so that mutations reach past the checksum test; bytes from the
+ * first that do not parse as msgpack on are copied as they are (gzip, truncation) */
+const char *fuzz_stream_file(const char *name, const uint8_t *p, size_t n);
 /* path of name in the private directory (an output), same storage rule */
 const char *fuzz_path(const char *name);
 /* call a tool's main (compiled in with -Dmain=NAME_main) on a NULL-terminated argument list,

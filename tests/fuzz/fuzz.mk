@@ -3,7 +3,7 @@
 #   make fuzz FUZZ_SECONDS=N   each harness for N seconds, one after the other; its corpus grows
 #                              in FUZZ_OUT/corpus/NAME, what it finds lands in FUZZ_OUT/found/NAME
 #   make fuzz-check            replay of tests/fuzz/regress/ and a smoke of FUZZ_SMOKE seconds per
-#                              harness; part of make test
+#                              harness; the last step of make test
 FUZZ_CC      = clang
 FUZZ_OUT     = build/fuzz
 FUZZ_SECONDS = 300
@@ -44,8 +44,6 @@ fuzz: build fuzz-build
 
 fuzz-check: build fuzz-build
 	@BIN=$(BINDIR) FUZZ_OUT=$(FUZZ_OUT) tests/fuzz/run.sh check $(FUZZ_SMOKE) $(FUZZ_NAMES)
-
-test: fuzz-check
 
 .PHONY: fuzz fuzz-build fuzz-check
 -include $(wildcard $(FUZZ_OUT)/obj/lib/*.d $(FUZZ_OUT)/obj/tools/*.d $(FUZZ_OUT)/obj/tests/fuzz/*.d)

@@ -50,7 +50,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct rt a = { fuzz_file("in.mp", data, size), fuzz_path("a.mp") };
+	struct rt a = { fuzz_stream_file("in.mp", data, size), fuzz_path("a.mp") };
 	struct rt b = { a.out, fuzz_path("b.mp") };
 	size_t na, nb;
 	char *pa, *pb;

@@ -41,10 +41,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct files f;
 
 	fuzz_split(data, size, p, n, 4);
-	f.v = fuzz_file("video.mp", p[0], n[0]);
-	f.q = fuzz_file("query.mp", p[1], n[1]);
-	f.t = fuzz_file("tsim.mp", p[2], n[2]);
-	f.tv = fuzz_file("tvideo.mp", p[3], n[3]);
+	f.v = fuzz_stream_file("video.mp", p[0], n[0]);
+	f.q = fuzz_stream_file("query.mp", p[1], n[1]);
+	f.t = fuzz_stream_file("tsim.mp", p[2], n[2]);
+	f.tv = fuzz_stream_file("tvideo.mp", p[3], n[3]);
 	fuzz_run(load, &f);
 	return 0;
 }

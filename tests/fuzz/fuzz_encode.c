@@ -31,8 +31,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct args a;
 
 	fuzz_split(data, size, p, n, 2);
-	a.ck = fuzz_file("ck.mp", p[0], n[0]);
-	a.in = fuzz_file("in.mp", p[1], n[1]);
+	a.ck = fuzz_stream_file("ck.mp", p[0], n[0]);
+	a.in = fuzz_stream_file("in.mp", p[1], n[1]);
 	a.out = fuzz_path("out.mp");
 	a.side = ENC_VIDEO;
 	fuzz_run(encode, &a);

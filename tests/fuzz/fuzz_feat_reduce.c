@@ -15,7 +15,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *in = fuzz_file("in.mp", data, size), *out = fuzz_path("out.mp");
+	const char *in = fuzz_stream_file("in.mp", data, size), *out = fuzz_path("out.mp");
 
 	fuzz_main(feat_reduce_main, "feat-reduce", "-q", "-i", in, "-o", out, NULL);
 	fuzz_main(feat_reduce_main, "feat-reduce", "-q", "-f", "1", "-i", in, "-o", out, NULL);

@@ -14,7 +14,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *in = fuzz_file("in.mp", data, size);
+	const char *in = fuzz_stream_file("in.mp", data, size);
 
 	fuzz_main(metrics_main, "metrics", "-q", "-i", in, "-o", fuzz_path("out.mp"),
 	          "-r", fuzz_path("ranks.tsv"), NULL);

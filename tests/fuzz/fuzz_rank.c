@@ -19,9 +19,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *v, *q, *s, *out = fuzz_path("out.mp");
 
 	fuzz_split(data, size, p, n, 3);
-	v = fuzz_file("videos.mp", p[0], n[0]);
-	q = fuzz_file("queries.mp", p[1], n[1]);
-	s = fuzz_file("scores.mp", p[2], n[2]);
+	v = fuzz_stream_file("videos.mp", p[0], n[0]);
+	q = fuzz_stream_file("queries.mp", p[1], n[1]);
+	s = fuzz_stream_file("scores.mp", p[2], n[2]);
 	fuzz_main(rank_main, "rank", "-Q", "-j", "1", "-k", "3", "-v", v, "-q", q, "-o", out, NULL);
 	fuzz_main(rank_main, "rank", "-Q", "-k", "3", "-s", s, "-o", out, NULL);
 	return 0;

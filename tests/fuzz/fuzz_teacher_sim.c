@@ -19,8 +19,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *v, *q, *out = fuzz_path("out.mp");
 
 	fuzz_split(data, size, p, n, 2);
-	v = fuzz_file("video.mp", p[0], n[0]);
-	q = fuzz_file("query.mp", p[1], n[1]);
+	v = fuzz_stream_file("video.mp", p[0], n[0]);
+	q = fuzz_stream_file("query.mp", p[1], n[1]);
 	fuzz_main(teacher_sim_main, "teacher-sim", "-Q", "-v", v, "-q", q, "-o", out, NULL);
 	fuzz_main(teacher_sim_main, "teacher-sim", "-Q", "-S", "-j", "1", "-v", v, "-q", q, "-o", out,
 	          NULL);
