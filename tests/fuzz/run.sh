@@ -47,7 +47,7 @@ for h in "$@"; do
 			-artifact_prefix="$FUZZ_OUT/found/$h/" "$FUZZ_OUT/corpus/$h" \
 			"$FUZZ_OUT/seeds/$h" > "$log" 2>&1
 		rc=$?
-		echo "$h: $(stats "$log"), found $(ls "$FUZZ_OUT/found/$h" | wc -l) (exit $rc)"
+		echo "$h: $(stats "$log"), found $(grep -c '^artifact_prefix=' "$log") (exit $rc)"
 		[ $rc -eq 0 ] && pass=$((pass + 1)) || fail=$((fail + 1))
 		;;
 	check)
