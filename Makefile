@@ -5,8 +5,11 @@
 #   make paper           every experiment of the paper (pipelines/*.mk); make demo: the main job
 #   make check           the tests once, with the current flags
 #   make bench           speed and memory benchmarks (never part of the tests)
+#   make install         tools to $(DESTDIR)$(PREFIX)/bin, man pages to $(DESTDIR)$(MANPREFIX)/man1
 #   make fuzz            each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
-# Build trees can be kept apart with OUT=dir (objects in dir/obj, binaries in dir/bin).
+# Build trees can be kept apart with OUT=dir (objects in dir/obj, tools in dir/bin, test and
+# benchmark programs in dir/obj/testbin). HDF5 is needed only by prvr-import: without it (or with
+# HAVE_HDF5=no) everything else builds and tests, and make says so in one line.
 # Every knob can be overridden on the command line, e.g.
 #   make check OUT=build/asan CFLAGS='-O1 -g -fsanitize=address,undefined' LDFLAGS=-fsanitize=address,undefined
 CC       = cc
@@ -14,24 +17,40 @@ CFLAGS   = -std=c11 -O2 -g -Wall -Wextra -Wshadow -Wno-unused-parameter
 CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote lib $(MSGPACK_CFLAGS) $(BLAS_CFLAGS)
 LDFLAGS  =
 LDLIBS   = $(MSGPACK_LIBS) $(BLAS_LIBS) -lz -lm -lpthread
-MSGPACK_CFLAGS = $(shell pkg-config --cflags msgpack 2>/dev/null)
-MSGPACK_LIBS   = $(or $(shell pkg-config --libs msgpack 2>/dev/null),-lmsgpackc)
-BLAS_CFLAGS    = $(shell pkg-config --cflags openblas 2>/dev/null)
-BLAS_LIBS      = $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
-HDF5_CFLAGS    = $(shell pkg-config --cflags hdf5 2>/dev/null)
-HDF5_LIBS      = $(or $(shell pkg-config --libs hdf5 2>/dev/null),-lhdf5_serial)
+# msgpack-c 6 is msgpack-c.pc / -lmsgpack-c; older releases msgpack.pc / -lmsgpackc
+MSGPACK_PC    := $(firstword $(foreach p,msgpack-c msgpack,$(shell pkg-config --exists $(p) 2>/dev/null && echo $(p))))
+MSGPACK_CFLAGS := $(if $(MSGPACK_PC),$(shell pkg-config --cflags $(MSGPACK_PC)))
+MSGPACK_LIBS   := $(if $(MSGPACK_PC),$(shell pkg-config --libs $(MSGPACK_PC)),-lmsgpackc)
+BLAS_CFLAGS    := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS      := $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
+HDF5_CFLAGS    := $(shell pkg-config --cflags hdf5 2>/dev/null)
+HDF5_LIBS      := $(or $(shell pkg-config --libs hdf5 2>/dev/null),-lhdf5_serial)
+# yes when a program using HDF5 compiles and links here
+HAVE_HDF5 ?= $(shell printf '\043include <hdf5.h>\nint main(void) { return H5open(); }\n' | \
+	$(CC) $(HDF5_CFLAGS) -x c -o /dev/null - $(HDF5_LIBS) 2>/dev/null && echo yes)
+ifneq ($(HAVE_HDF5),yes)
+HAVE_HDF5 := no
+NOHDF5    := prvr-import test_import bench_import
+$(info prvr-tools: HDF5 not found (pkg-config hdf5 / hdf5.h): building and testing everything but prvr-import)
+endif
+
+# the version every tool prints for --version: git describe, or VERSION when not in a git tree
+VERSION := $(or $(shell git describe --tags --always --dirty 2>/dev/null),0.1)
+PREFIX    = /usr/local
+MANPREFIX = $(PREFIX)/share/man
 
 OUT     = .
 OBJ     = $(OUT)/obj
 BINDIR  = $(OUT)/bin
+TBINDIR = $(OBJ)/testbin
 LIBA    = $(OBJ)/libprvr.a
 
 LIBSRC  = $(wildcard lib/*.c)
 LIBOBJ  = $(patsubst %.c,$(OBJ)/%.o,$(LIBSRC))
-TOOLS   = $(patsubst tools/%.c,%,$(wildcard tools/*.c))
+TOOLS   = $(filter-out $(NOHDF5),$(patsubst tools/%.c,%,$(wildcard tools/*.c)))
 BIN     = $(addprefix $(BINDIR)/,$(TOOLS))
-TESTBIN = $(patsubst tests/%.c,$(BINDIR)/%,$(wildcard tests/test_*.c))
-BENCHBIN = $(patsubst tests/%.c,$(BINDIR)/%,$(wildcard tests/bench_*.c))
+TESTBIN = $(filter-out $(addprefix %/,$(NOHDF5)),$(patsubst tests/%.c,$(TBINDIR)/%,$(wildcard tests/test_*.c)))
+BENCHBIN = $(filter-out $(addprefix %/,$(NOHDF5)),$(patsubst tests/%.c,$(TBINDIR)/%,$(wildcard tests/bench_*.c)))
 
 build: $(BIN)
 
@@ -39,17 +58,15 @@ build: $(BIN)
 all: build
 
 $(LIBA): $(LIBOBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BINDIR)/%: $(OBJ)/tools/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BINDIR)/test_% $(BINDIR)/bench_%: $(OBJ)/tests/%.o
-$(BINDIR)/test_%: $(OBJ)/tests/test_%.o $(LIBA)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BINDIR)/bench_%: $(OBJ)/tests/bench_%.o $(LIBA)
+# tests/gradcheck.c: the finite-difference checks the unit tests share (never in a tool)
+$(TBINDIR)/%: $(OBJ)/tests/%.o $(OBJ)/tests/gradcheck.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -57,7 +74,14 @@ $(BINDIR)/bench_%: $(OBJ)/tests/bench_%.o $(LIBA)
 $(OBJ)/tools/prvr-import.o: CPPFLAGS += $(HDF5_CFLAGS)
 $(BINDIR)/prvr-import: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
 $(OBJ)/tests/test_import.o $(OBJ)/tests/bench_import.o: CPPFLAGS += $(HDF5_CFLAGS)
-$(BINDIR)/test_import $(BINDIR)/bench_import: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
+$(TBINDIR)/test_import $(TBINDIR)/bench_import: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
+
+# one place for the version; util.o is rebuilt when it changes (the stamp is rewritten while
+# the Makefile is read: every target is .SECONDARY, so a rule would not be run for it)
+$(OBJ)/lib/util.o: CPPFLAGS += -DPRVR_VERSION='"$(VERSION)"'
+$(OBJ)/lib/util.o: $(OBJ)/version.txt
+$(shell mkdir -p $(OBJ) && echo '$(VERSION)' | cmp -s - $(OBJ)/version.txt || \
+	echo '$(VERSION)' > $(OBJ)/version.txt)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
@@ -65,7 +89,8 @@ $(OBJ)/%.o: %.c
 
 # one run of every unit test and shell test; prints "N passed, N failed"
 check: build $(TESTBIN)
-	@BIN=$(BINDIR) PRVR_SANITIZED=$(PRVR_SANITIZED) ASAN_OPTIONS=detect_leaks=0 tests/run.sh $(TESTBIN) $(wildcard tests/test_*.sh)
+	@BIN=$(BINDIR) TBIN=$(TBINDIR) PRVR_SANITIZED=$(PRVR_SANITIZED) \
+		ASAN_OPTIONS=detect_leaks=0 tests/run.sh $(TESTBIN) $(wildcard tests/test_*.sh)
 
 ASAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 test:
@@ -75,12 +100,25 @@ test:
 	$(MAKE) fuzz-check
 
 bench: build $(BENCHBIN)
-	@BIN=$(BINDIR) tests/bench.sh
+	@BIN=$(BINDIR) TBIN=$(TBINDIR) tests/bench.sh
+
+install: build
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
+	cp -f $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	cd $(DESTDIR)$(PREFIX)/bin && chmod 755 $(TOOLS)
+	cp -f $(addprefix man/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANPREFIX)/man1/
+	cd $(DESTDIR)$(MANPREFIX)/man1 && chmod 644 $(addsuffix .1,$(TOOLS))
+
+uninstall:
+	cd $(DESTDIR)$(PREFIX)/bin && rm -f $(TOOLS)
+	cd $(DESTDIR)$(MANPREFIX)/man1 && rm -f $(addsuffix .1,$(TOOLS))
 
 clean:
 	rm -rf bin obj build
 
-.PHONY: build all check test bench clean
+.PHONY: build all check test bench install uninstall clean
+# a failed recipe leaves no target behind: no half-linked tool, no half-written results file
+.DELETE_ON_ERROR:
 .SECONDARY:
 -include $(wildcard $(OBJ)/lib/*.d $(OBJ)/tools/*.d $(OBJ)/tests/*.d)
 -include $(wildcard pipelines/*.mk)

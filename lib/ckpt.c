@@ -4,62 +4,226 @@
 
 #include "ckpt.h"
 #include "mpio.h"
+#include "schema.h"
 #include "schedule.h"
 #include "util.h"
 
 static const char *brname[NBRANCH] = { "inh", "exp" };
 
+static const struct { const char *name; int has[NBRANCH], kd[NBRANCH]; } presets[] = {
+	{ "inh",      { 1, 0 }, { 1, 0 } },
+	{ "exp",      { 0, 1 }, { 0, 0 } },
+	{ "dual",     { 1, 1 }, { 1, 0 } },
+	{ "dual-exp", { 1, 1 }, { 0, 0 } },
+	{ "dual-inh", { 1, 1 }, { 1, 1 } },
+};
+#define NPRESET ((int)(sizeof(presets) / sizeof(presets[0])))
+
+static int
+preset_of(const char *name)
+{
+	for (int i = 0; i < NPRESET; i++)
+		if (strcmp(name, presets[i].name) == 0)
+			return i;
+	return -1;
+}
+
+static int
+preset_valid(const char *name)
+{
+	return preset_of(name) >= 0;
+}
+
+static void
+pack_branch_list(MpWriter *w, const int *on)
+{
+	int n = 0;
+
+	for (int b = 0; b < NBRANCH; b++)
+		n += on[b] != 0;
+	mpw_array(w, n);
+	for (int b = 0; b < NBRANCH; b++)
+		if (on[b])
+			mpw_str(w, brname[b]);
+}
+
+static void
+pack_model_branches(MpWriter *w, const void *c)
+{
+	pack_branch_list(w, ((const TrainConfig *)c)->mc.has_branch);
+}
+
+static void
+pack_kd_branches(MpWriter *w, const void *c)
+{
+	pack_branch_list(w, ((const TrainConfig *)c)->kd_branch);
+}
+
+#define F(f) OPT_FIELD(TrainConfig, f)
+#define BIG (1 << 20)
+/* a stored key that is not an option */
+#define KEY(T, k, f, lo_, hi_) { .type = T, .key = k, F(f), .lo = lo_, .hi = hi_ }
+/* an option stored under key k */
+#define ARG(T, fl, k, f, lo_, hi_, d, sh, a, h, ...) \
+	{ .type = T, .flag = fl, .key = k, F(f), .lo = lo_, .hi = hi_, .def = d, .flags = sh, \
+	  .arg = a, .help = h, __VA_ARGS__ }
+
+/* distill-step's configuration. The order is the order of the keys in a checkpoint's config
+ * map (schemas/checkpoint.md): moving an entry changes the bytes of every checkpoint. */
+const OptDesc train_opts[] = {
+	KEY(OPT_INT, "video_dim", mc.dv, 1, BIG),
+	KEY(OPT_INT, "token_dim", mc.dt, 1, BIG),
+	KEY(OPT_INT, "teacher_dim", mc.E, 0, BIG),
+	{ .type = OPT_SECTION, .help = "model:" },
+	ARG(OPT_INT, "hidden", "hidden", mc.D, 1, 1 << 14, "384", OPTF_SHAPE, "N",
+	    "hidden size d"),
+	ARG(OPT_INT, "heads", "heads", mc.NH, 1, 256, "4", OPTF_SHAPE, "N", "attention heads"),
+	ARG(OPT_INT, "max-frames", "max_frames", mc.max_frames, 1, 1 << 14, "128", OPTF_SHAPE, "N",
+	    "frames per video / position rows"),
+	ARG(OPT_INT, "max-tokens", "max_tokens", mc.max_tokens, 1, 1 << 14, "30", OPTF_SHAPE, "N",
+	    "tokens per query / position rows"),
+	ARG(OPT_WORD, "branches", "branches", branches, 0, 0, "dual", OPTF_SHAPE, "P",
+	    "inh | exp | dual | dual-exp | dual-inh", .valid = preset_valid),
+	{ .type = OPT_DERIVED, .key = "model_branches", .pack = pack_model_branches },
+	{ .type = OPT_DERIVED, .key = "kd_branches", .pack = pack_kd_branches },
+	ARG(OPT_BOOL, "shared-query-proj", "shared_query_proj", mc.shared_query_proj, 0, 1, NULL,
+	    OPTF_SHAPE, NULL, "exploration branch reuses inheritance's query input projection"),
+	ARG(OPT_FLOAT, "dropout", "dropout", mc.dropout, 0, 0.95, "0.1", 0, "P",
+	    "dropout probability"),
+	{ .type = OPT_SECTION, .help = "loss:" },
+	ARG(OPT_ENUM, "kd", "kd", kd_on, 0, 0, "sim", OPTF_SHAPE, "K",
+	    "sim | feat: similarity- or feature-based distillation", .parse = kd_on_parse,
+	    .name = kd_on_name),
+	ARG(OPT_WORD, "kd-loss", "kd_loss", kd_loss, 0, 0, "kl", 0, "L",
+	    "kl | mse: the loss (kinds: below)", .valid = kd_loss_valid),
+	ARG(OPT_FLOAT, "kd-temp", "kd_temp", kd_temp, 1e-4, 1e4, "0.2", 0, "T",
+	    "similarity KL temperature"),
+	ARG(OPT_FLOAT, "margin", "margin", margin, 0, 10, "0.1", 0, "M", "triplet margin"),
+	ARG(OPT_FLOAT, "nce", "nce_weight", nce_weight, 0, 1e3, "0.04", 0, "W", "InfoNCE weight"),
+	ARG(OPT_INT, "hard-pool", "hard_pool", hard_pool, 1, BIG, "20", 0, "N",
+	    "text-to-video negatives drawn from the top N"),
+	ARG(OPT_INT, "hard-start", "hard_start", hard_start, 0, BIG, "0", 0, "E",
+	    "first epoch (0-based) with hard negatives"),
+	ARG(OPT_ENUM, "schedule", "schedule", schedule, 0, 0, "exp", 0, "S",
+	    "none | fixed | linear | exp | sigmoid", .parse = sched_parse, .name = sched_name),
+	ARG(OPT_DOUBLE, "lambda", "lambda", lambda, 0, 1e4, "0.1", 0, "L",
+	    "w(e) = lambda * rho(e) + w0: lambda"),
+	ARG(OPT_DOUBLE, "w0", "w0", w0, 0, 1e4, "0", 0, "W", "w0"),
+	/* no default here: the schedule's (ckpt_config_cli) */
+	ARG(OPT_DOUBLE, "sched-k", "sched_k", sched_k, -1e6, 1e6, NULL, OPTF_OWNDEF, "K",
+	    "schedule k (default: exp 0.95, linear -0.01, sigmoid 800)"),
+	ARG(OPT_DOUBLE, "sched-b", "sched_b", sched_b, -1e6, 1e6, NULL, OPTF_OWNDEF, "B",
+	    "linear schedule b (default 1)"),
+	{ .type = OPT_SECTION, .help = "optimisation:" },
+	ARG(OPT_INT, "batch", "batch", batch, 2, BIG, "128", 0, "N",
+	    "videos per step, each with all its queries"),
+	ARG(OPT_INT, "epochs", "epochs", epochs, 1, BIG, "100", 0, "N",
+	    "epochs; planned steps = ceil(videos / batch) x N"),
+	ARG(OPT_INT, "patience", "patience", patience, 1, BIG, "10", 0, "N",
+	    "stop after N epochs without a better validation SumR"),
+	ARG(OPT_DOUBLE, "lr", "lr", lr, 0, 10, "2.5e-4", 0, "LR", "peak learning rate"),
+	ARG(OPT_DOUBLE, "warmup", "warmup", warmup, 1e-9, 1 - 1e-9, "0.01", 0, "F",
+	    "warm-up fraction of planned steps"),
+	/* BertAdam's constants: no flags; their defaults are adam_defaults' */
+	KEY(OPT_DOUBLE, "adam_beta1", adam.beta1, 0, 1),
+	KEY(OPT_DOUBLE, "adam_beta2", adam.beta2, 0, 1),
+	KEY(OPT_DOUBLE, "adam_eps", adam.eps, 0, 1),
+	KEY(OPT_DOUBLE, "weight_decay", adam.weight_decay, 0, 1e4),
+	KEY(OPT_DOUBLE, "max_grad_norm", adam.max_grad_norm, -1e9, 1e9),
+	ARG(OPT_DOUBLE, "beta", "beta", beta, 0, 1, "0.3", 0, "B",
+	    "validation score beta * exp + (1 - beta) * inh"),
+	ARG(OPT_U64, "seed", "seed", seed, 0, 9.3e18, "0", 0, "S", "random seed"),
+	ARG(OPT_BOOL, "deterministic", "deterministic", deterministic, 0, 1, NULL, 0, NULL,
+	    "dropout 0 and hard pool 1 (reproducible losses for tests)"),
+	/* from the training data */
+	KEY(OPT_LONG, "train_videos", train_videos, 0, INT32_MAX),
+	KEY(OPT_LONG, "train_queries", train_queries, 0, INT32_MAX),
+	KEY(OPT_LONG, "steps_per_epoch", steps_per_epoch, 0, INT32_MAX),
+	KEY(OPT_LONG, "total_steps", total_steps, 0, 9.3e18),
+};
+const int ntrain_opts = (int)(sizeof(train_opts) / sizeof(train_opts[0]));
+
+#undef F
+#undef BIG
+#undef KEY
+#undef ARG
+
+/* what the preset and the KD words imply; 0 ok, -1 an unknown kind */
+static int
+resolve(TrainConfig *c)
+{
+	int p = preset_of(c->branches);
+
+	CHECK(p >= 0);             /* train_opts accepted only known presets */
+	for (int b = 0; b < NBRANCH; b++) {
+		c->mc.has_branch[b] = presets[p].has[b];
+		c->kd_branch[b] = presets[p].kd[b];
+	}
+	if ((c->kd = kd_find(c->kd_on, c->kd_loss)) == KD_NONE)
+		return -1;
+	for (int b = 0; b < NBRANCH; b++)
+		c->mc.feat_kd[b] = kd_kinds[c->kd].on == KD_ON_FEAT && c->kd_branch[b] &&
+		                   ckpt_uses_kd(c);
+	return 0;
+}
+
 void
 ckpt_config_defaults(TrainConfig *c)
 {
-	memset(c, 0, sizeof(*c));
-	c->mc.D = 384;
-	c->mc.NH = 4;
-	c->mc.max_frames = 128;
-	c->mc.max_tokens = 30;
-	c->mc.dropout = 0.1f;
-	ckpt_set_branches(c, "dual");
-	c->kd_temp = 0.2f;
-	c->margin = 0.1f;
-	c->nce_weight = 0.04f;
-	c->hard_pool = 20;
-	c->hard_start = 0;
-	c->schedule = SCHED_EXP;
-	c->lambda = 0.1;
-	c->w0 = 0.0;
-	c->sched_k = sched_default_k(SCHED_EXP);
-	c->sched_b = sched_default_b(SCHED_EXP);
-	c->batch = 128;
-	c->epochs = 100;
-	c->patience = 10;
-	c->lr = 2.5e-4;
-	c->warmup = 0.01;
+	opts_defaults(train_opts, ntrain_opts, c, sizeof(*c));
 	adam_defaults(&c->adam);
-	c->beta = 0.3;
-	c->seed = 0;
+	c->sched_k = sched_default_k(c->schedule);
+	c->sched_b = sched_default_b(c->schedule);
+	CHECK(resolve(c) == 0);
 }
 
 int
 ckpt_set_branches(TrainConfig *c, const char *preset)
 {
-	static const struct { const char *name; int has[NBRANCH], kd[NBRANCH]; } p[] = {
-		{ "inh",      { 1, 0 }, { 1, 0 } },
-		{ "exp",      { 0, 1 }, { 0, 0 } },
-		{ "dual",     { 1, 1 }, { 1, 0 } },
-		{ "dual-exp", { 1, 1 }, { 0, 0 } },
-		{ "dual-inh", { 1, 1 }, { 1, 1 } },
-	};
+	if (!preset_valid(preset) || strlen(preset) >= sizeof(c->branches))
+		return -1;
+	strcpy(c->branches, preset);
+	return resolve(c);
+}
 
-	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
-		if (strcmp(preset, p[i].name) == 0) {
-			snprintf(c->branches, sizeof(c->branches), "%s", preset);
-			for (int b = 0; b < NBRANCH; b++) {
-				c->mc.has_branch[b] = p[i].has[b];
-				c->kd_branch[b] = p[i].kd[b];
-			}
-			return 0;
+void
+ckpt_config_cli(TrainConfig *c, const unsigned char *given)
+{
+	if (!given[opts_index(train_opts, ntrain_opts, "sched-k")])
+		c->sched_k = sched_default_k(c->schedule);
+	if (!given[opts_index(train_opts, ntrain_opts, "sched-b")])
+		c->sched_b = sched_default_b(c->schedule);
+	if (c->mc.D % c->mc.NH)
+		usage_error("--hidden %d is not a multiple of --heads %d", c->mc.D, c->mc.NH);
+	if (c->deterministic) {
+		c->mc.dropout = 0;
+		c->hard_pool = 1;
+	}
+	if (resolve(c))
+		usage_error("--kd %s --kd-loss %s: no such distillation kind",
+		            kd_on_name(c->kd_on), c->kd_loss);
+}
+
+int
+ckpt_config_resume(const TrainConfig *cli, const unsigned char *given, const TrainConfig *c,
+                   const char *path)
+{
+	int ignored = 0;
+	char a[64], b[64];
+
+	for (int i = 0; i < ntrain_opts; i++) {
+		if (!given[i])
+			continue;
+		if (!(train_opts[i].flags & OPTF_SHAPE)) {
+			ignored++;
+			continue;
 		}
-	return -1;
+		if (!opts_equal(train_opts, i, cli, c))
+			usage_error("--%s %s, but %s has %s", train_opts[i].flag,
+			            opts_value(train_opts, i, cli, a, sizeof(a)), path,
+			            opts_value(train_opts, i, c, b, sizeof(b)));
+	}
+	return ignored;
 }
 
 int
@@ -80,8 +244,7 @@ ckpt_loss_config(const TrainConfig *c, int e, int train, LossConfig *lc)
 	lc->hard_negatives = e >= c->hard_start;
 	lc->kd = KD_NONE;
 	if (ckpt_uses_kd(c)) {
-		lc->kd = c->kd_feat ? (c->kd_mse ? KD_FEAT_MSE : KD_FEAT_KL)
-		                    : (c->kd_mse ? KD_SIM_MSE : KD_SIM_KL);
+		lc->kd = c->kd;
 		for (int b = 0; b < NBRANCH; b++)
 			lc->kd_branch[b] = c->kd_branch[b];
 		lc->kd_weight = (float)kd_weight_at_epoch(c->schedule, e, c->lambda, c->w0,
@@ -91,70 +254,10 @@ ckpt_loss_config(const TrainConfig *c, int e, int train, LossConfig *lc)
 	lc->train = train;
 }
 
-static void
-pack_branch_list(MpWriter *w, const int *on)
-{
-	int n = 0;
-
-	for (int b = 0; b < NBRANCH; b++)
-		n += on[b] != 0;
-	mpw_array(w, n);
-	for (int b = 0; b < NBRANCH; b++)
-		if (on[b])
-			mpw_str(w, brname[b]);
-}
-
-#define NCONFIG 41
-
 void
 ckpt_pack_config(MpWriter *w, const TrainConfig *c)
 {
-	const ModelConfig *mc = &c->mc;
-
-	mpw_map(w, NCONFIG);
-	mpw_kv_int(w, "video_dim", mc->dv);
-	mpw_kv_int(w, "token_dim", mc->dt);
-	mpw_kv_int(w, "teacher_dim", mc->E);
-	mpw_kv_int(w, "hidden", mc->D);
-	mpw_kv_int(w, "heads", mc->NH);
-	mpw_kv_int(w, "max_frames", mc->max_frames);
-	mpw_kv_int(w, "max_tokens", mc->max_tokens);
-	mpw_kv_str(w, "branches", c->branches);
-	mpw_key(w, "model_branches");
-	pack_branch_list(w, mc->has_branch);
-	mpw_key(w, "kd_branches");
-	pack_branch_list(w, c->kd_branch);
-	mpw_kv_bool(w, "shared_query_proj", mc->shared_query_proj);
-	mpw_kv_f64(w, "dropout", mc->dropout);
-	mpw_kv_str(w, "kd", c->kd_feat ? "feat" : "sim");
-	mpw_kv_str(w, "kd_loss", c->kd_mse ? "mse" : "kl");
-	mpw_kv_f64(w, "kd_temp", c->kd_temp);
-	mpw_kv_f64(w, "margin", c->margin);
-	mpw_kv_f64(w, "nce_weight", c->nce_weight);
-	mpw_kv_int(w, "hard_pool", c->hard_pool);
-	mpw_kv_int(w, "hard_start", c->hard_start);
-	mpw_kv_str(w, "schedule", sched_name(c->schedule));
-	mpw_kv_f64(w, "lambda", c->lambda);
-	mpw_kv_f64(w, "w0", c->w0);
-	mpw_kv_f64(w, "sched_k", c->sched_k);
-	mpw_kv_f64(w, "sched_b", c->sched_b);
-	mpw_kv_int(w, "batch", c->batch);
-	mpw_kv_int(w, "epochs", c->epochs);
-	mpw_kv_int(w, "patience", c->patience);
-	mpw_kv_f64(w, "lr", c->lr);
-	mpw_kv_f64(w, "warmup", c->warmup);
-	mpw_kv_f64(w, "adam_beta1", c->adam.beta1);
-	mpw_kv_f64(w, "adam_beta2", c->adam.beta2);
-	mpw_kv_f64(w, "adam_eps", c->adam.eps);
-	mpw_kv_f64(w, "weight_decay", c->adam.weight_decay);
-	mpw_kv_f64(w, "max_grad_norm", c->adam.max_grad_norm);
-	mpw_kv_f64(w, "beta", c->beta);
-	mpw_kv_int(w, "seed", (long)c->seed);
-	mpw_kv_bool(w, "deterministic", c->deterministic);
-	mpw_kv_int(w, "train_videos", c->train_videos);
-	mpw_kv_int(w, "train_queries", c->train_queries);
-	mpw_kv_int(w, "steps_per_epoch", c->steps_per_epoch);
-	mpw_kv_int(w, "total_steps", c->total_steps);
+	opts_pack(w, train_opts, ntrain_opts, c);
 }
 
 static int
@@ -167,80 +270,17 @@ need_bool(const MpReader *r, const msgpack_object *m, const char *key)
 	return v;
 }
 
-static long
-cfg_int(const MpReader *r, const msgpack_object *m, const char *key, long lo, long hi)
-{
-	long v = mpr_int(r, m, key);
-
-	if (v < lo || v > hi)
-		mpr_die(r, "config: '%s' = %ld out of range [%ld, %ld]", key, v, lo, hi);
-	return v;
-}
-
 static void
 read_config(const MpReader *r, const msgpack_object *m, TrainConfig *c)
 {
 	ModelConfig *mc = &c->mc;
-	char s[32];
 
-	if (!m || m->type != MSGPACK_OBJECT_MAP)
-		mpr_die(r, "'config': expected a map");
-	ckpt_config_defaults(c);
-	mc->dv = cfg_int(r, m, "video_dim", 1, 1 << 20);
-	mc->dt = cfg_int(r, m, "token_dim", 1, 1 << 20);
-	mc->E = cfg_int(r, m, "teacher_dim", 0, 1 << 20);
-	mc->D = cfg_int(r, m, "hidden", 1, 1 << 16);
-	mc->NH = cfg_int(r, m, "heads", 1, 1 << 10);
+	opts_read(r, m, train_opts, ntrain_opts, c, sizeof(*c));
 	if (mc->D % mc->NH)
 		mpr_die(r, "config: hidden %d is not a multiple of heads %d", mc->D, mc->NH);
-	mc->max_frames = cfg_int(r, m, "max_frames", 1, 1 << 16);
-	mc->max_tokens = cfg_int(r, m, "max_tokens", 1, 1 << 16);
-	mpr_strcpy(r, m, "branches", s, sizeof(s));
-	if (ckpt_set_branches(c, s))
-		mpr_die(r, "config: unknown branches '%s'", s);
-	mc->shared_query_proj = need_bool(r, m, "shared_query_proj");
-	mc->dropout = (float)mpr_num(r, m, "dropout");
-	mpr_strcpy(r, m, "kd", s, sizeof(s));
-	if (strcmp(s, "sim") && strcmp(s, "feat"))
-		mpr_die(r, "config: unknown kd '%s'", s);
-	c->kd_feat = strcmp(s, "feat") == 0;
-	mpr_strcpy(r, m, "kd_loss", s, sizeof(s));
-	if (strcmp(s, "kl") && strcmp(s, "mse"))
-		mpr_die(r, "config: unknown kd_loss '%s'", s);
-	c->kd_mse = strcmp(s, "mse") == 0;
-	c->kd_temp = (float)mpr_num(r, m, "kd_temp");
-	c->margin = (float)mpr_num(r, m, "margin");
-	c->nce_weight = (float)mpr_num(r, m, "nce_weight");
-	c->hard_pool = cfg_int(r, m, "hard_pool", 1, 1 << 20);
-	c->hard_start = cfg_int(r, m, "hard_start", 0, 1 << 20);
-	mpr_strcpy(r, m, "schedule", s, sizeof(s));
-	if ((c->schedule = sched_parse(s)) < 0)
-		mpr_die(r, "config: unknown schedule '%s'", s);
-	c->lambda = mpr_num(r, m, "lambda");
-	c->w0 = mpr_num(r, m, "w0");
-	c->sched_k = mpr_num(r, m, "sched_k");
-	c->sched_b = mpr_num(r, m, "sched_b");
-	c->batch = cfg_int(r, m, "batch", 2, 1 << 20);
-	c->epochs = cfg_int(r, m, "epochs", 1, 1 << 20);
-	c->patience = cfg_int(r, m, "patience", 1, 1 << 20);
-	c->lr = mpr_num(r, m, "lr");
-	c->warmup = mpr_num(r, m, "warmup");
-	if (!(c->warmup > 0 && c->warmup < 1))
-		mpr_die(r, "config: warmup %g not in (0, 1)", c->warmup);
-	c->adam.beta1 = mpr_num(r, m, "adam_beta1");
-	c->adam.beta2 = mpr_num(r, m, "adam_beta2");
-	c->adam.eps = mpr_num(r, m, "adam_eps");
-	c->adam.weight_decay = mpr_num(r, m, "weight_decay");
-	c->adam.max_grad_norm = mpr_num(r, m, "max_grad_norm");
-	c->beta = mpr_num(r, m, "beta");
-	c->seed = (uint64_t)cfg_int(r, m, "seed", 0, INT64_MAX);
-	c->deterministic = need_bool(r, m, "deterministic");
-	c->train_videos = cfg_int(r, m, "train_videos", 0, INT32_MAX);
-	c->train_queries = cfg_int(r, m, "train_queries", 0, INT32_MAX);
-	c->steps_per_epoch = cfg_int(r, m, "steps_per_epoch", 0, INT32_MAX);
-	c->total_steps = cfg_int(r, m, "total_steps", 0, INT64_MAX);
-	for (int b = 0; b < NBRANCH; b++)
-		mc->feat_kd[b] = c->kd_feat && c->kd_branch[b] && ckpt_uses_kd(c);
+	if (resolve(c))
+		mpr_die(r, "config: no distillation kind kd '%s' kd_loss '%s'", kd_on_name(c->kd_on),
+		        c->kd_loss);
 	if ((mc->feat_kd[0] || mc->feat_kd[1]) && mc->E < 1)
 		mpr_die(r, "config: feature distillation needs teacher_dim >= 1");
 }
@@ -291,7 +331,7 @@ Model *
 ckpt_read(const char *path, TrainConfig *c, TrainState *st, int moments)
 {
 	MpReader *r = mpr_open(path);
-	const msgpack_object *h = mpr_header(r, "checkpoint"), *o;
+	const msgpack_object *h = schema_header(r, "checkpoint"), *o;
 	Model *m;
 	int nt;
 	long shape[8], np;

@@ -14,14 +14,18 @@
 #include "adam.h"
 #include "mpio.h"
 #include "model.h"
+#include "opts.h"
 #include "rng.h"
 
+/* Every field that is an option or a stored key is declared once, in train_opts (lib/ckpt.c):
+ * its flag, key, default, range and help line. */
 typedef struct {
 	ModelConfig mc;            /* dims, hidden, heads, branches, dropout (0 when deterministic) */
 	char branches[16];         /* preset: inh | exp | dual | dual-exp | dual-inh */
 	int kd_branch[NBRANCH];    /* from the preset */
-	int kd_feat;               /* 0: similarity-based distillation, 1: feature-based */
-	int kd_mse;                /* 0: KL, 1: MSE */
+	int kd_on;                 /* KD_ON_* (lib/kd.h): --kd */
+	char kd_loss[8];           /* --kd-loss */
+	int kd;                    /* KD_* of (kd_on, kd_loss) */
 	float kd_temp;             /* 0.2 */
 	float margin, nce_weight;  /* 0.1, 0.04 */
 	int hard_pool, hard_start; /* 20 (1 when deterministic), 0 */
@@ -46,10 +50,23 @@ typedef struct {
 	char *cmd;                 /* command that started the run; NULL: this process's */
 } TrainState;
 
-/* method.md defaults for everything; dims and data-derived counts left 0 */
+/* the options and stored keys of TrainConfig, in the order of a checkpoint's config map */
+extern const OptDesc train_opts[];
+extern const int ntrain_opts;
+
+/* doc/method.md defaults for everything; dims and data-derived counts left 0 */
 void ckpt_config_defaults(TrainConfig *c);
 /* set branches, kd_branch and mc.has_branch from a preset name; 0 ok, -1 unknown name */
 int  ckpt_set_branches(TrainConfig *c, const char *preset);
+/* after the command line (given[i]: option i of train_opts was given): the schedule's k and b
+ * unless given, --deterministic's dropout and pool, the preset's branches and the KD kind.
+ * Dies with a usage error on options that do not go together. */
+void ckpt_config_cli(TrainConfig *c, const unsigned char *given);
+/* --resume with options given on the command line (cli, given) and the checkpoint's c read
+ * from path: dies when one that fixes the model's shape differs; returns how many others were
+ * given (and are ignored) */
+int  ckpt_config_resume(const TrainConfig *cli, const unsigned char *given, const TrainConfig *c,
+                        const char *path);
 /* 1 when some branch is distilled and the schedule can give a non-zero weight */
 int  ckpt_uses_kd(const TrainConfig *c);
 /* the loss configuration of epoch e (0-based): kd weight, hard negatives from hard_start on */

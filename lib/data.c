@@ -1,9 +1,10 @@
-/* data: feature streams in memory and batches; see data.h. */
+/* data: feature streams indexed, read again per batch; see data.h. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "data.h"
 #include "mpio.h"
+#include "schema.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -34,12 +35,14 @@ index_ids(IdIndex *x, char **ids, int n, const char *what, const char *file)
 /* ---- stream headers ---- */
 
 static int
-read_header(MpReader *r, const char *kind, const char *role, char *split, size_t nsplit)
+read_header(RecFile *f, const char *kind, const char *role, char *split, size_t nsplit)
 {
-	const msgpack_object *h = mpr_header(r, kind), *o;
+	MpReader *r = f->r;
+	const msgpack_object *h = rf_header(f, kind), *o;
 	char s[32];
 	long dim;
 
+	schema_check_header(r, h);
 	if (role) {
 		mpr_strcpy(r, h, "role", s, sizeof(s));
 		if (strcmp(s, role) != 0)
@@ -72,27 +75,47 @@ item_n(const MpReader *r, const msgpack_object *o, long max, const char *what)
 	return n;
 }
 
-/* ---- loading ---- */
+/* the pass checks every tensor (size, finite values) through a buffer of one record */
+static float *
+grow_floats(float *p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return p;
+	free(p);
+	*cap = need + need / 4;
+	return efloats(*cap);
+}
+
+static void
+check_f32(const MpReader *r, const msgpack_object *o, const char *key, size_t n, float **x,
+          size_t *cap)
+{
+	*x = grow_floats(*x, cap, n);
+	mpr_f32(r, o, key, *x, n);
+}
+
+/* ---- the pass over each stream ---- */
 
 static void
 load_videos(Dataset *d, const char *path, int max_frames)
 {
-	MpReader *r = mpr_open(path);
+	RecFile *f = d->fv = rf_open(path);
+	MpReader *r = f->r;
 	const msgpack_object *o;
 	size_t cap_id = 0, cap_len = 0, cap_off = 0, cap_x = 0;
+	float *x = NULL;
 	long rows = 0;
 
-	d->dv = read_header(r, "video-features", "student", d->split, sizeof(d->split));
-	while ((o = mpr_next(r))) {
+	d->dv = read_header(f, "video-features", "student", d->split, sizeof(d->split));
+	while ((o = rf_next(f))) {
 		long n = item_n(r, o, max_frames, "frame");
 		GROW(d->vid, cap_id, d->nv + 1);
 		GROW(d->vlen, cap_len, d->nv + 1);
 		GROW(d->voff, cap_off, d->nv + 2);
-		GROW(d->video, cap_x, (size_t)(rows + n) * d->dv);
 		d->vid[d->nv] = mpr_strdup(r, o, "id");
 		d->vlen[d->nv] = (int)n;
 		d->voff[d->nv] = rows;
-		mpr_f32(r, o, "x", d->video + (size_t)rows * d->dv, (size_t)n * d->dv);
+		check_f32(r, o, "x", (size_t)n * d->dv, &x, &cap_x);
 		rows += n;
 		d->max_vlen = MAX(d->max_vlen, (int)n);
 		d->nv++;
@@ -100,20 +123,22 @@ load_videos(Dataset *d, const char *path, int max_frames)
 	if (d->nv == 0)
 		die("%s: no videos", r->name);
 	d->voff[d->nv] = rows;
-	mpr_close(r);
+	rf_pass_done(f);
+	free(x);
 }
 
 static void
 load_queries(Dataset *d, const IdIndex *vx, const char *path, int max_tokens)
 {
-	MpReader *r = mpr_open(path);
+	RecFile *f = d->fq = rf_open(path);
+	MpReader *r = f->r;
 	const msgpack_object *o;
-	size_t cap_id = 0, cap_v = 0, cap_len = 0, cap_off = 0, cap_x = 0;
-	long rows = 0;
+	size_t cap_id = 0, cap_v = 0, cap_len = 0, cap_x = 0;
+	float *x = NULL;
 	char vid[512];
 
-	d->dt = read_header(r, "query-features", "student", NULL, 0);
-	while ((o = mpr_next(r))) {
+	d->dt = read_header(f, "query-features", "student", NULL, 0);
+	while ((o = rf_next(f))) {
 		long n = item_n(r, o, max_tokens, "token");
 		int v;
 		mpr_strcpy(r, o, "video", vid, sizeof(vid));
@@ -122,48 +147,38 @@ load_queries(Dataset *d, const IdIndex *vx, const char *path, int max_tokens)
 		GROW(d->qid, cap_id, d->nq + 1);
 		GROW(d->qvid, cap_v, d->nq + 1);
 		GROW(d->qlen, cap_len, d->nq + 1);
-		GROW(d->qoff, cap_off, d->nq + 2);
-		GROW(d->query, cap_x, (size_t)(rows + n) * d->dt);
 		d->qid[d->nq] = mpr_strdup(r, o, "id");
 		d->qvid[d->nq] = v;
 		d->qlen[d->nq] = (int)n;
-		d->qoff[d->nq] = rows;
-		mpr_f32(r, o, "x", d->query + (size_t)rows * d->dt, (size_t)n * d->dt);
-		rows += n;
+		check_f32(r, o, "x", (size_t)n * d->dt, &x, &cap_x);
 		d->max_qlen = MAX(d->max_qlen, (int)n);
 		d->nq++;
 	}
 	if (d->nq == 0)
 		die("%s: no queries", r->name);
-	d->qoff[d->nq] = rows;
-	mpr_close(r);
+	rf_pass_done(f);
+	free(x);
 }
 
 static void
 load_tau(Dataset *d, const IdIndex *qx, const char *path)
 {
-	MpReader *r = mpr_open(path);
+	RecFile *f = d->ft = rf_open(path);
+	MpReader *r = f->r;
 	const msgpack_object *o;
-	char *seen = ecalloc((size_t)d->nq, 1);
 	char id[512], vid[512];
-	long total = 0;
-	int nseen = 0;
+	size_t cap_x = 0;
+	float *x = NULL;
 
-	read_header(r, "teacher-sim", NULL, NULL, 0);
-	d->toff = emalloc((size_t)(d->nq + 1) * sizeof(*d->toff));
-	for (int q = 0; q < d->nq; q++) {
-		d->toff[q] = total;
-		total += d->vlen[d->qvid[q]];
-	}
-	d->toff[d->nq] = total;
-	d->tau = efloats((size_t)total);
-	while ((o = mpr_next(r))) {
+	read_header(f, "teacher-sim", NULL, NULL, 0);
+	d->trec = ecalloc((size_t)d->nq, sizeof(*d->trec));
+	while ((o = rf_next(f))) {
 		int q, v;
 		long n;
 		mpr_strcpy(r, o, "id", id, sizeof(id));
 		if ((q = idindex_find(qx, id)) < 0)
 			mpr_die(r, "query '%s' is not in the query stream", id);
-		if (seen[q])
+		if (d->trec[q])
 			mpr_die(r, "query '%s' appears twice", id);
 		v = d->qvid[q];
 		mpr_strcpy(r, o, "video", vid, sizeof(vid));
@@ -174,49 +189,48 @@ load_tau(Dataset *d, const IdIndex *qx, const char *path)
 		if (n != d->vlen[v])
 			mpr_die(r, "query '%s': n = %ld, but video '%s' has %d frames", id, n, vid,
 			        d->vlen[v]);
-		mpr_f32(r, o, "tau", d->tau + d->toff[q], (size_t)n);
-		seen[q] = 1;
-		nseen++;
+		check_f32(r, o, "tau", (size_t)n, &x, &cap_x);
+		d->trec[q] = r->rec;
 	}
-	for (int q = 0; nseen < d->nq && q < d->nq; q++)
-		if (!seen[q])
+	for (int q = 0; q < d->nq; q++)
+		if (!d->trec[q])
 			die("%s: no teacher similarities for query '%s'", r->name, d->qid[q]);
-	mpr_close(r);
-	free(seen);
+	rf_pass_done(f);
+	free(x);
 }
 
 static void
 load_teacher_videos(Dataset *d, const IdIndex *vx, const char *path)
 {
-	MpReader *r = mpr_open(path);
+	RecFile *f = d->fe = rf_open(path);
+	MpReader *r = f->r;
 	const msgpack_object *o;
-	char *seen = ecalloc((size_t)d->nv, 1);
 	char id[512];
-	int nseen = 0;
+	size_t cap_x = 0;
+	float *x = NULL;
 
-	d->E = read_header(r, "video-features", "teacher", NULL, 0);
-	d->tvideo = efloats((size_t)d->voff[d->nv] * d->E);
-	while ((o = mpr_next(r))) {
+	d->E = read_header(f, "video-features", "teacher", NULL, 0);
+	d->erec = ecalloc((size_t)d->nv, sizeof(*d->erec));
+	while ((o = rf_next(f))) {
 		int v;
 		long n;
 		mpr_strcpy(r, o, "id", id, sizeof(id));
 		if ((v = idindex_find(vx, id)) < 0)
 			mpr_die(r, "video '%s' is not in the student video stream", id);
-		if (seen[v])
+		if (d->erec[v])
 			mpr_die(r, "video '%s' appears twice", id);
 		n = mpr_int(r, o, "n");
 		if (n != d->vlen[v])
 			mpr_die(r, "video '%s': n = %ld, but the student stream has %d frames", id, n,
 			        d->vlen[v]);
-		mpr_f32(r, o, "x", d->tvideo + (size_t)d->voff[v] * d->E, (size_t)n * d->E);
-		seen[v] = 1;
-		nseen++;
+		check_f32(r, o, "x", (size_t)n * d->E, &x, &cap_x);
+		d->erec[v] = r->rec;
 	}
-	for (int v = 0; nseen < d->nv && v < d->nv; v++)
-		if (!seen[v])
+	for (int v = 0; v < d->nv; v++)
+		if (!d->erec[v])
 			die("%s: no teacher features for video '%s'", r->name, d->vid[v]);
-	mpr_close(r);
-	free(seen);
+	rf_pass_done(f);
+	free(x);
 }
 
 Dataset *
@@ -282,18 +296,70 @@ data_free(Dataset *d)
 	free(d->vid);
 	free(d->vlen);
 	free(d->voff);
-	free(d->video);
-	free(d->tvideo);
 	free(d->qid);
 	free(d->qvid);
 	free(d->qlen);
-	free(d->qoff);
-	free(d->toff);
-	free(d->query);
-	free(d->tau);
 	free(d->vq_off);
 	free(d->vq);
+	free(d->trec);
+	free(d->erec);
+	rf_close(d->fv);
+	rf_close(d->fq);
+	rf_close(d->ft);
+	rf_close(d->fe);
 	free(d);
+}
+
+/* ---- features, read again ---- */
+
+/* record rec of f into dst: n * width floats of key, from a record with the id and n the pass
+ * saw there (else the file changed since) */
+static void
+reread(RecFile *f, long rec, const char *id, long n, const char *key, float *dst, size_t width)
+{
+	const msgpack_object *o = rf_read(f, rec);
+	char s[512];
+	long m;
+
+	mpr_strcpy(f->r, o, "id", s, sizeof(s));
+	m = mpr_int(f->r, o, "n");
+	if (strcmp(s, id) != 0 || m != n)
+		mpr_die(f->r, "'%s' with n = %ld, where the first read found '%s' with n = %ld "
+		        "(the file changed since?)", s, m, id, n);
+	mpr_f32(f->r, o, key, dst, (size_t)n * width);
+}
+
+void
+data_videos(const Dataset *d, int v0, int n, float *dst)
+{
+	for (int v = v0; v < v0 + n; v++)
+		reread(d->fv, v + 1, d->vid[v], d->vlen[v], "x",
+		       dst + (size_t)(d->voff[v] - d->voff[v0]) * d->dv, (size_t)d->dv);
+}
+
+void
+data_teacher_videos(const Dataset *d, int v0, int n, float *dst)
+{
+	CHECK(d->fe);
+	for (int v = v0; v < v0 + n; v++)
+		reread(d->fe, d->erec[v], d->vid[v], d->vlen[v], "x",
+		       dst + (size_t)(d->voff[v] - d->voff[v0]) * d->E, (size_t)d->E);
+}
+
+void
+data_queries(const Dataset *d, int q0, int n, float *dst)
+{
+	for (int q = q0; q < q0 + n; q++) {
+		reread(d->fq, q + 1, d->qid[q], d->qlen[q], "x", dst, (size_t)d->dt);
+		dst += (size_t)d->qlen[q] * d->dt;
+	}
+}
+
+void
+data_tau(const Dataset *d, int q, float *dst)
+{
+	CHECK(d->ft);
+	reread(d->ft, d->trec[q], d->qid[q], d->vlen[d->qvid[q]], "tau", dst, 1);
 }
 
 /* ---- batches ---- */
@@ -302,16 +368,6 @@ int
 data_steps_per_epoch(const Dataset *d, int batch)
 {
 	return (d->nv + batch - 1) / batch;
-}
-
-static float *
-grow_floats(float *p, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return p;
-	free(p);
-	*cap = need + need / 4;
-	return efloats(*cap);
 }
 
 void
@@ -344,11 +400,11 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 	/* padding is zero: rows past vlen / qlen are ignored by the model */
 	memset(bb->video, 0, (size_t)B * L * dv * sizeof(float));
 	memset(bb->query, 0, (size_t)Nq * T * dt * sizeof(float));
-	if (d->tau) {
+	if (d->ft) {
 		bb->tau = grow_floats(bb->tau, &bb->cap_tau, (size_t)Nq * L);
 		memset(bb->tau, 0, (size_t)Nq * L * sizeof(float));
 	}
-	if (d->tvideo) {
+	if (d->fe) {
 		bb->tvideo = grow_floats(bb->tvideo, &bb->cap_tvideo, (size_t)B * L * E);
 		memset(bb->tvideo, 0, (size_t)B * L * E * sizeof(float));
 	}
@@ -356,20 +412,16 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 	for (int i = 0; i < B; i++) {
 		int v = vids[i], n = d->vlen[v];
 		bb->vlen[i] = n;
-		memcpy(bb->video + (size_t)i * L * dv, d->video + (size_t)d->voff[v] * dv,
-		       (size_t)n * dv * sizeof(float));
-		if (d->tvideo)
-			memcpy(bb->tvideo + (size_t)i * L * E, d->tvideo + (size_t)d->voff[v] * E,
-			       (size_t)n * E * sizeof(float));
+		data_videos(d, v, 1, bb->video + (size_t)i * L * dv);
+		if (d->fe)
+			data_teacher_videos(d, v, 1, bb->tvideo + (size_t)i * L * E);
 		for (int k = d->vq_off[v]; k < d->vq_off[v + 1]; k++, Nq++) {
 			int q = d->vq[k];
 			bb->qlen[Nq] = d->qlen[q];
 			bb->qvid[Nq] = i;
-			memcpy(bb->query + (size_t)Nq * T * dt, d->query + (size_t)d->qoff[q] * dt,
-			       (size_t)d->qlen[q] * dt * sizeof(float));
-			if (d->tau)
-				memcpy(bb->tau + (size_t)Nq * L, d->tau + d->toff[q],
-				       (size_t)n * sizeof(float));
+			data_queries(d, q, 1, bb->query + (size_t)Nq * T * dt);
+			if (d->ft)
+				data_tau(d, q, bb->tau + (size_t)Nq * L);
 		}
 	}
 	b->B = B;
@@ -381,8 +433,8 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 	b->query = bb->query;
 	b->qlen = bb->qlen;
 	b->qvid = bb->qvid;
-	b->tau = d->tau ? bb->tau : NULL;
-	b->tvideo = d->tvideo ? bb->tvideo : NULL;
+	b->tau = d->ft ? bb->tau : NULL;
+	b->tvideo = d->fe ? bb->tvideo : NULL;
 }
 
 void

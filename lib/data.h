@@ -1,35 +1,41 @@
-/* data: the training and validation data of distill-step held in memory, and its batches.
- * Loads reduced feature streams (schemas/video-features.md, query-features.md, teacher-sim.md):
+/* data: the training and validation data of distill-step (and de-train), and its batches.
+ * Indexes reduced feature streams (schemas/video-features.md, query-features.md, teacher-sim.md):
  * student videos and queries, optionally the teacher similarities tau(q, v) and the teacher frame
  * features, checking that ids are unique, that every query's video exists, that teacher streams
- * describe the same videos and queries with the same frame counts, and (for training) that every
- * video has at least one query. A batch (method.md) is B videos, each with all of its queries,
- * frames padded to the batch's longest video and tokens to its longest query.
+ * describe the same videos and queries with the same frame counts, that every tensor has its
+ * size and finite values, and (for training) that every video has at least one query.
+ * Only ids, lengths and record numbers stay in memory (a few dozen bytes per video and query):
+ * the features are read again from the stream files (lib/recfile) when a batch or an encoding
+ * call needs them, so memory does not grow with the corpus; the streams must be uncompressed
+ * regular files, and a file that changes during the run is an error naming it and the record.
+ * A batch (method.md) is B videos, each with all of its queries, frames padded to the batch's
+ * longest video and tokens to its longest query.
  * Not here: the model, the order of videos (distill-step shuffles with the run's Rng). */
 #ifndef DATA_H
 #define DATA_H
 
 #include "model.h"
+#include "recfile.h"
 
 typedef struct {
 	int nv, nq;
 	int dv, dt, E;             /* E: teacher frame dim, 0 without teacher frames */
 	char split[32];
-	/* videos: frames of video v are rows voff[v] .. voff[v] + vlen[v] - 1 of video (dv wide)
-	 * and, with teacher frames, of tvideo (E wide) */
+	/* videos, in stream order (video v is record v + 1 of the student video stream): frames
+	 * of video v are rows voff[v] .. voff[v] + vlen[v] - 1 of the split's frames */
 	char **vid;
 	int *vlen;
 	long *voff;
-	float *video, *tvideo;
-	/* queries, in stream order: tokens rows qoff[q] .. of query (dt wide); own video qvid[q];
-	 * with teacher similarities, tau[toff[q] .. toff[q] + vlen[qvid[q]] - 1] */
+	/* queries, in stream order (record q + 1 of the query stream); own video qvid[q] */
 	char **qid;
 	int *qvid, *qlen;
-	long *qoff, *toff;
-	float *query, *tau;
 	/* queries of video v, in stream order: vq[vq_off[v] .. vq_off[v + 1] - 1] */
 	int *vq_off, *vq;
 	int max_vlen, max_qlen;
+	/* the streams: student videos and queries; teacher similarities (query q: record trec[q])
+	 * and teacher frames (video v: record erec[v]), NULL when not loaded */
+	RecFile *fv, *fq, *ft, *fe;
+	long *trec, *erec;
 } Dataset;
 
 /* video and query are required; tsim (teacher-sim) and tvideo (teacher video-features) may be
@@ -51,9 +57,17 @@ typedef struct {
 	size_t cap_video, cap_query, cap_tau, cap_tvideo, cap_v, cap_q;
 } BatchBuf;
 
+/* the features, read from the streams: frames (dv wide) of videos v0 .. v0 + n - 1 concatenated
+ * (rows voff[v0] .. voff[v0 + n] - 1), their teacher frames (E wide), tokens (dt wide) of queries
+ * q0 .. q0 + n - 1 concatenated, tau of query q (vlen[qvid[q]] values) */
+void data_videos(const Dataset *d, int v0, int n, float *dst);
+void data_teacher_videos(const Dataset *d, int v0, int n, float *dst);
+void data_queries(const Dataset *d, int q0, int n, float *dst);
+void data_tau(const Dataset *d, int q, float *dst);
+
 int  data_steps_per_epoch(const Dataset *d, int batch);   /* ceil(nv / batch) */
 /* batch of videos vids[0..B-1] (dataset indices), each with all its queries; tau and tvideo
- * are set when the dataset has them */
+ * are set when the dataset has them (ft, fe) */
 void data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb);
 void data_batch_free(BatchBuf *bb);
 

@@ -1,6 +1,6 @@
 /* dualenc: Dual Encoding (Dong et al., "Dual Encoding for Zero-Example Video Retrieval", CVPR
  * 2019) as the student of traditional text-to-video retrieval on pre-trimmed clips
- * (../shared/method.md, "Variants": supplementary Table 1), with the distillation over the
+ * (doc/method.md, "Variants": supplementary Table 1), with the distillation over the
  * batch's videos. Each side (video frames or word embeddings) is encoded at three levels:
  *   1 mean pooling of the input over valid steps,
  *   2 a bi-GRU (hidden H per direction) and mean pooling of its outputs,
@@ -32,7 +32,7 @@
 
 #include <stddef.h>
 
-#include "model.h"
+#include "ptable.h"
 #include "rng.h"
 
 /* ---- packed-sequence layers; N sequences, rows = off[N-1] + len[N-1] */

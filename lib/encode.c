@@ -9,6 +9,7 @@
 #include "encode.h"
 #include "model.h"
 #include "mpio.h"
+#include "schema.h"
 #include "util.h"
 
 typedef void (*EncodeFn)(Model *m, int br, const float *x, const int *len, int N, int T,
@@ -62,7 +63,7 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	maxn = s->per_row ? mc->max_frames : mc->max_tokens;
 
 	r = mpr_open(inpath);
-	h = mpr_header(r, s->in_kind);
+	h = schema_header(r, s->in_kind);
 	mpr_strcpy(r, h, "role", role, sizeof(role));
 	if (strcmp(role, "student") != 0)
 		mpr_die(r, "role '%s', expected 'student'", role);
@@ -164,27 +165,25 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 }
 
 int
-encode_main(int side, int argc, char *argv[], void (*usage)(int status))
+encode_main(int side, int argc, char *argv[], void (*help)(void))
 {
 	const char *ckpt = NULL, *outpath = "-", *env = getenv("OPENBLAS_NUM_THREADS");
 	int c, threads = 2, chunk = sides[side].chunk;
 
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		usage(0);
+	tool_start(argc, argv, help);
 	if (env && *env)
 		threads = (int)estrtol(env, 1, 1024);
-	while ((c = getopt(argc, argv, "c:j:n:o:")) != -1) {
+	while ((c = getopt(argc, argv, ":c:j:n:o:")) != -1) {
 		switch (c) {
 		case 'c': ckpt = optarg; break;
 		case 'j': threads = (int)estrtol(optarg, 1, 1024); break;
 		case 'n': chunk = (int)estrtol(optarg, 1, sides[side].chunk_max); break;
 		case 'o': outpath = optarg; break;
-		default: usage(1);
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc || !ckpt)
-		usage(1);
+		die("usage: %s -c CKPT [-j THREADS] [-n CHUNK] [-o OUT]", argv0);
 	encode_stream(side, ckpt, "-", outpath, threads, chunk);
 	return 0;
 }

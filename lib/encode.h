@@ -16,8 +16,8 @@ enum { ENC_VIDEO = 0, ENC_TEXT = 1 };
  * checkpoint ckpt, threads BLAS threads, chunk items per model call; dies on any error */
 void encode_stream(int side, const char *ckpt, const char *inpath, const char *outpath,
                    int threads, int chunk);
-/* parse -c CKPT -j THREADS -n CHUNK -o OUT (usage(0) for --help, usage(1) on errors), then
+/* parse -c CKPT -j THREADS -n CHUNK -o OUT (tool_start: help() for --help; one-line errors), then
  * encode stdin; returns main's exit status */
-int encode_main(int side, int argc, char *argv[], void (*usage)(int status));
+int encode_main(int side, int argc, char *argv[], void (*help)(void));
 
 #endif

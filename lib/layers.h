@@ -1,4 +1,4 @@
-/* layers: the forward/backward pairs the DL-DKD student is built from (../shared/method.md,
+/* layers: the forward/backward pairs the DL-DKD student is built from (doc/method.md,
  * "The student" and "Similarities"), llm.c style: flat row-major float arrays, outputs first,
  * then saved activations and inputs, then parameters, then dimensions. Every *_backward
  * ACCUMULATES (+=) into its d-prefixed outputs; a NULL d-output is skipped. All matrix products

@@ -277,16 +277,21 @@ float
 kd_feat_mse(float *dz, float scale, const float *z, const float *t, const int *vlen, int B,
             int L, int E)
 {
-	double sum = 0.0, w = 10.0 / B;
+	double sum = 0.0;
 
-	for (int b = 0; b < B; b++)
-		for (int f = 0; f < vlen[b]; f++)
-			for (int i = 0; i < E; i++) {
-				size_t k = ((size_t)b * L + f) * E + i;
-				double d = (double)z[k] - t[k];
-				sum += w * d * d / E;
-				if (dz)
-					dz[k] += scale * (float)(w * 2.0 * d / E);
-			}
+	/* the released reduction: one mean per video over its vlen x E elements, so a video's
+	 * weight does not grow with its frame count */
+	for (int b = 0; b < B; b++) {
+		int n = vlen[b];
+		double w = 10.0 / ((double)B * n * E);
+
+		CHECK(n >= 1 && n <= L);
+		for (size_t k = (size_t)b * L * E; k < ((size_t)b * L + n) * E; k++) {
+			double d = (double)z[k] - t[k];
+			sum += w * d * d;
+			if (dz)
+				dz[k] += scale * (float)(w * 2.0 * d);
+		}
+	}
 	return (float)sum;
 }

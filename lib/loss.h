@@ -1,4 +1,4 @@
-/* loss: the losses of one DL-DKD training step (../shared/method.md, "Losses of one training
+/* loss: the losses of one DL-DKD training step (doc/method.md, "Losses of one training
  * step" and "Variants"): triplet ranking in both directions with their negative sampling,
  * InfoNCE in both directions, and the four distillation losses (similarity KL / MSE, feature
  * KL / MSE). Each loss returns its value and, when its d-output is not NULL, ACCUMULATES
@@ -52,14 +52,14 @@ float kd_sim_mse(float *dS, float scale, const float *S, const float *tau, const
                  int Nq, int L);
 
 /* ---- feature distillation: z (B,L,E) the student's frame embeddings after the training-only
- * Linear(D -> E), t (B,L,E) the teacher's frame features; per valid frame (t < vlen[b]) a
- * divergence over the E dims, summed over frames and videos, divided by B, times 10 */
+ * Linear(D -> E), t (B,L,E) the teacher's frame features, valid frames t < vlen[b] (>= 1);
+ * a divergence summed over videos, divided by B, times 10 */
 
 /* per frame KL( softmax(t) || softmax(z) ), temperature 1 */
 float kd_feat_kl(float *dz, float scale, const float *z, const float *t, const int *vlen,
                  int B, int L, int E);
-/* per frame mean over the E dims of (z - t)^2 (our reading of "MSE with the same reduction":
- * torch's default mean over the frame's elements) */
+/* per video the mean of (z - t)^2 over its vlen[b] x E elements (the released function's
+ * commented-out alternative; one mean per video, not per frame), summed over videos, / B, x 10 */
 float kd_feat_mse(float *dz, float scale, const float *z, const float *t, const int *vlen,
                   int B, int L, int E);
 

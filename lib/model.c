@@ -567,9 +567,8 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 		memset(parts, 0, sizeof(*parts));
 	for (int br = 0; br < NBRANCH; br++) {
 		EncW vw, vg, qw, qg;
-		int dokd = lc->kd != KD_NONE && lc->kd_branch[br];
-		int simkd = dokd && (lc->kd == KD_SIM_KL || lc->kd == KD_SIM_MSE);
-		int featkd = dokd && (lc->kd == KD_FEAT_KL || lc->kd == KD_FEAT_MSE);
+		const KdKind *k = lc->kd != KD_NONE && lc->kd_branch[br] ? &kd_kinds[lc->kd] : NULL;
+		int dokd = k != NULL, simkd = k && k->on == KD_ON_SIM, featkd = k && k->on == KD_ON_FEAT;
 		float t2v, v2t, n2v, nv2t, kd = 0.0f, *fkw = NULL, *fkb = NULL;
 
 		if (!c->has_branch[br])
@@ -611,10 +610,7 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 				       L * sizeof(float));
 			}
 			zero(m->dSown, (size_t)Nq * L);
-			kd = lc->kd == KD_SIM_KL ?
-			     kd_sim_kl(m->dSown, lc->kd_weight, m->Sown, bt->tau, m->kdlen, Nq, L,
-			               lc->kd_temp) :
-			     kd_sim_mse(m->dSown, lc->kd_weight, m->Sown, bt->tau, m->kdlen, Nq, L);
+			kd = k->sim(m->dSown, lc->kd_weight, m->Sown, bt->tau, m->kdlen, Nq, L, lc->kd_temp);
 		}
 		if (featkd) {
 			CHECK(bt->tvideo && m->fk_w[br] != NONE);
@@ -622,9 +618,7 @@ model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts 
 			fkb = m->w + m->fk_b[br];
 			linear_forward(m->z, av->f, fkw, fkb, NF, D, c->E);
 			zero(m->dz, (size_t)NF * c->E);
-			kd = lc->kd == KD_FEAT_KL ?
-			     kd_feat_kl(m->dz, lc->kd_weight, m->z, bt->tvideo, bt->vlen, B, L, c->E) :
-			     kd_feat_mse(m->dz, lc->kd_weight, m->z, bt->tvideo, bt->vlen, B, L, c->E);
+			kd = k->feat(m->dz, lc->kd_weight, m->z, bt->tvideo, bt->vlen, B, L, c->E);
 		}
 		total += t2v + v2t + lc->nce_weight * (n2v + nv2t) + (dokd ? lc->kd_weight * kd : 0.0f);
 		if (parts) {

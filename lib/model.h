@@ -1,4 +1,4 @@
-/* model: the DL-DKD student of ../shared/method.md — two branches (inheritance, exploration) of
+/* model: the DL-DKD student of doc/method.md — two branches (inheritance, exploration) of
  * identical architecture and separate weights, each a video encoder (frames -> frame embeddings)
  * and a query encoder (tokens -> one embedding) — with the training loss of one batch
  * (triplet + InfoNCE per branch, plus distillation from the teacher) and its backward pass.
@@ -15,10 +15,11 @@
 
 #include <stddef.h>
 
+#include "kd.h"
+#include "ptable.h"
 #include "rng.h"
 
 enum { BR_INH = 0, BR_EXP = 1, NBRANCH = 2 };
-enum { KD_NONE = 0, KD_SIM_KL, KD_SIM_MSE, KD_FEAT_KL, KD_FEAT_MSE };
 
 typedef struct {
 	int dv, dt, E;             /* student video dim, student token dim, teacher dim */
@@ -35,7 +36,7 @@ typedef struct {
 	float nce_weight;          /* 0.04 */
 	int hard_pool;             /* text->video negatives drawn from the top hard_pool (20) */
 	int hard_negatives;        /* 0 before hard_negative_start_epoch: uniform negatives */
-	int kd;                    /* KD_* */
+	int kd;                    /* KD_* (lib/kd.h), KD_NONE: no distillation */
 	float kd_temp;             /* 0.2 for similarity KL */
 	float kd_weight;           /* w(e) of this epoch */
 	int kd_branch[NBRANCH];    /* which branches are distilled */
@@ -59,14 +60,6 @@ typedef struct {
 	const float *tvideo;       /* (B, L, E) teacher frame features; NULL unless feature KD */
 } Batch;
 
-typedef struct {
-	const char *name;          /* e.g. "inh.video.ln_in.g" */
-	float *w, *g, *m, *v;      /* value, gradient, Adam first and second moments: n floats each */
-	size_t n;
-	int ndim, shape[2];
-	int decay;                 /* 1: weight decay applies (not biases, not LayerNorm) */
-} ParamInfo;
-
 typedef struct Model Model;
 
 Model *model_new(const ModelConfig *cfg);
@@ -79,7 +72,7 @@ ParamInfo model_tensor(const Model *m, int i);
 size_t model_num_params(const Model *m);
 void   model_zero_grad(Model *m);
 
-/* Forward over one batch, the loss of ../shared/method.md with lc, and when backward is set its
+/* Forward over one batch, the loss of doc/method.md with lc, and when backward is set its
  * gradient accumulated into the g blocks. rng drives dropout and negative sampling.
  * Returns the total; parts (may be NULL) gets every component (unweighted, per branch). */
 float  model_loss(Model *m, const Batch *b, const LossConfig *lc, Rng *rng, LossParts *parts,

@@ -187,10 +187,17 @@ mpr_next(MpReader *r)
 	r->rec++;
 	if (r->count >= 0 && r->rec > r->count)
 		mpr_die(r, "more records than the header's count %ld", r->count);
-	if (r->r.data.type != MSGPACK_OBJECT_MAP)
-		mpr_die(r, "not a map");
-	verify_crc(r, &r->r.data);
+	mpr_record(r, &r->r.data, r->rec);
 	return &r->r.data;
+}
+
+void
+mpr_record(MpReader *r, msgpack_object *o, long rec)
+{
+	r->rec = rec;
+	if (o->type != MSGPACK_OBJECT_MAP)
+		mpr_die(r, "not a map");
+	verify_crc(r, o);
 }
 
 void
@@ -510,6 +517,35 @@ mpw_header_cmd(MpWriter *w, const char *kind, long count, const char *cmd, int n
 
 #define PACK(call) do { if (call) die("write %s: msgpack pack failed", w->name); } while (0)
 
+/* one value (or key) of the open map or array; containers: before their elements */
+static void
+count_value(MpWriter *w)
+{
+	if (w->depth == 0)
+		die("write %s: record %ld: more values than its maps promised", w->name, w->rec);
+	w->left[w->depth - 1]--;
+}
+
+/* close every container whose last value has been written */
+static void
+settle(MpWriter *w)
+{
+	while (w->depth > 0 && w->left[w->depth - 1] == 0)
+		w->depth--;
+}
+
+static void
+open_container(MpWriter *w, size_t values)
+{
+	if (values == 0) {
+		settle(w);
+		return;
+	}
+	if (w->depth == (int)(sizeof(w->left) / sizeof(w->left[0])))
+		die("write %s: record %ld: maps nested too deep", w->name, w->rec);
+	w->left[w->depth++] = values;
+}
+
 void
 mpw_map(MpWriter *w, size_t n)
 {
@@ -517,24 +553,37 @@ mpw_map(MpWriter *w, size_t n)
 		w->in_record = 1;
 		w->crc_on = 1;
 		w->crc = crc32_z(0, NULL, 0);
+		w->depth = 0;
 		n++;
-	}
+	} else
+		count_value(w);
 	PACK(msgpack_pack_map(&w->pk, n));
+	open_container(w, 2 * n);
 }
 
-void mpw_array(MpWriter *w, size_t n) { PACK(msgpack_pack_array(&w->pk, n)); }
-void mpw_key(MpWriter *w, const char *k) { PACK(msgpack_pack_str_with_body(&w->pk, k, strlen(k))); }
-void mpw_str(MpWriter *w, const char *s) { PACK(msgpack_pack_str_with_body(&w->pk, s, strlen(s))); }
-void mpw_int(MpWriter *w, long v) { PACK(msgpack_pack_int64(&w->pk, v)); }
-void mpw_bool(MpWriter *w, int v) { PACK(v ? msgpack_pack_true(&w->pk) : msgpack_pack_false(&w->pk)); }
-void mpw_nil(MpWriter *w) { PACK(msgpack_pack_nil(&w->pk)); }
+void
+mpw_array(MpWriter *w, size_t n)
+{
+	count_value(w);
+	PACK(msgpack_pack_array(&w->pk, n));
+	open_container(w, n);
+}
+
+/* a scalar, string, bin or whole object: one value */
+#define VALUE(call) do { count_value(w); PACK(call); settle(w); } while (0)
+
+void mpw_key(MpWriter *w, const char *k) { VALUE(msgpack_pack_str_with_body(&w->pk, k, strlen(k))); }
+void mpw_str(MpWriter *w, const char *s) { VALUE(msgpack_pack_str_with_body(&w->pk, s, strlen(s))); }
+void mpw_int(MpWriter *w, long v) { VALUE(msgpack_pack_int64(&w->pk, v)); }
+void mpw_bool(MpWriter *w, int v) { VALUE(v ? msgpack_pack_true(&w->pk) : msgpack_pack_false(&w->pk)); }
+void mpw_nil(MpWriter *w) { VALUE(msgpack_pack_nil(&w->pk)); }
 
 void
 mpw_f64(MpWriter *w, double v)
 {
 	if (!isfinite(v))
 		die("write %s: record %ld: refusing to write NaN or Inf", w->name, w->rec);
-	PACK(msgpack_pack_double(&w->pk, v));
+	VALUE(msgpack_pack_double(&w->pk, v));
 }
 
 void
@@ -543,28 +592,32 @@ mpw_f32bin(MpWriter *w, const float *x, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(x[i]))
 			die("write %s: record %ld: NaN or Inf at element %zu (diverged?)", w->name, w->rec, i);
-	PACK(msgpack_pack_bin_with_body(&w->pk, x, n * sizeof(*x)));
+	VALUE(msgpack_pack_bin_with_body(&w->pk, x, n * sizeof(*x)));
 }
 
 void
 mpw_i32bin(MpWriter *w, const int32_t *x, size_t n)
 {
-	PACK(msgpack_pack_bin_with_body(&w->pk, x, n * sizeof(*x)));
+	VALUE(msgpack_pack_bin_with_body(&w->pk, x, n * sizeof(*x)));
 }
 
 void
 mpw_obj(MpWriter *w, const msgpack_object *o)
 {
-	PACK(msgpack_pack_object(&w->pk, *o));
+	VALUE(msgpack_pack_object(&w->pk, *o));
 }
 
 void
 mpw_record_done(MpWriter *w)
 {
 	CHECK(w->in_record);
+	/* what is left is the crc32 pair, in the record's own map */
+	if (w->depth != 1 || w->left[0] != 2)
+		die("write %s: record %ld: %s values than its maps promised", w->name, w->rec,
+		    w->depth == 0 || w->left[0] < 2 ? "more" : "fewer");
 	w->crc_on = 0;
 	mpw_key(w, "crc32");
-	PACK(msgpack_pack_uint32(&w->pk, (uint32_t)w->crc));
+	VALUE(msgpack_pack_uint32(&w->pk, (uint32_t)w->crc));
 	w->in_record = 0;
 	w->rec++;
 }

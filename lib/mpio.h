@@ -48,6 +48,10 @@ typedef struct {
 	int crc_on;            /* bytes packed now belong to the record's checksum */
 	unsigned long crc;
 	long count;            /* items the header promised, checked at close; -1 unknown */
+	/* values each open map or array of the record still expects (a map of n pairs: 2n), so
+	 * that a map's promised size that differs from what was written dies at the writer */
+	size_t left[16];
+	int depth;
 } MpWriter;
 
 /* ---- reading ---- */
@@ -57,6 +61,9 @@ MpReader *mpr_open(const char *path);                 /* "-" = stdin */
 const msgpack_object *mpr_header(MpReader *r, const char *kind);
 /* next item map, or NULL at a clean end; dies on truncation, non-map, or a count mismatch */
 const msgpack_object *mpr_next(MpReader *r);
+/* the checks mpr_next makes on item map o, read as record rec by other means (lib/recfile):
+ * a map, its crc32 (then dropped from o); messages name record rec from then on */
+void mpr_record(MpReader *r, msgpack_object *o, long rec);
 void mpr_close(MpReader *r);                          /* also reports deferred gzip errors */
 _Noreturn void mpr_die(const MpReader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -88,7 +95,9 @@ MpWriter *mpw_open(const char *path, int gzip);       /* "-" = stdout */
 void mpw_header(MpWriter *w, const char *kind, long count, int nextra);
 /* the same with another command line (a resumed run keeps the one that started it) */
 void mpw_header_cmd(MpWriter *w, const char *kind, long count, const char *cmd, int nextra);
-void mpw_map(MpWriter *w, size_t n);                  /* at top level: starts a record */
+/* at top level: starts a record. n pairs must follow (an array: n values), or the record's
+ * mpw_record_done (or the next value past the end) dies naming the file and record */
+void mpw_map(MpWriter *w, size_t n);
 void mpw_array(MpWriter *w, size_t n);
 void mpw_key(MpWriter *w, const char *k);
 void mpw_str(MpWriter *w, const char *s);

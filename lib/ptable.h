@@ -1,14 +1,22 @@
 /* ptable: the table of named tensors of a model whose parameters live in one flat block (llm.c
  * pattern), shared by the DL-DKD student (lib/model.c) and Dual Encoding (lib/dualenc.c): each
  * tensor is a name, an offset and a shape; ptable_add lays the next one out after the last and
- * ptable_info views it in the value, gradient and Adam blocks as a ParamInfo (model.h).
+ * ptable_info views it in the value, gradient and Adam blocks as a ParamInfo, the view the
+ * optimiser, the checkpoint and the tests walk.
  * Not here: the blocks themselves, initialisation, anything a model does with its tensors. */
 #ifndef PTABLE_H
 #define PTABLE_H
 
 #include <stddef.h>
 
-#include "model.h"
+/* one tensor of a model, in its value, gradient and Adam blocks */
+typedef struct {
+	const char *name;          /* e.g. "inh.video.ln_in.g" */
+	float *w, *g, *m, *v;      /* value, gradient, Adam first and second moments: n floats each */
+	size_t n;
+	int ndim, shape[2];
+	int decay;                 /* 1: weight decay applies (not biases, not LayerNorm) */
+} ParamInfo;
 
 typedef struct {
 	char name[48];             /* "<prefix>.<name>", truncated to fit */

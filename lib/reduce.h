@@ -1,4 +1,4 @@
-/* reduce: the feature reduction rule of ../shared/method.md, on flat float arrays.
+/* reduce: the feature reduction rule of doc/method.md, on flat float arrays.
  * Frame sequences of N rows are averaged to at most M rows by uniform segments (the authors'
  * uniform_feature_sampling), token sequences are cut to the first T rows, and rows are
  * L2-normalised as x / (|x| + 1e-5). Every function works on one sequence in place or into a

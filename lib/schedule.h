@@ -1,4 +1,4 @@
-/* schedule: the two schedules of a DL-DKD run (../shared/method.md, "Optimisation", "Losses"):
+/* schedule: the two schedules of a DL-DKD run (doc/method.md, "Optimisation", "Losses"):
  * the learning rate of each optimiser step (BERT's linear warm-up then linear decay, as
  * pytorch_pretrained_bert's BertAdam with schedule "warmup_linear") and the distillation weight
  * w(e) = lambda * rho(e) + w0 of each epoch. Pure functions of their arguments.

@@ -45,7 +45,7 @@ static const SchemaKey corpus_split[] = {
 static const SchemaKey corpus_header[] = {
 	STR("name", 1), ONEOF("source", 1, "synthetic|import"), INT("seed", 1, NULL, NULL),
 	MAP("dims", 1, corpus_dims, NULL), MAP("splits", 1, NULL, corpus_split),
-	MAP("knobs", 1, NULL, NULL), END
+	MAP("knobs", 1, NULL, NULL), MAP("import", 0, NULL, NULL), END
 };
 static const SchemaKey corpus_item[] = {
 	ONEOF("split", 1, "train|val|test"), STR("id", 1), STR("video", 1),
@@ -735,6 +735,24 @@ schema_open(const MpReader *r, const msgpack_object *hdr, int check)
 	if (s->k->check)
 		s->k->check(s, 0, NULL);
 	return s;
+}
+
+void
+schema_check_header(const MpReader *r, const msgpack_object *hdr)
+{
+	SchemaState *s = schema_open(r, hdr, 1);
+
+	s->check = 0;                  /* the header alone: no end-of-stream invariants */
+	schema_close(s);
+}
+
+const msgpack_object *
+schema_header(MpReader *r, const char *kind)
+{
+	const msgpack_object *h = mpr_header(r, kind);
+
+	schema_check_header(r, h);
+	return h;
 }
 
 void

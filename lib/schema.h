@@ -3,7 +3,8 @@
  * integer ranges, allowed strings, and tensor sizes tied to other keys (e.g. x holds n*dim
  * float32, top holds min(k,#videos) int32; '#key' is the length of an array key), plus a few
  * invariants no table can say (own video listed in the header's videos, top agrees with rank,
- * checkpoint nparams equals its tensors' sizes). Used by prvr-cat -c and by tests.
+ * checkpoint nparams equals its tensors' sizes). Used by prvr-cat -c, by the readers for their
+ * headers (schema_header) and by tests.
  * Not here: reading or printing streams (mpio, prvr-cat); cross-stream agreement (data). */
 #ifndef SCHEMA_H
 #define SCHEMA_H
@@ -63,6 +64,12 @@ const SchemaKind *schema_kind(const char *kind);   /* NULL when unknown */
  * the header against its kind (dying via mpr_die on the first violation, also for an unknown
  * kind); without, only remember it (for schema_dtype) whatever it holds. */
 SchemaState *schema_open(const MpReader *r, const msgpack_object *hdr, int check);
+/* The header hdr of r (from mpr_header) validated against its kind's table (types, ranges,
+ * allowed strings, required keys; dies via mpr_die naming the file and the key): the header
+ * check of every reader of a known kind, instead of checks by hand. */
+void schema_check_header(const MpReader *r, const msgpack_object *hdr);
+/* mpr_header(r, kind), then schema_check_header */
+const msgpack_object *schema_header(MpReader *r, const char *kind);
 /* validate the item just returned by mpr_next; dies via mpr_die on the first violation */
 void schema_item(SchemaState *s, const msgpack_object *item);
 /* end-of-stream invariants (with check), then free */

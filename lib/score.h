@@ -8,7 +8,8 @@
 
 /* s (Nq, Nv) row-major. q (Nq, D) raw query embeddings; frames (off[Nv], D) raw frame embeddings,
  * video v owning rows off[v] .. off[v+1]-1 (at least one). Both are L2-normalised internally
- * (x / max(|x|, 1e-12)); inputs are not modified. */
+ * (x / max(|x|, 1e-12)); inputs are not modified. Identical videos at different positions score
+ * equal only up to float rounding: the BLAS kernel may sum tile-edge rows in another order. */
 void score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *off, int Nv,
                   int D);
 

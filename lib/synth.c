@@ -29,7 +29,7 @@ typedef struct {
 	double domain_frac;
 } Preset;
 
-/* Sizes of the real sets (../shared/experiments.md); validation sizes are ours (doc/synth.md). */
+/* Sizes of the real sets (doc/experiments.md); validation sizes are ours (doc/synth.md). */
 static const Preset presets[] = {
 	{ "tvr", { 17435, 1000, 2179 }, { 87175, 5000, 10895 }, 3072, 768,
 	  50, 0.15, 20, 120, 0.12, 0, 17, 8, 40, 1, 0.4 },

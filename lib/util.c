@@ -158,6 +158,30 @@ efloats(size_t n)
 	return p;
 }
 
+static char **tool_argv;
+
+/* "FLAG " when s is the argument of a command-line option (a whole argv element after the flag,
+ * or the tail of "-k5" / "--epochs=5"), else "": number errors name the flag they belong to */
+static const char *
+flag_of(const char *s)
+{
+	static char buf[64];
+
+	for (int i = 1; tool_argv && tool_argv[i]; i++) {
+		const char *a = tool_argv[i], *f = NULL;
+		int n = 0;
+		if (s == a && i > 1 && tool_argv[i - 1][0] == '-')
+			f = tool_argv[i - 1], n = (int)strlen(f);
+		else if (a[0] == '-' && s > a && s < a + strlen(a))
+			f = a, n = (int)(s - a) - (s[-1] == '=');
+		if (f) {
+			snprintf(buf, sizeof(buf), "%.*s ", n, f);
+			return buf;
+		}
+	}
+	return "";
+}
+
 long
 estrtol(const char *s, long min, long max)
 {
@@ -167,9 +191,9 @@ estrtol(const char *s, long min, long max)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end)
-		die("'%s': not an integer", s);
+		die("%s'%s': not an integer", flag_of(s), s);
 	if (v < min || v > max)
-		die("'%s': out of range [%ld, %ld]", s, min, max);
+		die("%s'%s': out of range [%ld, %ld]", flag_of(s), s, min, max);
 	return v;
 }
 
@@ -182,9 +206,9 @@ estrtod(const char *s, double min, double max)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || v != v)
-		die("'%s': not a number", s);
+		die("%s'%s': not a number", flag_of(s), s);
 	if (v < min || v > max)
-		die("'%s': out of range [%g, %g]", s, min, max);
+		die("%s'%s': out of range [%g, %g]", flag_of(s), s, min, max);
 	return v;
 }
 
@@ -250,4 +274,59 @@ int
 want_help(int argc, char *argv[])
 {
 	return argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+}
+
+#ifndef PRVR_VERSION
+#define PRVR_VERSION "unknown"   /* the Makefile defines it from git describe */
+#endif
+
+void
+tool_start(int argc, char *argv[], void (*help)(void))
+{
+	char *slash = strrchr(argv[0], '/');
+
+	argv0 = slash ? slash + 1 : argv[0];
+	tool_argv = argv;
+	set_cmdline(argc, argv);
+	opterr = 0;              /* bad_option() reports, in one line */
+	if (want_help(argc, argv))
+		help();
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", argv0, PRVR_VERSION);
+		if (fflush(stdout) || ferror(stdout))
+			die("write <stdout>:");
+		exit(0);
+	}
+}
+
+_Noreturn void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", argv0);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; try '%s --help'\n", argv0);
+	exit(1);
+}
+
+_Noreturn void
+bad_option(int c)
+{
+	/* which argument getopt stopped at: plain getopt reads "--name" as the flag '-' and is still
+	 * in that element; getopt_long has consumed a long option's element; a short option is
+	 * optopt itself, as its element may bundle several flags */
+	const char *cur = tool_argv[optind] ? tool_argv[optind] : "";
+	const char *prev = optind > 0 ? tool_argv[optind - 1] : "";
+	const char *why = c == ':' ? "needs an argument" : "is unknown";
+
+	if (optopt == '-' && strncmp(cur, "--", 2) == 0)
+		usage_error("option '%.*s' %s", (int)strcspn(cur, "="), cur, why);
+	if (optopt > 0 && optopt < 128 && strncmp(prev, "--", 2) != 0)
+		usage_error("option '-%c' %s", optopt, why);
+	if (c == '?' && optopt && strchr(prev, '='))
+		why = "takes no argument";
+	usage_error("option '%.*s' %s", (int)strcspn(prev, "="), prev, why);
 }

@@ -49,6 +49,16 @@ const char *cmdline(void);
 /* 1 when argv has --help or -h as its only argument: tools print usage to stdout and exit 0 */
 int want_help(int argc, char *argv[]);
 
+/* The start of every tool's main: argv0 = basename of argv[0], the command line for stream
+ * headers, help() (prints to stdout, exits 0) for a lone --help or -h, "TOOL VERSION" and exit 0
+ * for a lone --version (PRVR_VERSION, set once by the Makefile). Silences getopt's messages:
+ * tools give getopt an optstring starting with ':' and send its ':' or '?' to bad_option(). */
+void tool_start(int argc, char *argv[], void (*help)(void));
+/* a usage error in one line, "TOOL: msg; try 'TOOL --help'", exit 1 */
+_Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* the option getopt/getopt_long just rejected (c: its ':' or '?'), reported by usage_error() */
+_Noreturn void bad_option(int c);
+
 #define CHECK(x) ((x) ? (void)0 : die("%s:%d: CHECK(%s) failed", __FILE__, __LINE__, #x))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))

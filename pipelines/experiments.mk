@@ -6,25 +6,24 @@
 # the measured ones, the same as TSV, and a gnuplot figure where one reads better.
 #
 #   make main        per dataset: teacher alone, exploration only, inheritance only, DL-DKD
-#                    (β = 0.3); mean ± sd over SEEDS
+#                    (β = 0.3)
 #   make kd-kind     supp. Tables 2-3: similarity vs feature distillation x KL vs MSE
-#   make beta-sweep  supp. Figure 1: SumR for β = 0.0 .. 1.0, one trained model (re-ranking only)
+#   make beta-sweep  supp. Figure 1: SumR for β = 0.0 .. 1.0 of DL-DKD (re-ranking only)
 #   make branches    supp. Figure 2: DL-DKD vs dual-exploration vs dual-inheritance across β
 #   make schedule    distillation schedule ablation: none, fixed, linear, exponential, sigmoid
+#   (each: mean ± sd over SEEDS; every row but the reference with its paired SumR difference to
+#   the reference row, metrics --compare, see doc/pipelines.md)
 #   make cost        supp. Table 4: FLOPs per video-text pair (analytic, checked against a
 #                    measured count), peak training memory at batch 128, SumR
 #   make paper       all of the above;  make demo: DL-DKD on a small TVR-like corpus, table on stdout
 #   make publish     copy the tables and figures of RESULTS under examples/results/
 #
-# Knobs: DATASET=tvr|activitynet|charades (default: DATASETS="tvr activitynet"),
-# SCALE=tiny|small|full, DATA=DIR (imported features instead of the synthetic corpus; needs
-# DATASET), SEED (single-seed experiments), SEEDS (main), EPOCHS, PATIENCE, JOBS (threads per
-# heavy tool), DSEED (corpus seed), RESULTS, DATADIR.
+# Knobs: DATASET=tvr|activitynet|charades (default: DATASETS="tvr activitynet"), or any name
+# with DATA, SCALE=tiny|small|full, DATA=DIR (imported features instead of the synthetic corpus;
+# needs DATASET), MARGIN (triplet margin; default per dataset, else 0.1), SEED (cost's SumR),
+# SEEDS (the other experiments), EPOCHS, PATIENCE, JOBS (threads per heavy tool), DSEED (corpus
+# seed), SYNTH_OPTS, TRAIN_OPTS, RESAMPLES (of the paired comparisons), RESULTS, DATADIR.
 # Not here: building the tools (the top Makefile; every rule below depends on the binaries).
-
-SHELL = /bin/bash
-.SHELLFLAGS = -o pipefail -ec
-.DELETE_ON_ERROR:
 
 # ---- knobs -------------------------------------------------------------------------------------
 
@@ -51,10 +50,13 @@ JOBS     ?= 2
 RESULTS  ?= results
 DATADIR  ?= data
 MODELS   ?= $(RESULTS)/models
-# extra prvr-synth knobs (corpus) and distill-step options (every training run); the corpus and
-# the models are rebuilt when they change
-SYNTH_OPTS ?= $(SYNTH_OPTS_$(SCALE))
-TRAIN_OPTS ?= $(TRAIN_OPTS_$(SCALE))
+# extra prvr-synth knobs (corpus) and distill-step options (every training run), added after the
+# scale's own so that they add to them (a later option wins); the corpus and the models are
+# rebuilt when they change
+SYNTH_OPTS ?=
+TRAIN_OPTS ?=
+override SYNTH_OPTS := $(strip $(SYNTH_OPTS_$(SCALE)) $(SYNTH_OPTS))
+override TRAIN_OPTS := $(strip $(TRAIN_OPTS_$(SCALE)) $(TRAIN_OPTS))
 # the cost table's training steps (memory at batch 128, as the paper)
 COST_BATCH ?= 128
 COST_STEPS ?= 2
@@ -62,7 +64,7 @@ BETAS    = 0.0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0
 
 ifneq ($(DATA),)
 ifneq ($(words $(DATASETS)),1)
-$(error DATA=$(DATA) needs DATASET=tvr|activitynet|charades naming what it holds)
+$(error DATA=$(DATA) needs DATASET=NAME naming what it holds (any name))
 endif
 endif
 ifeq ($(filter tiny small full,$(SCALE)),)
@@ -71,10 +73,19 @@ endif
 
 P = pipelines
 
-# per-dataset settings: triplet margin (method.md) and the shape for the cost table
-MARGIN_tvr         = 0.1
-MARGIN_activitynet = 0.2
-MARGIN_charades    = 0.2
+# the pipelines' recipes (everything they make lives under these directories) run in bash with
+# pipefail: a failure anywhere in a pipe fails the rule. private: not inherited by the tools'
+# build rules, which keep the top Makefile's shell. .DELETE_ON_ERROR is the top Makefile's.
+$(DATADIR)/% $(MODELS)/% $(RESULTS)/%: private SHELL = /bin/bash
+$(DATADIR)/% $(MODELS)/% $(RESULTS)/%: private .SHELLFLAGS = -o pipefail -ec
+
+# per-dataset settings: the triplet margin (doc/method.md): MARGIN=M for every dataset, else
+# MARGIN_<dataset>, else distill-step's default 0.1 (so any dataset name works)
+MARGIN             ?=
+MARGIN_tvr         ?= 0.1
+MARGIN_activitynet ?= 0.2
+MARGIN_charades    ?= 0.2
+$(foreach d,$(DATASETS),$(eval MARGIN_$(d) := $(or $(MARGIN),$(MARGIN_$(d)),0.1)))
 
 # ---- names -------------------------------------------------------------------------------------
 # $(1) is a dataset name throughout.
@@ -112,10 +123,10 @@ SINGLE       = inh exp
 
 # which models each experiment needs (variant/seed words)
 NEED_main     = $(foreach s,$(SEEDS),dldkd/$(s) inh/$(s) exp/$(s))
-NEED_kd-kind  = sim-mse/$(SEED) dldkd/$(SEED) feat-mse/$(SEED) feat-kl/$(SEED)
-NEED_beta     = dldkd/$(SEED)
-NEED_branches = dldkd/$(SEED) dual-exp/$(SEED) dual-inh/$(SEED)
-NEED_schedule = dual-exp/$(SEED) fixed/$(SEED) linear/$(SEED) dldkd/$(SEED) sigmoid/$(SEED)
+NEED_kd-kind  = $(foreach s,$(SEEDS),sim-mse/$(s) dldkd/$(s) feat-mse/$(s) feat-kl/$(s))
+NEED_beta     = $(foreach s,$(SEEDS),dldkd/$(s))
+NEED_branches = $(foreach s,$(SEEDS),dldkd/$(s) dual-exp/$(s) dual-inh/$(s))
+NEED_schedule = $(foreach s,$(SEEDS),dual-exp/$(s) fixed/$(s) linear/$(s) dldkd/$(s) sigmoid/$(s))
 NEED_cost     = dldkd/$(SEED)
 NEED_all      = $(sort $(NEED_main) $(NEED_kd-kind) $(NEED_beta) $(NEED_branches) \
 	$(NEED_schedule) $(NEED_cost))
@@ -124,6 +135,15 @@ NEED_all      = $(sort $(NEED_main) $(NEED_kd-kind) $(NEED_beta) $(NEED_branches
 # without a teacher: the dual-exploration model)
 SCHED_ROWS = none:dual-exp fixed:fixed linear:linear exp:dldkd sigmoid:sigmoid
 KD_ROWS    = sim-mse:sim-mse sim-kl:dldkd feat-mse:feat-mse feat-kl:feat-kl
+MAIN_ROWS  = exploration:exp inheritance:inh dl-dkd:dldkd
+# each table's reference row (row:model): every other row is compared with it per seed
+REF_main     = dl-dkd:dldkd
+REF_kd-kind  = sim-kl:dldkd
+REF_schedule = exp:dldkd
+REF_branches = dl-dkd:dldkd
+BRANCH_ROWS  = dl-dkd:dldkd dual-exp:dual-exp dual-inh:dual-inh
+# bootstrap resamples and permutations of those comparisons
+RESAMPLES ?= 10000
 
 # ---- per dataset: corpus, reduced streams, teacher -----------------------------------------------
 
@@ -253,6 +273,20 @@ FORCE:
 
 # run files of the models behind a row: $(1) dataset, $(2) variant, $(3) seeds
 runs = $(foreach s,$(3),$(call mdir,$(1),$(2),$(s))/test.tsv)
+# every model's test scores of a table: $(1) dataset, $(2) row:model pairs
+scorefiles = $(foreach r,$(2),$(foreach s,$(SEEDS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(s))/test-scores.mp))
+# the scores of a row's model for seed $(3) (the teacher has one for every seed): $(1) dataset,
+# $(2) model
+rowscores = $(if $(filter teacher,$(2)),$(call streams,$(1))/teacher-scores.mp,$(call mdir,$(1),$(2),$(3))/test-scores.mp)
+# the paired comparisons of a table's rows with its reference $(3) (row:model), appended to
+# $(4): per row "dataset row ref diff lo hi p" of SumR (metrics --compare, pairs over SEEDS)
+# $(1) dataset, $(2) row:model pairs
+compare = $(foreach r,$(filter-out $(3),$(2)),\
+	$(T_metrics) -q --compare -f tsv --resamples $(RESAMPLES) $(foreach s,$(SEEDS),\
+		$(call rowscores,$(1),$(lastword $(subst :, ,$(3))),$(s)) \
+		$(call rowscores,$(1),$(lastword $(subst :, ,$(r))),$(s))) | \
+	awk -F'\t' -v OFS='\t' '$$$$1 == "sumr" { print "$(1)", "$(firstword $(subst :, ,$(r)))", \
+		"$(firstword $(subst :, ,$(3)))", $$$$4, $$$$5, $$$$6, $$$$7 }' >> $(4);)
 rdir = $(RESULTS)/$(1)/$(call rtag,$(2))
 meta = $(P)/meta.sh $(1) $(2) '$(call datadesc,$(2))' '$(3)' \
 	'at most $(EPOCHS) (patience $(PATIENCE)); best checkpoint by validation SumR, fused β = 0.3$(if $(TRAIN_OPTS),; training options $(TRAIN_OPTS))'
@@ -260,7 +294,7 @@ meta = $(P)/meta.sh $(1) $(2) '$(call datadesc,$(2))' '$(3)' \
 define KNOBS_rule
 $(call rdir,$(1),$(2))/knobs.txt: FORCE
 	@mkdir -p $$(@D)
-	@echo 'SEEDS=$(SEEDS) SEED=$(SEED) EPOCHS=$(EPOCHS) PATIENCE=$(PATIENCE) DATA=$(DATA) DSEED=$(DSEED) SYNTH_OPTS=$(SYNTH_OPTS) TRAIN_OPTS=$(TRAIN_OPTS) COST_BATCH=$(COST_BATCH)' > $$@.tmp
+	@echo 'SEEDS=$(SEEDS) SEED=$(SEED) EPOCHS=$(EPOCHS) PATIENCE=$(PATIENCE) DATA=$(DATA) DSEED=$(DSEED) SYNTH_OPTS=$(SYNTH_OPTS) TRAIN_OPTS=$(TRAIN_OPTS) COST_BATCH=$(COST_BATCH) RESAMPLES=$(RESAMPLES)' > $$@.tmp
 	@if cmp -s $$@.tmp $$@; then rm $$@.tmp; else mv $$@.tmp $$@; fi
 endef
 
@@ -271,82 +305,91 @@ $(foreach t,main kd-kind beta-sweep branches schedule cost,$(eval $(call KNOBS_r
 $(call rdir,main,$(1))/main.tsv $(call rdir,main,$(1))/main.md &: $(call rdir,main,$(1))/knobs.txt \
 		$(call streams,$(1))/teacher-test.tsv $(call runs,$(1),exp,$(SEEDS)) \
 		$(call runs,$(1),inh,$(SEEDS)) $(call runs,$(1),dldkd,$(SEEDS)) \
+		$(call streams,$(1))/teacher-scores.mp $(call scorefiles,$(1),$(MAIN_ROWS)) $(T_metrics) \
 		$(P)/rows.awk $(P)/table.sh $(P)/paper/main.tsv
 	{ awk -v dataset=$(1) -v row=teacher -f $(P)/rows.awk $(call streams,$(1))/teacher-test.tsv; \
 	  awk -v dataset=$(1) -v row=exploration -f $(P)/rows.awk $(call runs,$(1),exp,$(SEEDS)); \
 	  awk -v dataset=$(1) -v row=inheritance -f $(P)/rows.awk $(call runs,$(1),inh,$(SEEDS)); \
 	  awk -v dataset=$(1) -v row=dl-dkd -f $(P)/rows.awk $(call runs,$(1),dldkd,$(SEEDS)); \
 	} > $$(@D)/rows.tmp
+	rm -f $$(@D)/diffs.tmp
+	$(call compare,$(1),teacher:teacher $(MAIN_ROWS),$(REF_main),$$(@D)/diffs.tmp)
 	$(call meta,main,$(1),$(SEEDS)) > $$(@D)/meta.tmp
-	$(P)/table.sh -r $$(@D)/rows.tmp -p $(P)/paper/main.tsv -m $$(@D)/meta.tmp \
+	$(P)/table.sh -r $$(@D)/rows.tmp -d $$(@D)/diffs.tmp -p $(P)/paper/main.tsv -m $$(@D)/meta.tmp \
 		-t "Main results, $(call rtag,$(1)): R@K and SumR on the test split" -o $$(@D)/main
-	rm -f $$(@D)/rows.tmp $$(@D)/meta.tmp
+	rm -f $$(@D)/rows.tmp $$(@D)/diffs.tmp $$(@D)/meta.tmp
 $(call rdir,main,$(1))/curves.png: $(call mdir,$(1),dldkd,$(firstword $(SEEDS)))/curves.png
 	cp $$< $$@.tmp
 	mv $$@.tmp $$@
 
 # kd-kind: supp. Tables 2-3
 $(call rdir,kd-kind,$(1))/kd-kind.tsv $(call rdir,kd-kind,$(1))/kd-kind.md &: $(call rdir,kd-kind,$(1))/knobs.txt \
-		$(foreach r,$(KD_ROWS),$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEED))) \
+		$(foreach r,$(KD_ROWS),$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEEDS))) \
+		$(call scorefiles,$(1),$(KD_ROWS)) $(T_metrics) \
 		$(P)/rows.awk $(P)/table.sh $(P)/paper/kd-kind.tsv
-	rm -f $$(@D)/rows.tmp
+	rm -f $$(@D)/rows.tmp $$(@D)/diffs.tmp
 	$(foreach r,$(KD_ROWS),awk -v dataset=$(1) -v row=$(firstword $(subst :, ,$(r))) -f $(P)/rows.awk \
-		$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEED)) >> $$(@D)/rows.tmp;)
-	$(call meta,kd-kind,$(1),$(SEED)) > $$(@D)/meta.tmp
-	$(P)/table.sh -r $$(@D)/rows.tmp -p $(P)/paper/kd-kind.tsv -m $$(@D)/meta.tmp \
+		$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEEDS)) >> $$(@D)/rows.tmp;)
+	$(call compare,$(1),$(KD_ROWS),$(REF_kd-kind),$$(@D)/diffs.tmp)
+	$(call meta,kd-kind,$(1),$(SEEDS)) > $$(@D)/meta.tmp
+	$(P)/table.sh -r $$(@D)/rows.tmp -d $$(@D)/diffs.tmp -p $(P)/paper/kd-kind.tsv -m $$(@D)/meta.tmp \
 		-t "Similarity- vs feature-based distillation, MSE vs KL (supp. Tables 2-3), $(call rtag,$(1))" \
 		-o $$(@D)/kd-kind
-	rm -f $$(@D)/rows.tmp $$(@D)/meta.tmp
-$(call rdir,kd-kind,$(1))/kd-kind.png: $(foreach r,$(KD_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(SEED))/curves.tsv) \
+	rm -f $$(@D)/rows.tmp $$(@D)/diffs.tmp $$(@D)/meta.tmp
+$(call rdir,kd-kind,$(1))/kd-kind.png: $(foreach r,$(KD_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(firstword $(SEEDS)))/curves.tsv) \
 		$(P)/join-curves.awk $(P)/schedule.gp
 	awk -f $(P)/join-curves.awk -v names="$(foreach r,$(KD_ROWS),$(firstword $(subst :, ,$(r))))" \
-		$(foreach r,$(KD_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(SEED))/curves.tsv) > $$(@D)/kd-kind-curves.tsv
-	gnuplot -e "in='$$(@D)/kd-kind-curves.tsv'; out='$$@.tmp'; k=$(words $(KD_ROWS)); title='$(call rtag,$(1)): distillation kind, seed $(SEED)'" $(P)/schedule.gp
+		$(foreach r,$(KD_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(firstword $(SEEDS)))/curves.tsv) > $$(@D)/kd-kind-curves.tsv
+	gnuplot -e "in='$$(@D)/kd-kind-curves.tsv'; out='$$@.tmp'; k=$(words $(KD_ROWS)); title='$(call rtag,$(1)): distillation kind, seed $(firstword $(SEEDS))'" $(P)/schedule.gp
 	mv $$@.tmp $$@
 
-# beta-sweep: supp. Figure 1
+# beta-sweep: supp. Figure 1 (each β: the mean over SEEDS of the DL-DKD models re-ranked)
 $(call rdir,beta-sweep,$(1))/beta-sweep.tsv $(call rdir,beta-sweep,$(1))/beta-sweep.md &: $(call rdir,beta-sweep,$(1))/knobs.txt \
-		$(call mdir,$(1),dldkd,$(SEED))/beta.tsv $(P)/beta-table.sh $(P)/paper/beta.tsv
-	$(call meta,beta-sweep,$(1),$(SEED)) > $$(@D)/meta.tmp
+		$(foreach s,$(SEEDS),$(call mdir,$(1),dldkd,$(s))/beta.tsv) $(P)/beta-table.sh $(P)/paper/beta.tsv
+	$(call meta,beta-sweep,$(1),$(SEEDS)) > $$(@D)/meta.tmp
 	$(P)/beta-table.sh -d $(1) -m $$(@D)/meta.tmp -p $(P)/paper/beta.tsv \
-		-t "SumR against β from one trained DL-DKD model (supp. Figure 1), $(call rtag,$(1))" \
-		-o $$(@D)/beta-sweep dl-dkd=$(call mdir,$(1),dldkd,$(SEED))/beta.tsv
+		-t "SumR against β from trained DL-DKD models (supp. Figure 1), $(call rtag,$(1))" \
+		-o $$(@D)/beta-sweep $(foreach s,$(SEEDS),dl-dkd=$(call mdir,$(1),dldkd,$(s))/beta.tsv)
 	rm -f $$(@D)/meta.tmp
 $(call rdir,beta-sweep,$(1))/beta-sweep.png: $(call rdir,beta-sweep,$(1))/beta-sweep.tsv $(P)/beta.gp
 	awk -f $(P)/beta-plot.awk $$< > $$(@D)/beta-plot.tsv
-	gnuplot -e "in='$$(@D)/beta-plot.tsv'; out='$$@.tmp'; title='$(call rtag,$(1)): SumR against β, one DL-DKD model (seed $(SEED))'; note='paper: best at β = 0.3; β = 0 (inheritance) above β = 1 (exploration)'" $(P)/beta.gp
+	gnuplot -e "in='$$(@D)/beta-plot.tsv'; out='$$@.tmp'; title='$(call rtag,$(1)): SumR against β, DL-DKD (mean over seeds $(SEEDS))'; note='paper: best at β = 0.3; β = 0 (inheritance) above β = 1 (exploration)'" $(P)/beta.gp
 	mv $$@.tmp $$@
 
-# branches: supp. Figure 2
+# branches: supp. Figure 2 (means over SEEDS; each baseline compared with DL-DKD at β = 0.3)
 $(call rdir,branches,$(1))/branches.tsv $(call rdir,branches,$(1))/branches.md &: $(call rdir,branches,$(1))/knobs.txt \
-		$(foreach v,dldkd dual-exp dual-inh,$(call mdir,$(1),$(v),$(SEED))/beta.tsv) \
-		$(P)/beta-table.sh $(P)/paper/beta.tsv
-	$(call meta,branches,$(1),$(SEED)) > $$(@D)/meta.tmp
-	$(P)/beta-table.sh -d $(1) -m $$(@D)/meta.tmp -p $(P)/paper/beta.tsv \
+		$(foreach v,dldkd dual-exp dual-inh,$(foreach s,$(SEEDS),$(call mdir,$(1),$(v),$(s))/beta.tsv)) \
+		$(call scorefiles,$(1),$(BRANCH_ROWS)) $(T_metrics) $(P)/beta-table.sh $(P)/paper/beta.tsv
+	rm -f $$(@D)/diffs.tmp
+	$(call compare,$(1),$(BRANCH_ROWS),$(REF_branches),$$(@D)/diffs.tmp)
+	$(call meta,branches,$(1),$(SEEDS)) > $$(@D)/meta.tmp
+	$(P)/beta-table.sh -d $(1) -m $$(@D)/meta.tmp -p $(P)/paper/beta.tsv -D $$(@D)/diffs.tmp -b 0.3 \
 		-t "DL-DKD against the two-branch baselines across β (supp. Figure 2), $(call rtag,$(1))" \
-		-o $$(@D)/branches $(foreach v,dldkd:dl-dkd dual-exp:dual-exp dual-inh:dual-inh,$(lastword $(subst :, ,$(v)))=$(call mdir,$(1),$(firstword $(subst :, ,$(v))),$(SEED))/beta.tsv)
-	rm -f $$(@D)/meta.tmp
+		-o $$(@D)/branches $(foreach r,$(BRANCH_ROWS),$(foreach s,$(SEEDS),$(firstword $(subst :, ,$(r)))=$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(s))/beta.tsv))
+	rm -f $$(@D)/meta.tmp $$(@D)/diffs.tmp
 $(call rdir,branches,$(1))/branches.png: $(call rdir,branches,$(1))/branches.tsv $(P)/beta.gp
 	awk -f $(P)/beta-plot.awk $$< > $$(@D)/beta-plot.tsv
-	gnuplot -e "in='$$(@D)/beta-plot.tsv'; out='$$@.tmp'; title='$(call rtag,$(1)): two-branch models across β (seed $(SEED))'; note='paper: DL-DKD above dual-exploration and dual-inheritance at every β'" $(P)/beta.gp
+	gnuplot -e "in='$$(@D)/beta-plot.tsv'; out='$$@.tmp'; title='$(call rtag,$(1)): two-branch models across β (mean over seeds $(SEEDS))'; note='paper: DL-DKD above dual-exploration and dual-inheritance at every β'" $(P)/beta.gp
 	mv $$@.tmp $$@
 
 # schedule: the distillation schedule ablation
 $(call rdir,schedule,$(1))/schedule.tsv $(call rdir,schedule,$(1))/schedule.md &: $(call rdir,schedule,$(1))/knobs.txt \
-		$(foreach r,$(SCHED_ROWS),$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEED))) \
+		$(foreach r,$(SCHED_ROWS),$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEEDS))) \
+		$(call scorefiles,$(1),$(SCHED_ROWS)) $(T_metrics) \
 		$(P)/rows.awk $(P)/table.sh $(P)/paper/schedule.tsv
-	rm -f $$(@D)/rows.tmp
+	rm -f $$(@D)/rows.tmp $$(@D)/diffs.tmp
 	$(foreach r,$(SCHED_ROWS),awk -v dataset=$(1) -v row=$(firstword $(subst :, ,$(r))) -f $(P)/rows.awk \
-		$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEED)) >> $$(@D)/rows.tmp;)
-	$(call meta,schedule,$(1),$(SEED)) > $$(@D)/meta.tmp
-	$(P)/table.sh -r $$(@D)/rows.tmp -p $(P)/paper/schedule.tsv -m $$(@D)/meta.tmp \
+		$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEEDS)) >> $$(@D)/rows.tmp;)
+	$(call compare,$(1),$(SCHED_ROWS),$(REF_schedule),$$(@D)/diffs.tmp)
+	$(call meta,schedule,$(1),$(SEEDS)) > $$(@D)/meta.tmp
+	$(P)/table.sh -r $$(@D)/rows.tmp -d $$(@D)/diffs.tmp -p $(P)/paper/schedule.tsv -m $$(@D)/meta.tmp \
 		-t "Distillation schedule ablation, $(call rtag,$(1))" -o $$(@D)/schedule
-	rm -f $$(@D)/rows.tmp $$(@D)/meta.tmp
-$(call rdir,schedule,$(1))/schedule.png: $(foreach r,$(SCHED_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(SEED))/curves.tsv) \
+	rm -f $$(@D)/rows.tmp $$(@D)/diffs.tmp $$(@D)/meta.tmp
+$(call rdir,schedule,$(1))/schedule.png: $(foreach r,$(SCHED_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(firstword $(SEEDS)))/curves.tsv) \
 		$(P)/join-curves.awk $(P)/schedule.gp
 	awk -f $(P)/join-curves.awk -v names="$(foreach r,$(SCHED_ROWS),$(firstword $(subst :, ,$(r))))" \
-		$(foreach r,$(SCHED_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(SEED))/curves.tsv) > $$(@D)/schedule-curves.tsv
-	gnuplot -e "in='$$(@D)/schedule-curves.tsv'; out='$$@.tmp'; k=$(words $(SCHED_ROWS)); title='$(call rtag,$(1)): distillation schedules, seed $(SEED)'" $(P)/schedule.gp
+		$(foreach r,$(SCHED_ROWS),$(call mdir,$(1),$(lastword $(subst :, ,$(r))),$(firstword $(SEEDS)))/curves.tsv) > $$(@D)/schedule-curves.tsv
+	gnuplot -e "in='$$(@D)/schedule-curves.tsv'; out='$$@.tmp'; k=$(words $(SCHED_ROWS)); title='$(call rtag,$(1)): distillation schedules, seed $(firstword $(SEEDS))'" $(P)/schedule.gp
 	mv $$@.tmp $$@
 
 # cost: supp. Table 4 at this dataset's shape

@@ -3,7 +3,8 @@
 # (r1 r5 r10 r100 sumr ... best_epoch ...). Prints, tab-separated:
 #   dataset row n r1 r5 r10 r100 sumr r1_sd r5_sd r10_sd r100_sd sumr_sd best_epoch
 # means over the files, sample standard deviations (n - 1; "-" for one run), best_epoch the mean
-# of the runs' best epochs ("-" when the files have none, e.g. the teacher).
+# of the runs' best epochs ("-" when the files have none, e.g. the teacher). Values keep their
+# digits (%.10g): the tables round once, when they display them.
 # Usage: awk -v dataset=D -v row=R -f rows.awk FILE...
 BEGIN {
 	FS = OFS = "\t"
@@ -39,7 +40,7 @@ END {
 			print "rows.awk: " k " missing in a run of " row > "/dev/stderr"
 			exit 1
 		}
-		line = line OFS sprintf("%.2f", s[k] / n)
+		line = line OFS sprintf("%.10g", s[k] / n)
 	}
 	for (j = 1; j <= 5; j++) {
 		k = keys[j]
@@ -48,7 +49,7 @@ END {
 			continue
 		}
 		v = (ss[k] - s[k] * s[k] / n) / (n - 1)
-		line = line OFS sprintf("%.2f", v > 0 ? sqrt(v) : 0)
+		line = line OFS sprintf("%.10g", v > 0 ? sqrt(v) : 0)
 	}
 	k = "best_epoch"
 	line = line OFS (cnt[k] ? sprintf("%.1f", s[k] / cnt[k]) : "-")

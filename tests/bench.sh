@@ -6,16 +6,17 @@
 #   (a) encode-video, encode-text and rank at the TVR test scale (2,179 videos x 128 frames x
 #       3072-d, 10,895 queries x 30 tokens x 768-d, both branches) on random reduced streams
 #       and a randomly initialised checkpoint (tests/bench_rank.c)
-#   (b) bin/bench_step (training step time at TVR and ActivityNet shapes), when built
+#   (b) $TBIN/bench_step (training step time at TVR and ActivityNet shapes), when built
 #   (c) prvr-synth MB/s on tvr-small; metrics (and rank -s) on ActivityNet test-scale scores
 #       (15,753 queries x 4,430 videos, two branches)
-#   (d) bin/bench_import (prvr-import at TVR scale x BENCH_IMPORT_SCALE, default 1) and any other
-#       bin/bench_* program, run without arguments
-# Environment: BIN (tools, default bin), BENCH_REPS (default 3), BENCH_THREADS (default 2),
+#   (d) $TBIN/bench_import (prvr-import at TVR scale x BENCH_IMPORT_SCALE, default 1) and any other
+#       $TBIN/bench_* program, run without arguments
+# Environment: BIN (tools, default bin), TBIN (bench_* programs, default obj/testbin),
+# BENCH_REPS (default 3), BENCH_THREADS (default 2),
 # BENCH_QUICK=1 (a tenth of every size, to try the script), BENCH_IMPORT_SCALE, BENCH_DIR
 # (scratch; default a mktemp -d, removed at the end; (a) needs about 6 GB there).
 set -u
-: "${BIN:=bin}"
+: "${BIN:=bin}" "${TBIN:=obj/testbin}"
 REPS=${BENCH_REPS:-3}
 J=${BENCH_THREADS:-2}
 if [ -n "${BENCH_DIR:-}" ]; then
@@ -70,11 +71,11 @@ say "prvr-tools benchmarks: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(gr
 say "median of $REPS runs, $J BLAS threads; scratch $W"
 
 # ---- machine ----
-if [ ! -x "$BIN/bench_rank" ]; then
-	say "no $BIN/bench_rank: build with make bench"
+if [ ! -x "$TBIN/bench_rank" ]; then
+	say "no $TBIN/bench_rank: build with make bench"
 	exit 1
 fi
-set -- $("$BIN/bench_rank" sgemm 4096 384 4096 "$J" 10)
+set -- $("$TBIN/bench_rank" sgemm 4096 384 4096 "$J" 10)
 SGEMM=$4
 printf '%-34s %8.4f s  %8.1f GFLOP  %7.1f GFLOP/s  (best of 10: the floor rate below)\n' \
 	"sgemm 4096x384x4096" "$2" "$(calc "2 * 4096 * 384 * 4096 / 1e9")" "$SGEMM"
@@ -82,12 +83,12 @@ printf '%-34s %8.4f s  %8.1f GFLOP  %7.1f GFLOP/s  (best of 10: the floor rate b
 # ---- (a) encode + rank at TVR test scale ----
 say ""
 say "(a) TVR test scale: $NV videos x $L frames x $DV-d, $NQ queries x $T tokens x $DT-d, 2 branches (d $D)"
-set -- $("$BIN/bench_rank" flops "$DV" "$DT" "$L" "$T")
+set -- $("$TBIN/bench_rank" flops "$DV" "$DT" "$L" "$T")
 FV=$2 FQ=$4
 t0=$(date +%s.%N)
-if "$BIN/bench_rank" ckpt "$DV" "$DT" dual "$W/ckpt.mp" 2>"$W/err" &&
-   "$BIN/bench_rank" videos "$NV" "$L" "$DV" 1 >"$W/v.mp" &&
-   "$BIN/bench_rank" queries "$NQ" "$NV" "$T" "$DT" 2 >"$W/q.mp"; then
+if "$TBIN/bench_rank" ckpt "$DV" "$DT" dual "$W/ckpt.mp" 2>"$W/err" &&
+   "$TBIN/bench_rank" videos "$NV" "$L" "$DV" 1 >"$W/v.mp" &&
+   "$TBIN/bench_rank" queries "$NQ" "$NV" "$T" "$DT" 2 >"$W/q.mp"; then
 	printf '%-34s %8.2f s  (%s MB videos, %s MB queries; not part of any timing)\n' "inputs written" \
 		"$(calc "$(date +%s.%N) - $t0")" "$(( $(wc -c <"$W/v.mp") / 1000000 ))" \
 		"$(( $(wc -c <"$W/q.mp") / 1000000 ))"
@@ -100,7 +101,7 @@ if "$BIN/bench_rank" ckpt "$DV" "$DT" dual "$W/ckpt.mp" 2>"$W/err" &&
 	rm -f "$W/v.mp" "$W/q.mp"
 	# scoring: one sgemm of every query with every frame per branch (max and top-k not counted)
 	FR=$(calc "2 * 2 * $NQ * $NV * $L * $D")
-	set -- $("$BIN/bench_rank" cosmax "$NQ" "$NV" "$L" "$D" "$J")
+	set -- $("$TBIN/bench_rank" cosmax "$NQ" "$NV" "$L" "$D" "$J")
 	SEC=$2 RSS=0
 	printf '%-34s %8.2f s  %8.1f GFLOP  %7.1f GFLOP/s  floor %7.2f s  ratio %5.2f  (one run, in memory)\n' \
 		"score_cosmax, one branch" "$SEC" "$(calc "$FR / 2e9")" "$4" "$(calc "$FR / 2 / $SGEMM / 1e9")" \
@@ -133,12 +134,12 @@ fi
 
 # ---- (b) training step ----
 say ""
-if [ -x "$BIN/bench_step" ]; then
-	say "(b) training step (bin/bench_step)"
+if [ -x "$TBIN/bench_step" ]; then
+	say "(b) training step ($TBIN/bench_step)"
 	if [ "${BENCH_QUICK:-0}" = 1 ]; then n=1; else n=$REPS; fi
-	"$BIN/bench_step" -p all -n "$n" -j "$J" || say "    FAILED: bench_step exit $?"
+	"$TBIN/bench_step" -p all -n "$n" -j "$J" || say "    FAILED: bench_step exit $?"
 else
-	say "(b) training step: no $BIN/bench_step (tests/bench_step.c not built yet)"
+	say "(b) training step: no $TBIN/bench_step (tests/bench_step.c not built yet)"
 fi
 
 # ---- (c) synthetic data and metrics ----
@@ -150,7 +151,7 @@ if timed "$BIN/prvr-synth" -p tvr-small -s 1 -q -o "$W/synth"; then
 		"$SEC" "$MB" "$(calc "$MB / $SEC")" "$RSS"
 fi
 rm -rf "$W/synth"
-if "$BIN/bench_rank" scores "$ANQ" "$ANV" 3 >"$W/an.mp"; then
+if "$TBIN/bench_rank" scores "$ANQ" "$ANV" 3 >"$W/an.mp"; then
 	MB=$(calc "$(wc -c <"$W/an.mp") / 1e6")
 	if timed "$BIN/metrics" -q -f tsv -i "$W/an.mp"; then
 		printf '%-34s %8.2f s  %8.1f MB  %7.1f MB/s  peak %6.0f MiB\n' \
@@ -169,13 +170,13 @@ rm -f "$W/an.mp" "$W/anr.mp"
 # ---- (d) the other benchmark programs: bench_import, and any later bench_* ----
 say ""
 say "(d) other benchmarks"
-if [ -x "$BIN/bench_import" ]; then
+if [ -x "$TBIN/bench_import" ]; then
 	IS=${BENCH_IMPORT_SCALE:-1}
 	[ "${BENCH_QUICK:-0}" = 1 ] && IS=${BENCH_IMPORT_SCALE:-0.1}
 	say "bench_import -s $IS (prvr-import at the TVR scale x $IS)"
-	"$BIN/bench_import" -s "$IS" -d "$W" || say "    FAILED: bench_import exit $?"
+	"$TBIN/bench_import" -s "$IS" -d "$W" || say "    FAILED: bench_import exit $?"
 fi
-for b in "$BIN"/bench_*; do
+for b in "$TBIN"/bench_*; do
 	case ${b##*/} in
 	bench_rank | bench_step | bench_import | 'bench_*') continue ;;
 	esac
@@ -183,3 +184,4 @@ for b in "$BIN"/bench_*; do
 	say "${b##*/}"
 	"$b" || say "    FAILED: ${b##*/} exit $?"
 done
+BIN=$BIN BENCH_DIR=$W/scale BENCH_THREADS=$J "$(dirname "$0")/bench_scale.sh" || say "    FAILED: bench_scale.sh exit $?"

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Run each test program or script given as an argument; each counts as one test.
 # Output of a failing test is shown; the last line is "N passed, N failed".
-# BIN (directory of the tools under test) is passed on to the scripts.
-: "${BIN:=bin}"
+# BIN (directory of the tools under test) and TBIN (of the test programs, some of which the
+# scripts use as generators) are passed on to the scripts.
+: "${BIN:=bin}" "${TBIN:=obj/testbin}"
 BIN=$(cd "$BIN" && pwd) || exit 1     # absolute: scripts may cd into temporary directories
-export BIN
+TBIN=$(cd "$TBIN" && pwd) || exit 1
+export BIN TBIN
 pass=0 fail=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -2,7 +2,7 @@
  * with the HDF5 library: float32 and float16 datasets (one written from raw half bits computed by
  * hand), a leading axis of 1, both key forms of the CLIP text file, Python-2 u'' strings, teacher
  * and student sequences of different lengths, missing keys, a NaN, a duplicate query, a malformed
- * caption line, an unknown clip id and a broken video2frames line. Runs "$BIN"/prvr-import (BIN
+ * caption line, caption text with any UTF-8 and trailing spaces or tabs, an unknown clip id and a broken video2frames line. Runs "$BIN"/prvr-import (BIN
  * default "bin"), reads every output stream with mpio and compares it element by element with what
  * the fixture wrote (length matching checked against segment boundaries computed by hand), and
  * checks the messages and exit codes of the default and --strict modes.
@@ -277,9 +277,10 @@ static const char *v2f1 =
 
 static const char *train1 =
 	"vA#enc#0 a man opens the door\n"
-	"vB#enc#0 she sits down\n"
-	"vA#enc#1 he leaves\r\n"
-	"vC#enc#0 they talk\n"
+	"vB#enc#0 she sits down \xE2\x80\x94 \xC2\xAB" "caf\xC3\xA9\xC2\xBB \xE6\x97\xA5\xE6\x9C\xAC "
+	"\xF0\x9F\x8E\xAC\t \n"                          /* UTF-8, trailing tab and space */
+	"vA#enc#1 he leaves\t\r\n"
+	"vC#enc#0 they\ttalk   \n"
 	"vD#enc#0 broken video2frames entry\n"
 	"\n"
 	"vE#enc#0 unknown clip\n"
@@ -290,7 +291,7 @@ static const char *train1 =
 	"vC#enc#1 a NaN\n"
 	" a malformed line\n";
 
-static const char *val1 = "vG#enc#0 val one\nvG#enc#1 val two\n";
+static const char *val1 = "vG#enc#0 val one\t\t\nvG#enc#1 val two  \xE2\x82\xAC \xEF\xBB\xBF\n";
 
 static int
 row_of(const char **clips, int n, const char *id)

@@ -625,12 +625,18 @@ test_kd(void)
 	memset(d, 0, B * L * E * sizeof(float));
 	kd_feat_mse(d, 0.5f, S.x, S.aux, vlen, B, L, E);
 	gc_check("kd feat MSE dz", f_feat_mse, S.x, d, B * L * E, 1e-2f, 1e-4);
-	/* feat MSE by hand: z = t + 1 on every element -> each frame 1, 4 frames, /B*10 = 20 */
-	for (int i = 0; i < B * L * E; i++)
-		S.x[i] = S.aux[i] + 1.0f;
+	/* feat MSE by hand, one mean per video: video 0 (3 valid frames) has error 1 on frame 0
+	 * only -> 6 / 18 = 1/3; video 1 (1 frame) error 2 -> 4; padded frames error 5 (ignored);
+	 * (1/3 + 4) / B * 10 = 65/3 (a per-frame mean would give (1 + 4) * 5 = 25) */
+	for (int b = 0; b < B; b++)
+		for (int f = 0; f < L; f++)
+			for (int i = 0; i < E; i++) {
+				int k = (b * L + f) * E + i;
+				S.x[k] = S.aux[k] + (f >= vlen[b] ? 5.0f : b == 1 ? 2.0f : f == 0 ? 1.0f : 0.0f);
+			}
 	v = kd_feat_mse(NULL, 0, S.x, S.aux, vlen, B, L, E);
-	gc_report("kd feat MSE value (4 valid frames, unit error) = 20", fabs(v - 20.0) < 1e-4,
-	          fabs(v - 20.0));
+	gc_report("kd feat MSE value (per-video means 1/3 and 4) = 65/3", fabs(v - 65.0 / 3) < 1e-4,
+	          fabs(v - 65.0 / 3));
 	free(S.x); free(S.aux); free(d);
 }
 

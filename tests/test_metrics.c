@@ -1,6 +1,9 @@
 /* test_metrics: rank_of's tie rule and metrics_from_ranks on a hand-computed score matrix with
  * ties (odd and even medR, mAP), and on a large random matrix with injected exact ties against
- * an independent computation (a stable merge sort per query; a rank histogram for medR).
+ * an independent computation (a stable merge sort per query; a rank histogram for medR); the
+ * same for several relevant videos per query (ranks_of, avg_precision, metrics_from_firsts);
+ * the relevance file reader (lib/gt) on escapes, UTF-8 and extra keys; compare_paired on
+ * identical systems, a constant shift, and against a reimplementation on the same rng stream.
  * With arguments it also writes streams for tests/test_tools.sh and the benchmark:
  *   test_metrics gen-small WHAT   the hand matrix below (branches inh, exp) as WHAT: scores,
  *                   ranking, or broken: badown (query 4's own video not listed), shortrow
@@ -11,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "evalm.h"
+#include "gt.h"
 #include "mpio.h"
 #include "rng.h"
 #include "util.h"
@@ -71,6 +76,200 @@ test_hand(void)
 	       failures == before ? "OK" : "NOT OK");
 }
 
+/* several relevant videos: 12 videos, order 0 4 10 | 1 2 5 8 (tied at .5) | 11 7 9 3 6 */
+static void
+test_hand_multi(void)
+{
+	static const float s[12] = { .9f, .5f, .5f, .1f, .8f, .5f, 0, .3f, .5f, .2f, .7f, .4f };
+	static const int rel[3][3] = { { 8, 2, 6 }, { 5, 3 }, { 0 } }, nrel[3] = { 3, 2, 1 };
+	/* ranks: video 2 -> 5, 8 -> 7 (ties: lower index first), 6 -> 12; 5 -> 6, 3 -> 11; 0 -> 1 */
+	static const int want[3][3] = { { 5, 7, 12 }, { 6, 11 }, { 1 } };
+	double wap[3] = { (1.0 / 5 + 2.0 / 7 + 3.0 / 12) / 3, (1.0 / 6 + 2.0 / 11) / 2, 1 };
+	int rk[3], first[3], before = failures;
+	double ap[3];
+	Metrics m;
+
+	for (int q = 0; q < 3; q++) {
+		ranks_of(rk, s, 12, rel[q], nrel[q]);
+		for (int j = 0; j < nrel[q]; j++)
+			EXPECT(rk[j] == want[q][j]);
+		first[q] = rk[0];
+		ap[q] = avg_precision(rk, nrel[q]);
+		EXPECT(NEAR(ap[q], wap[q]));
+	}
+	/* firsts 5 6 1: R@1 1/3, R@5 2/3 (the 6 is beyond K = 5), R@10 all; medR 5, meanR 4 */
+	metrics_from_firsts(&m, first, ap, 3, 12);
+	EXPECT(NEAR(m.r1, 100.0 / 3) && NEAR(m.r5, 200.0 / 3) && m.r10 == 100 && m.r100 == 100);
+	EXPECT(m.medr == 5 && m.meanr == 4 && NEAR(m.map, (wap[0] + wap[1] + wap[2]) / 3));
+	/* one relevant video: the single-positive metrics exactly */
+	{
+		int one = 5;
+		ranks_of(rk, s, 12, &one, 1);
+		EXPECT(rk[0] == rank_of(s, 12, 5) && avg_precision(rk, 1) == 1.0 / rk[0]);
+	}
+	printf("%s hand-computed multi-positive case (ties, positives beyond K, AP, medR)\n",
+	       failures == before ? "OK" : "NOT OK");
+}
+
+/* lib/gt on a file with escapes, UTF-8, extra keys, blank lines, CRLF, a BOM, a duplicate video */
+static void
+test_gt(void)
+{
+	char path[] = "/tmp/test_metrics_gt_XXXXXX";
+	int fd = mkstemp(path), before = failures, q;
+	FILE *f;
+	GtSet g;
+
+	CHECK(fd >= 0 && (f = fdopen(fd, "w")));
+	fputs("\xEF\xBB\xBF{\"query_id\": \"q\\\"1\\\\ \\u00e9\\ud83d\\ude00\\/\", \"caption\": "
+	      "\"caf\xC3\xA9 \\t \", \"gt_video_ids\": [\"v1\", \"v\xE2\x82\xAC\", \"v1\"]}\r\n"
+	      "\n  \t\n"
+	      "{\"x\": [1, -2.5e-3, {\"y\": [true, false, null]}, \"}\"], \"gt_video_ids\":[\"a\"],"
+	      "\"query_id\":\"q2\"}\n"
+	      "{\"query_id\": \"q3\", \"gt_video_ids\": [\"b\", \"c\"]}", f);
+	CHECK(fclose(f) == 0);
+	gt_load(&g, path);
+	unlink(path);
+	EXPECT(g.n == 3);
+	q = gt_find(&g, "q\"1\\ \xC3\xA9\xF0\x9F\x98\x80/");
+	EXPECT(q == 0 && g.line[0] == 1 && g.off[1] - g.off[0] == 2);
+	EXPECT(q == 0 && strcmp(g.vid[0], "v1") == 0 && strcmp(g.vid[1], "v\xE2\x82\xAC") == 0);
+	q = gt_find(&g, "q2");
+	EXPECT(q == 1 && g.line[1] == 4 && g.off[2] - g.off[1] == 1 && strcmp(g.vid[g.off[1]], "a") == 0);
+	q = gt_find(&g, "q3");
+	EXPECT(q == 2 && g.line[2] == 5 && g.off[3] - g.off[2] == 2);
+	EXPECT(gt_find(&g, "q4") < 0);
+	gt_free(&g);
+	printf("%s relevance file: escapes, surrogate pairs, UTF-8, extra keys, blank lines, BOM\n",
+	       failures == before ? "OK" : "NOT OK");
+}
+
+/* ---- paired comparison ---- */
+
+/* compare_paired recomputed the plain way: every resample's metrics from metrics_from_firsts
+ * on the resampled (or swapped) queries, with the same rng draws in the same order */
+static void
+compare_ref(Compare *c, int S, int **fa, double **apa, int **fb, double **apb, long nq, long nv,
+            long R, uint64_t seed)
+{
+	int *xa = emalloc((size_t)nq * sizeof(*xa)), *xb = emalloc((size_t)nq * sizeof(*xb));
+	double *ya = emalloc((size_t)nq * sizeof(*ya)), *yb = emalloc((size_t)nq * sizeof(*yb));
+	double *t = ecalloc((size_t)NMETRIC * R, sizeof(*t));
+	long *idx = emalloc((size_t)nq * sizeof(*idx)), cnt[NMETRIC] = { 0 };
+	int *sw = emalloc((size_t)nq * sizeof(*sw));
+	Metrics A, B;
+	Rng g;
+
+	memset(c, 0, sizeof(*c));
+	for (int s = 0; s < S; s++) {
+		metrics_from_firsts(&A, fa[s], apa[s], nq, nv);
+		metrics_from_firsts(&B, fb[s], apb[s], nq, nv);
+		for (int k = 0; k < NMETRIC; k++)
+			c->diff[k] += (metric_value(&B, k) - metric_value(&A, k)) / S;
+	}
+	rng_seed(&g, seed);
+	for (long r = 0; r < R; r++) {
+		for (long i = 0; i < nq; i++)
+			idx[i] = rng_below(&g, (uint32_t)nq);
+		for (int s = 0; s < S; s++) {
+			for (long i = 0; i < nq; i++) {
+				xa[i] = fa[s][idx[i]], ya[i] = apa[s][idx[i]];
+				xb[i] = fb[s][idx[i]], yb[i] = apb[s][idx[i]];
+			}
+			metrics_from_firsts(&A, xa, ya, nq, nv);
+			metrics_from_firsts(&B, xb, yb, nq, nv);
+			for (int k = 0; k < NMETRIC; k++)
+				t[k * R + r] += (metric_value(&B, k) - metric_value(&A, k)) / S;
+		}
+	}
+	for (int k = 0; k < NMETRIC; k++) {
+		/* insertion sort: a different sort from the library's */
+		double *v = t + k * R;
+		for (long i = 1; i < R; i++)
+			for (long j = i; j > 0 && v[j - 1] > v[j]; j--) {
+				double x = v[j];
+				v[j] = v[j - 1], v[j - 1] = x;
+			}
+		c->lo[k] = v[(long)floor(0.025 * R)];
+		c->hi[k] = v[(long)ceil(0.975 * R) - 1];
+	}
+	for (long r = 0; r < R; r++) {
+		double u[NMETRIC] = { 0 };
+		for (long i = 0; i < nq; i++)
+			sw[i] = (int)(rng_u64(&g) >> 63);
+		for (int s = 0; s < S; s++) {
+			for (long i = 0; i < nq; i++) {
+				xa[i] = sw[i] ? fb[s][i] : fa[s][i], ya[i] = sw[i] ? apb[s][i] : apa[s][i];
+				xb[i] = sw[i] ? fa[s][i] : fb[s][i], yb[i] = sw[i] ? apa[s][i] : apb[s][i];
+			}
+			metrics_from_firsts(&A, xa, ya, nq, nv);
+			metrics_from_firsts(&B, xb, yb, nq, nv);
+			for (int k = 0; k < NMETRIC; k++)
+				u[k] += (metric_value(&B, k) - metric_value(&A, k)) / S;
+		}
+		for (int k = 0; k < NMETRIC; k++)
+			cnt[k] += fabs(u[k]) >= fabs(c->diff[k]) - 1e-9 * MAX(1.0, fabs(c->diff[k]));
+	}
+	for (int k = 0; k < NMETRIC; k++)
+		c->p[k] = (1.0 + cnt[k]) / (1.0 + R);
+	free(xa), free(xb), free(ya), free(yb), free(t), free(idx), free(sw);
+}
+
+static void
+test_compare(void)
+{
+	enum { S = 2, NQ = 37, NV = 150, R = 1500 };
+	int *fa[S], *fb[S], before = failures;
+	double *apa[S], *apb[S];
+	Compare c, ref;
+	Rng g;
+
+	rng_seed(&g, 5);
+	for (int s = 0; s < S; s++) {
+		fa[s] = emalloc(NQ * sizeof(int)), fb[s] = emalloc(NQ * sizeof(int));
+		apa[s] = emalloc(NQ * sizeof(double)), apb[s] = emalloc(NQ * sizeof(double));
+		for (int i = 0; i < NQ; i++) {
+			/* B a little better than A on average, with many ties among the ranks */
+			fa[s][i] = 1 + (int)rng_below(&g, 15);
+			int step = (int)rng_below(&g, 7) - 1;
+			fb[s][i] = MAX(1, fa[s][i] - step);
+			apa[s][i] = 1.0 / fa[s][i] * (0.5 + 0.5 * rng_uniform(&g));
+			apb[s][i] = 1.0 / fb[s][i] * (0.5 + 0.5 * rng_uniform(&g));
+		}
+	}
+	/* identical systems: difference 0, a zero-width interval, p = 1 */
+	compare_paired(&c, S, fa, apa, fa, apa, NQ, NV, R, 3);
+	for (int k = 0; k < NMETRIC; k++)
+		EXPECT(c.diff[k] == 0 && c.lo[k] == 0 && c.hi[k] == 0 && c.p[k] == 1);
+	/* against the reimplementation */
+	compare_paired(&c, S, fa, apa, fb, apb, NQ, NV, R, 3);
+	compare_ref(&ref, S, fa, apa, fb, apb, NQ, NV, R, 3);
+	for (int k = 0; k < NMETRIC; k++) {
+		EXPECT(NEAR(c.diff[k], ref.diff[k]) && fabs(c.lo[k] - ref.lo[k]) < 1e-9 &&
+		       fabs(c.hi[k] - ref.hi[k]) < 1e-9 && c.p[k] == ref.p[k]);
+		EXPECT(c.lo[k] <= c.diff[k] + 1e-9 && c.diff[k] <= c.hi[k] + 1e-9);
+		EXPECT(c.p[k] > 0 && c.p[k] <= 1);
+	}
+	EXPECT(c.diff[M_SUMR] > 0 && c.diff[M_MEANR] < 0);
+	printf("%s compare_paired = reimplementation on the same rng stream (%d x %d queries, %d "
+	       "resamples; SumR B - A %.2f [%.2f, %.2f], p %.4f)\n", failures == before ? "OK" : "NOT OK",
+	       S, NQ, R, c.diff[M_SUMR], c.lo[M_SUMR], c.hi[M_SUMR], c.p[M_SUMR]);
+	/* a constant shift: every rank of B one worse -> meanR + 1 in every resample, and only the
+	 * all-equal flips (probability 2^(1-NQ) each) reach it */
+	before = failures;
+	for (int s = 0; s < S; s++)
+		for (int i = 0; i < NQ; i++)
+			fb[s][i] = fa[s][i] + 1;
+	double *none[S] = { NULL };
+	compare_paired(&c, S, fa, none, fb, none, NQ, NV, R, 4);
+	EXPECT(NEAR(c.diff[M_MEANR], 1) && c.lo[M_MEANR] == 1 && c.hi[M_MEANR] == 1);
+	EXPECT(c.p[M_MEANR] == 1.0 / (R + 1));
+	printf("%s compare_paired: constant shift of every rank -> meanR + 1 [1, 1], p = 1/(R+1)\n",
+	       failures == before ? "OK" : "NOT OK");
+	for (int s = 0; s < S; s++)
+		free(fa[s]), free(fb[s]), free(apa[s]), free(apb[s]);
+}
+
 /* ---- the independent reference ---- */
 
 static const float *msort_s;
@@ -104,10 +303,15 @@ test_random(int nq, int nv)
 	long *hist = ecalloc((size_t)nv + 1, sizeof(*hist));
 	long c[4] = { 0 }, K[4] = { 1, 5, 10, 100 };
 	double sum = 0, rsum = 0, medr = 0;
+	/* several relevant videos per query, drawn from their own stream g2 */
+	int *pos = emalloc((size_t)nv * sizeof(*pos)), *first = emalloc((size_t)nq * sizeof(*first));
+	double *ap = emalloc((size_t)nq * sizeof(*ap)), msum = 0, mapsum = 0;
+	long mc[4] = { 0 }, mbad = 0;
 	Metrics m;
-	Rng g;
+	Rng g, g2;
 
 	rng_seed(&g, 11);
+	rng_seed(&g2, 12);
 	for (int q = 0; q < nq; q++) {
 		int own = (int)rng_below(&g, (uint32_t)nv), kind = (int)rng_below(&g, 4);
 		float bias = 3 * rng_uniform(&g);
@@ -133,6 +337,48 @@ test_random(int nq, int nv)
 		if (rk[q] != want + 1) {
 			EXPECT(rk[q] == want + 1);
 			break;
+		}
+		{
+			/* reference: the positions in the stable sort, ascending */
+			int rel[8], n = 1 + (int)rng_below(&g2, 8), got[8], ref[8], nr = 0;
+			double refap = 0;
+			for (int j = 0; j < nv; j++)
+				pos[idx[j]] = j + 1;
+			rel[0] = own;
+			for (int j = 1; j < n; j++) {
+				int v = (int)rng_below(&g2, (uint32_t)nv), dup = 0;
+				for (int i = 0; i < j; i++)
+					dup |= rel[i] == v;
+				if (dup)
+					v = own;
+				rel[j] = v;
+			}
+			for (int j = 0; j < n; j++) {    /* distinct, in draw order */
+				int dup = 0;
+				for (int i = 0; i < nr; i++)
+					dup |= rel[i] == rel[j];
+				if (!dup)
+					rel[nr++] = rel[j];
+			}
+			for (int j = 0; j < nr; j++)
+				ref[j] = pos[rel[j]];
+			for (int j = 1; j < nr; j++)
+				for (int i = j; i > 0 && ref[i - 1] > ref[i]; i--) {
+					int t = ref[i];
+					ref[i] = ref[i - 1], ref[i - 1] = t;
+				}
+			ranks_of(got, s, nv, rel, nr);
+			for (int j = 0; j < nr; j++) {
+				mbad += got[j] != ref[j];
+				refap += (j + 1.0) / ref[j] / nr;
+			}
+			first[q] = got[0];
+			ap[q] = avg_precision(got, nr);
+			mbad += !NEAR(ap[q], refap);
+			msum += ref[0];
+			mapsum += refap;
+			for (int k = 0; k < 4; k++)
+				mc[k] += ref[0] <= K[k];
 		}
 		hist[rk[q]]++;
 		sum += rk[q];
@@ -160,14 +406,20 @@ test_random(int nq, int nv)
 	EXPECT(m.medr == medr);
 	EXPECT(NEAR(m.meanr, sum / nq) && NEAR(m.map, rsum / nq));
 	EXPECT(ties > nq / 4);
+	EXPECT(mbad == 0);
+	metrics_from_firsts(&m, first, ap, nq, nv);
+	EXPECT(NEAR(m.r1, 100.0 * mc[0] / nq) && NEAR(m.r5, 100.0 * mc[1] / nq));
+	EXPECT(NEAR(m.r10, 100.0 * mc[2] / nq) && NEAR(m.r100, 100.0 * mc[3] / nq));
+	EXPECT(NEAR(m.meanr, msum / nq) && NEAR(m.map, mapsum / nq));
 	printf("%s %d x %d random scores, %d exact ties with the own video: every rank and metric "
-	       "equals a stable sort's (R@1 %.2f, medR %.1f)\n", failures == before ? "OK" : "NOT OK",
-	       nq, nv, ties, m.r1, m.medr);
+	       "equals a stable sort's, with one and with 1-8 relevant videos (multi R@1 %.2f, "
+	       "mAP %.4f)\n", failures == before ? "OK" : "NOT OK", nq, nv, ties, m.r1, m.map);
 	free(s);
 	free(idx);
 	free(tmp);
 	free(rk);
 	free(hist);
+	free(pos), free(first), free(ap);
 }
 
 /* ---- stream makers ---- */
@@ -299,6 +551,9 @@ main(int argc, char *argv[])
 	if (argc != 1)
 		die("usage: test_metrics [gen-small WHAT | gen-scores NQ NV SEED]");
 	test_hand();
+	test_hand_multi();
+	test_gt();
+	test_compare();
 	test_random(small ? 1000 : 10000, small ? 500 : 2000);
 	printf("%s\n", failures ? "NOT OK test_metrics" : "OK test_metrics");
 	return failures ? 1 : 0;

@@ -72,7 +72,7 @@ loss_config(int kd, int kd_exp)
 	l.margin = 0.2f, l.nce_weight = 0.04f, l.hard_pool = 1, l.hard_negatives = 1;
 	/* the feature losses are large (~10 per video): a smaller weight keeps the float32 loss,
 	 * and so the noise of its differences, small */
-	l.kd = kd, l.kd_temp = 0.2f, l.kd_weight = kd == KD_FEAT_KL || kd == KD_FEAT_MSE ? 0.05f : 0.5f;
+	l.kd = kd, l.kd_temp = 0.2f, l.kd_weight = kd && kd_kinds[kd].on == KD_ON_FEAT ? 0.05f : 0.5f;
 	l.kd_branch[BR_INH] = 1, l.kd_branch[BR_EXP] = kd_exp;
 	l.train = 0;
 	return l;
@@ -354,19 +354,20 @@ main(void)
 {
 	Rng r;
 	int sanitized = getenv("PRVR_SANITIZED") != NULL, per = sanitized ? 3 : 6;
-	static const char *kdname[] = {"none", "sim-KL", "sim-MSE", "feat-KL", "feat-MSE"};
 
 	rng_seed(&r, 11);
 	fill_inputs(&r, 0.0f);
 	test_tensors();
-	for (int kd = KD_SIM_KL; kd <= KD_FEAT_MSE; kd++)
+	/* every kind of the KD registry (lib/kd.h), so a new kind is checked here too */
+	for (int kd = 1; kd < NKD; kd++)
 		for (int shared = 0; shared <= 1; shared++) {
-			int feat = kd == KD_FEAT_KL || kd == KD_FEAT_MSE;
+			int feat = kd_kinds[kd].on == KD_ON_FEAT;
 			ModelConfig c = tiny_config(shared, feat, feat && shared);
 			LossConfig lc = loss_config(kd, shared);   /* shared: both branches distilled */
 			char label[96];
 
-			snprintf(label, sizeof(label), "dual, kd %s%s, %s query projection", kdname[kd],
+			snprintf(label, sizeof(label), "dual, kd %s-%s%s, %s query projection",
+			         kd_on_name(kd_kinds[kd].on), kd_kinds[kd].loss,
 			         shared ? " on both branches" : " on inh", shared ? "shared" : "separate");
 			gradcheck_model(label, &c, &lc, per);
 		}

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mpio.h"
@@ -61,6 +62,47 @@ read_sample(const char *path, int n, int d)
 	free(x);
 }
 
+/* a record whose map promises `promised` pairs, with `written` (and nested maps, counted
+ * apart): the writer must die (exit 1) at the record's end, leaving no file, exactly when the
+ * two differ */
+static void
+miscount(const char *path, int promised, int written)
+{
+	pid_t pid = fork();
+	int status;
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		MpWriter *w;
+		fclose(stderr);        /* the child's die() line is expected */
+		w = mpw_open(path, 0);
+		mpw_header(w, "test", 1, 0);
+		mpw_record_done(w);
+		mpw_map(w, (size_t)promised);
+		mpw_key(w, "sub");
+		mpw_map(w, 2);
+		mpw_kv_int(w, "a", 1);
+		mpw_key(w, "b");
+		mpw_array(w, 2);
+		mpw_int(w, 1);
+		mpw_str(w, "x");
+		for (int i = 1; i < written; i++) {
+			char k[16];
+			snprintf(k, sizeof(k), "k%d", i);
+			mpw_kv_int(w, k, i);
+		}
+		mpw_record_done(w);
+		mpw_close(w);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	if (promised == written)
+		EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0 && access(path, F_OK) == 0);
+	else
+		EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 1 && access(path, F_OK) != 0);
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -75,6 +117,13 @@ main(void)
 	write_sample(path, 1, 50, 7);
 	read_sample(path, 50, 7);
 	EXPECT(access(path, F_OK) == 0);
+	unlink(path);
+
+	/* a map's promised size is checked by the writer */
+	miscount(path, 3, 3);
+	miscount(path, 4, 3);
+	miscount(path, 2, 3);
+	miscount(path, 1, 1);
 
 	/* rng: same seed, same sequence; below() stays in range; normal has unit variance */
 	Rng a, b;

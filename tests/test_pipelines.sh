@@ -2,7 +2,9 @@
 # test_pipelines: the experiment pipelines (pipelines/*.mk) end to end at SCALE=tiny with a
 # reduced student (TRAIN_OPTS) and two epochs, into a temporary results and data directory,
 # with the tools under test ($BIN, never rebuilt: make -o). Checks that every table and figure
-# is produced with the right rows and columns and sane values, that models shared between
+# is produced with the right rows and columns and sane values (mean ± sd over SEEDS, each
+# ablation row's paired SumR difference to its reference row inside its interval, equal to the
+# difference of the rows' means), that models shared between
 # experiments give the same numbers everywhere, that the β sweep (scores -> metrics) agrees with
 # the direct rank -> metrics run, that the analytic FLOPs match a hand count from the
 # architecture, that a second make retrains nothing, and that a failing step leaves no
@@ -25,7 +27,7 @@ if [ "${PRVR_SANITIZED:-0}" = 1 ]; then
 else
 	SEEDS="1 2"; TARGETS="main kd-kind beta-sweep branches schedule cost"
 fi
-KNOBS=(DATASET=tvr SCALE=tiny "SEEDS=$SEEDS" SEED=1 EPOCHS=2 JOBS=1 "TRAIN_OPTS=--hidden 32 --heads 2"
+KNOBS=(DATASET=tvr SCALE=tiny "SEEDS=$SEEDS" SEED=1 EPOCHS=2 JOBS=1 "TRAIN_OPTS=--hidden 32 --heads 2" RESAMPLES=2000
 	COST_BATCH=8 COST_STEPS=1 "RESULTS=$T/res" "DATADIR=$T/data" "BINDIR=$BIN" "OBJ=$T/obj")
 pmake() { make -C "$ROOT" --no-print-directory $OLD "${KNOBS[@]}" "$@"; }
 
@@ -58,15 +60,16 @@ done
 [ -z "$(find "$R" "$T/data" -name '*.tmp' -o -name '*.tmp.*')" ] && ok "no temporary files left" ||
 	bad "temporary files left: $(find "$R" "$T/data" -name '*.tmp')"
 
-# ---- a results table: rows in order, 20 columns, metrics sane ----
+# ---- a results table: rows in order, 25 columns, metrics sane ----
 # check_table FILE "row1 row2 ..." RUNS: R@K in [0,100] and nondecreasing in K, SumR their sum
 check_table() {
 	awk -F'\t' -v rows="$2" -v runs="$3" '
 	/^#/ { next }
-	$1 == "dataset" { if (NF != 20 || $4 != "r1" || $8 != "sumr" || $20 != "paper_sumr") { print "header: " $0; e = 1 } next }
+	$1 == "dataset" { if (NF != 25 || $4 != "r1" || $8 != "sumr" || $20 != "paper_sumr" || $21 != "ref" ||
+		$25 != "p_sumr") { print "header: " $0; e = 1 } next }
 	{
 		n++
-		if (NF != 20) { print "row " n ": " NF " columns"; e = 1 }
+		if (NF != 25) { print "row " n ": " NF " columns"; e = 1 }
 		got = got (got == "" ? "" : " ") $2
 		for (i = 4; i <= 7; i++) if ($i < 0 || $i > 100) { print $2 ": R column " i " = " $i; e = 1 }
 		if (!($4 <= $5 && $5 <= $6 && $6 <= $7)) { print $2 ": R@K decreasing"; e = 1 }
@@ -80,11 +83,31 @@ tsv_value() { # FILE ROW COLUMN-NAME
 		$2 == row { print $(k[c]) }' "$1"
 }
 model_sumr() { awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "sumr") c = i } NR == 2 { print $c }' "$1"; }
+# check_diffs FILE REF: every other row names REF and holds its SumR minus REF's (the means over
+# seeds) inside a 95 % interval with 0 < p <= 1, the sd is a number when there are several runs;
+# the reference row has none, and the Markdown shows the column and the reference
+check_diffs() {
+	awk -F'\t' -v ref="$2" -v runs="$3" '/^#/ || $1 == "dataset" { next } { sumr[$2] = $8; line[$2] = $0; n++ }
+	END {
+		if (!(ref in sumr)) { print "no row " ref; exit 1 }
+		for (r in line) {
+			split(line[r], f, "\t")
+			if (runs > 1 && r != "teacher" && f[13] !~ /^[0-9.]+$/) { print r ": sd " f[13]; e = 1 }
+			if (r == ref) { if (f[21] f[22] f[25] != "---") { print r ": the reference has a difference"; e = 1 } continue }
+			d = f[22] - (sumr[r] - sumr[ref])
+			if (f[21] != ref || d > 0.02 || d < -0.02) { print r ": d_sumr " f[22] " vs " sumr[r] " - " sumr[ref]; e = 1 }
+			if (!(f[23] <= f[22] && f[22] <= f[24] && f[25] > 0 && f[25] <= 1)) { print r ": interval or p: " f[23] " " f[24] " " f[25]; e = 1 }
+		}
+		exit e
+	}' "$1" && grep -q '| Δ SumR vs reference \[95 % CI\], p |' "${1%.tsv}.md" && grep -q '| (reference) |' "${1%.tsv}.md" &&
+		grep -q '| [+-][0-9.]* \[[+-][0-9.]*, [+-][0-9.]*\], p [0-9.e-]* |' "${1%.tsv}.md"
+}
 same() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d < 0.01 && d > -0.01) }'; }
 nseeds=$(echo $SEEDS | wc -w)
 
 f=$R/main/tvr-tiny/main.tsv
 check_table "$f" "teacher exploration inheritance dl-dkd" "$nseeds" && ok "main rows and values" || bad "main table"
+check_diffs "$f" dl-dkd "$nseeds" && ok "main: paired differences to DL-DKD with intervals" || bad "main: differences"
 [ "$(tsv_value "$f" dl-dkd paper_sumr)" = 179.9 ] && [ "$(tsv_value "$f" exploration paper_sumr)" = 172.4 ] &&
 	ok "main: paper numbers beside" || bad "main: paper numbers"
 # the teacher ranks 30 test videos; chance: R@K = 100 K / 30 for K < 30, so SumR = 153.3
@@ -103,8 +126,11 @@ f=$R/beta-sweep/tvr-tiny/beta-sweep.tsv
 betas=$(awk -F'\t' '!/^#/ && $1 != "dataset" { printf "%s ", $3 }' "$f")
 [ "$betas" = "0.0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 " ] && ok "beta-sweep: 11 βs" || bad "beta-sweep βs: $betas"
 s03=$(awk -F'\t' '$3 == "0.3" { print $8 }' "$f")
-same "$s03" "$(model_sumr "$M/dldkd-s1-e2/test.tsv")" && ok "beta-sweep at 0.3 = rank -b 0.3 | metrics" ||
-	bad "beta-sweep at 0.3: $s03 vs $(model_sumr "$M/dldkd-s1-e2/test.tsv")"
+main03=$(tsv_value "$R/main/tvr-tiny/main.tsv" dl-dkd sumr)
+same "$s03" "$main03" && ok "beta-sweep at 0.3 (mean over seeds) = rank -b 0.3 | metrics (main)" ||
+	bad "beta-sweep at 0.3: $s03 vs $main03"
+awk -F'\t' -v n="$nseeds" '!/^#/ && $1 != "dataset" { if (NF != 19 || $13 != n || (n > 1) != ($14 != "-")) e = 1 } END { exit e }' "$f" &&
+	ok "beta-sweep: runs and sd columns" || bad "beta-sweep: runs and sd columns"
 awk -F'\t' '!/^#/ && $1 != "dataset" { if ($8 < 0 || $8 > 400 || $4 > $5 || $7 > 100) e = 1 } END { exit e }' "$f" &&
 	ok "beta-sweep values sane" || bad "beta-sweep values"
 grep -q 'best β = ' "$R/beta-sweep/tvr-tiny/beta-sweep.md" && ok "beta-sweep checks printed" || bad "beta-sweep checks"
@@ -112,13 +138,17 @@ grep -q 'best β = ' "$R/beta-sweep/tvr-tiny/beta-sweep.md" && ok "beta-sweep ch
 if [ "${PRVR_SANITIZED:-0}" != 1 ]; then
 	# ---- shared models: same numbers wherever they appear ----
 	f=$R/kd-kind/tvr-tiny/kd-kind.tsv
-	check_table "$f" "sim-mse sim-kl feat-mse feat-kl" 1 && ok "kd-kind rows and values" || bad "kd-kind table"
-	same "$(tsv_value "$f" sim-kl sumr)" "$(model_sumr "$M/dldkd-s1-e2/test.tsv")" &&
+	check_table "$f" "sim-mse sim-kl feat-mse feat-kl" "$nseeds" && ok "kd-kind rows and values" || bad "kd-kind table"
+	check_diffs "$f" sim-kl "$nseeds" && ok "kd-kind: paired differences to sim-kl with intervals" || bad "kd-kind: differences"
+	main=$R/main/tvr-tiny/main.tsv
+	same "$(tsv_value "$f" sim-kl sumr)" "$(tsv_value "$main" dl-dkd sumr)" &&
 		ok "kd-kind: sim-kl is the DL-DKD model" || bad "kd-kind: sim-kl differs from DL-DKD"
 	f=$R/schedule/tvr-tiny/schedule.tsv
-	check_table "$f" "none fixed linear exp sigmoid" 1 && ok "schedule rows and values" || bad "schedule table"
-	same "$(tsv_value "$f" exp sumr)" "$(model_sumr "$M/dldkd-s1-e2/test.tsv")" &&
-		same "$(tsv_value "$f" none sumr)" "$(model_sumr "$M/dual-exp-s1-e2/test.tsv")" &&
+	check_table "$f" "none fixed linear exp sigmoid" "$nseeds" && ok "schedule rows and values" || bad "schedule table"
+	check_diffs "$f" exp "$nseeds" && ok "schedule: paired differences to exp with intervals" || bad "schedule: differences"
+	a=$(model_sumr "$M/dual-exp-s1-e2/test.tsv") b=$(model_sumr "$M/dual-exp-s2-e2/test.tsv")
+	same "$(tsv_value "$f" exp sumr)" "$(tsv_value "$main" dl-dkd sumr)" &&
+		same "$(tsv_value "$f" none sumr)" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (a + b) / 2 }')" &&
 		ok "schedule: exp is DL-DKD, none is dual-exploration" || bad "schedule: shared models"
 	# w(e) of each schedule, by hand from method.md (λ 0.1, w0 0; e 0-based)
 	for s in fixed:fixed linear:linear dldkd:exp sigmoid:sigmoid dual-exp:none; do
@@ -136,6 +166,19 @@ if [ "${PRVR_SANITIZED:-0}" != 1 ]; then
 		"dl-dkd:11 dual-exp:11 dual-inh:11 " ] && ok "branches: 3 models x 11 βs" || bad "branches rows"
 	grep -q 'DL-DKD above dual-exploration at [0-9]* of 11' "$R/branches/tvr-tiny/branches.md" &&
 		ok "branches checks printed" || bad "branches checks"
+	# the baselines against DL-DKD at β = 0.3: the difference of the means, inside its interval
+	awk -F'\t' '/^#/ || $1 == "dataset" || $3 != "0.3" { next } { s[$2] = $8; l[$2] = $0 }
+	END {
+		for (m in l) {
+			split(l[m], f, "\t")
+			if (m == "dl-dkd") { if (f[15] != "-") e = 1; continue }
+			d = f[16] - (s[m] - s["dl-dkd"])
+			if (f[15] != "dl-dkd" || d > 0.01 || d < -0.01 || !(f[17] <= f[16] && f[16] <= f[18] && f[19] > 0 && f[19] <= 1)) e = 1
+			n++
+		}
+		exit e || n != 2
+	}' "$f" && grep -q '^- dual-inheritance − DL-DKD at β = 0.3: SumR [+-][0-9.]* \[' "$R/branches/tvr-tiny/branches.md" &&
+		ok "branches: baselines minus DL-DKD at β = 0.3 with intervals" || bad "branches: differences"
 
 	# ---- cost: analytic FLOPs = hand count from the architecture = measured ----
 	f=$R/cost/tvr-tiny/cost.tsv
@@ -179,5 +222,30 @@ if pmake "$M/dldkd-s1-e2/test.tsv" T_metrics=/bin/false > "$T/make4.log" 2>&1; t
 else
 	[ ! -e "$M/dldkd-s1-e2/test.tsv" ] && ok "failed pipe: no result file" || bad "failed pipe left test.tsv"
 fi
+
+# ---- bring your own data: any dataset name, MARGIN, TRAIN_OPTS added to the scale's ----
+"$BIN/prvr-synth" -q -p tvr-tiny -s 2 -o "$T/own"
+if pmake main DATA="$T/own" DATASET=mydata SEEDS=1 MARGIN=0.25 > "$T/make5.log" 2>&1; then
+	check_table "$R/main/mydata-import/main.tsv" "teacher exploration inheritance dl-dkd" 1 &&
+		ok "make main DATA=DIR DATASET=mydata" || bad "mydata main table"
+	"$BIN/prvr-cat" -n 0 "$R/models/mydata-import/dldkd-s1-e2/ckpt.mp" | grep -q '"margin":0.25[,}]' &&
+		ok "MARGIN=0.25 reaches distill-step" || bad "MARGIN not in the checkpoint"
+else
+	bad "make main DATA=DIR DATASET=mydata"; tail -n 20 "$T/make5.log"
+fi
+pmake -n "$R/models/other-import/exp-s1-e2/ckpt.mp" DATA="$T/own" DATASET=other SCALE=small \
+	TRAIN_OPTS=--heads\ 2 > "$T/make6.log" 2>&1
+grep 'distill-step' "$T/make6.log" | grep -q -- '--margin 0.1 .*--hidden 128 --heads 2' &&
+	ok "unknown dataset: margin 0.1; TRAIN_OPTS after the scale's --hidden 128" ||
+	bad "margin / TRAIN_OPTS: $(grep distill-step "$T/make6.log" | head -n 1)"
+
+# ---- tables round once: 23.7469 shows as 23.7 (not 23.75 -> 23.8) ----
+mkdir -p "$T/round"
+printf 'r1\tr5\tr10\tr100\tsumr\tbest_epoch\n23.7469\t50\t60\t90\t223.7469\t1\n' > "$T/round/test.tsv"
+printf 'target: t\n' > "$T/round/meta"
+awk -v dataset=tvr -v row=dl-dkd -f "$ROOT/pipelines/rows.awk" "$T/round/test.tsv" > "$T/round/rows" &&
+	"$ROOT/pipelines/table.sh" -r "$T/round/rows" -p "$ROOT/pipelines/paper/main.tsv" -m "$T/round/meta" \
+		-t t -o "$T/round/t" && grep -q '| 23.7 | 50.0 | 60.0 | 90.0 | \*\*223.7\*\* |' "$T/round/t.md" &&
+	ok "tables round once" || bad "rounding: $(grep '^| DL' "$T/round/t.md")"
 
 exit $fail

@@ -1,5 +1,5 @@
 /* test_sched: lr_at_step and kd_weight_at_epoch against values computed by hand from the
- * formulas of ../shared/method.md (BERT warmup_linear; exp / linear / sigmoid / fixed / none). */
+ * formulas of doc/method.md (BERT warmup_linear; exp / linear / sigmoid / fixed / none). */
 #include <math.h>
 #include <stdio.h>
 

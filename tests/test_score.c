@@ -1,6 +1,7 @@
 /* test_score: score_cosmax against a naive double-precision reference (double loops over queries,
  * videos, frames) on random data with ragged frame counts, 1-frame videos, zero and scaled
- * vectors, exact ties and more queries / frames than one internal block; and score_fuse. */
+ * vectors, copied videos and more queries / frames than one internal block; and score_fuse. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,10 +103,15 @@ check_ties(Rng *rng)
 	for (int t = 0; t < LEN; t++)
 		memcpy(f + ((size_t)off[1] + t) * D, f + (size_t)(LEN - 1 - t) * D, D * sizeof(*f));
 	score_cosmax(s, q, NQ, f, off, NV, D);
+	/* Bit-equality is not promised: a BLAS kernel may sum a row at the edge of its tile in
+	 * another order than one inside it (OpenBLAS's Haswell sgemm does, for the copy in the last
+	 * run), so copies agree to a few float roundings of a cosine; exact ties are ranked by
+	 * evalm's rule (tests/test_metrics.c). */
 	for (int i = 0; i < NQ; i++)
-		ok &= s[(size_t)i * NV] == s[(size_t)i * NV + NV - 1] &&
-		      s[(size_t)i * NV] == s[(size_t)i * NV + 1];
-	printf("%s ties: copies of a video score exactly equal\n", ok ? "OK" : "NOT OK");
+		ok &= fabsf(s[(size_t)i * NV] - s[(size_t)i * NV + NV - 1]) <= 4 * FLT_EPSILON &&
+		      fabsf(s[(size_t)i * NV] - s[(size_t)i * NV + 1]) <= 4 * FLT_EPSILON;
+	printf("%s copies: a copied or frame-reversed video scores the same to 4 float epsilons\n",
+	       ok ? "OK" : "NOT OK");
 	failures += !ok;
 	free(f); free(q); free(s);
 }

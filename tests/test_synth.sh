@@ -4,7 +4,7 @@
 # counts, ids, alignment, moments, teacher sanity; prvr-cat -c when present); knobs reach the
 # output; bad presets and bad knobs exit 1 leaving no files; -z output reads the same.
 set -u
-: "${BIN:=bin}"
+: "${BIN:=bin}" "${TBIN:=obj/testbin}"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail=0
@@ -40,7 +40,7 @@ done
 [ "$(ls "$T/a/out" | wc -l)" -eq 13 ] && ok "13 files, no temporaries" || bad "files: $(ls "$T/a/out")"
 
 # consistency and world checks on the tool's own output
-if "$BIN/test_synth_world" "$T/a/out" >"$T/log" 2>&1; then ok "test_synth_world DIR"; else
+if "$TBIN/test_synth_world" "$T/a/out" >"$T/log" 2>&1; then ok "test_synth_world DIR"; else
 	cat "$T/log"; bad "test_synth_world DIR"; fi
 if [ -x "$BIN/prvr-cat" ]; then
 	for f in $FILES; do
@@ -61,7 +61,7 @@ fi
 mkdir "$T/k"
 if "$S" -q -p charades-tiny -o "$T/k/out" --videos 7,3,4 --queries 2.5 --dims 20,12,8 \
 	--frames 200 --moment 0.5 --concepts 3 --gap 0 --teacher-noise 0 &&
-   "$BIN/test_synth_world" -c "$T/k/out" >"$T/log" 2>&1 &&
+   "$TBIN/test_synth_world" -c "$T/k/out" >"$T/log" 2>&1 &&
    grep -q "charades-tiny train: 7 videos, 18 queries" "$T/log" &&
    grep -q "charades-tiny test: 4 videos, 10 queries" "$T/log"; then ok "knobs"; else
 	cat "$T/log"; bad "knobs"; fi
@@ -83,7 +83,7 @@ done
 "$S" -q -p tvr-tiny -o "$T/file" 2>/dev/null && bad "-o FILE accepted" || ok "-o FILE rejected"
 
 # -z: gzip files that read back to the same content (the reader is transparent)
-if (cd "$T/a" && "$S" -q -p tvr-tiny -s 7 -z -o outz) && "$BIN/test_synth_world" "$T/a/outz" >/dev/null 2>&1 &&
+if (cd "$T/a" && "$S" -q -p tvr-tiny -s 7 -z -o outz) && "$TBIN/test_synth_world" "$T/a/outz" >/dev/null 2>&1 &&
    [ "$(od -An -tx1 -N2 "$T/a/outz/test-video-student.mp" | tr -d ' ')" = 1f8b ]; then ok "-z"; else bad "-z"; fi
 
 exit $fail

@@ -5,7 +5,7 @@
 # the 6 x 4 matrix). Checks: --help; feat-reduce -> prvr-cat -c round trips (plain and gzip);
 # kept / truncated / normalised shapes; bad input of every kind gives exit 1, one stderr line
 # and no -o file; exact stdout of metrics -f tsv and exact -r ranks.
-: "${BIN:=bin}"
+: "${BIN:=bin}" "${TBIN:=obj/testbin}"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
@@ -31,10 +31,10 @@ for t in feat-reduce metrics prvr-cat; do
 done
 
 # ---- feat-reduce round trips ----
-"$BIN/test_reduce" gen-video student 14 8 3 >"$T/vs.mp" &&
-"$BIN/test_reduce" gen-video teacher 14 6 3 >"$T/vt.mp" &&
-"$BIN/test_reduce" gen-query student 30 8 4 >"$T/qs.mp" &&
-"$BIN/test_reduce" gen-query teacher 30 6 4 >"$T/qt.mp" || { echo "NOT OK making inputs"; exit 1; }
+"$TBIN/test_reduce" gen-video student 14 8 3 >"$T/vs.mp" &&
+"$TBIN/test_reduce" gen-video teacher 14 6 3 >"$T/vt.mp" &&
+"$TBIN/test_reduce" gen-query student 30 8 4 >"$T/qs.mp" &&
+"$TBIN/test_reduce" gen-query teacher 30 6 4 >"$T/qt.mp" || { echo "NOT OK making inputs"; exit 1; }
 
 for f in vs vt qs qt; do
 	if "$BIN/feat-reduce" -q -i "$T/$f.mp" -o "$T/$f-r.mp" &&
@@ -101,11 +101,11 @@ for k in 1 7 30 100 1000 $((size / 2)) $((size - 1)); do
 	bad_input "cut at byte $k of $size" "$T/cut"
 done
 for h in nan dim version magic kind count role; do
-	"$BIN/test_reduce" gen-bad "$h" >"$T/bad.mp"
+	"$TBIN/test_reduce" gen-bad "$h" >"$T/bad.mp"
 	bad_input "gen-bad $h" "$T/bad.mp"
 done
 # exact message of the validator
-"$BIN/test_reduce" gen-bad dim >"$T/bad.mp"
+"$TBIN/test_reduce" gen-bad dim >"$T/bad.mp"
 "$BIN/prvr-cat" -c "$T/bad.mp" 2>"$T/err"
 check "prvr-cat -c message" test "$(cat "$T/err")" = "prvr-cat: $T/bad.mp: record 2: key 'x': expected 40 float32, got 39"
 printf '\301' >"$T/bad.mp"
@@ -128,8 +128,8 @@ check "flipped bytes: exit 0 or 1 with one line, never a crash" test $crash -eq 
 
 # ---- metrics: exact output on the hand matrix (test_metrics.c: ranks 2 3 3 4 1 1 for inh,
 # 2 1 1 1 1 1 for exp and for the fused score) ----
-"$BIN/test_metrics" gen-small scores >"$T/s.mp"
-"$BIN/test_metrics" gen-small ranking >"$T/r.mp"
+"$TBIN/test_metrics" gen-small scores >"$T/s.mp"
+"$TBIN/test_metrics" gen-small ranking >"$T/r.mp"
 TAB=$(printf '\t')
 NAMES="queries${TAB}videos${TAB}r1${TAB}r5${TAB}r10${TAB}r100${TAB}sumr${TAB}medr${TAB}meanr${TAB}map"
 INH="6${TAB}4${TAB}33.3333${TAB}100.0000${TAB}100.0000${TAB}100.0000${TAB}333.3333${TAB}2.5000${TAB}2.3333${TAB}0.569444"
@@ -158,11 +158,11 @@ for a in "-B nosuch" "-b 2" "-b 0.5 -B inh" "-f xml"; do
 	elif [ "$(wc -l <"$T/err")" -ne 1 ]; then bad "metrics $a: one line"; else ok "metrics $a refused"; fi
 done
 for h in badown shortrow nobranch badtop; do
-	"$BIN/test_metrics" gen-small $h >"$T/bad.mp"
+	"$TBIN/test_metrics" gen-small $h >"$T/bad.mp"
 	bad_input "gen-small $h" "$T/bad.mp"
 done
 mkdir -p "$T/o" && rm -f "$T/o/"*
-"$BIN/test_metrics" gen-small badown >"$T/bad.mp"
+"$TBIN/test_metrics" gen-small badown >"$T/bad.mp"
 if "$BIN/metrics" -q -i "$T/bad.mp" -o "$T/o/m.mp" -r "$T/o/r.tsv" 2>"$T/err"; then
 	bad "metrics: own video not listed must fail"
 elif grep -q "record 5: own video 'v7' is not in the header's videos" "$T/err" &&

@@ -121,7 +121,7 @@ fi
 # ---- --eval-loss on epoch 1's checkpoint reproduces the log's first step of epoch 2
 (cd d && "$BIN"/distill-step $DATA $OPTS --epochs 2 --deterministic -o ck.mp -l log.mp \
     --save-every-epoch ep 2>err &&
-  "$BIN"/distill-step $DATA --resume ep/epoch-1.mp --eval-loss -l eval.mp 2>err) ||
+  "$BIN"/distill-step $DATA --resume ep/epoch-1.mp --eval-loss -j 1 -l eval.mp 2>err) ||
 	{ cat d/err; notok "deterministic run or --eval-loss failed"; }
 spe=$("$BIN"/prvr-cat < d/log.mp | head -n 1 | field steps_per_epoch)
 "$BIN"/prvr-cat < d/log.mp | grep "\"type\":\"step\",\"epoch\":1,\"step\":$((spe + 1))," > want
@@ -194,5 +194,22 @@ expect_fail "encode-text with a bad checkpoint" sh -c \
 expect_fail "resume on other data" "$BIN"/distill-step -v ../val-video-student.mp \
     -q ../val-query-student.mp -t ../val-tsim.mp --resume ../a/ep/epoch-1.mp -o ck.mp
 expect_fail "--eval-loss without --resume" "$BIN"/distill-step $DATA --eval-loss
+# options of train_opts (lib/ckpt.c): range errors name the flag; with --resume, a shape option
+# that differs from the checkpoint's is an error, the others are ignored with a warning
+expect_fail "--hidden 0" "$BIN"/distill-step $DATA --hidden 0 -o ck.mp
+grep -q -- "--hidden '0': out of range" err || notok "--hidden 0: error does not name the flag"
+expect_fail "--kd-loss of no kind" "$BIN"/distill-step $DATA --kd-loss l1 -o ck.mp
+expect_fail "resume with another --hidden" "$BIN"/distill-step $DATA \
+    --resume ../a/ep/epoch-1.mp --hidden 64 -o ck.mp
+grep -q -- "--hidden 64, but ../a/ep/epoch-1.mp has 32" err ||
+	notok "resume with another --hidden: error does not name both values"
+expect_fail "resume with --kd feat on a sim checkpoint" "$BIN"/distill-step $DATA \
+    -T ../train-video-teacher.mp --resume ../a/ep/epoch-1.mp --kd feat -o ck.mp
+if "$BIN"/distill-step $DATA --resume ../a/ep/epoch-1.mp --hidden 32 --lr 1 --eval-loss \
+    -j 1 > /dev/null 2> err && grep -q "1 given ignored" err; then
+	ok "resume: the same --hidden accepted, --lr ignored with a warning"
+else
+	notok "resume with the same --hidden and another --lr"; cat err
+fi
 
 exit $fail

@@ -1,4 +1,4 @@
-/* de-train: traditional text-to-video retrieval on pre-trimmed clips (../shared/method.md,
+/* de-train: traditional text-to-video retrieval on pre-trimmed clips (doc/method.md,
  * "Variants", supplementary Table 1): trains the Dual Encoding student (lib/dualenc.h) on
  * reduced MSR-VTT-shaped streams, with no, fixed or dynamic distillation from the teacher over
  * each batch's videos, and writes the test split's query x video scores (kind scores, branch
@@ -30,6 +30,8 @@
 #include "dualenc.h"
 #include "evalm.h"
 #include "mpio.h"
+#include "opts.h"
+#include "schema.h"
 #include "rng.h"
 #include "schedule.h"
 #include "util.h"
@@ -45,19 +47,154 @@ static const char *kdname[] = { "none", "fixed", "dynamic" };
 typedef struct {
 	DeConfig mc;
 	float margin, kd_temp;
-	int kd, schedule;          /* KDM_*, SCHED_* (the schedule of w(e)) */
+	int kd, schedule;          /* KDM_*, SCHED_* (the schedule of w(e), from kd and dyn_sched) */
+	int dyn_sched;             /* --schedule: the decay of --kd dynamic */
 	double lambda, sched_k, sched_b;
 	int batch, captions, epochs, patience, deterministic, max_frames, max_tokens;
 	double lr, warmup;
 	long seed;
+	long train_videos, train_queries;
 } Config;
 
-static void
-usage(int status)
+static int
+kd_parse(const char *s)
 {
-	FILE *f = status ? stderr : stdout;
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, kdname[i]) == 0)
+			return i;
+	return -1;
+}
 
-	fprintf(f,
+static const char *
+kd_name(int kd)
+{
+	return kdname[kd];
+}
+
+/* the decays of --kd dynamic */
+static int
+dyn_parse(const char *s)
+{
+	int k = sched_parse(s);
+
+	return k == SCHED_EXP || k == SCHED_LINEAR || k == SCHED_SIGMOID ? k : -1;
+}
+
+static void
+pack_model(MpWriter *w, const void *c)
+{
+	mpw_str(w, "dual-encoding");
+}
+
+static void
+pack_kernels(MpWriter *w, const int *k, int n)
+{
+	mpw_array(w, (size_t)n);
+	for (int i = 0; i < n; i++)
+		mpw_int(w, k[i]);
+}
+
+static void
+pack_kv(MpWriter *w, const void *c)
+{
+	pack_kernels(w, ((const Config *)c)->mc.kv, ((const Config *)c)->mc.nkv);
+}
+
+static void
+pack_kt(MpWriter *w, const void *c)
+{
+	pack_kernels(w, ((const Config *)c)->mc.kt, ((const Config *)c)->mc.nkt);
+}
+
+static void
+pack_schedule(MpWriter *w, const void *c)
+{
+	mpw_str(w, sched_name(((const Config *)c)->schedule));
+}
+
+#define F(f) OPT_FIELD(Config, f)
+#define BIG (1 << 20)
+#define KEY(T, k, f) { .type = T, .key = k, F(f) }
+#define ARG(T, fl, k, f, lo_, hi_, d, a, h, ...) \
+	{ .type = T, .flag = fl, .key = k, F(f), .lo = lo_, .hi = hi_, .def = d, .arg = a, \
+	  .help = h, __VA_ARGS__ }
+
+/* de-train's configuration, in the order of the train-log's config map; the model's defaults
+ * (no def here) are de_defaults' */
+static const OptDesc opts[] = {
+	{ .type = OPT_DERIVED, .key = "model", .pack = pack_model },
+	KEY(OPT_INT, "dv", mc.dv),
+	KEY(OPT_INT, "dt", mc.dt),
+	{ .type = OPT_SECTION, .help = "model:" },
+	ARG(OPT_INT, "hidden", "hidden", mc.H, 1, 1 << 14, NULL, "N",
+	    "GRU hidden size per direction"),
+	ARG(OPT_INT, "filters", "filters", mc.r, 1, 1 << 14, NULL, "N",
+	    "convolution filters per kernel size"),
+	ARG(OPT_INT, "dim", "dim", mc.D, 1, 1 << 16, NULL, "N", "common space dimension"),
+	{ .type = OPT_DERIVED, .key = "kernels_video", .pack = pack_kv },
+	{ .type = OPT_DERIVED, .key = "kernels_text", .pack = pack_kt },
+	ARG(OPT_FLOAT, "dropout", "dropout", mc.dropout, 0, 0.95, NULL, "P",
+	    "dropout before the last Linear"),
+	ARG(OPT_BOOL, "no-bn", "bn", mc.bn, 0, 0, NULL, NULL,
+	    "no batch normalisation after the last Linear (the original has\n"
+	    "it; without it the hardest-negative loss tends to collapse)"),
+	ARG(OPT_INT, "max-frames", NULL, max_frames, 1, 1 << 14, "128", "N",
+	    "frames per video at most"),
+	ARG(OPT_INT, "max-tokens", NULL, max_tokens, 1, 1 << 14, "30", "N",
+	    "tokens per caption at most"),
+	{ .type = OPT_SECTION, .help = "loss:" },
+	ARG(OPT_FLOAT, "margin", "margin", margin, 0, 10, "0.2", "M", "triplet margin"),
+	ARG(OPT_ENUM, "kd", "kd", kd, 0, 0, "dynamic", "K",
+	    "none | fixed | dynamic: w(e) = 0, lambda, or\nlambda * rho(e) with the --schedule decay",
+	    .parse = kd_parse, .name = kd_name),
+	ARG(OPT_ENUM, "schedule", NULL, dyn_sched, 0, 0, "exp", "S",
+	    "the dynamic decay: exp | linear | sigmoid", .parse = dyn_parse, .name = sched_name),
+	{ .type = OPT_DERIVED, .key = "schedule", .pack = pack_schedule },
+	ARG(OPT_DOUBLE, "lambda", "lambda", lambda, 0, 1e4, "0.1", "L",
+	    "distillation weight lambda"),
+	ARG(OPT_DOUBLE, "sched-k", "sched_k", sched_k, -1e6, 1e6, NULL, "K",
+	    "schedule k (default: exp 0.95, linear -0.01, sigmoid 800)", .flags = OPTF_OWNDEF),
+	ARG(OPT_DOUBLE, "sched-b", "sched_b", sched_b, -1e6, 1e6, NULL, "B",
+	    "linear schedule b (default 1)", .flags = OPTF_OWNDEF),
+	ARG(OPT_FLOAT, "kd-temp", "kd_temp", kd_temp, 1e-4, 1e4, "0.2", "T",
+	    "temperature of both softmaxes over videos"),
+	{ .type = OPT_SECTION, .help = "optimisation:" },
+	ARG(OPT_INT, "batch", "batch", batch, 2, BIG, "128", "N",
+	    "videos per step at most; an epoch has\nceil(videos / N) steps of nearly equal size"),
+	ARG(OPT_INT, "captions", "captions", captions, 0, BIG, "0", "N",
+	    "captions per video and epoch, drawn at random each epoch; 0 = all:\n"
+	    "every caption once per epoch, as the original's epoch"),
+	ARG(OPT_DOUBLE, "lr", "lr", lr, 0, 10, "1e-4", "LR", "peak learning rate"),
+	ARG(OPT_DOUBLE, "warmup", "warmup", warmup, 1e-9, 1 - 1e-9, "0.01", "F",
+	    "warm-up fraction of the planned steps"),
+	ARG(OPT_INT, "epochs", "epochs", epochs, 1, BIG, "50", "N", "epochs"),
+	ARG(OPT_INT, "patience", NULL, patience, 1, BIG, "10", "N",
+	    "with validation: stop after N epochs without a\nbetter SumR"),
+	ARG(OPT_LONG, "seed", "seed", seed, 0, 9.3e18, "0", "S", "random seed"),
+	ARG(OPT_BOOL, "deterministic", NULL, deterministic, 0, 1, NULL, NULL, "dropout 0"),
+	KEY(OPT_LONG, "train_videos", train_videos),
+	KEY(OPT_LONG, "train_queries", train_queries),
+};
+#define NOPTS ((int)(sizeof(opts) / sizeof(opts[0])))
+
+#undef F
+#undef BIG
+#undef KEY
+#undef ARG
+
+static void
+config_defaults(Config *c)
+{
+	opts_defaults(opts, NOPTS, c, sizeof(*c));
+	de_defaults(&c->mc);
+}
+
+static void
+help(void)
+{
+	Config dflt;
+
+	printf(
 "usage: %s -v TRAIN_VIDEO -q TRAIN_QUERY [--teacher-video F --teacher-query F]\n"
 "       [--val-video F --val-query F] --test-video F --test-query F [-o SCORES] [-l LOG]\n"
 "       [options]\n"
@@ -80,48 +217,19 @@ usage(int status)
 "  -l, --log LOG          training log, kind train-log (default: none)\n"
 "  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n"
 "  -Q, --quiet            no progress on stderr\n"
-"model:\n"
-"      --hidden N         GRU hidden size per direction (default 512)\n"
-"      --filters N        convolution filters per kernel size (default 512)\n"
-"      --dim N            common space dimension (default 1024)\n"
-"      --dropout P        dropout before the last Linear (default 0.2)\n"
-"      --no-bn            no batch normalisation after the last Linear (the original has\n"
-"                         it; without it the hardest-negative loss tends to collapse)\n"
-"      --max-frames N     frames per video at most (default 128)\n"
-"      --max-tokens N     tokens per caption at most (default 30)\n"
-"loss:\n"
-"      --margin M         triplet margin (default 0.2)\n"
-"      --kd K             none | fixed | dynamic (default dynamic): w(e) = 0, lambda, or\n"
-"                         lambda * rho(e) with the --schedule decay\n"
-"      --schedule S       the dynamic decay: exp | linear | sigmoid (default exp)\n"
-"      --lambda L         distillation weight lambda (default 0.1)\n"
-"      --sched-k K        schedule k (default: exp 0.95, linear -0.01, sigmoid 800)\n"
-"      --sched-b B        linear schedule b (default 1)\n"
-"      --kd-temp T        temperature of both softmaxes over videos (default 0.2)\n"
-"optimisation:\n"
-"      --batch N          videos per step at most (default 128); an epoch has\n"
-"                         ceil(videos / N) steps of nearly equal size\n"
-"      --captions N       captions per video and epoch, drawn at random each epoch; 0 = all\n"
-"                         (default 0: every caption once per epoch, as the original's epoch)\n"
-"      --lr LR            peak learning rate (default 1e-4)\n"
-"      --warmup F         warm-up fraction of the planned steps (default 0.01)\n"
-"      --epochs N         epochs (default 50)\n"
-"      --patience N       with validation: stop after N epochs without a better SumR\n"
-"                         (default 10)\n"
-"      --seed S           random seed (default 0)\n"
-"      --deterministic    dropout 0\n"
+"", argv0);
+	config_defaults(&dflt);
+	opts_help(opts, NOPTS, &dflt);
+	printf(
 "  Same seed, threads and inputs give the same scores. Progress (epoch, loss, validation SumR,\n"
-"  seconds) on stderr. Exit 1 on any error, leaving no SCORES or LOG behind.\n", argv0);
-	exit(status);
+"  seconds) on stderr. Exit 1 on any error, leaving no SCORES or LOG behind.\n");
+	exit(0);
 }
 
-enum {
-	O_TV = 256, O_TQ, O_VALV, O_VALQ, O_TESTV, O_TESTQ, O_HIDDEN, O_FILTERS, O_DIM, O_DROPOUT,
-	O_MAXF, O_MAXT, O_MARGIN, O_KD, O_SCHED, O_LAMBDA, O_SK, O_SB, O_KDTEMP, O_BATCH,
-	O_CAPTIONS, O_LR, O_WARMUP, O_EPOCHS, O_PATIENCE, O_SEED, O_DET, O_NOBN
-};
+enum { O_TV = 256, O_TQ, O_VALV, O_VALQ, O_TESTV, O_TESTQ };
 
-static const struct option longopts[] = {
+/* the options that are not configuration; opts adds the others */
+static const struct option io_opts[] = {
 	{ "video", required_argument, NULL, 'v' },
 	{ "query", required_argument, NULL, 'q' },
 	{ "output", required_argument, NULL, 'o' },
@@ -134,28 +242,6 @@ static const struct option longopts[] = {
 	{ "val-query", required_argument, NULL, O_VALQ },
 	{ "test-video", required_argument, NULL, O_TESTV },
 	{ "test-query", required_argument, NULL, O_TESTQ },
-	{ "hidden", required_argument, NULL, O_HIDDEN },
-	{ "filters", required_argument, NULL, O_FILTERS },
-	{ "dim", required_argument, NULL, O_DIM },
-	{ "dropout", required_argument, NULL, O_DROPOUT },
-	{ "no-bn", no_argument, NULL, O_NOBN },
-	{ "max-frames", required_argument, NULL, O_MAXF },
-	{ "max-tokens", required_argument, NULL, O_MAXT },
-	{ "margin", required_argument, NULL, O_MARGIN },
-	{ "kd", required_argument, NULL, O_KD },
-	{ "schedule", required_argument, NULL, O_SCHED },
-	{ "lambda", required_argument, NULL, O_LAMBDA },
-	{ "sched-k", required_argument, NULL, O_SK },
-	{ "sched-b", required_argument, NULL, O_SB },
-	{ "kd-temp", required_argument, NULL, O_KDTEMP },
-	{ "batch", required_argument, NULL, O_BATCH },
-	{ "captions", required_argument, NULL, O_CAPTIONS },
-	{ "lr", required_argument, NULL, O_LR },
-	{ "warmup", required_argument, NULL, O_WARMUP },
-	{ "epochs", required_argument, NULL, O_EPOCHS },
-	{ "patience", required_argument, NULL, O_PATIENCE },
-	{ "seed", required_argument, NULL, O_SEED },
-	{ "deterministic", no_argument, NULL, O_DET },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -177,17 +263,18 @@ unit_rows(float *x, long n, int E)
 	}
 }
 
-/* tv (nv, E) from the teacher frames data_load put in d->tvideo */
+/* tv (nv, E) from the teacher frames of d */
 static float *
 teacher_clips(const Dataset *d)
 {
 	int E = d->E;
-	float *tv = efloats((size_t)d->nv * E);
+	float *tv = efloats((size_t)d->nv * E), *fr = efloats((size_t)d->max_vlen * E);
 
 	for (int v = 0; v < d->nv; v++) {
 		float *o = tv + (size_t)v * E;
+		data_teacher_videos(d, v, 1, fr);
 		for (int t = 0; t < d->vlen[v]; t++) {
-			const float *x = d->tvideo + (size_t)(d->voff[v] + t) * E;
+			const float *x = fr + (size_t)t * E;
 			for (int j = 0; j < E; j++)
 				o[j] += x[j];
 		}
@@ -195,6 +282,7 @@ teacher_clips(const Dataset *d)
 			o[j] /= (float)d->vlen[v];
 	}
 	unit_rows(tv, d->nv, E);
+	free(fr);
 	return tv;
 }
 
@@ -203,7 +291,7 @@ static float *
 teacher_captions(const char *path, const Dataset *d)
 {
 	MpReader *r = mpr_open(path);
-	const msgpack_object *h = mpr_header(r, "query-features"), *o;
+	const msgpack_object *h = schema_header(r, "query-features"), *o;
 	IdIndex x;
 	char *seen = ecalloc((size_t)d->nq, 1), role[32], id[512], vid[512];
 	float *tq;
@@ -307,15 +395,13 @@ make_batch(DeBatchBuf *bb, const Dataset *d, const int *vids, int B, int caption
 	bb->query = growf(bb->query, &bb->capq, (size_t)rq * d->dt);
 	rv = 0;
 	for (int i = 0; i < B; i++) {
-		memcpy(bb->video + (size_t)rv * d->dv, d->video + (size_t)d->voff[vids[i]] * d->dv,
-		       (size_t)d->vlen[vids[i]] * d->dv * sizeof(float));
+		data_videos(d, vids[i], 1, bb->video + (size_t)rv * d->dv);
 		rv += d->vlen[vids[i]];
 	}
 	rq = 0;
 	for (int q = 0; q < Nq; q++) {
 		int c = bb->pick[q];
-		memcpy(bb->query + (size_t)rq * d->dt, d->query + (size_t)d->qoff[c] * d->dt,
-		       (size_t)d->qlen[c] * d->dt * sizeof(float));
+		data_queries(d, c, 1, bb->query + (size_t)rq * d->dt);
 		rq += d->qlen[c];
 	}
 	if (tv) {
@@ -357,13 +443,20 @@ static void
 encode_split(DeModel *m, const Dataset *d, float *ve, float *qe)
 {
 	int D = de_config(m)->D;
+	float *in = efloats(MAX((size_t)ENC_VIDEOS * d->max_vlen * d->dv,
+	                        (size_t)ENC_QUERIES * d->max_qlen * d->dt));
 
-	for (int v0 = 0; v0 < d->nv; v0 += ENC_VIDEOS)
-		de_encode_videos(m, d->video + (size_t)d->voff[v0] * d->dv, d->vlen + v0,
-		                 MIN(ENC_VIDEOS, d->nv - v0), ve + (size_t)v0 * D);
-	for (int q0 = 0; q0 < d->nq; q0 += ENC_QUERIES)
-		de_encode_queries(m, d->query + (size_t)d->qoff[q0] * d->dt, d->qlen + q0,
-		                  MIN(ENC_QUERIES, d->nq - q0), qe + (size_t)q0 * D);
+	for (int v0 = 0; v0 < d->nv; v0 += ENC_VIDEOS) {
+		int n = MIN(ENC_VIDEOS, d->nv - v0);
+		data_videos(d, v0, n, in);
+		de_encode_videos(m, in, d->vlen + v0, n, ve + (size_t)v0 * D);
+	}
+	for (int q0 = 0; q0 < d->nq; q0 += ENC_QUERIES) {
+		int n = MIN(ENC_QUERIES, d->nq - q0);
+		data_queries(d, q0, n, in);
+		de_encode_queries(m, in, d->qlen + q0, n, qe + (size_t)q0 * D);
+	}
+	free(in);
 }
 
 /* s (N, nv) = cosines of captions q0 .. q0+N-1 to every video */
@@ -440,7 +533,7 @@ write_scores(const char *path, DeModel *m, const Dataset *d)
 /* ---- the training log ---- */
 
 static MpWriter *
-log_open(const char *path, const Config *c, const Dataset *d)
+log_open(const char *path, const Config *c)
 {
 	MpWriter *w;
 
@@ -449,38 +542,7 @@ log_open(const char *path, const Config *c, const Dataset *d)
 	w = mpw_open(path, 0);
 	mpw_header(w, "train-log", -1, 2);
 	mpw_key(w, "config");
-	mpw_map(w, 25);
-	mpw_kv_str(w, "model", "dual-encoding");
-	mpw_kv_int(w, "dv", c->mc.dv);
-	mpw_kv_int(w, "dt", c->mc.dt);
-	mpw_kv_int(w, "hidden", c->mc.H);
-	mpw_kv_int(w, "filters", c->mc.r);
-	mpw_kv_int(w, "dim", c->mc.D);
-	mpw_key(w, "kernels_video");
-	mpw_array(w, (size_t)c->mc.nkv);
-	for (int i = 0; i < c->mc.nkv; i++)
-		mpw_int(w, c->mc.kv[i]);
-	mpw_key(w, "kernels_text");
-	mpw_array(w, (size_t)c->mc.nkt);
-	for (int i = 0; i < c->mc.nkt; i++)
-		mpw_int(w, c->mc.kt[i]);
-	mpw_kv_f64(w, "dropout", c->mc.dropout);
-	mpw_kv_bool(w, "bn", c->mc.bn);
-	mpw_kv_f64(w, "margin", c->margin);
-	mpw_kv_str(w, "kd", kdname[c->kd]);
-	mpw_kv_str(w, "schedule", sched_name(c->schedule));
-	mpw_kv_f64(w, "lambda", c->lambda);
-	mpw_kv_f64(w, "sched_k", c->sched_k);
-	mpw_kv_f64(w, "sched_b", c->sched_b);
-	mpw_kv_f64(w, "kd_temp", c->kd_temp);
-	mpw_kv_int(w, "batch", c->batch);
-	mpw_kv_int(w, "captions", c->captions);
-	mpw_kv_f64(w, "lr", c->lr);
-	mpw_kv_f64(w, "warmup", c->warmup);
-	mpw_kv_int(w, "epochs", c->epochs);
-	mpw_kv_int(w, "seed", c->seed);
-	mpw_kv_int(w, "train_videos", d->nv);
-	mpw_kv_int(w, "train_queries", d->nq);
+	opts_pack(w, opts, NOPTS, c);
 	mpw_kv_bool(w, "eval_loss", 0);
 	mpw_record_done(w);
 	return w;
@@ -531,15 +593,6 @@ log_epoch(MpWriter *w, int e, long step, double loss, const Metrics *val, int be
 
 /* ---- main ---- */
 
-static int
-parse_kd(const char *s)
-{
-	for (int i = 0; i < 3; i++)
-		if (strcmp(s, kdname[i]) == 0)
-			return i;
-	die("usage: --kd: '%s' is not none, fixed or dynamic", s);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -547,7 +600,9 @@ main(int argc, char *argv[])
 	const char *video = NULL, *query = NULL, *tvpath = NULL, *tqpath = NULL, *valv = NULL;
 	const char *valq = NULL, *testv = NULL, *testq = NULL, *out = "-", *logpath = NULL;
 	const char *env = getenv("OPENBLAS_NUM_THREADS");
-	int ch, threads = 2, k_given = 0, b_given = 0, dyn_sched = SCHED_EXP, bad = 0;
+	int ch, threads = 2, bad = 0, k;
+	unsigned char *given = ecalloc(NOPTS, 1);
+	struct option *longopts = opts_longopts(io_opts, opts, NOPTS);
 	Dataset *d, *val = NULL, *test;
 	float *tv = NULL, *tq = NULL, *best = NULL;
 	double best_sumr = -1;
@@ -560,27 +615,11 @@ main(int argc, char *argv[])
 	Rng rng;
 	char capdesc[32];
 
-	argv0 = "de-train";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		usage(0);
+	tool_start(argc, argv, help);
 	if (env && *env)
 		threads = (int)estrtol(env, 1, 1024);
-	memset(&c, 0, sizeof(c));
-	de_defaults(&c.mc);
-	c.margin = 0.2f;
-	c.kd_temp = 0.2f;
-	c.kd = KDM_DYNAMIC;
-	c.lambda = 0.1;
-	c.batch = 128;
-	c.captions = 0;
-	c.epochs = 50;
-	c.patience = 10;
-	c.max_frames = 128;
-	c.max_tokens = 30;
-	c.lr = 1e-4;
-	c.warmup = 0.01;
-	while ((ch = getopt_long(argc, argv, "v:q:o:l:j:Qh", longopts, NULL)) != -1) {
+	config_defaults(&c);
+	while ((ch = getopt_long(argc, argv, ":v:q:o:l:j:Qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'v': video = optarg; break;
 		case 'q': query = optarg; break;
@@ -594,38 +633,18 @@ main(int argc, char *argv[])
 		case O_VALQ: valq = optarg; break;
 		case O_TESTV: testv = optarg; break;
 		case O_TESTQ: testq = optarg; break;
-		case O_HIDDEN: c.mc.H = (int)estrtol(optarg, 1, 1 << 14); break;
-		case O_FILTERS: c.mc.r = (int)estrtol(optarg, 1, 1 << 14); break;
-		case O_DIM: c.mc.D = (int)estrtol(optarg, 1, 1 << 16); break;
-		case O_DROPOUT: c.mc.dropout = (float)estrtod(optarg, 0, 0.95); break;
-		case O_NOBN: c.mc.bn = 0; break;
-		case O_MAXF: c.max_frames = (int)estrtol(optarg, 1, 1 << 14); break;
-		case O_MAXT: c.max_tokens = (int)estrtol(optarg, 1, 1 << 14); break;
-		case O_MARGIN: c.margin = (float)estrtod(optarg, 0, 10); break;
-		case O_KD: c.kd = parse_kd(optarg); break;
-		case O_SCHED:
-			dyn_sched = sched_parse(optarg);
-			if (dyn_sched != SCHED_EXP && dyn_sched != SCHED_LINEAR && dyn_sched != SCHED_SIGMOID)
-				die("usage: --schedule: '%s' is not exp, linear or sigmoid", optarg);
-			break;
-		case O_LAMBDA: c.lambda = estrtod(optarg, 0, 1e4); break;
-		case O_SK: c.sched_k = estrtod(optarg, -1e6, 1e6); k_given = 1; break;
-		case O_SB: c.sched_b = estrtod(optarg, -1e6, 1e6); b_given = 1; break;
-		case O_KDTEMP: c.kd_temp = (float)estrtod(optarg, 1e-4, 1e4); break;
-		case O_BATCH: c.batch = (int)estrtol(optarg, 2, 1 << 20); break;
-		case O_CAPTIONS: c.captions = (int)estrtol(optarg, 0, 1 << 20); break;
-		case O_LR: c.lr = estrtod(optarg, 0, 10); break;
-		case O_WARMUP: c.warmup = estrtod(optarg, 1e-9, 1 - 1e-9); break;
-		case O_EPOCHS: c.epochs = (int)estrtol(optarg, 1, 1 << 20); break;
-		case O_PATIENCE: c.patience = (int)estrtol(optarg, 1, 1 << 20); break;
-		case O_SEED: c.seed = estrtol(optarg, 0, INT64_MAX); break;
-		case O_DET: c.deterministic = 1; break;
-		case 'h': usage(0); break;
-		default: usage(1);
+		case 'h': help(); break;
+		default:
+			if ((k = opts_parse(opts, NOPTS, &c, ch, optarg)) < 0)
+				bad_option(ch);
+			given[k] = 1;
 		}
 	}
-	if (optind != argc || !video || !query || !testv || !testq)
-		usage(1);
+	free(longopts);
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!video || !query || !testv || !testq)
+		usage_error("-v, -q, --test-video and --test-query are required");
 	if (!valv != !valq)
 		die("usage: --val-video and --val-query go together");
 	if (!tvpath != !tqpath)
@@ -633,13 +652,14 @@ main(int argc, char *argv[])
 	if (c.kd != KDM_NONE && !tvpath)
 		die("usage: --kd %s needs --teacher-video and --teacher-query (or --kd none)",
 		    kdname[c.kd]);
-	c.schedule = c.kd == KDM_NONE ? SCHED_NONE : c.kd == KDM_FIXED ? SCHED_FIXED : dyn_sched;
-	if (!k_given)
+	c.schedule = c.kd == KDM_NONE ? SCHED_NONE : c.kd == KDM_FIXED ? SCHED_FIXED : c.dyn_sched;
+	if (!given[opts_index(opts, NOPTS, "sched-k")])
 		c.sched_k = sched_default_k(c.schedule);
-	if (!b_given)
+	if (!given[opts_index(opts, NOPTS, "sched-b")])
 		c.sched_b = sched_default_b(c.schedule);
 	if (c.deterministic)
 		c.mc.dropout = 0;
+	free(given);
 	openblas_set_num_threads(threads);
 
 	/* ---- data: everything is read and checked before the first step ---- */
@@ -656,6 +676,8 @@ main(int argc, char *argv[])
 	test = data_load_eval(testv, testq, c.max_frames, c.max_tokens, d);
 	c.mc.dv = d->dv;
 	c.mc.dt = d->dt;
+	c.train_videos = d->nv;
+	c.train_queries = d->nq;
 
 	m = de_new(&c.mc);
 	rng_seed(&rng, (uint64_t)c.seed);
@@ -665,7 +687,7 @@ main(int argc, char *argv[])
 	spe = (d->nv + c.batch - 1) / c.batch;
 	total_steps = (long)spe * c.epochs;
 	perm = emalloc((size_t)d->nv * sizeof(*perm));
-	log = log_open(logpath, &c, d);
+	log = log_open(logpath, &c);
 	snprintf(capdesc, sizeof(capdesc), "%d", c.captions);
 	progress(1, "%d videos, %d captions (%s per video and epoch), %zu parameters, %d steps/epoch,"
 	         " kd %s (%s), %d threads", d->nv, d->nq, c.captions ? capdesc : "all",

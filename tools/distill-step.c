@@ -1,4 +1,4 @@
-/* distill-step: train the DL-DKD student (../shared/method.md) on reduced feature streams and
+/* distill-step: train the DL-DKD student (doc/method.md) on reduced feature streams and
  * write its checkpoint. Each epoch shuffles the training videos with the run's Rng, takes
  * batches of B videos with all their queries, and makes one BertAdam step per batch (lr: BERT
  * warm-up/decay over steps per epoch x epochs; distillation weight: the schedule of the epoch).
@@ -24,6 +24,7 @@
 #include "ckpt.h"
 #include "data.h"
 #include "evalm.h"
+#include "kd.h"
 #include "model.h"
 #include "mpio.h"
 #include "schedule.h"
@@ -37,21 +38,21 @@
 static const char *brname[NBRANCH] = { "inh", "exp" };
 
 static void
-usage(int status)
+help(void)
 {
-	FILE *f = status ? stderr : stdout;
-
-	fprintf(f,
+	printf(
 "distill-step - train the DL-DKD student (dual branches, dynamic distillation)\n"
 "\n"
 "usage: %s -v VIDEO -q QUERY [-t TEACHER_SIM] [-T VIDEO_TEACHER]\n"
 "       [--val-video F --val-query F] -o CKPT [-l LOG] [options]\n"
 "\n"
-"Trains the student of ../shared/method.md and writes its checkpoint (kind checkpoint) to\n"
+"Trains the student of doc/method.md and writes its checkpoint (kind checkpoint) to\n"
 "CKPT: the best one by validation SumR of the fused score, or the last one without\n"
 "validation. Reads reduced streams: VIDEO video-features (student), QUERY query-features\n"
 "(student), TEACHER_SIM teacher-sim (similarity distillation), VIDEO_TEACHER video-features\n"
-"(teacher; feature distillation). LOG (kind train-log): one record per step and per epoch.\n"
+"(teacher; feature distillation), all uncompressed files: only their index stays in memory\n"
+"and each batch is read again from them. LOG (kind train-log): one record per step and per\n"
+"epoch.\n"
 "Nothing is written to stdout except the --eval-loss log without -l.\n"
 "\n"
 "data and output:\n"
@@ -66,53 +67,26 @@ usage(int status)
 "                         CKPT when training ends, so an interrupted run leaves no CKPT\n"
 "  -l, --log LOG          training log (default: none; with --eval-loss: stdout)\n"
 "      --save-every-epoch DIR   also write DIR/epoch-N.mp after every epoch (N = epochs done)\n"
-"      --resume CKPT      continue the run of CKPT (its configuration; options below ignored)\n"
+"      --resume CKPT      continue the run of CKPT with its configuration: the options\n"
+"                         below are ignored, except that those fixing the model's shape\n"
+"                         (--hidden, --heads, --max-frames, --max-tokens, --branches,\n"
+"                         --shared-query-proj, --kd) must match CKPT's\n"
 "      --eval-loss        with --resume: log the loss of CKPT's weights on the batches of its\n"
 "                         next epoch, with no update and no dropout (and validate if given)\n"
-"  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n"
-"model:\n"
-"      --branches P       inh | exp | dual | dual-exp | dual-inh (default dual)\n"
-"      --hidden N         hidden size d (default 384)\n"
-"      --heads N          attention heads (default 4)\n"
-"      --dropout P        dropout probability (default 0.1)\n"
-"      --shared-query-proj  exploration branch reuses inheritance's query input projection\n"
-"      --max-frames N     frames per video / position rows (default 128)\n"
-"      --max-tokens N     tokens per query / position rows (default 30)\n"
-"loss:\n"
-"      --margin M         triplet margin (default 0.1)\n"
-"      --nce W            InfoNCE weight (default 0.04)\n"
-"      --hard-pool N      text-to-video negatives drawn from the top N (default 20)\n"
-"      --hard-start E     first epoch (0-based) with hard negatives (default 0)\n"
-"      --kd K             sim | feat: similarity- or feature-based distillation (default sim)\n"
-"      --kd-loss L        kl | mse (default kl)\n"
-"      --kd-temp T        similarity KL temperature (default 0.2)\n"
-"      --schedule S       none | fixed | linear | exp | sigmoid (default exp)\n"
-"      --lambda L         w(e) = lambda * rho(e) + w0: lambda (default 0.1)\n"
-"      --w0 W             w0 (default 0)\n"
-"      --sched-k K        schedule k (default: exp 0.95, linear -0.01, sigmoid 800)\n"
-"      --sched-b B        linear schedule b (default 1)\n"
-"optimisation:\n"
-"      --batch N          videos per step, each with all its queries (default 128)\n"
-"      --lr LR            peak learning rate (default 2.5e-4)\n"
-"      --warmup F         warm-up fraction of planned steps (default 0.01)\n"
-"      --epochs N         epochs (default 100); planned steps = ceil(videos / batch) x N\n"
-"      --patience N       stop after N epochs without a better validation SumR (default 10)\n"
-"      --beta B           validation score beta * exp + (1 - beta) * inh (default 0.3)\n"
-"      --seed S           random seed (default 0)\n"
-"      --deterministic    dropout 0 and hard pool 1 (reproducible losses for tests)\n"
+"  -j, --threads N        BLAS threads (default: $OPENBLAS_NUM_THREADS or 2)\n", argv0);
+	opts_help(train_opts, ntrain_opts, NULL);
+	printf("distillation kinds:\n");
+	kd_help(stdout);
+	printf(
 "  Progress (epoch, loss, validation SumR, seconds) goes to stderr. Exit 1 on any error,\n"
-"  leaving no CKPT or LOG behind.\n", argv0);
-	exit(status);
+"  leaving no CKPT or LOG behind.\n");
+	exit(0);
 }
 
-enum {
-	O_VALV = 256, O_VALQ, O_SAVE, O_RESUME, O_EVAL, O_BRANCHES, O_HIDDEN, O_HEADS, O_DROPOUT,
-	O_SHARED, O_MAXF, O_MAXT, O_MARGIN, O_NCE, O_POOL, O_HSTART, O_KD, O_KDLOSS, O_KDTEMP,
-	O_SCHED, O_LAMBDA, O_W0, O_SK, O_SB, O_BATCH, O_LR, O_WARMUP, O_EPOCHS, O_PATIENCE, O_BETA,
-	O_SEED, O_DET
-};
+enum { O_VALV = 256, O_VALQ, O_SAVE, O_RESUME, O_EVAL };
 
-static const struct option longopts[] = {
+/* the options that are not configuration; train_opts (lib/ckpt.c) adds the others */
+static const struct option io_opts[] = {
 	{ "video", required_argument, NULL, 'v' },
 	{ "query", required_argument, NULL, 'q' },
 	{ "teacher-sim", required_argument, NULL, 't' },
@@ -125,33 +99,6 @@ static const struct option longopts[] = {
 	{ "save-every-epoch", required_argument, NULL, O_SAVE },
 	{ "resume", required_argument, NULL, O_RESUME },
 	{ "eval-loss", no_argument, NULL, O_EVAL },
-	{ "branches", required_argument, NULL, O_BRANCHES },
-	{ "hidden", required_argument, NULL, O_HIDDEN },
-	{ "heads", required_argument, NULL, O_HEADS },
-	{ "dropout", required_argument, NULL, O_DROPOUT },
-	{ "shared-query-proj", no_argument, NULL, O_SHARED },
-	{ "max-frames", required_argument, NULL, O_MAXF },
-	{ "max-tokens", required_argument, NULL, O_MAXT },
-	{ "margin", required_argument, NULL, O_MARGIN },
-	{ "nce", required_argument, NULL, O_NCE },
-	{ "hard-pool", required_argument, NULL, O_POOL },
-	{ "hard-start", required_argument, NULL, O_HSTART },
-	{ "kd", required_argument, NULL, O_KD },
-	{ "kd-loss", required_argument, NULL, O_KDLOSS },
-	{ "kd-temp", required_argument, NULL, O_KDTEMP },
-	{ "schedule", required_argument, NULL, O_SCHED },
-	{ "lambda", required_argument, NULL, O_LAMBDA },
-	{ "w0", required_argument, NULL, O_W0 },
-	{ "sched-k", required_argument, NULL, O_SK },
-	{ "sched-b", required_argument, NULL, O_SB },
-	{ "batch", required_argument, NULL, O_BATCH },
-	{ "lr", required_argument, NULL, O_LR },
-	{ "warmup", required_argument, NULL, O_WARMUP },
-	{ "epochs", required_argument, NULL, O_EPOCHS },
-	{ "patience", required_argument, NULL, O_PATIENCE },
-	{ "beta", required_argument, NULL, O_BETA },
-	{ "seed", required_argument, NULL, O_SEED },
-	{ "deterministic", no_argument, NULL, O_DET },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -179,8 +126,7 @@ encode_all_videos(Model *m, int br, const Dataset *d, float *frames)
 		memset(in, 0, (size_t)B * L * dv * sizeof(float));
 		for (int i = 0; i < B; i++) {
 			vlen[i] = d->vlen[v0 + i];
-			memcpy(in + (size_t)i * L * dv, d->video + (size_t)d->voff[v0 + i] * dv,
-			       (size_t)vlen[i] * dv * sizeof(float));
+			data_videos(d, v0 + i, 1, in + (size_t)i * L * dv);
 		}
 		model_encode_videos(m, br, in, vlen, B, L, out);
 		for (int i = 0; i < B; i++)
@@ -207,8 +153,7 @@ encode_all_queries(Model *m, int br, const Dataset *d, float *emb)
 		memset(in, 0, (size_t)N * T * dt * sizeof(float));
 		for (int i = 0; i < N; i++) {
 			qlen[i] = d->qlen[q0 + i];
-			memcpy(in + (size_t)i * T * dt, d->query + (size_t)d->qoff[q0 + i] * dt,
-			       (size_t)qlen[i] * dt * sizeof(float));
+			data_queries(d, q0 + i, 1, in + (size_t)i * T * dt);
 		}
 		model_encode_queries(m, br, in, qlen, N, T, emb + (size_t)q0 * D);
 	}
@@ -462,16 +407,6 @@ holds_best(const char *path, const TrainState *st)
 	return ok;
 }
 
-static int
-parse_choice(const char *s, const char *a, const char *b, const char *opt)
-{
-	if (strcmp(s, a) == 0)
-		return 0;
-	if (strcmp(s, b) == 0)
-		return 1;
-	die("usage: %s: '%s' is neither %s nor %s", opt, s, a, b);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -480,24 +415,22 @@ main(int argc, char *argv[])
 	const char *video = NULL, *query = NULL, *tsim = NULL, *tvideo = NULL, *valv = NULL;
 	const char *valq = NULL, *out = NULL, *logpath = NULL, *savedir = NULL, *resume = NULL;
 	const char *env = getenv("OPENBLAS_NUM_THREADS");
-	int c, threads = 2, eval_loss = 0, train_opts = 0, k_given = 0, b_given = 0, wrote_out = 0;
+	int c, threads = 2, eval_loss = 0, wrote_out = 0, feat;
+	unsigned char *given = ecalloc((size_t)ntrain_opts, 1);
+	struct option *longopts = opts_longopts(io_opts, train_opts, ntrain_opts);
 	Dataset *d, *val = NULL;
 	Model *m;
 	MpWriter *log;
 	BatchBuf bb = { 0 };
-	int *perm;
+	int *perm, k;
 	char *resume_bytes = NULL, best_path[4096] = "";
 	size_t resume_n = 0;
 
-	argv0 = "distill-step";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		usage(0);
+	tool_start(argc, argv, help);
 	if (env && *env)
 		threads = (int)estrtol(env, 1, 1024);
 	ckpt_config_defaults(&tc);
-	while ((c = getopt_long(argc, argv, "v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
-		train_opts += c >= O_BRANCHES;
+	while ((c = getopt_long(argc, argv, ":v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v': video = optarg; break;
 		case 'q': query = optarg; break;
@@ -511,45 +444,18 @@ main(int argc, char *argv[])
 		case O_SAVE: savedir = optarg; break;
 		case O_RESUME: resume = optarg; break;
 		case O_EVAL: eval_loss = 1; break;
-		case O_BRANCHES:
-			if (ckpt_set_branches(&tc, optarg))
-				die("usage: --branches: unknown preset '%s'", optarg);
-			break;
-		case O_HIDDEN: tc.mc.D = (int)estrtol(optarg, 1, 1 << 14); break;
-		case O_HEADS: tc.mc.NH = (int)estrtol(optarg, 1, 256); break;
-		case O_DROPOUT: tc.mc.dropout = (float)estrtod(optarg, 0, 0.95); break;
-		case O_SHARED: tc.mc.shared_query_proj = 1; break;
-		case O_MAXF: tc.mc.max_frames = (int)estrtol(optarg, 1, 1 << 14); break;
-		case O_MAXT: tc.mc.max_tokens = (int)estrtol(optarg, 1, 1 << 14); break;
-		case O_MARGIN: tc.margin = (float)estrtod(optarg, 0, 10); break;
-		case O_NCE: tc.nce_weight = (float)estrtod(optarg, 0, 1e3); break;
-		case O_POOL: tc.hard_pool = (int)estrtol(optarg, 1, 1 << 20); break;
-		case O_HSTART: tc.hard_start = (int)estrtol(optarg, 0, 1 << 20); break;
-		case O_KD: tc.kd_feat = parse_choice(optarg, "sim", "feat", "--kd"); break;
-		case O_KDLOSS: tc.kd_mse = parse_choice(optarg, "kl", "mse", "--kd-loss"); break;
-		case O_KDTEMP: tc.kd_temp = (float)estrtod(optarg, 1e-4, 1e4); break;
-		case O_SCHED:
-			if ((tc.schedule = sched_parse(optarg)) < 0)
-				die("usage: --schedule: unknown schedule '%s'", optarg);
-			break;
-		case O_LAMBDA: tc.lambda = estrtod(optarg, 0, 1e4); break;
-		case O_W0: tc.w0 = estrtod(optarg, 0, 1e4); break;
-		case O_SK: tc.sched_k = estrtod(optarg, -1e6, 1e6); k_given = 1; break;
-		case O_SB: tc.sched_b = estrtod(optarg, -1e6, 1e6); b_given = 1; break;
-		case O_BATCH: tc.batch = (int)estrtol(optarg, 2, 1 << 20); break;
-		case O_LR: tc.lr = estrtod(optarg, 0, 10); break;
-		case O_WARMUP: tc.warmup = estrtod(optarg, 1e-9, 1 - 1e-9); break;
-		case O_EPOCHS: tc.epochs = (int)estrtol(optarg, 1, 1 << 20); break;
-		case O_PATIENCE: tc.patience = (int)estrtol(optarg, 1, 1 << 20); break;
-		case O_BETA: tc.beta = estrtod(optarg, 0, 1); break;
-		case O_SEED: tc.seed = (uint64_t)estrtol(optarg, 0, INT64_MAX); break;
-		case O_DET: tc.deterministic = 1; break;
-		case 'h': usage(0); break;
-		default: usage(1);
+		case 'h': help(); break;
+		default:
+			if ((k = opts_parse(train_opts, ntrain_opts, &tc, c, optarg)) < 0)
+				bad_option(c);
+			given[k] = 1;
 		}
 	}
-	if (optind != argc || !video || !query)
-		usage(1);
+	free(longopts);
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!video || !query)
+		usage_error("-v VIDEO and -q QUERY are required");
 	if (!valv != !valq)
 		die("usage: --val-video and --val-query go together");
 	if (eval_loss && !resume)
@@ -562,37 +468,32 @@ main(int argc, char *argv[])
 
 	/* ---- configuration: from the command line, or the checkpoint's when resuming ---- */
 	if (resume) {
-		if (train_opts)
-			warnf("--resume: model and training options come from %s; %d given ignored",
-			      resume, train_opts);
+		TrainConfig cli = tc;
+		int ignored;
 		m = ckpt_read(resume, &tc, &st, 1);
+		if ((ignored = ckpt_config_resume(&cli, given, &tc, resume)))
+			warnf("--resume: model and training options come from %s; %d given ignored",
+			      resume, ignored);
 		if (st.epoch >= tc.epochs && !eval_loss)
 			die("%s: all %d epochs are done", resume, tc.epochs);
 		if (!eval_loss && st.bad_epochs >= tc.patience)
 			die("%s: the run already stopped early (%ld epochs without improvement)",
 			    resume, st.bad_epochs);
 	} else {
-		if (!k_given)
-			tc.sched_k = sched_default_k(tc.schedule);
-		if (!b_given)
-			tc.sched_b = sched_default_b(tc.schedule);
-		if (tc.mc.D % tc.mc.NH)
-			die("usage: --hidden %d is not a multiple of --heads %d", tc.mc.D, tc.mc.NH);
-		if (tc.deterministic) {
-			tc.mc.dropout = 0;
-			tc.hard_pool = 1;
-		}
+		ckpt_config_cli(&tc, given);
 		m = NULL;
 	}
-	if (ckpt_uses_kd(&tc) && !tc.kd_feat && !tsim)
+	free(given);
+	feat = kd_kinds[tc.kd].on == KD_ON_FEAT;
+	if (ckpt_uses_kd(&tc) && !feat && !tsim)
 		die("usage: --branches %s distils with --kd sim: -t TEACHER_SIM is required "
 		    "(or --schedule none)", tc.branches);
-	if (ckpt_uses_kd(&tc) && tc.kd_feat && !tvideo)
+	if (ckpt_uses_kd(&tc) && feat && !tvideo)
 		die("usage: --kd feat needs -T VIDEO_TEACHER");
 
 	/* ---- data ---- */
-	d = data_load(video, query, ckpt_uses_kd(&tc) && !tc.kd_feat ? tsim : NULL,
-	              ckpt_uses_kd(&tc) && tc.kd_feat ? tvideo : NULL,
+	d = data_load(video, query, ckpt_uses_kd(&tc) && !feat ? tsim : NULL,
+	              ckpt_uses_kd(&tc) && feat ? tvideo : NULL,
 	              tc.mc.max_frames, tc.mc.max_tokens, 1);
 	if (d->nv < 2)
 		die("%s: %d video: training needs at least 2", video, d->nv);
@@ -605,7 +506,7 @@ main(int argc, char *argv[])
 		if (d->nv != tc.train_videos || d->nq != tc.train_queries)
 			die("%s: %d videos and %d queries, but %s was trained on %ld and %ld", video,
 			    d->nv, d->nq, resume, tc.train_videos, tc.train_queries);
-		if (ckpt_uses_kd(&tc) && tc.kd_feat && d->E != tc.mc.E)
+		if (ckpt_uses_kd(&tc) && feat && d->E != tc.mc.E)
 			die("%s: teacher dim %d, but %s has %d", tvideo, d->E, resume, tc.mc.E);
 		if (val && !eval_loss && st.epoch == st.best_epoch && out)
 			resume_bytes = slurp(resume, &resume_n);
@@ -613,8 +514,6 @@ main(int argc, char *argv[])
 		tc.mc.dv = d->dv;
 		tc.mc.dt = d->dt;
 		tc.mc.E = d->E;     /* 0 without feature distillation */
-		for (int b = 0; b < NBRANCH; b++)
-			tc.mc.feat_kd[b] = tc.kd_feat && tc.kd_branch[b] && ckpt_uses_kd(&tc);
 		tc.train_videos = d->nv;
 		tc.train_queries = d->nq;
 		tc.steps_per_epoch = data_steps_per_epoch(d, tc.batch);

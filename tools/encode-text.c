@@ -10,11 +10,9 @@
 #include "util.h"
 
 static void
-usage(int status)
+help(void)
 {
-	FILE *f = status ? stderr : stdout;
-
-	fprintf(f,
+	printf(
 "encode-text - query embeddings with a trained checkpoint\n"
 "\n"
 "usage: %s -c CKPT [-j THREADS] [-n CHUNK] [-o OUT] < QUERY_STUDENT > ENCODED_QUERIES\n"
@@ -26,12 +24,11 @@ usage(int status)
 "  -n CHUNK    queries encoded per call (default 256)\n"
 "  -o OUT      output file, written atomically (default: stdout)\n"
 "  Exit 1 on any error (wrong dims, more tokens than the model's max, bad stream).\n", argv0);
-	exit(status);
+	exit(0);
 }
 
 int
 main(int argc, char *argv[])
 {
-	argv0 = "encode-text";
-	return encode_main(ENC_TEXT, argc, argv, usage);
+	return encode_main(ENC_TEXT, argc, argv, help);
 }

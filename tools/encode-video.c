@@ -10,11 +10,9 @@
 #include "util.h"
 
 static void
-usage(int status)
+help(void)
 {
-	FILE *f = status ? stderr : stdout;
-
-	fprintf(f,
+	printf(
 "encode-video - frame embeddings of videos with a trained checkpoint\n"
 "\n"
 "usage: %s -c CKPT [-j THREADS] [-n CHUNK] [-o OUT] < VIDEO_STUDENT > ENCODED_VIDEOS\n"
@@ -26,12 +24,11 @@ usage(int status)
 "  -n CHUNK    videos encoded per call (default 64)\n"
 "  -o OUT      output file, written atomically (default: stdout)\n"
 "  Exit 1 on any error (wrong dims, more frames than the model's max, bad stream).\n", argv0);
-	exit(status);
+	exit(0);
 }
 
 int
 main(int argc, char *argv[])
 {
-	argv0 = "encode-video";
-	return encode_main(ENC_VIDEO, argc, argv, usage);
+	return encode_main(ENC_VIDEO, argc, argv, help);
 }

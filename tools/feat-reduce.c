@@ -1,4 +1,4 @@
-/* feat-reduce: the input reduction of ../shared/method.md as a stream filter. Reads one
+/* feat-reduce: the input reduction of doc/method.md as a stream filter. Reads one
  * video-features or query-features stream and writes the same kind with frame sequences
  * segment-averaged to at most MAXFRAMES rows, token sequences cut to the first MAXTOKENS rows,
  * and student rows L2-normalised (x / (|x| + 1e-5), the same form for frames and tokens, as in
@@ -116,11 +116,8 @@ main(int argc, char *argv[])
 	MpReader *r;
 	MpWriter *w;
 
-	argv0 = "feat-reduce";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
-	while ((c = getopt(argc, argv, "f:t:i:o:zq")) != -1) {
+	tool_start(argc, argv, help);
+	while ((c = getopt(argc, argv, ":f:t:i:o:zq")) != -1) {
 		switch (c) {
 		case 'f': maxf = estrtol(optarg, 1, 1L << 20); break;
 		case 't': maxt = estrtol(optarg, 1, 1L << 20); break;
@@ -128,7 +125,7 @@ main(int argc, char *argv[])
 		case 'o': out = optarg; break;
 		case 'z': gz = 1; break;
 		case 'q': progress_quiet = 1; break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc)

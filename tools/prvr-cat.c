@@ -207,16 +207,13 @@ main(int argc, char *argv[])
 	SchemaState *s;
 	MpReader *r;
 
-	argv0 = "prvr-cat";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
-	while ((c = getopt(argc, argv, "acn:")) != -1) {
+	tool_start(argc, argv, help);
+	while ((c = getopt(argc, argv, ":acn:")) != -1) {
 		switch (c) {
 		case 'a': all = 1; break;
 		case 'c': check = 1; break;
 		case 'n': max = estrtol(optarg, 0, 1L << 40); break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (argc - optind > 1)

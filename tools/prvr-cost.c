@@ -133,11 +133,8 @@ main(int argc, char *argv[])
 	float *video, *query, *tau, *out;
 	int *vlen, *qlen, *qvid, Nq;
 
-	argv0 = "prvr-cost";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
-	while ((c = getopt_long(argc, argv, "p:s:j:", lo, NULL)) != -1) {
+	tool_start(argc, argv, help);
+	while ((c = getopt_long(argc, argv, ":p:s:j:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p': preset = optarg; break;
 		case 'd':
@@ -158,7 +155,7 @@ main(int argc, char *argv[])
 		case 'N': train = 0; break;
 		case 's': seed = estrtol(optarg, 0, 1L << 62); break;
 		case 'j': threads = (int)estrtol(optarg, 1, 256); break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc || (!preset) == (!dv))

@@ -1436,9 +1436,9 @@ default_feature(const char *coll)
 }
 
 static void
-usage(FILE *fp, int status)
+help(void)
 {
-	fprintf(fp,
+	printf(
 "usage: %s -r ROOT/COLLECTION -o DIR [--strict] [--feature NAME] [--collection NAME]\n"
 "       [--splits LIST] [--max-warnings N] [-q]\n"
 "prvr-import - released PRVR features (MS-SL/DL-DKD layout, HDF5 + feature.bin) to a corpus directory\n"
@@ -1471,7 +1471,7 @@ usage(FILE *fp, int status)
 "Exit status: 0 when the corpus was written (skipped items are summarised on stderr and in\n"
 "corpus.mp), 1 on any fatal problem or on any problem with --strict (then no output is left).\n",
 	        argv0);
-	exit(status);
+	exit(0);
 }
 
 /* the only FeatureData/<name> holding a feature.bin */
@@ -1526,11 +1526,8 @@ main(int argc, char *argv[])
 	double dt;
 	union { uint32_t u; unsigned char b[4]; } endian = { 1 };
 
-	argv0 = argv[0];
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		usage(stdout, 0);
-	while ((ch = getopt_long(argc, argv, "r:o:sf:c:S:w:qh", opts, NULL)) != -1) {
+	tool_start(argc, argv, help);
+	while ((ch = getopt_long(argc, argv, ":r:o:sf:c:S:w:qh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r': c.root = estrdup(optarg); break;
 		case 'o': c.outdir = optarg; break;
@@ -1554,12 +1551,14 @@ main(int argc, char *argv[])
 		}
 		case 'w': maxwarn = estrtol(optarg, 0, 1000000); break;
 		case 'q': progress_quiet = 1; break;
-		case 'h': usage(stdout, 0); break;
-		default: usage(stderr, 1);
+		case 'h': help(); break;
+		default: bad_option(ch);
 		}
 	}
-	if (optind != argc || !c.root || !c.outdir)
-		usage(stderr, 1);
+	if (optind != argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!c.root || !c.outdir)
+		usage_error("-r ROOT/COLLECTION and -o DIR are required");
 	if (endian.b[0] != 1)
 		die("feature.bin is little-endian float32; this big-endian host is not supported");
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);   /* errors are reported here, per key */

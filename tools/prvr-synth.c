@@ -186,12 +186,9 @@ main(int argc, char *argv[])
 	long long bytes;
 	double t0 = now_seconds(), dt;
 
-	argv0 = argv[0];
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
+	tool_start(argc, argv, help);
 	openblas_set_num_threads(1);
-	while ((ch = getopt_long(argc, argv, "p:s:o:zq", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":p:s:o:zq", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p': preset = optarg; break;
 		case 's': seed = optarg; break;
@@ -199,7 +196,8 @@ main(int argc, char *argv[])
 		case 'z': gzip = 1; break;
 		case 'q': progress_quiet = 1; break;
 		case '?':
-			usage();
+		case ':':
+			bad_option(ch);
 		default:
 			kopt[nk] = ch;
 			karg[nk++] = optarg;

@@ -1,4 +1,4 @@
-/* rank: the test-time retrieval of ../shared/method.md ("Evaluation"). Scores every encoded query
+/* rank: the test-time retrieval of doc/method.md ("Evaluation"). Scores every encoded query
  * against every encoded video, s_b(q, v) = max_t cos(q_b, F_{b,v,t}) per branch b (lib/score),
  * fuses beta * exp + (1 - beta) * inh (or takes one branch), and writes a ranking stream: per
  * query the 1-based rank of its own video (rank_of, ties to the lower corpus index) and its top K
@@ -17,7 +17,9 @@
 #include <cblas.h>
 
 #include "evalm.h"
+#include "gt.h"
 #include "mpio.h"
+#include "schema.h"
 #include "score.h"
 #include "util.h"
 #include "vidset.h"
@@ -40,8 +42,8 @@ help(void)
 {
 	printf("rank - score encoded queries against encoded videos and rank the videos\n"
 	       "\n"
-	       "usage: %s -v VIDEOS -q QUERIES [-S] [-b BETA] [-B BRANCH] [-k K] [-j N] [-o FILE] [-z]\n"
-	       "       %s -s SCORES [-b BETA] [-B BRANCH] [-k K] [-o FILE] [-z]\n"
+	       "usage: %s -v VIDEOS -q QUERIES [-S] [-b BETA] [-B BRANCH] [-k K] [-g GT] [-j N] [-o FILE] [-z]\n"
+	       "       %s -s SCORES [-b BETA] [-B BRANCH] [-k K] [-g GT] [-o FILE] [-z]\n"
 	       "\n"
 	       "Reads an encoded-videos stream (VIDEOS, held in memory) and an encoded-queries stream\n"
 	       "(QUERIES, streamed) of the same dim. Per branch b (header 'branches': inh, exp), the\n"
@@ -65,6 +67,9 @@ help(void)
 	       "  -b BETA    weight of the exploration branch, 0..1 (default 0.3)\n"
 	       "  -B BRANCH  rank this branch alone (inh, exp, teacher, ...)\n"
 	       "  -k K       videos listed per query, 1..1073741824 (default 100)\n"
+	       "  -g FILE    relevance file (JSON lines {\"query_id\", \"gt_video_ids\"}): rank only\n"
+	       "             its queries (others skipped and counted); an item's video and rank are\n"
+	       "             those of the query's first relevant video (metrics -g for mAP)\n"
 	       "  -j N       BLAS threads, 1..256 (default $OPENBLAS_NUM_THREADS or 2)\n"
 	       "  -o FILE    output stream (default stdout; written atomically)\n"
 	       "  -z         gzip the output\n"
@@ -79,7 +84,7 @@ static void
 usage(void)
 {
 	die("usage: %s {-v VIDEOS -q QUERIES [-S] [-j N] | -s SCORES} [-b BETA | -B BRANCH] [-k K] "
-	    "[-o FILE] [-z] [-Q]", argv0);
+	    "[-g GT] [-o FILE] [-z] [-Q]", argv0);
 }
 
 /* ---- branches ---- */
@@ -236,6 +241,58 @@ write_ranking_item(MpWriter *w, const char *id, const char *video, int own, cons
 	mpw_record_done(w);
 }
 
+/* ---- -g: the first relevant video stands for the own video ---- */
+
+static GtSet *gt;              /* -g, or NULL */
+static unsigned char *gt_seen; /* (gt->n) */
+static long gt_skipped;
+
+/* the column of query id's first relevant video in s (nv) by rank_of's order, its own video
+ * own without -g, or -1: a query the relevance file does not list */
+static int
+relevant(const char *id, int own, const float *s, int nv, const IdIndex *ix, const char *in)
+{
+	int q, best = -1;
+
+	if (!gt)
+		return own;
+	if ((q = gt_find(gt, id)) < 0) {
+		gt_skipped++;
+		return -1;
+	}
+	if (gt_seen[q]++)
+		die("%s: query '%s' appears twice", in, id);
+	for (int j = gt->off[q]; j < gt->off[q + 1]; j++) {
+		int v = idindex_find(ix, gt->vid[j]);
+		if (v < 0)
+			die("%s:%ld: video '%s' of query '%s' is not among the videos of %s", gt->path,
+			    gt->line[q], gt->vid[j], id, in);
+		if (best < 0 || better(s, v, best))
+			best = v;
+	}
+	return best;
+}
+
+/* the items the header promises: every query, or with -g the file's queries */
+static long
+gt_count(long count)
+{
+	return gt ? gt->n : count;
+}
+
+/* after the last query: each of the file's queries was ranked */
+static void
+gt_done(const char *in)
+{
+	if (!gt)
+		return;
+	for (int q = 0; q < gt->n; q++)
+		if (!gt_seen[q])
+			die("%s:%ld: query '%s' is not in %s", gt->path, gt->line[q], gt->qid[q], in);
+	if (gt_skipped)
+		warnf("%s: %ld queries not in %s skipped", in, gt_skipped, gt->path);
+}
+
 /* the ranked score of query i from per-branch scores sb[b] (nq, nv) into out (nv) */
 static const float *
 chosen(const Choice *c, float **sb, long i, int nv, float *out)
@@ -252,7 +309,7 @@ static void
 rank_scores(const char *path, const char *out, int gz, const char *bname, double beta, long k)
 {
 	MpReader *r = mpr_open(path);
-	const msgpack_object *h = mpr_header(r, "scores"), *o;
+	const msgpack_object *h = schema_header(r, "scores"), *o;
 	size_t nv, nb;
 	char **vid = mpr_strarray(r, h, "videos", &nv), **br = header_branches(r, h, &nb);
 	char *split = vidset_header_split(r, h), id[4096], video[4096];
@@ -277,7 +334,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 	if (r->count == 0)
 		die("%s: no queries", r->name);
 	w = mpw_open(out, gz);
-	write_ranking_header(w, r->count, vid, (int)nv, k, &c, split);
+	write_ranking_header(w, gt_count(r->count), vid, (int)nv, k, &c, split);
 	while ((o = mpr_next(r))) {
 		int own;
 		float *p[2] = { sb[0], sb[1] };
@@ -291,12 +348,14 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 		if (c.fused)
 			mpr_f32(r, o, br[c.b], sb[1], nv);
 		c1.a = 0, c1.b = 1;
-		write_ranking_item(w, id, video, own, chosen(&c1, p, 0, (int)nv, fused), (int)nv, kk,
-		                   top, topscore);
+		const float *s = chosen(&c1, p, 0, (int)nv, fused);
+		if ((own = relevant(id, own, s, (int)nv, &ix, r->name)) >= 0)
+			write_ranking_item(w, id, vid[own], own, s, (int)nv, kk, top, topscore);
 		progress(0, "%ld queries ranked", ++nq);
 	}
 	if (nq == 0)
 		die("%s: no queries", r->name);
+	gt_done(r->name);
 	mpr_close(r);
 	mpw_close(w);
 	progress(1, "%ld queries x %zu videos ranked by %s", nq, nv, c.name);
@@ -316,7 +375,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
              const char *bname, double beta, long k)
 {
 	MpReader *rv = mpr_open(vpath), *rq;
-	const msgpack_object *hv = mpr_header(rv, "encoded-videos"), *hq, *o;
+	const msgpack_object *hv = schema_header(rv, "encoded-videos"), *hq, *o;
 	size_t nbv, nbq, nuse = 0;
 	char **bv, **bq, *use[MAXBR], *vsplit, *qsplit;
 	long D, nq = 0;
@@ -332,7 +391,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	if (strcmp(vpath, "-") == 0 && strcmp(qpath, "-") == 0)
 		die("-v and -q cannot both be stdin");
 	rq = mpr_open(qpath);
-	hq = mpr_header(rq, "encoded-queries");
+	hq = schema_header(rq, "encoded-queries");
 	D = vidset_dim(rv, hv, rq, hq);
 	bv = header_branches(rv, hv, &nbv);
 	bq = header_branches(rq, hq, &nbq);
@@ -378,7 +437,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	if (scores_out)
 		vidset_scores_header(w, rq->count, &V, use, (int)nuse, qsplit);
 	else
-		write_ranking_header(w, rq->count, V.id, V.nv, k, &c, qsplit);
+		write_ranking_header(w, gt_count(rq->count), V.id, V.nv, k, &c, qsplit);
 
 	for (;;) {
 		int n = 0;
@@ -407,9 +466,12 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 				for (size_t b = 0; b < nuse; b++)
 					mpw_kv_f32(w, use[b], sb[b] + (size_t)i * V.nv, (size_t)V.nv);
 				mpw_record_done(w);
-			} else
-				write_ranking_item(w, qid[i], qvid[i], qown[i],
-				                   chosen(&c, sb, i, V.nv, fused), V.nv, kk, top, topscore);
+			} else {
+				const float *s = chosen(&c, sb, i, V.nv, fused);
+				int v = relevant(qid[i], qown[i], s, V.nv, &V.ix, rq->name);
+				if (v >= 0)
+					write_ranking_item(w, qid[i], V.id[v], v, s, V.nv, kk, top, topscore);
+			}
 			free(qid[i]);
 			free(qvid[i]);
 		}
@@ -418,6 +480,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	}
 	if (nq == 0)
 		die("%s: no queries", rq->name);
+	gt_done(rq->name);
 	mpr_close(rq);
 	mpw_close(w);
 	progress(1, "%ld queries x %d videos (%s) in %.1f s, scoring %.1f s", nq, V.nv,
@@ -438,18 +501,15 @@ int
 main(int argc, char *argv[])
 {
 	const char *vpath = NULL, *qpath = NULL, *spath = NULL, *out = "-", *bname = NULL;
-	const char *env = getenv("OPENBLAS_NUM_THREADS");
+	const char *env = getenv("OPENBLAS_NUM_THREADS"), *gpath = NULL;
 	double beta = 0.3;
 	long k = 100, nthreads = 2;
 	int c, gz = 0, scores_out = 0, have_beta = 0;
 
-	argv0 = "rank";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
+	tool_start(argc, argv, help);
 	if (env && *env)
 		nthreads = estrtol(env, 1, 256);
-	while ((c = getopt(argc, argv, "v:q:s:Sb:B:k:j:o:zQ")) != -1) {
+	while ((c = getopt(argc, argv, ":v:q:s:Sb:B:k:g:j:o:zQ")) != -1) {
 		switch (c) {
 		case 'v': vpath = optarg; break;
 		case 'q': qpath = optarg; break;
@@ -458,11 +518,12 @@ main(int argc, char *argv[])
 		case 'b': beta = estrtod(optarg, 0, 1); have_beta = 1; break;
 		case 'B': bname = optarg; break;
 		case 'k': k = estrtol(optarg, 1, 1L << 30); break;
+		case 'g': gpath = optarg; break;
 		case 'j': nthreads = estrtol(optarg, 1, 256); break;
 		case 'o': out = optarg; break;
 		case 'z': gz = 1; break;
 		case 'Q': progress_quiet = 1; break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc)
@@ -471,6 +532,13 @@ main(int argc, char *argv[])
 		usage();
 	if (have_beta && bname)
 		die("usage: -b and -B exclude each other");
+	if (gpath) {
+		if (scores_out)
+			die("usage: -g ranks; -S writes every query's scores (give -g to metrics instead)");
+		gt = emalloc(sizeof(*gt));
+		gt_load(gt, gpath);
+		gt_seen = ecalloc((size_t)gt->n, 1);
+	}
 
 	if (spath) {
 		openblas_set_num_threads(1);
@@ -478,6 +546,11 @@ main(int argc, char *argv[])
 	} else {
 		openblas_set_num_threads((int)nthreads);
 		rank_encoded(vpath, qpath, out, gz, scores_out, bname, beta, k);
+	}
+	if (gt) {
+		gt_free(gt);
+		free(gt);
+		free(gt_seen);
 	}
 	return 0;
 }

@@ -1,4 +1,4 @@
-/* teacher-sim: the teacher's frame-level similarities of ../shared/method.md ("Similarities"):
+/* teacher-sim: the teacher's frame-level similarities of doc/method.md ("Similarities"):
  * tau(q, v)_t = cos(c_q, C_{v,t}) of each query's CLIP text embedding c_q with the reduced CLIP
  * frame features C_v of its own video, the distillation target of distill-step. With -S it writes
  * instead the teacher's video scores max_t tau(q, v) against every video (a scores stream with
@@ -113,13 +113,10 @@ main(int argc, char *argv[])
 	char *x = "x", *teacher = "teacher";
 	double t0 = now_seconds();
 
-	argv0 = "teacher-sim";
-	set_cmdline(argc, argv);
-	if (want_help(argc, argv))
-		help();
+	tool_start(argc, argv, help);
 	if (env && *env)
 		nthreads = estrtol(env, 1, 256);
-	while ((c = getopt(argc, argv, "v:q:Sj:o:zQ")) != -1) {
+	while ((c = getopt(argc, argv, ":v:q:Sj:o:zQ")) != -1) {
 		switch (c) {
 		case 'v': vpath = optarg; break;
 		case 'q': qpath = optarg; break;
@@ -128,7 +125,7 @@ main(int argc, char *argv[])
 		case 'o': out = optarg; break;
 		case 'z': gz = 1; break;
 		case 'Q': progress_quiet = 1; break;
-		default: usage();
+		default: bad_option(c);
 		}
 	}
 	if (optind != argc || !vpath || !qpath)

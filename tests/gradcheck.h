@@ -3,7 +3,8 @@
  * which a layer's output is checked, central differences against an analytic gradient,
  * forward outputs against a double-precision reference, and the OK / NOT OK lines (with the
  * max difference) the tests print. Every check counts: gc_finish says whether all passed.
- * Not here: the layers or references themselves; nothing a tool uses. */
+ * Linked into every test program (not into libprvr: no tool uses it). Not here: the layers or
+ * references themselves. */
 #ifndef GRADCHECK_H
 #define GRADCHECK_H
 
