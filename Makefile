@@ -51,6 +51,7 @@ TOOLS   = $(filter-out $(NOHDF5),$(patsubst tools/%.c,%,$(wildcard tools/*.c)))
 BIN     = $(addprefix $(BINDIR)/,$(TOOLS))
 TESTBIN = $(filter-out $(addprefix %/,$(NOHDF5)),$(patsubst tests/%.c,$(TBINDIR)/%,$(wildcard tests/test_*.c)))
 BENCHBIN = $(filter-out $(addprefix %/,$(NOHDF5)),$(patsubst tests/%.c,$(TBINDIR)/%,$(wildcard tests/bench_*.c)))
+include search.mk
 
 build: $(BIN)
 

@@ -10,6 +10,9 @@
 
 static const char *brname[NBRANCH] = { "inh", "exp" };
 
+#define CKPT_MAXPARAMS ((size_t)1 << 31)   /* 8 GiB a block; a pipe has no size to check */
+#define CKPT_MAXSEQ (1L << 22)
+
 static const struct { const char *name; int has[NBRANCH], kd[NBRANCH]; } presets[] = {
 	{ "inh",      { 1, 0 }, { 1, 0 } },
 	{ "exp",      { 0, 1 }, { 0, 0 } },
@@ -278,6 +281,10 @@ read_config(const MpReader *r, const msgpack_object *m, TrainConfig *c)
 	opts_read(r, m, train_opts, ntrain_opts, c, sizeof(*c));
 	if (mc->D % mc->NH)
 		mpr_die(r, "config: hidden %d is not a multiple of heads %d", mc->D, mc->NH);
+	/* readers of this model buffer whole padded sequences: keep one under 16 MiB */
+	if ((long)mc->max_frames * mc->dv > CKPT_MAXSEQ || (long)mc->max_tokens * mc->dt > CKPT_MAXSEQ)
+		mpr_die(r, "config: max_frames x video_dim or max_tokens x token_dim over %ld floats",
+		        (long)CKPT_MAXSEQ);
 	if (resolve(c))
 		mpr_die(r, "config: no distillation kind kd '%s' kd_loss '%s'", kd_on_name(c->kd_on),
 		        c->kd_loss);
@@ -334,6 +341,7 @@ ckpt_read(const char *path, TrainConfig *c, TrainState *st, int moments)
 	const msgpack_object *h = schema_header(r, "checkpoint"), *o;
 	Model *m;
 	int nt;
+	size_t want;
 	long shape[8], np;
 	int32_t rng[8];
 	float *scratch = NULL;
@@ -359,12 +367,18 @@ ckpt_read(const char *path, TrainConfig *c, TrainState *st, int moments)
 		st->cmd = mpr_strdup(r, h, "cmd");
 	}
 	np = mpr_int(r, h, "nparams");
-	m = model_new(&c->mc);
-	nt = model_num_tensors(m);
+	/* the configuration is checked against the stream before the model is built from it */
+	want = model_size(&c->mc, &nt);
 	if (r->count != nt)
 		mpr_die(r, "%ld tensors, but the configured model has %d", r->count, nt);
-	if (np != (long)model_num_params(m))
-		mpr_die(r, "nparams %ld, but the configured model has %zu", np, model_num_params(m));
+	if (np < 0 || (size_t)np != want)
+		mpr_die(r, "nparams %ld, but the configured model has %zu", np, want);
+	if (want > CKPT_MAXPARAMS)
+		mpr_die(r, "a model of %zu parameters, more than %zu", want, CKPT_MAXPARAMS);
+	if (want > mpr_bytes_left(r) / 12)          /* w, m and v: 3 float32 per parameter */
+		mpr_die(r, "a model of %zu parameters, more than the %zu bytes left in the file hold",
+		        want, mpr_bytes_left(r));
+	m = model_new(&c->mc);
 	for (int i = 0; i < nt; i++) {
 		ParamInfo p = model_tensor(m, i);
 		size_t ns;

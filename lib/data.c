@@ -90,6 +90,7 @@ static void
 check_f32(const MpReader *r, const msgpack_object *o, const char *key, size_t n, float **x,
           size_t *cap)
 {
+	mpr_f32n(r, o, key, n);        /* n is claimed: the bin's length backs it before it is allocated */
 	*x = grow_floats(*x, cap, n);
 	mpr_f32(r, o, key, *x, n);
 }

@@ -1,4 +1,5 @@
 /* encode: chunked student feature stream -> encoded stream; see encode.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +38,20 @@ static const Side sides[] = {
 
 static const char *brname[NBRANCH] = { "inh", "exp" };
 
+/* the model's fingerprint, the "model" of encoded streams: CRC-32 of every parameter's bytes and
+ * their count, so that streams of different models are told apart (prvr-search) */
+static void
+fingerprint(char *s, size_t n, const Model *m)
+{
+	unsigned long c = crc32(0L, Z_NULL, 0);
+
+	for (int i = 0; i < model_num_tensors(m); i++) {
+		ParamInfo p = model_tensor(m, i);
+		c = crc32_z(c, (const unsigned char *)p.w, p.n * sizeof(float));
+	}
+	snprintf(s, n, "%08lx-%zu", c, model_num_params(m));
+}
+
 void
 encode_stream(int side, const char *ckpt, const char *inpath, const char *outpath, int threads,
               int chunk)
@@ -49,7 +64,7 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	MpReader *r;
 	MpWriter *w;
 	const msgpack_object *h, *o, *split;
-	char role[32], **ids, **vids = NULL;
+	char role[32], **ids, **vids = NULL, fp[64];
 	float *in, *out[NBRANCH] = { NULL };
 	int *len;
 	long dim, done = 0;
@@ -71,7 +86,7 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	if (dim != din)
 		mpr_die(r, "dim %ld, but %s was trained on %d-d %s features", dim, ckpt, din, s->feat);
 	w = mpw_open(outpath, 0);
-	mpw_header(w, s->out_kind, r->count, 3);
+	mpw_header(w, s->out_kind, r->count, 4);
 	mpw_kv_int(w, "dim", D);
 	mpw_key(w, "branches");
 	for (int b = 0; b < NBRANCH; b++)
@@ -85,6 +100,8 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 		mpw_obj(w, split);
 	else
 		mpw_nil(w);
+	fingerprint(fp, sizeof(fp), m);
+	mpw_kv_str(w, "model", fp);
 	mpw_record_done(w);
 
 	in = efloats((size_t)chunk * maxn * din);
@@ -184,6 +201,7 @@ encode_main(int side, int argc, char *argv[], void (*help)(void))
 	}
 	if (optind != argc || !ckpt)
 		die("usage: %s -c CKPT [-j THREADS] [-n CHUNK] [-o OUT]", argv0);
+	check_outputs(&ckpt, 1, &outpath, 1);
 	encode_stream(side, ckpt, "-", outpath, threads, chunk);
 	return 0;
 }

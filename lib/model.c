@@ -145,15 +145,14 @@ encw(const EncOff *o, float *base)
 	return e;
 }
 
-Model *
-model_new(const ModelConfig *cfg)
+/* the tensor table of m->cfg, without allocating the blocks */
+static void
+layout(Model *m)
 {
 	static const char *brname[NBRANCH] = {"inh", "exp"};
-	Model *m = ecalloc(1, sizeof(*m));
 	const ModelConfig *c = &m->cfg;
 	int share;
 
-	m->cfg = *cfg;
 	CHECK(c->dv > 0 && c->dt > 0 && c->D > 0 && c->NH > 0 && c->D % c->NH == 0);
 	CHECK(c->max_frames > 0 && c->max_tokens > 0);
 	CHECK(c->has_branch[BR_INH] || c->has_branch[BR_EXP]);
@@ -175,6 +174,30 @@ model_new(const ModelConfig *cfg)
 			m->fk_b[br] = add_tensor(m, p, "b", c->E, 0, 0);
 		}
 	}
+}
+
+size_t
+model_size(const ModelConfig *cfg, int *ntensors)
+{
+	Model *m = ecalloc(1, sizeof(*m));
+	size_t np;
+
+	m->cfg = *cfg;
+	layout(m);
+	*ntensors = m->nt;
+	np = m->np;
+	free(m);
+	return np;
+}
+
+Model *
+model_new(const ModelConfig *cfg)
+{
+	Model *m = ecalloc(1, sizeof(*m));
+	const ModelConfig *c = &m->cfg;
+
+	m->cfg = *cfg;
+	layout(m);
 	m->w = efloats(m->np);
 	m->g = efloats(m->np);
 	m->m = efloats(m->np);

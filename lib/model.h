@@ -63,6 +63,9 @@ typedef struct {
 typedef struct Model Model;
 
 Model *model_new(const ModelConfig *cfg);
+/* parameters (and tensors) model_new(cfg) would have, allocating nothing of that size: what a
+ * reader checks a claimed configuration against before building it */
+size_t model_size(const ModelConfig *cfg, int *ntensors);
 void   model_free(Model *m);
 const ModelConfig *model_config(const Model *m);
 /* Linear and embedding weights N(0, 0.02), biases 0, LayerNorm gain 1 bias 0 */

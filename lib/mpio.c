@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mpio.h"
@@ -19,6 +20,7 @@ MpReader *
 mpr_open(const char *path)
 {
 	MpReader *r = ecalloc(1, sizeof(*r));
+	struct stat sb;
 	int fd;
 
 	if (strcmp(path, "-") == 0) {
@@ -30,12 +32,11 @@ mpr_open(const char *path)
 	}
 	if (fd < 0)
 		die("open %s:", r->name);
+	r->fsize = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1;
 	r->gz = gzdopen(fd, "rb");
 	if (!r->gz)
 		die("%s: gzdopen: out of memory", r->name);
 	gzbuffer(r->gz, 1 << 17);
-	if (!msgpack_unpacker_init(&r->u, 1 << 16))
-		die("%s: msgpack_unpacker_init: out of memory", r->name);
 	msgpack_unpacked_init(&r->r);
 	r->rec = -1;
 	r->count = -1;
@@ -58,40 +59,141 @@ mpr_die(const MpReader *r, const char *fmt, ...)
 	die("%s: record %ld: %s", r->name, r->rec, msg);
 }
 
+long long
+mpr_end_offset(const MpReader *r)
+{
+	return r->consumed + (long long)r->used;
+}
+
+size_t
+mpr_bytes_left(const MpReader *r)
+{
+	if (r->fsize < 0)
+		return SIZE_MAX;
+	if (!gzdirect(r->gz))
+		return (size_t)r->fsize * 1032;  /* deflate's largest expansion */
+	return (size_t)(r->fsize - MIN(r->fsize, r->consumed));
+}
+
+static uint64_t
+be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/* Length of the msgpack object at the start of p[0..len): 0 while incomplete, -1 if malformed.
+ * Walks headers only (a bin or str body is skipped by its length), counting the objects still
+ * owed by arrays and maps, so it needs no memory whatever the sizes claimed. */
+static long long
+object_extent(const unsigned char *p, size_t len)
+{
+	uint64_t owed = 1, pos = 0;
+
+	while (owed > 0) {
+		unsigned b;
+		uint64_t head = 1, body = 0, items = 0;
+		if (pos >= len)
+			return 0;
+		b = p[pos];
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+			;
+		else if (b <= 0x8f)
+			items = 2 * (b & 0x0f);
+		else if (b <= 0x9f)
+			items = b & 0x0f;
+		else if (b <= 0xbf)
+			body = b & 0x1f;
+		else if (b == 0xc1)
+			return -1;
+		else {
+			/* c4..df: the width of the length or value field after the type byte */
+			static const unsigned char w[] = {
+				1, 2, 4, 1, 2, 4, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8,   /* c4 bin..d3 int64 */
+				1, 1, 1, 1, 1, 1, 2, 4, 2, 4, 2, 4 };             /* d4 fixext..df map32 */
+			int k = w[b - 0xc4];
+			uint64_t v;
+			if (pos + 1 + k > len)
+				return 0;
+			v = be(p + pos + 1, k);
+			head = 1 + k;
+			if (b <= 0xc6 || (b >= 0xd9 && b <= 0xdb))
+				body = v;                        /* bin, str */
+			else if (b <= 0xc9)
+				body = v, head++;                /* ext: length, then a type byte */
+			else if (b <= 0xd3)
+				head = 1 + k;                    /* float, (u)int: k value bytes */
+			else if (b <= 0xd8)
+				head = 2, body = 1u << (b - 0xd4);  /* fixext: type byte, 1..16 bytes */
+			else if (b <= 0xdd)
+				items = v;                       /* array16/32 */
+			else
+				items = 2 * v;                   /* map16/32 */
+		}
+		pos += head + body;
+		owed += items;
+		owed--;
+	}
+	return pos <= len ? (long long)pos : 0;
+}
+
 /* next msgpack object into r->r: 1 ok, 0 clean end of input */
 static int
 next_object(MpReader *r)
 {
-	int n;
+	long long ext;
+	size_t off = 0;
+	z_off_t z0 = gzoffset(r->gz);
 
-	for (;;) {
-		switch (msgpack_unpacker_next(&r->u, &r->r)) {
-		case MSGPACK_UNPACK_SUCCESS:
-			return 1;
-		case MSGPACK_UNPACK_CONTINUE:
-			break;
-		case MSGPACK_UNPACK_NOMEM_ERROR:
-			die("%s: record %ld: out of memory decoding msgpack", r->name, r->rec + 1);
-		default:
-			die("%s: record %ld: malformed msgpack", r->name, r->rec + 1);
+	/* drop the previous record: its objects point into buf and are no longer needed */
+	if (r->used)
+		memmove(r->buf, r->buf + r->used, r->len - r->used);
+	r->len -= r->used;
+	r->consumed += (long long)r->used;
+	r->used = 0;
+	while ((ext = object_extent((unsigned char *)r->buf, r->len)) == 0) {
+		int n;
+		if (r->len == r->cap) {
+			size_t nc = r->cap ? 2 * r->cap : 1 << 16;
+			if (!gzdirect(r->gz) && nc > MP_GZ_FLOOR &&
+			    nc / MP_GZ_RATIO > (size_t)(gzoffset(r->gz) - z0) + (1 << 17))
+				die("%s: record %ld: gzip expands more than %dx past %zu MiB (a "
+				    "decompression bomb?)", r->name, r->rec + 1, MP_GZ_RATIO,
+				    MP_GZ_FLOOR >> 20);
+			if (!(r->buf = realloc(r->buf, nc)))
+				die("%s: record %ld: out of memory for %zu bytes", r->name, r->rec + 1, nc);
+			r->cap = nc;
 		}
-		/* big records (a whole video) need a buffer that grows; reserve doubles as needed */
-		if (!msgpack_unpacker_reserve_buffer(&r->u, 1 << 16))
-			die("%s: record %ld: out of memory", r->name, r->rec + 1);
-		n = gzread(r->gz, msgpack_unpacker_buffer(&r->u),
-		           (unsigned)MIN(msgpack_unpacker_buffer_capacity(&r->u), (size_t)1 << 30));
+		n = gzread(r->gz, r->buf + r->len, (unsigned)MIN(r->cap - r->len, (size_t)1 << 30));
 		if (n < 0) {
 			int e;
 			const char *m = gzerror(r->gz, &e);
 			die("%s: read: %s", r->name, e == Z_ERRNO ? strerror(errno) : m);
 		}
 		if (n == 0) {
-			if (msgpack_unpacker_message_size(&r->u) != 0)
+			if (r->len != 0)
 				die("%s: record %ld: truncated stream", r->name, r->rec + 1);
 			return 0;
 		}
-		msgpack_unpacker_buffer_consumed(&r->u, n);
+		r->len += (size_t)n;
 	}
+	if (ext < 0)
+		die("%s: record %ld: malformed msgpack", r->name, r->rec + 1);
+	switch (msgpack_unpack_next(&r->r, r->buf, (size_t)ext, &off)) {
+	case MSGPACK_UNPACK_SUCCESS:
+		break;
+	case MSGPACK_UNPACK_NOMEM_ERROR:
+		die("%s: record %ld: out of memory decoding msgpack", r->name, r->rec + 1);
+	default:
+		die("%s: record %ld: malformed msgpack", r->name, r->rec + 1);
+	}
+	if (off != (size_t)ext)
+		die("%s: record %ld: malformed msgpack", r->name, r->rec + 1);
+	r->used = (size_t)ext;
+	return 1;
 }
 
 static int
@@ -152,6 +254,7 @@ mpr_header(MpReader *r, const char *kind)
 	long v;
 
 	CHECK(r->rec == -1);
+	oom_where(r->name, &r->rec);
 	if (!next_object(r))
 		die("%s: empty stream (no header record; did the producer fail?)", r->name);
 	r->rec = 0;
@@ -178,6 +281,7 @@ const msgpack_object *
 mpr_next(MpReader *r)
 {
 	CHECK(r->rec >= 0);
+	oom_where(r->name, &r->rec);
 	if (!next_object(r)) {
 		if (r->count >= 0 && r->rec != r->count)
 			die("%s: truncated stream: %ld records, header promised %ld",
@@ -207,8 +311,9 @@ mpr_close(MpReader *r)
 
 	if (e != Z_OK)
 		die("%s: %s", r->name, e == Z_BUF_ERROR ? "truncated gzip stream" : "gzip read error");
+	oom_where(NULL, &r->rec);
 	msgpack_unpacked_destroy(&r->r);
-	msgpack_unpacker_destroy(&r->u);
+	free(r->buf);
 	free(r->name);
 	free(r);
 }
@@ -351,12 +456,20 @@ mpr_binlen(const MpReader *r, const msgpack_object *map, const char *key, size_t
 }
 
 void
-mpr_f32(const MpReader *r, const msgpack_object *map, const char *key, float *dst, size_t n)
+mpr_f32n(const MpReader *r, const msgpack_object *map, const char *key, size_t n)
 {
 	size_t len = mpr_binlen(r, map, key, 4);
 
-	if (len != n * 4)
+	if (len / 4 != n)
 		mpr_die(r, "'%s': expected bin of %zu float32, got %zu", key, n, len / 4);
+}
+
+void
+mpr_f32(const MpReader *r, const msgpack_object *map, const char *key, float *dst, size_t n)
+{
+	size_t len = n * 4;
+
+	mpr_f32n(r, map, key, n);
 	memcpy(dst, mp_find(map, key)->via.bin.ptr, len);
 	for (size_t i = 0; i < n; i++)
 		if (!isfinite(dst[i]))
@@ -387,6 +500,8 @@ mpr_strarray(const MpReader *r, const msgpack_object *map, const char *key, size
 		const msgpack_object *s = &o->via.array.ptr[i];
 		if (s->type != MSGPACK_OBJECT_STR)
 			mpr_die(r, "'%s'[%zu]: expected a string", key, i);
+		if (memchr(s->via.str.ptr, '\0', s->via.str.size))
+			mpr_die(r, "'%s'[%zu]: string contains a NUL byte", key, i);
 		v[i] = emalloc(s->via.str.size + 1);
 		memcpy(v[i], s->via.str.ptr, s->via.str.size);
 		v[i][s->via.str.size] = '\0';
@@ -474,12 +589,13 @@ mpw_open(const char *path, int gzip)
 	if (strcmp(path, "-") == 0) {
 		w->name = estrdup("<stdout>");
 		w->fd = 1;
-	} else {
-		size_t n = strlen(path) + 32;
+	} else if (written_in_place(path)) {
 		w->name = estrdup(path);
-		w->tmp = emalloc(n);
-		snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-		tmp_register(w->tmp);
+		if ((w->fd = open(path, O_WRONLY)) < 0)
+			die("open %s:", path);
+	} else {
+		w->name = estrdup(path);
+		w->tmp = tmp_path(path);
 		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (w->fd < 0)
 			die("open %s:", w->tmp);
@@ -620,6 +736,53 @@ mpw_record_done(MpWriter *w)
 	VALUE(msgpack_pack_uint32(&w->pk, (uint32_t)w->crc));
 	w->in_record = 0;
 	w->rec++;
+}
+
+void
+mpw_copy(MpWriter *w, const msgpack_object *map)
+{
+	CHECK(map->type == MSGPACK_OBJECT_MAP);
+	mpw_map(w, map->via.map.size);
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		mpw_obj(w, &map->via.map.ptr[i].key);
+		mpw_obj(w, &map->via.map.ptr[i].val);
+	}
+	mpw_record_done(w);
+}
+
+void
+mpw_publish(MpWriter *w)
+{
+	char *pub = emalloc(strlen(w->name) + 8), *copy, buf[1 << 16];
+	int in, out;
+	ssize_t k;
+
+	CHECK(!w->gz && !w->in_record);
+	flush_buf(w);
+	if (!w->tmp)
+		return;
+	sprintf(pub, "%s.pub", w->name);
+	copy = tmp_path(pub);
+	if ((in = open(w->tmp, O_RDONLY)) < 0)
+		die("open %s:", w->tmp);
+	if ((out = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+		die("open %s:", copy);
+	while ((k = read(in, buf, sizeof(buf))) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			die("read %s:", w->tmp);
+		if (write_all(out, buf, (size_t)k))
+			die("write %s:", copy);
+	}
+	close(in);
+	if ((fsync(out) && errno != EINVAL) || close(out))
+		die("write %s:", copy);
+	if (rename(copy, w->name))
+		die("rename %s to %s:", copy, w->name);
+	tmp_unregister(copy);
+	free(copy);
+	free(pub);
 }
 
 void

@@ -6,6 +6,10 @@
  * of little-endian float32 (or int32) with their shape given by the header or a nearby key.
  * Readers hold one record at a time (constant memory per record), read gzip transparently and
  * die with "NAME: record I: problem" on anything truncated, corrupt, mis-typed or non-finite.
+ * Nothing is allocated from a size read from input before the bytes behind it have arrived: a
+ * record is decoded only once all its bytes are in memory (so msgpack's own allocations are
+ * bounded by the record's length), and a gzip record may not expand more than MP_GZ_RATIO times
+ * past MP_GZ_FLOOR bytes (a decompression bomb is refused, not allocated).
  * Writers to a path write NAME.tmp.PID and rename on mpw_close, so a failed run leaves no file.
  * Every record a writer emits ends with a pair "crc32": CRC-32 (zlib) of the record's bytes up to
  * that pair (the map header, which counts the crc32 pair, and every other pair, in order);
@@ -23,11 +27,16 @@
 
 #define MP_MAGIC "prvr"
 #define MP_VERSION 1
+#define MP_GZ_FLOOR ((size_t)16 << 20)
+#define MP_GZ_RATIO 64
 
 typedef struct {
 	char *name;            /* path, or "<stdin>": used in every message */
 	gzFile gz;
-	msgpack_unpacker u;
+	char *buf;             /* bytes read: the current record from 0, then what follows */
+	size_t cap, len, used; /* allocated, filled, bytes of the current record */
+	long long fsize;       /* size of a regular file, -1 otherwise */
+	long long consumed;    /* decoded bytes of the records before the current one */
 	msgpack_unpacked r;
 	long rec;              /* index of the record last returned; 0 = header, -1 none yet */
 	long count;            /* items promised by the header, -1 unknown */
@@ -65,6 +74,12 @@ const msgpack_object *mpr_next(MpReader *r);
  * a map, its crc32 (then dropped from o); messages name record rec from then on */
 void mpr_record(MpReader *r, msgpack_object *o, long rec);
 void mpr_close(MpReader *r);                          /* also reports deferred gzip errors */
+/* offset in the decoded stream of the end of the record last returned (for an uncompressed
+ * file, its offset in the file) */
+long long mpr_end_offset(const MpReader *r);
+/* most bytes the rest of the stream can decode to: from the file's size for a regular file
+ * (times the deflate limit 1032 when gzip), SIZE_MAX for a pipe */
+size_t mpr_bytes_left(const MpReader *r);
 _Noreturn void mpr_die(const MpReader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* map access; the "r" variants die naming r, the record and the key when absent or mis-typed */
@@ -77,12 +92,14 @@ int         mpr_bool_or(const MpReader *r, const msgpack_object *map, const char
 char       *mpr_strdup(const MpReader *r, const msgpack_object *map, const char *key);
 /* copy string into buf (size bytes incl. NUL); dies if it does not fit */
 void        mpr_strcpy(const MpReader *r, const msgpack_object *map, const char *key, char *buf, size_t size);
+/* dies unless key is a bin of exactly n float32: the check before allocating from a claimed n */
+void        mpr_f32n(const MpReader *r, const msgpack_object *map, const char *key, size_t n);
 /* bin of exactly n float32: memcpy into dst and check every value is finite */
 void        mpr_f32(const MpReader *r, const msgpack_object *map, const char *key, float *dst, size_t n);
 void        mpr_i32(const MpReader *r, const msgpack_object *map, const char *key, int32_t *dst, size_t n);
 /* length in bytes of bin key; dies unless it is a bin whose length is a multiple of elem */
 size_t      mpr_binlen(const MpReader *r, const msgpack_object *map, const char *key, size_t elem);
-/* array of strings, each strdup'ed; *n gets the length */
+/* array of strings, each strdup'ed; *n gets the length; dies on a NUL byte inside one */
 char      **mpr_strarray(const MpReader *r, const msgpack_object *map, const char *key, size_t *n);
 /* array of ints into dst (size max); returns the length */
 size_t      mpr_intarray(const MpReader *r, const msgpack_object *map, const char *key, long *dst, size_t max);
@@ -110,6 +127,11 @@ void mpw_i32bin(MpWriter *w, const int32_t *x, size_t n);
 /* copy one msgpack object as is (e.g. a header map passed through) */
 void mpw_obj(MpWriter *w, const msgpack_object *o);
 void mpw_record_done(MpWriter *w);                    /* appends crc32, counts the record */
+/* one record: the pairs of map (e.g. a record read from another stream), with a new crc32 */
+void mpw_copy(MpWriter *w, const msgpack_object *map);
+/* the records so far, at the final name now, while writing goes on (a copy of the temporary
+ * file renamed into place): a run killed later leaves them there. Stdout: a flush. No gzip. */
+void mpw_publish(MpWriter *w);
 void mpw_close(MpWriter *w);                          /* flush, check count, rename into place */
 
 /* key/value shorthands */

@@ -26,12 +26,12 @@ rf_open(const char *path)
 	return f;
 }
 
-/* offset in the file of the end of the record the reader returned last: bytes read from the
- * file less those the unpacker holds unparsed (an uncompressed stream: gzip reads it as is) */
+/* offset in the file of the end of the record the reader returned last (an uncompressed
+ * stream: gzip reads it as is) */
 static off_t
 last_end(const MpReader *r)
 {
-	return (off_t)gztell(r->gz) - (off_t)msgpack_unpacker_message_size(&r->u);
+	return (off_t)mpr_end_offset(r);
 }
 
 static void

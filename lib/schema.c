@@ -69,7 +69,7 @@ static const SchemaKey tsim_item[] = {
 };
 
 static const SchemaKey enc_header[] = {
-	INT("dim", 1, "1", NULL), STRS("branches", 1), STRNIL("split", 1), END
+	INT("dim", 1, "1", NULL), STRS("branches", 1), STRNIL("split", 1), STR("model", 0), END
 };
 static const SchemaKey encv_item[] = { STR("id", 1), INT("n", 1, "1", NULL), END };
 static const SchemaKey encq_item[] = { STR("id", 1), STR("video", 1), END };
@@ -282,7 +282,9 @@ ev_factor(Ev *e)
 
 	if (*e->p == '-') {
 		e->p++;
-		return -ev_factor(e);
+		if (__builtin_sub_overflow(0, ev_factor(e), &v))
+			ev_die(e, "value out of range");
+		return v;
 	}
 	if (isdigit((unsigned char)*e->p))
 		return strtol(e->p, (char **)&e->p, 10);
@@ -353,12 +355,15 @@ ev_sum(Ev *e)
 	long v = ev_term(e);
 
 	for (;;) {
+		/* values come from the stream: start + 1 of a start near INT64_MAX must not wrap */
 		if (*e->p == '+') {
 			e->p++;
-			v += ev_term(e);
+			if (__builtin_add_overflow(v, ev_term(e), &v))
+				ev_die(e, "value out of range");
 		} else if (*e->p == '-') {
 			e->p++;
-			v -= ev_term(e);
+			if (__builtin_sub_overflow(v, ev_term(e), &v))
+				ev_die(e, "value out of range");
 		} else {
 			return v;
 		}

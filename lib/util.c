@@ -1,11 +1,14 @@
 /* util: die/warn, checked allocation, number parsing, temp-file cleanup, progress. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,13 +109,145 @@ tmp_unregister(const char *path)
 		}
 }
 
+static const char *oom_name;
+static const long *oom_rec;
+
+void
+oom_where(const char *name, const long *rec)
+{
+	if (name || rec == oom_rec) {
+		oom_name = name;
+		oom_rec = rec;
+	}
+}
+
+static _Noreturn void
+nomem(size_t nmemb, size_t size)
+{
+	if (!oom_name)
+		die("out of memory allocating %zu x %zu bytes", nmemb, size);
+	if (*oom_rec <= 0)
+		die("%s: header: out of memory allocating %zu x %zu bytes", oom_name, nmemb, size);
+	die("%s: record %ld: out of memory allocating %zu x %zu bytes", oom_name, *oom_rec, nmemb,
+	    size);
+}
+
+char *
+tmp_path(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t nbase = strlen(base), n = strlen(path) + 32;
+	char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : estrdup("."), *t = emalloc(n);
+	struct dirent *e;
+	DIR *d;
+
+	if (!dir)
+		die("strdup:");
+	if ((d = opendir(dir))) {
+		while ((e = readdir(d))) {
+			char *end;
+			long pid;
+			if (strncmp(e->d_name, base, nbase) || strncmp(e->d_name + nbase, ".tmp.", 5))
+				continue;
+			pid = strtol(e->d_name + nbase + 5, &end, 10);
+			if (*end || end == e->d_name + nbase + 5 || pid <= 0 || pid == (long)getpid() ||
+			    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;
+			snprintf(t, n, "%s/%s", dir, e->d_name);
+			unlink(t);     /* best effort: a leftover of a killed run */
+		}
+		closedir(d);
+	}
+	free(dir);
+	snprintf(t, n, "%s.tmp.%ld", path, (long)getpid());
+	tmp_register(t);
+	return t;
+}
+
+/* a file's identity: its device and inode, or those of its directory and its name */
+typedef struct {
+	dev_t dev;
+	ino_t ino;
+	const char *name;          /* NULL: an existing file */
+} FileId;
+
+static int
+file_id(const char *path, FileId *id)
+{
+	struct stat sb;
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int ok;
+
+	if (stat(path, &sb) == 0) {
+		*id = (FileId){ sb.st_dev, sb.st_ino, NULL };
+		return 1;
+	}
+	dir = slash ? strndup(path, (size_t)(slash - path) + 1) : estrdup(".");
+	if (!dir)
+		die("strdup:");
+	ok = stat(dir, &sb) == 0;
+	free(dir);
+	*id = (FileId){ sb.st_dev, sb.st_ino, slash ? slash + 1 : path };
+	return ok;
+}
+
+static int
+same_file(const FileId *a, const FileId *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && !a->name == !b->name &&
+	       (!a->name || strcmp(a->name, b->name) == 0);
+}
+
+int
+written_in_place(const char *path)
+{
+	struct stat st;
+
+	return strcmp(path, "-") == 0 ||
+	       (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
+}
+
+static int
+skip_path(const char *p)
+{
+	return !p || written_in_place(p);
+}
+
+void
+check_outputs(const char *const *in, int nin, const char *const *out, int nout)
+{
+	FileId a, b;
+
+	for (int i = 0; i < nout; i++) {
+		char *t;
+		int fd;
+		if (skip_path(out[i]))
+			continue;
+		t = tmp_path(out[i]);
+		if ((fd = open(t, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+			die("cannot create output %s: open %s:", out[i], t);
+		close(fd);
+		unlink(t);
+		tmp_unregister(t);
+		free(t);
+		file_id(out[i], &a);
+		for (int j = 0; j < nin; j++)
+			if (!skip_path(in[j]) && file_id(in[j], &b) && same_file(&a, &b))
+				die("output %s is the input %s", out[i], in[j]);
+		for (int j = 0; j < i; j++)
+			if (!skip_path(out[j]) && file_id(out[j], &b) && same_file(&a, &b))
+				die("output %s is also output %s", out[i], out[j]);
+	}
+}
+
 void *
 emalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
-		die("malloc %zu bytes:", n);
+		nomem(1, n);
 	return p;
 }
 
@@ -122,7 +257,7 @@ ecalloc(size_t nmemb, size_t size)
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 
 	if (!p)
-		die("calloc %zu x %zu bytes:", nmemb, size);
+		nomem(nmemb, size);
 	return p;
 }
 
@@ -131,7 +266,7 @@ erealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
-		die("realloc %zu bytes:", n);
+		nomem(1, n);
 	return p;
 }
 
@@ -153,7 +288,7 @@ efloats(size_t n)
 
 	bytes = (bytes + 63) / 64 * 64;
 	if (posix_memalign(&p, 64, bytes))
-		die("allocate %zu floats: out of memory", n);
+		nomem(n, sizeof(float));
 	memset(p, 0, bytes);
 	return p;
 }
@@ -254,6 +389,10 @@ void
 set_cmdline(int argc, char *argv[])
 {
 	size_t n = 0;
+
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			exit(2);       /* nowhere to say so: stderr is what failed to open */
 
 	cmd_buf[0] = '\0';
 	for (int i = 0; i < argc && n + 2 < sizeof(cmd_buf); i++) {

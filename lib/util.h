@@ -18,6 +18,10 @@ _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * exiting (unless it returns): the fuzz harnesses longjmp back and go on (tests/fuzz/fuzz.h) */
 extern void (*die_hook)(void);
 
+/* the allocators die on failure naming the input last read from ("NAME: record N: out of
+ * memory ..."): readers call oom_where(name, &rec) as they advance and oom_where(NULL, &rec)
+ * when they close */
+void oom_where(const char *name, const long *rec);
 void *emalloc(size_t n);
 void *ecalloc(size_t nmemb, size_t size);
 void *erealloc(void *p, size_t n);
@@ -28,6 +32,19 @@ float *efloats(size_t n);
 /* parse the whole string or die naming the flag value; range is inclusive */
 long   estrtol(const char *s, long min, long max);
 double estrtod(const char *s, double min, double max);
+
+/* "path.tmp.PID", the temporary name an atomic writer renames to path, registered with
+ * tmp_register; files "path.tmp.N" of processes N that no longer exist (killed runs) are
+ * removed first */
+char *tmp_path(const char *path);
+/* "-", or an existing file that is neither regular nor a directory (/dev/null, a FIFO, a
+ * terminal): written directly, since renaming a temporary over it would replace the device with
+ * a regular file (as root, for every later user of /dev/null) */
+int written_in_place(const char *path);
+/* before any work: each output (NULL and those written in place skipped) can be created (its
+ * temporary name is created and removed) and is not the same file (device and inode, or directory and name when it
+ * does not exist yet) as an input or another output; dies naming both */
+void check_outputs(const char *const *in, int nin, const char *const *out, int nout);
 
 /* paths removed by die() and by SIGINT/SIGTERM/SIGHUP/SIGPIPE: half-written outputs */
 void tmp_register(const char *path);
@@ -42,7 +59,9 @@ double now_seconds(void);
 /* peak resident set size of this process in KiB (getrusage), for benchmarks */
 long peak_rss_kib(void);
 
-/* the command line, joined, for stream headers ("cmd") */
+/* the command line, joined, for stream headers ("cmd"). Called first (tool_start), it also
+ * opens /dev/null on any of fds 0, 1, 2 found closed, so that no output file gets one of them
+ * (progress on stderr would go into it) */
 void set_cmdline(int argc, char *argv[]);
 const char *cmdline(void);
 

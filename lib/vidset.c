@@ -68,6 +68,31 @@ idindex_free(IdIndex *x)
 	x->n = 0;
 }
 
+void
+idlist_add(IdList *l, const char *id)
+{
+	if (l->n % 1024 == 0)
+		l->id = erealloc(l->id, ((size_t)l->n + 1024) * sizeof(*l->id));
+	l->id[l->n++] = estrdup(id);
+}
+
+void
+idlist_check(IdList *l, const char *file, const char *what)
+{
+	IdIndex x;
+	int a, b;
+
+	idindex_sort(&x, l->id, l->n);
+	if (idindex_dup(&x, &a, &b))
+		die("%s: record %d: %s id '%s' appears twice (also record %d)", file, MAX(a, b) + 1,
+		    what, l->id[b], MIN(a, b) + 1);
+	idindex_free(&x);
+	for (int i = 0; i < l->n; i++)
+		free(l->id[i]);
+	free(l->id);
+	memset(l, 0, sizeof(*l));
+}
+
 /* ---- videos ---- */
 
 void
@@ -88,6 +113,8 @@ vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *
 			mpr_die(r, "'n' = %ld: expected 1..%ld frames", n, VIDSET_MAXN);
 		if (tot + n > (1L << 31) / 2)
 			mpr_die(r, "more than %ld frames in all", (1L << 31) / 2);
+		for (int k = 0; k < nkeys; k++)
+			mpr_f32n(r, o, keys[k], (size_t)(n * D));
 		if (V->nv == cap) {
 			cap = cap ? 2 * cap : 1024;
 			V->id = erealloc(V->id, (size_t)cap * sizeof(*V->id));

@@ -41,6 +41,15 @@ int  idindex_dup(const IdIndex *x, int *a, int *b);
 int  idindex_find(const IdIndex *x, const char *s);
 void idindex_free(IdIndex *x);
 
+/* the ids of a stream's items, added as read (item i is record i + 1), checked at the end */
+typedef struct {
+	char **id;
+	int n;
+} IdList;
+void idlist_add(IdList *l, const char *id);
+/* dies "FILE: record I: WHAT id 'X' appears twice (also record J)"; then frees the list */
+void idlist_check(IdList *l, const char *file, const char *what);
+
 /* every item of r (header already read), keeping tensors keys[0..nkeys-1] of D floats a frame;
  * progress says "<nv> <what>, <frames> frames"; dies on a bad item, a duplicate id, no item */
 void vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *what);

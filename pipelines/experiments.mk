@@ -23,6 +23,7 @@
 # needs DATASET), MARGIN (triplet margin; default per dataset, else 0.1), SEED (cost's SumR),
 # SEEDS (the other experiments), EPOCHS, PATIENCE, JOBS (threads per heavy tool), DSEED (corpus
 # seed), SYNTH_OPTS, TRAIN_OPTS, RESAMPLES (of the paired comparisons), RESULTS, DATADIR.
+# LAUNCH=local|slurm (where the heavy steps run), SLURM_MEM, SLURM_MEM_TRAIN, SLURM_OPTS: below.
 # Not here: building the tools (the top Makefile; every rule below depends on the binaries).
 
 # ---- knobs -------------------------------------------------------------------------------------
@@ -78,6 +79,23 @@ P = pipelines
 # build rules, which keep the top Makefile's shell. .DELETE_ON_ERROR is the top Makefile's.
 $(DATADIR)/% $(MODELS)/% $(RESULTS)/%: private SHELL = /bin/bash
 $(DATADIR)/% $(MODELS)/% $(RESULTS)/%: private .SHELLFLAGS = -o pipefail -ec
+
+# where the heavy steps run (corpus, feature reduction, teacher similarities, training, encoding,
+# ranking): LAUNCH=local here, LAUNCH=slurm each as a Slurm job that make waits for ($(P)/srun.sh;
+# doc/pipelines.md, "On a cluster"), named after its target, with JOBS cores, SLURM_MEM memory
+# (training: SLURM_MEM_TRAIN; empty: the cluster's default) and SLURM_OPTS (partition, account,
+# time limit, ...). The rule templates write $$(RUN), to expand it when the recipe runs ($$@).
+LAUNCH          ?= local
+SLURM_MEM       ?=
+SLURM_MEM_TRAIN ?= $(SLURM_MEM)
+SLURM_OPTS      ?=
+ifeq ($(filter local slurm,$(LAUNCH)),)
+$(error LAUNCH=$(LAUNCH): expected local or slurm)
+endif
+launch_local =
+launch_slurm = $(P)/srun.sh -J $(notdir $(@D))/$(@F) -c $(JOBS) $(if $(1),--mem=$(1)) $(SLURM_OPTS) --
+RUN          = $(call launch_$(LAUNCH),$(SLURM_MEM))
+RUN_TRAIN    = $(call launch_$(LAUNCH),$(SLURM_MEM_TRAIN))
 
 # per-dataset settings: the triplet margin (doc/method.md): MARGIN=M for every dataset, else
 # MARGIN_<dataset>, else distill-step's default 0.1 (so any dataset name works)
@@ -156,7 +174,7 @@ $(call corpus,$(1)).knobs: FORCE
 	@if cmp -s $$@.tmp $$@; then rm $$@.tmp; else mv $$@.tmp $$@; fi
 $(call corpus,$(1))/corpus.mp: $(call corpus,$(1)).knobs $(T_prvr-synth)
 	rm -rf $(call corpus,$(1)).tmp
-	$(T_prvr-synth) -q -p $(call preset,$(1)) -s $(DSEED) $(SYNTH_OPTS) -o $(call corpus,$(1)).tmp
+	$$(RUN) $(T_prvr-synth) -q -p $(call preset,$(1)) -s $(DSEED) $(SYNTH_OPTS) -o $(call corpus,$(1)).tmp
 	rm -rf $(call corpus,$(1))
 	mv $(call corpus,$(1)).tmp $(call corpus,$(1))
 else
@@ -178,19 +196,19 @@ $(call streams,$(1))/source.txt: FORCE
 
 # reduced features: segment averaging to <= 128 frames, tokens to <= 30, student rows normalised
 $(call streams,$(1))/%.mp: $(call corpus,$(1))/corpus.mp $(call streams,$(1))/source.txt $(T_feat-reduce)
-	$(T_feat-reduce) -q < $(call corpus,$(1))/$$*.mp > $$@.tmp
+	$$(RUN) $(T_feat-reduce) -q -i $(call corpus,$(1))/$$*.mp -o $$@.tmp
 	mv $$@.tmp $$@
 
 # teacher similarities to each training query's own video (the distillation target)
 $(call streams,$(1))/train-tsim.mp: $(call streams,$(1))/train-video-teacher.mp \
 		$(call streams,$(1))/train-query-teacher.mp $(T_teacher-sim)
-	$(T_teacher-sim) -Q -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) > $$@.tmp
+	$$(RUN) $(T_teacher-sim) -Q -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) > $$@.tmp
 	mv $$@.tmp $$@
 
 # the zero-shot teacher on the test split: scores -> metrics
 $(call streams,$(1))/teacher-scores.mp: $(call streams,$(1))/test-video-teacher.mp \
 		$(call streams,$(1))/test-query-teacher.mp $(T_teacher-sim)
-	$(T_teacher-sim) -Q -S -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) > $$@.tmp
+	$$(RUN) $(T_teacher-sim) -Q -S -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) > $$@.tmp
 	mv $$@.tmp $$@
 $(call streams,$(1))/teacher-test.tsv: $(call streams,$(1))/teacher-scores.mp $(T_metrics)
 	$(T_metrics) -q -f tsv -i $$< | awk -f $(P)/metrics.awk > $$@.tmp
@@ -199,6 +217,9 @@ endef
 
 # ---- per trained model: train, encode, score, evaluate, curves ---------------------------------
 # $(1) dataset, $(2) variant, $(3) seed
+# Training resumes a killed run: distill-step keeps CKPT.best (the best epoch so far, with the
+# whole training state) and publishes the log after every epoch, so a rerun continues from
+# CKPT.best (replaying the epochs after it bit for bit) unless a prerequisite is newer.
 
 define MODEL_rules
 $(call mdir,$(1),$(2),$(3))/ckpt.mp: $(T_distill-step) $(MODELS)/$(call ckey,$(1))/train-opts.txt \
@@ -208,7 +229,12 @@ $(call mdir,$(1),$(2),$(3))/ckpt.mp: $(T_distill-step) $(MODELS)/$(call ckey,$(1
 		$(if $(filter $(2),$(FEATKD)),$(call streams,$(1))/train-video-teacher.mp)
 	@mkdir -p $$(@D)
 	@echo "train $(call ckey,$(1)) $(2) seed $(3) ($(EPOCHS) epochs at most)" >&2
-	SECONDS=0; $(T_distill-step) \
+	SECONDS=0; resume=; \
+	for f in $$^; do [ "$$$$f" -nt $$@.best ] && rm -f $$@.best $$(@D)/log.mp.tmp; done; \
+	if [ -f $$@.best ]; then \
+		resume="--resume $$@.best"; echo "  resumed from the killed run's $$@.best" >&2; \
+	else rm -f $$(@D)/log.mp.tmp; fi; \
+	$$(RUN_TRAIN) $(T_distill-step) $$$${resume} \
 		-v $(call streams,$(1))/train-video-student.mp \
 		-q $(call streams,$(1))/train-query-student.mp \
 		$(if $(filter $(2),$(NOTEACHER)),,-t $(call streams,$(1))/train-tsim.mp) \
@@ -235,25 +261,25 @@ $(call mdir,$(1),$(2),$(3))/curves.png: $(call mdir,$(1),$(2),$(3))/curves.tsv $
 # the test split encoded by each branch
 $(call mdir,$(1),$(2),$(3))/test-videos.mp: $(call mdir,$(1),$(2),$(3))/ckpt.mp \
 		$(call streams,$(1))/test-video-student.mp $(T_encode-video)
-	$(T_encode-video) -j $(JOBS) -c $$< < $$(word 2,$$^) > $$@.tmp
+	$$(RUN) $(T_encode-video) -j $(JOBS) -c $$< < $$(word 2,$$^) > $$@.tmp
 	mv $$@.tmp $$@
 $(call mdir,$(1),$(2),$(3))/test-queries.mp: $(call mdir,$(1),$(2),$(3))/ckpt.mp \
 		$(call streams,$(1))/test-query-student.mp $(T_encode-text)
-	$(T_encode-text) -j $(JOBS) -c $$< < $$(word 2,$$^) > $$@.tmp
+	$$(RUN) $(T_encode-text) -j $(JOBS) -c $$< < $$(word 2,$$^) > $$@.tmp
 	mv $$@.tmp $$@
 
 # the headline number: rank (fused at β = 0.3 for two branches) -> metrics, plus the best epoch
 $(call mdir,$(1),$(2),$(3))/test.tsv: $(call mdir,$(1),$(2),$(3))/test-videos.mp \
 		$(call mdir,$(1),$(2),$(3))/test-queries.mp $(call mdir,$(1),$(2),$(3))/curves.tsv \
 		$(T_rank) $(T_metrics) $(P)/metrics.awk
-	$(T_rank) -Q -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) $(if $(filter $(2),$(SINGLE)),,-b 0.3) | \
+	$$(RUN) $(T_rank) -Q -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) $(if $(filter $(2),$(SINGLE)),,-b 0.3) | \
 		$(T_metrics) -q -f tsv | awk -f $(P)/metrics.awk -v curves=$$(word 3,$$^) > $$@.tmp
 	mv $$@.tmp $$@
 
 # every branch's scores, kept for re-ranking (β sweep) without re-encoding
 $(call mdir,$(1),$(2),$(3))/test-scores.mp: $(call mdir,$(1),$(2),$(3))/test-videos.mp \
 		$(call mdir,$(1),$(2),$(3))/test-queries.mp $(T_rank)
-	$(T_rank) -Q -S -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) > $$@.tmp
+	$$(RUN) $(T_rank) -Q -S -j $(JOBS) -v $$(word 1,$$^) -q $$(word 2,$$^) > $$@.tmp
 	mv $$@.tmp $$@
 
 # the β sweep: metrics of the fused score for each β, from the stored scores

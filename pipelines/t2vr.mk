@@ -71,7 +71,7 @@ $(call t2vr_mdir,$(1))/scores.mp: $(T_de-train) $(MODELS)/$(call ckey,msrvtt)/de
 		$(if $(filter none,$(1)),,$(T2VR_S)/train-video-teacher.mp $(T2VR_S)/train-query-teacher.mp)
 	@mkdir -p $$(@D)
 	@echo "train de-train $(call ckey,msrvtt) kd $(1) seed $(SEED) ($(T2VR_EPOCHS) epochs at most)" >&2
-	SECONDS=0; $(T_de-train) \
+	SECONDS=0; $$(RUN_TRAIN) $(T_de-train) \
 		-v $(T2VR_S)/train-video-student.mp -q $(T2VR_S)/train-query-student.mp \
 		$(if $(filter none,$(1)),,--teacher-video $(T2VR_S)/train-video-teacher.mp \
 		--teacher-query $(T2VR_S)/train-query-teacher.mp) \

@@ -2,8 +2,11 @@
 # Install the Debian packages prvr-tools needs, if any are missing.
 # As root this runs apt-get; otherwise it prints the command to run and fails.
 set -e
+# slurm-wlm: the one-node Slurm cluster of tests/test_slurm.sh (LAUNCH=slurm)
+# g++, libfaiss-dev: prvr-index and prvr-search (search.mk)
+# clang, libclang-rt-dev: libFuzzer and the sanitizers of make fuzz, make fuzz-check (tests/fuzz)
 PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev zlib1g-dev libhdf5-dev gnuplot-nox time
-      clang libclang-rt-dev"   # clang, libFuzzer and the sanitizers: make fuzz, make fuzz-check
+	slurm-wlm g++ libfaiss-dev clang libclang-rt-dev"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

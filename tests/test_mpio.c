@@ -62,6 +62,102 @@ read_sample(const char *path, int n, int d)
 	free(x);
 }
 
+/* one record holding a value of every msgpack type and length form, then a plain record: the
+ * reader finds where each record ends by walking the type bytes, so every form must be sized
+ * right (the second record reads back, and the first has all its keys) */
+static void
+every_type(const char *path)
+{
+	static char body[70000];
+	MpWriter *w = mpw_open(path, 0);
+	MpReader *r;
+	const msgpack_object *v;
+	msgpack_object o;
+	size_t ext[] = { 1, 2, 4, 8, 16, 3, 300, 66000 }, str[] = { 5, 40, 300, 66000 };
+	size_t items[] = { 0, 15, 16, 70000 };
+	int64_t ints[] = { 5, -5, 200, -100, 40000, -30000, 3000000000LL, -2000000000LL,
+	                   (int64_t)1 << 40, -((int64_t)1 << 40) };
+	char key[16];
+	int nk = 0;
+
+	mpw_header(w, "test", 2, 0);
+	mpw_record_done(w);
+	mpw_map(w, 8 + 8 + 4 + 4 + 10 + 2 + 2 + 1);
+	for (size_t i = 0; i < 8; i++) {
+		snprintf(key, sizeof(key), "k%d", nk++);
+		mpw_key(w, key);
+		o.type = MSGPACK_OBJECT_EXT;
+		o.via.ext = (msgpack_object_ext){ .type = 7, .size = (uint32_t)ext[i], .ptr = body };
+		mpw_obj(w, &o);
+	}
+	for (size_t i = 0; i < 8; i++) {        /* arrays and maps of 15, 16 and 70000 items */
+		size_t n = items[i % 4];
+		snprintf(key, sizeof(key), "k%d", nk++);
+		mpw_key(w, key);
+		if (i < 4) {
+			mpw_array(w, n);
+			for (size_t j = 0; j < n; j++)
+				mpw_nil(w);
+		} else {
+			mpw_map(w, n);
+			for (size_t j = 0; j < n; j++)
+				mpw_bool(w, 1), mpw_bool(w, 0);
+		}
+	}
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(key, sizeof(key), "k%d", nk++);
+		mpw_key(w, key);
+		o.type = MSGPACK_OBJECT_STR;
+		o.via.str = (msgpack_object_str){ .size = (uint32_t)str[i], .ptr = body };
+		mpw_obj(w, &o);
+		snprintf(key, sizeof(key), "k%d", nk++);
+		mpw_key(w, key);
+		o.type = MSGPACK_OBJECT_BIN;
+		o.via.bin = (msgpack_object_bin){ .size = (uint32_t)str[i], .ptr = body };
+		mpw_obj(w, &o);
+	}
+	for (size_t i = 0; i < 10; i++) {
+		snprintf(key, sizeof(key), "k%d", nk++);
+		mpw_key(w, key);
+		mpw_int(w, ints[i]);
+	}
+	snprintf(key, sizeof(key), "k%d", nk++);
+	mpw_key(w, key);
+	o.type = MSGPACK_OBJECT_FLOAT32;
+	o.via.f64 = 1.5;
+	mpw_obj(w, &o);
+	snprintf(key, sizeof(key), "k%d", nk++);
+	mpw_key(w, key);
+	mpw_f64(w, 2.5);
+	snprintf(key, sizeof(key), "k%d", nk++);
+	mpw_key(w, key);
+	o.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+	o.via.u64 = UINT64_MAX;
+	mpw_obj(w, &o);
+	snprintf(key, sizeof(key), "k%d", nk++);
+	mpw_key(w, key);
+	mpw_int(w, -1);
+	snprintf(key, sizeof(key), "k%d", nk++);
+	mpw_key(w, key);
+	mpw_nil(w);
+	mpw_record_done(w);
+	mpw_map(w, 1);
+	mpw_kv_int(w, "last", 42);
+	mpw_record_done(w);
+	mpw_close(w);
+
+	r = mpr_open(path);
+	mpr_header(r, "test");
+	v = mpr_next(r);
+	EXPECT(v && v->via.map.size == (uint32_t)nk);
+	EXPECT(mpr_num(r, v, "k34") == 1.5 && mpr_num(r, v, "k35") == 2.5);
+	EXPECT(mpr_int(r, v, "k24") == 5 && mpr_int(r, v, "k33") == -((int64_t)1 << 40));
+	v = mpr_next(r);
+	EXPECT(v && mpr_int(r, v, "last") == 42);
+	EXPECT(!mpr_next(r));
+	mpr_close(r);
+}
+
 /* a record whose map promises `promised` pairs, with `written` (and nested maps, counted
  * apart): the writer must die (exit 1) at the record's end, leaving no file, exactly when the
  * two differ */
@@ -116,6 +212,7 @@ main(void)
 	read_sample(path, 100, 1000);
 	write_sample(path, 1, 50, 7);
 	read_sample(path, 50, 7);
+	every_type(path);
 	EXPECT(access(path, F_OK) == 0);
 	unlink(path);
 

@@ -38,13 +38,13 @@ qheader() { # COUNT DIM
 	mp_str branches; mp_arr 2; mp_str inh; mp_str exp
 	mp_str split; mp_str test
 }
-qitems() { # [own video of the last query]
-	query 'A#enc#0' A 1 0 1 0
-	query 'B#enc#0' B 0 1 1 0
-	query 'C#enc#0' C -1 0 1 0
-	query 'A#enc#1' A 0 2 1 0
-	query 'C#enc#1' C 0 -1 1 0
-	query 'B#enc#1' "${1:-B}" 0 -1 1 0
+qitems() { # [own video of the last query] [suffix of every query id]
+	query "A#enc#0${2:-}" A 1 0 1 0
+	query "B#enc#0${2:-}" B 0 1 1 0
+	query "C#enc#0${2:-}" C -1 0 1 0
+	query "A#enc#1${2:-}" A 0 2 1 0
+	query "C#enc#1${2:-}" C 0 -1 1 0
+	query "B#enc#1${2:-}" "${1:-B}" 0 -1 1 0
 }
 queries() { qheader 6 "$1"; qitems "${2:-}"; } # DIM [own video of the last query]
 videos 2 >"$d/v.mp"
@@ -107,9 +107,10 @@ done
 "$BIN"/rank -Q -s - -B inh <"$d/s.mp" >"$d/re.mp"
 expect "-s from stdin" "$(items "$d/re.mp")" "$(items "$d/inh.mp")"
 
-# ---- more queries than one scoring round (2,048): the 6 queries 350 times over ----
-qitems >"$d/q6items"
-{ qheader 2100 2; for i in $(seq 350); do cat "$d/q6items"; done; } >"$d/qbig.mp"
+# ---- more queries than one scoring round (2,048): the 6 queries 350 times over (ids made
+# unique by a 3-digit suffix: rank refuses a repeated query id) ----
+qitems B .XXX >"$d/q6items"
+{ qheader 2100 2; for i in $(seq 100 449); do LC_ALL=C sed "s/\.XXX/.$i/g" "$d/q6items"; done; } >"$d/qbig.mp"
 "$BIN"/rank -Q -v "$d/v.mp" -q "$d/qbig.mp" -o "$d/big.mp" || notok "rank 2100 queries exit"
 expect "2100 queries: ranks repeat" "$(ranks "$d/big.mp" | tr ' ' '\n' | sed '/^$/d' | paste -d' ' - - - - - - | sort | uniq -c | sed 's/^ *//')" \
 	"350 1 1 2 3 1 2"

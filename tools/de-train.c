@@ -659,6 +659,8 @@ main(int argc, char *argv[])
 		c.sched_b = sched_default_b(c.schedule);
 	if (c.deterministic)
 		c.mc.dropout = 0;
+	check_outputs((const char *[]){ video, query, tvpath, tqpath, valv, valq, testv, testq }, 8,
+	              (const char *[]){ out, logpath }, 2);
 	free(given);
 	openblas_set_num_threads(threads);
 

@@ -65,7 +65,8 @@ help(void)
 "  -o, --output CKPT      checkpoint written atomically (required unless --eval-loss);\n"
 "                         while training, each better epoch goes to CKPT.best, renamed to\n"
 "                         CKPT when training ends, so an interrupted run leaves no CKPT\n"
-"  -l, --log LOG          training log (default: none; with --eval-loss: stdout)\n"
+"  -l, --log LOG          training log (default: none; with --eval-loss: stdout), renamed\n"
+"                         into place after every epoch; --resume continues an existing LOG\n"
 "      --save-every-epoch DIR   also write DIR/epoch-N.mp after every epoch (N = epochs done)\n"
 "      --resume CKPT      continue the run of CKPT with its configuration: the options\n"
 "                         below are ignored, except that those fixing the model's shape\n"
@@ -79,7 +80,8 @@ help(void)
 	kd_help(stdout);
 	printf(
 "  Progress (epoch, loss, validation SumR, seconds) goes to stderr. Exit 1 on any error,\n"
-"  leaving no CKPT or LOG behind.\n");
+"  leaving no CKPT behind (LOG: the epochs completed). Outputs are checked to be creatable,\n"
+"  and not to be inputs, before any work.\n");
 	exit(0);
 }
 
@@ -285,14 +287,27 @@ log_epoch(MpWriter *w, const ModelConfig *mc, long epoch, long step, double loss
 	mpw_record_done(w);
 }
 
+/* the training log; a resumed run continues the log at path, when there is one, from the
+ * header and the records of the epochs before the resumed one (an interrupted run left it
+ * there, published at its last completed epoch) */
 static MpWriter *
-log_open(const char *path, const TrainConfig *tc, int eval_loss)
+log_open(const char *path, const TrainConfig *tc, int eval_loss, long resumed_epoch)
 {
 	MpWriter *w;
 
 	if (!path)
 		return NULL;
 	w = mpw_open(path, 0);
+	if (resumed_epoch > 0 && strcmp(path, "-") != 0 && access(path, F_OK) == 0) {
+		MpReader *r = mpr_open(path);
+		const msgpack_object *o;
+		mpw_copy(w, mpr_header(r, "train-log"));
+		while ((o = mpr_next(r)))
+			if (mpr_int(r, o, "epoch") < resumed_epoch)
+				mpw_copy(w, o);
+		mpr_close(r);
+		return w;
+	}
 	mpw_header(w, "train-log", -1, 2);
 	mpw_key(w, "config");
 	ckpt_pack_config(w, tc);
@@ -423,7 +438,7 @@ main(int argc, char *argv[])
 	MpWriter *log;
 	BatchBuf bb = { 0 };
 	int *perm, k;
-	char *resume_bytes = NULL, best_path[4096] = "";
+	char *resume_bytes = NULL, best_path[4096] = "", save_probe[4096];
 	size_t resume_n = 0;
 
 	tool_start(argc, argv, help);
@@ -464,6 +479,17 @@ main(int argc, char *argv[])
 		die("usage: --eval-loss writes no checkpoint (no -o, no --save-every-epoch)");
 	if (!eval_loss && !out)
 		die("usage: -o CKPT is required");
+	if (out && snprintf(best_path, sizeof(best_path), "%s.best", out) >= (int)sizeof(best_path))
+		die("%s: path too long", out);
+	if (savedir && ((mkdir(savedir, 0777) && errno != EEXIST) ||
+	                snprintf(save_probe, sizeof(save_probe), "%s/epoch-0.mp", savedir) >=
+	                (int)sizeof(save_probe)))
+		die("mkdir %s:", savedir);
+	check_outputs((const char *[]){ video, query, tsim, tvideo, valv, valq }, 6,
+	              (const char *[]){ out, out ? best_path : NULL, logpath,
+	                                savedir ? save_probe : NULL }, 4);
+	/* resuming from CKPT.best is how an interrupted run continues: it is read before any write */
+	check_outputs(&resume, 1, (const char *[]){ out, logpath }, 2);
 	openblas_set_num_threads(threads);
 
 	/* ---- configuration: from the command line, or the checkpoint's when resuming ---- */
@@ -525,12 +551,11 @@ main(int argc, char *argv[])
 		st.best_sumr = -1;
 		st.best_epoch = -1;
 	}
-	if (out && snprintf(best_path, sizeof(best_path), "%s.best", out) >= (int)sizeof(best_path))
-		die("%s: path too long", out);
 	progress(1, "%d videos, %d queries, %zu parameters, %ld steps/epoch, branches %s, %d threads",
 	         d->nv, d->nq, model_num_params(m), tc.steps_per_epoch, tc.branches, threads);
 	perm = emalloc((size_t)d->nv * sizeof(*perm));
-	log = log_open(eval_loss && !logpath ? "-" : logpath, &tc, eval_loss);
+	log = log_open(eval_loss && !logpath ? "-" : logpath, &tc, eval_loss,
+	               resume && !eval_loss ? st.epoch : 0);
 
 	/* ---- --eval-loss: one pass without updates ---- */
 	if (eval_loss) {
@@ -572,6 +597,8 @@ main(int argc, char *argv[])
 			save_epoch(savedir, &tc, &st, m);
 		secs = now_seconds() - t0;
 		log_epoch(log, &tc.mc, e, st.step, loss, val ? &vr : NULL, best, secs);
+		if (log)
+			mpw_publish(log);  /* a killed run keeps its log up to here */
 		if (val)
 			progress(1, "epoch %d/%d loss %.4f val SumR %.2f%s (best %.2f at %ld) %.1f s/epoch",
 			         e + 1, tc.epochs, loss, vr.fused.sumr, best ? " *" : "",

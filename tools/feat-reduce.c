@@ -99,6 +99,8 @@ need_str(const MpReader *r, const msgpack_object *o, const char *key)
 		mpr_die(r, "missing key '%s'", key);
 	if (v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0)
 		mpr_die(r, "'%s': expected a non-empty string", key);
+	if (memchr(v->via.str.ptr, '\0', v->via.str.size))
+		mpr_die(r, "'%s': string contains a NUL byte", key);
 }
 
 int
@@ -130,6 +132,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	check_outputs(&in, 1, &out, 1);
 
 	r = mpr_open(in);
 	h = mpr_header(r, NULL);
@@ -163,6 +166,7 @@ main(int argc, char *argv[])
 		n = mpr_int(r, o, "n");
 		if (n < 1 || n > MAXN)
 			mpr_die(r, "'n': %ld out of range [1, %ld]", n, MAXN);
+		mpr_f32n(r, o, "x", (size_t)(n * dim));
 		if (n > cap) {
 			cap = n;
 			free(x);

@@ -148,6 +148,9 @@ need_strobj(const MpReader *r, const msgpack_object *o, const char *key)
 		mpr_die(r, "missing key '%s'", key);
 	if (v->type != MSGPACK_OBJECT_STR)
 		mpr_die(r, "'%s': expected a string", key);
+	for (uint32_t i = 0; i < v->via.str.size; i++)   /* ids go into the TSV of -r as they are */
+		if (strchr("\t\n\r", v->via.str.ptr[i]))    /* (NUL matches too) */
+			mpr_die(r, "'%s': a tab, newline, CR or NUL byte in an id", key);
 	return v;
 }
 
@@ -595,12 +598,10 @@ main(int argc, char *argv[])
 		fmt = OUT_MP;
 	if (fmt != OUT_MP && strcmp(out, "-") != 0)
 		die("-o is for -f mp; text formats go to stdout");
+	check_outputs((const char *[]){ in, gpath }, 2, (const char *[]){ out, rpath }, 2);
 
 	if (rpath) {
-		size_t n = strlen(rpath) + 32;
-		rtmp = emalloc(n);
-		snprintf(rtmp, n, "%s.tmp.%ld", rpath, (long)getpid());
-		tmp_register(rtmp);
+		rtmp = written_in_place(rpath) ? estrdup(rpath) : tmp_path(rpath);
 		if (!(op.rf = fopen(rtmp, "w")))
 			die("open %s:", rtmp);
 		op.rtmp = rtmp;
@@ -610,7 +611,7 @@ main(int argc, char *argv[])
 	if (op.rf) {
 		if (fflush(op.rf) || ferror(op.rf) || fclose(op.rf))
 			die("write %s:", rtmp);
-		if (rename(rtmp, rpath))
+		if (strcmp(rtmp, rpath) != 0 && rename(rtmp, rpath))
 			die("rename %s to %s:", rtmp, rpath);
 		tmp_unregister(rtmp);
 	}

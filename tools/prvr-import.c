@@ -397,6 +397,13 @@ hexval(int c)
 	return -1;
 }
 
+/* a letter of a string prefix; not the terminating NUL, which strchr would match */
+static int
+is_prefix(int c)
+{
+	return c && strchr("uUbBrR", c);
+}
+
 /* a Python str literal with an optional u/b/r prefix; *out in the arena */
 static int
 lex_str(Lex *L, char **out)
@@ -406,8 +413,8 @@ lex_str(Lex *L, char **out)
 	size_t n = 0;
 	int raw = 0, q;
 
-	while (*L->p && strchr("uUbBrR", *L->p) && (L->p[1] == '\'' || L->p[1] == '"' ||
-	       (L->p[1] && strchr("uUbBrR", L->p[1]) && (L->p[2] == '\'' || L->p[2] == '"')))) {
+	while (is_prefix(L->p[0]) && (L->p[1] == '\'' || L->p[1] == '"' ||
+	       (is_prefix(L->p[1]) && (L->p[2] == '\'' || L->p[2] == '"')))) {
 		raw |= *L->p == 'r' || *L->p == 'R';
 		L->p++;
 	}

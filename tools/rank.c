@@ -4,9 +4,9 @@
  * query the 1-based rank of its own video (rank_of, ties to the lower corpus index) and its top K
  * videos. With -S it writes the scores of every branch instead, and with -s it re-ranks such a
  * scores stream (rank -S or teacher-sim -S), so a beta sweep does not re-score.
- * Videos are held in memory (only the branches needed); queries are streamed in rounds of up to
- * QBLOCK (fewer when there are many videos), each scored, fused, ranked and written before the
- * next is read, so memory is the videos plus at most SBUDGET floats of scores.
+ * Videos are held in memory (only the branches needed); queries are streamed in rounds
+ * (lib/ranking's ranking_block), each scored, fused, ranked and written before the
+ * next is read, so memory is the videos plus a bounded block of scores.
  * Not here: the cosine-max kernel (lib/score.c), loading the videos (lib/vidset.c), metrics
  * (tools/metrics.c). */
 #include <stdio.h>
@@ -19,14 +19,12 @@
 #include "evalm.h"
 #include "gt.h"
 #include "mpio.h"
+#include "ranking.h"
 #include "schema.h"
 #include "score.h"
 #include "util.h"
 #include "vidset.h"
 
-#define QBLOCK 2048       /* queries scored, fused and written per round, at most */
-#define SBUDGET (1L << 25) /* floats of per-branch scores held at once: fewer queries per round
-                            * when there are many videos */
 #define MAXBR VIDSET_MAXKEYS /* branches in one stream */
 
 /* what is ranked: one branch, or beta * branch[a] + (1 - beta) * branch[b] */
@@ -137,88 +135,11 @@ choose(const MpReader *r, char **names, size_t n, const char *bname, double beta
 
 /* ---- ranking ---- */
 
-/* x better than y: higher score, then lower index */
-static int
-better(const float *s, int x, int y)
-{
-	return s[x] > s[y] || (s[x] == s[y] && x < y);
-}
-
-static void
-sift_down(const float *s, int *h, int n, int i)
-{
-	for (;;) {
-		int l = 2 * i + 1, r = l + 1, w = i, t;
-		/* root = worst of the kept ones */
-		if (l < n && better(s, h[w], h[l]))
-			w = l;
-		if (r < n && better(s, h[w], h[r]))
-			w = r;
-		if (w == i)
-			return;
-		t = h[i], h[i] = h[w], h[w] = t;
-		i = w;
-	}
-}
-
-static const float *sort_s;
-
-static int
-cmp_better(const void *x, const void *y)
-{
-	int a = *(const int *)x, b = *(const int *)y;
-
-	return better(sort_s, a, b) ? -1 : better(sort_s, b, a) ? 1 : 0;
-}
-
-/* top (k) = the k best videos of s (nv), best first; heap is scratch of k ints */
-static void
-top_k(int32_t *top, float *topscore, const float *s, int nv, int k)
-{
-	int *h = emalloc((size_t)k * sizeof(*h)), n = 0;
-
-	for (int v = 0; v < nv; v++) {
-		if (n < k) {
-			/* sift up */
-			int i = n++;
-			h[i] = v;
-			while (i > 0 && better(s, h[(i - 1) / 2], h[i])) {
-				int p = (i - 1) / 2, t = h[i];
-				h[i] = h[p], h[p] = t;
-				i = p;
-			}
-		} else if (better(s, v, h[0])) {
-			h[0] = v;
-			sift_down(s, h, n, 0);
-		}
-	}
-	sort_s = s;
-	qsort(h, (size_t)n, sizeof(*h), cmp_better);
-	for (int i = 0; i < n; i++) {
-		top[i] = h[i];
-		topscore[i] = s[h[i]];
-	}
-	free(h);
-}
-
 static void
 write_ranking_header(MpWriter *w, long count, char **vid, int nv, long k, const Choice *c,
                      const char *split)
 {
-	mpw_header(w, "ranking", count, 5);
-	mpw_key(w, "videos");
-	mpw_array(w, (size_t)nv);
-	for (int v = 0; v < nv; v++)
-		mpw_str(w, vid[v]);
-	mpw_kv_int(w, "k", k);
-	mpw_key(w, "beta");
-	if (c->fused)
-		mpw_f64(w, c->beta);
-	else
-		mpw_nil(w);
-	mpw_kv_str(w, "score", c->name);
-	mpw_kv_str(w, "split", split);
-	mpw_record_done(w);
+	ranking_header(w, count, vid, nv, k, c->fused, c->beta, c->name, split);
 }
 
 /* one ranking item from the (already fused) scores s (nv) */
@@ -231,14 +152,7 @@ write_ranking_item(MpWriter *w, const char *id, const char *video, int own, cons
 	top_k(top, topscore, s, nv, k);
 	/* the heap's order and evalm's tie rule must agree */
 	CHECK(rk > k || top[rk - 1] == own);
-	mpw_map(w, 5);
-	mpw_kv_str(w, "id", id);
-	mpw_kv_str(w, "video", video);
-	mpw_kv_int(w, "rank", rk);
-	mpw_key(w, "top");
-	mpw_i32bin(w, top, (size_t)k);
-	mpw_kv_f32(w, "topscore", topscore, (size_t)k);
-	mpw_record_done(w);
+	ranking_item(w, id, video, rk, top, topscore, k);
 }
 
 /* ---- -g: the first relevant video stands for the own video ---- */
@@ -267,7 +181,7 @@ relevant(const char *id, int own, const float *s, int nv, const IdIndex *ix, con
 		if (v < 0)
 			die("%s:%ld: video '%s' of query '%s' is not among the videos of %s", gt->path,
 			    gt->line[q], gt->vid[j], id, in);
-		if (best < 0 || better(s, v, best))
+		if (best < 0 || ranking_better(s, v, best))
 			best = v;
 	}
 	return best;
@@ -313,6 +227,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 	size_t nv, nb;
 	char **vid = mpr_strarray(r, h, "videos", &nv), **br = header_branches(r, h, &nb);
 	char *split = vidset_header_split(r, h), id[4096], video[4096];
+	IdList qids = { 0 };
 	IdIndex ix;
 	int kk;
 	float *sb[2], *fused, *topscore;
@@ -341,6 +256,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 		Choice c1 = c;
 
 		mpr_strcpy(r, o, "id", id, sizeof(id));
+		idlist_add(&qids, id);
 		mpr_strcpy(r, o, "video", video, sizeof(video));
 		if ((own = idindex_find(&ix, video)) < 0)
 			mpr_die(r, "query '%s': video '%s' is not in the header's videos", id, video);
@@ -355,6 +271,7 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 	}
 	if (nq == 0)
 		die("%s: no queries", r->name);
+	idlist_check(&qids, r->name, "query");
 	gt_done(r->name);
 	mpr_close(r);
 	mpw_close(w);
@@ -384,6 +301,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	MpWriter *w;
 	float *qb[MAXBR], *sb[MAXBR], *fused, *topscore;
 	char **qid, **qvid;
+	IdList qids = { 0 };
 	int *qown, kk, nblk;
 	int32_t *top;
 	double t0 = now_seconds(), tscore = 0;
@@ -419,7 +337,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	         now_seconds() - t0);
 
 	kk = (int)MIN(k, (long)V.nv);
-	nblk = (int)MAX(1, MIN(QBLOCK, SBUDGET / ((long)V.nv * (long)nuse)));
+	nblk = ranking_block(V.nv, (int)nuse);
 	for (size_t b = 0; b < nuse; b++) {
 		qb[b] = efloats((size_t)nblk * D);
 		sb[b] = efloats((size_t)nblk * V.nv);
@@ -445,6 +363,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 
 		while (n < nblk && (o = mpr_next(rq))) {
 			qid[n] = mpr_strdup(rq, o, "id");
+			idlist_add(&qids, qid[n]);
 			qvid[n] = mpr_strdup(rq, o, "video");
 			if ((qown[n] = vidset_find(&V, qvid[n])) < 0)
 				mpr_die(rq, "query '%s': video '%s' is not in %s", qid[n], qvid[n], vpath);
@@ -480,6 +399,7 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	}
 	if (nq == 0)
 		die("%s: no queries", rq->name);
+	idlist_check(&qids, rq->name, "query");
 	gt_done(rq->name);
 	mpr_close(rq);
 	mpw_close(w);
@@ -532,6 +452,7 @@ main(int argc, char *argv[])
 		usage();
 	if (have_beta && bname)
 		die("usage: -b and -B exclude each other");
+	check_outputs((const char *[]){ vpath, qpath, spath, gpath }, 4, &out, 1);
 	if (gpath) {
 		if (scores_out)
 			die("usage: -g ranks; -S writes every query's scores (give -g to metrics instead)");

@@ -82,14 +82,26 @@ inv_norms(float *inv, const float *x, long nf, long D)
 	}
 }
 
-/* one query item: id, video (own index via *own), c (D); dies naming the query */
+/* a similarity of query id that is not finite: the features' values overflow float32 */
+static void
+check_finite(const MpReader *r, const float *x, long n, const char *id)
+{
+	for (long i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			mpr_die(r, "query '%s': a similarity overflows float32 (feature values too large; "
+			        "rescale them)", id);
+}
+
+/* one query item: id, video (own index via *own), c (D); dies naming the query. ids keeps
+ * every id read, for the duplicate check at the end */
 static void
 read_query(MpReader *r, const msgpack_object *o, const VidSet *V, long D, const char *vpath,
-           char **id, char **video, int *own, float *c)
+           char **id, char **video, int *own, float *c, IdList *ids)
 {
 	long n = mpr_int(r, o, "n");
 
 	*id = mpr_strdup(r, o, "id");
+	idlist_add(ids, *id);
 	*video = mpr_strdup(r, o, "video");
 	if (n != 1)
 		mpr_die(r, "query '%s': n = %ld, expected 1 (one teacher embedding per query)", *id, n);
@@ -111,6 +123,7 @@ main(int argc, char *argv[])
 	MpWriter *w;
 	VidSet V;
 	char *x = "x", *teacher = "teacher";
+	IdList qids = { 0 };
 	double t0 = now_seconds();
 
 	tool_start(argc, argv, help);
@@ -132,6 +145,7 @@ main(int argc, char *argv[])
 		usage();
 	if (strcmp(vpath, "-") == 0 && strcmp(qpath, "-") == 0)
 		die("-v and -q cannot both be stdin");
+	check_outputs((const char *[]){ vpath, qpath }, 2, &out, 1);
 	openblas_set_num_threads(scores_out ? (int)nthreads : 1);
 
 	rv = mpr_open(vpath);
@@ -168,7 +182,7 @@ main(int argc, char *argv[])
 			int own, n;
 			float cinv;
 
-			read_query(rq, o, &V, D, vpath, &id, &video, &own, cq);
+			read_query(rq, o, &V, D, vpath, &id, &video, &own, cq, &qids);
 			inv_norms(&cinv, cq, 1, D);
 			n = V.off[own + 1] - V.off[own];
 			/* tau (n) = C_v (n, D) . c (D), then scaled by both inverse norms */
@@ -176,6 +190,7 @@ main(int argc, char *argv[])
 			            V.fr[0] + (size_t)V.off[own] * D, (int)D, cq, 1, 0.0f, tau, 1);
 			for (int t = 0; t < n; t++)
 				tau[t] = tau[t] * cinv * inv[V.off[own] + t];
+			check_finite(rq, tau, n, id);
 			mpw_map(w, 4);
 			mpw_kv_str(w, "id", id);
 			mpw_kv_str(w, "video", video);
@@ -197,13 +212,14 @@ main(int argc, char *argv[])
 
 			while (n < nblk && (o = mpr_next(rq))) {
 				read_query(rq, o, &V, D, vpath, &id[n], &video[n], &own,
-				           cq + (size_t)n * D);
+				           cq + (size_t)n * D, &qids);
 				n++;
 			}
 			if (n == 0)
 				break;
 			score_cosmax(s, cq, n, V.fr[0], V.off, V.nv, (int)D);
 			for (int i = 0; i < n; i++) {
+				check_finite(rq, s + (size_t)i * V.nv, V.nv, id[i]);
 				mpw_map(w, 3);
 				mpw_kv_str(w, "id", id[i]);
 				mpw_kv_str(w, "video", video[i]);
@@ -218,6 +234,7 @@ main(int argc, char *argv[])
 	}
 	if (nq == 0)
 		die("%s: no queries", rq->name);
+	idlist_check(&qids, rq->name, "query");
 	mpr_close(rq);
 	mpw_close(w);
 	progress(1, "%ld queries x %d videos (%s) in %.1f s", nq, V.nv,

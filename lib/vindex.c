@@ -1,0 +1,695 @@
+/* vindex: the frame index file; see vindex.h and doc/frame-index.md. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cblas.h>
+#include <zlib.h>
+
+#include "util.h"
+#include "vindex.h"
+
+#define VX_MAGIC "PRVRIDX"
+#define VX_VERSION 1
+#define VX_ALIGN 64            /* sections start on a cache line, so f32 codes are float-aligned */
+#define VX_PEND 65536          /* normalised frames handed to FAISS per add call */
+#define PQ_BITS 8              /* stored pq: one byte per sub-vector */
+
+const char *const vx_code_name[VX_NCODE] = { "f32", "f16", "sq8", "pq" };
+const char *const vx_ann_name[VX_NANN] = { "ivf-flat", "ivf-sq", "ivf-pq", "hnsw", "hnsw-sq" };
+static const char *const sec_name[VX_NSEC] = {
+	"ids", "offsets", "codec0", "codec1", "codes0", "codes1", "ann0", "ann1"
+};
+
+_Static_assert(sizeof(VxHeader) == 400, "the header layout of doc/frame-index.md");
+
+/* ---- codecs ---- */
+
+/* bytes a frame takes in code c */
+static size_t
+code_bytes(int code, int D, int pq_m)
+{
+	switch (code) {
+	case VX_F32: return 4 * (size_t)D;
+	case VX_F16: return 2 * (size_t)D;
+	case VX_SQ8: return (size_t)D;
+	default: return (size_t)pq_m;
+	}
+}
+
+/* floats of a branch's codec parameters: sq8 min and step per dim, pq centroids */
+static size_t
+codec_floats(int code, int D)
+{
+	return code == VX_SQ8 ? 2 * (size_t)D : code == VX_PQ ? ((size_t)1 << PQ_BITS) * D : 0;
+}
+
+/* IEEE binary16 from float, round to nearest even (no NaN/Inf arrives: inputs are unit vectors) */
+static uint16_t
+f16_of(float f)
+{
+	uint32_t x, sign, e, m;
+
+	memcpy(&x, &f, 4);
+	sign = (x >> 16) & 0x8000;
+	e = (x >> 23) & 0xff;
+	m = x & 0x7fffff;
+	if (e >= 143)                            /* |f| >= 65536: saturate */
+		return (uint16_t)(sign | 0x7bff);
+	if (e >= 113) {                          /* normal half */
+		uint32_t h = ((e - 112) << 10) | (m >> 13), rest = m & 0x1fff;
+		h += rest > 0x1000 || (rest == 0x1000 && (h & 1));
+		return (uint16_t)(sign | h);
+	}
+	if (e < 102)                             /* below half the smallest subnormal */
+		return (uint16_t)sign;
+	m |= 0x800000;                           /* subnormal half: shift the full mantissa */
+	{
+		int sh = 126 - (int)e;           /* 14 .. 24 */
+		uint32_t h = m >> sh, rest = m & ((1u << sh) - 1), half = 1u << (sh - 1);
+		h += rest > half || (rest == half && (h & 1));
+		return (uint16_t)(sign | h);
+	}
+}
+
+static float
+float_of16(uint16_t h)
+{
+	uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, x;
+	float f;
+
+	if (e == 0) {                            /* zero or subnormal: m * 2^-24 */
+		f = ldexpf((float)m, -24);
+		return sign ? -f : f;
+	}
+	x = sign | ((e + 112) << 23) | (m << 13);
+	memcpy(&f, &x, 4);
+	return f;
+}
+
+void
+vx_normalise(float *x, long n, int D)
+{
+	for (long t = 0; t < n; t++) {
+		float *r = x + t * D;
+		double ss = 0;
+		float inv;
+		for (int j = 0; j < D; j++)
+			ss += (double)r[j] * r[j];
+		inv = (float)(1.0 / fmax(sqrt(ss), 1e-12));
+		for (int j = 0; j < D; j++)
+			r[j] *= inv;
+	}
+}
+
+/* sq8 parameters (min, step per dim) from the unit frames x (n, D) */
+static void
+sq8_train(float *codec, const float *x, long n, int D)
+{
+	float *lo = codec, *step = codec + D;
+
+	for (int j = 0; j < D; j++) {
+		float a = x[j], b = x[j];
+		for (long t = 1; t < n; t++) {
+			a = fminf(a, x[t * D + j]);
+			b = fmaxf(b, x[t * D + j]);
+		}
+		lo[j] = a;
+		step[j] = b > a ? (b - a) / 255 : 1;
+	}
+}
+
+/* codes of n frames: raw (n, D) the encodings, unit (n, D) the same normalised */
+static void
+encode(uint8_t *out, int code, const float *codec, const FwPQ *pq, const float *raw,
+       const float *unit, long n, int D)
+{
+	switch (code) {
+	case VX_F32:
+		memcpy(out, raw, (size_t)n * D * sizeof(float));
+		break;
+	case VX_F16:
+		for (long i = 0; i < n * D; i++) {
+			uint16_t h = f16_of(unit[i]);
+			memcpy(out + 2 * i, &h, 2);
+		}
+		break;
+	case VX_SQ8:
+		for (long t = 0; t < n; t++)
+			for (int j = 0; j < D; j++) {
+				float c = rintf((unit[t * D + j] - codec[j]) / codec[D + j]);
+				out[t * D + j] = (uint8_t)fminf(fmaxf(c, 0), 255);
+			}
+		break;
+	default:
+		if (fw_pq_encode(pq, n, unit, out))
+			die("pq encode: %s", fw_error());
+	}
+}
+
+/* approximate unit frames (n, D) from n codes (not f32: those are used in place) */
+static void
+decode(float *out, int code, const float *codec, int pq_m, const uint8_t *in, long n, int D)
+{
+	int ds = pq_m ? D / pq_m : 0;
+
+	switch (code) {
+	case VX_F16:
+		for (long i = 0; i < n * D; i++) {
+			uint16_t h;
+			memcpy(&h, in + 2 * i, 2);
+			out[i] = float_of16(h);
+		}
+		break;
+	case VX_SQ8:
+		for (long t = 0; t < n; t++)
+			for (int j = 0; j < D; j++)
+				out[t * D + j] = codec[j] + in[t * D + j] * codec[D + j];
+		break;
+	default:
+		/* centroids (m, 256, ds): sub-vector j of a frame is centroid in[j] of sub-space j */
+		for (long t = 0; t < n; t++)
+			for (int j = 0; j < pq_m; j++)
+				memcpy(out + t * D + j * ds,
+				       codec + ((size_t)j << PQ_BITS | in[t * pq_m + j]) * ds,
+				       (size_t)ds * sizeof(float));
+	}
+}
+
+/* ---- writing ---- */
+
+struct VxWriter {
+	char *path, *tmp;
+	VxConfig c;
+	VxHeader h;
+	int D, nb, trained;
+	char **id;
+	int *off;                  /* (nv + 1) */
+	long nv, cap, nf;
+	float *samp[VX_MAXBR];     /* raw frames until trained: (ns, D) */
+	long ns, scap;
+	float *codec[VX_MAXBR];
+	FwPQ *pq[VX_MAXBR];
+	FwIndex *ann[VX_MAXBR];
+	FILE *spool[VX_MAXBR];     /* codes, in frame order */
+	float *pend[VX_MAXBR];     /* unit frames not yet given to FAISS: (npend, D) */
+	long npend[VX_MAXBR];
+	uint8_t *cbuf;             /* codes of VX_PEND frames */
+};
+
+static void
+ann_spec(char *s, size_t n, const VxConfig *c)
+{
+	switch (c->ann) {
+	case VX_IVFFLAT: snprintf(s, n, "IVF%d,Flat", c->nlist); break;
+	case VX_IVFSQ: snprintf(s, n, "IVF%d,SQ8", c->nlist); break;
+	case VX_IVFPQ: snprintf(s, n, "IVF%d,PQ%dx%d", c->nlist, c->ivf_m, c->ivf_bits); break;
+	case VX_HNSW: snprintf(s, n, "HNSW%d", c->hnsw_m); break;
+	default: snprintf(s, n, "HNSW%d_SQ8", c->hnsw_m);
+	}
+}
+
+VxWriter *
+vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb, const char *model,
+          const char *split)
+{
+	VxWriter *w = ecalloc(1, sizeof(*w));
+	size_t n = strlen(path) + 32;
+	uint32_t one = 1;
+	uint8_t little;
+
+	memcpy(&little, &one, 1);
+	if (!little)
+		die("the index format is little-endian; this host is not");
+	CHECK(nb >= 1 && nb <= VX_MAXBR && D >= 1);
+	if (c->code == VX_PQ && (c->pq_m < 1 || D % c->pq_m))
+		die("pq: %d sub-vectors do not divide dim %d", c->pq_m, D);
+	if (c->ann == VX_IVFPQ && (c->ivf_m < 1 || D % c->ivf_m))
+		die("ivf-pq: %d sub-vectors do not divide dim %d", c->ivf_m, D);
+	if (strlen(model) >= sizeof(w->h.model) || strlen(split) >= sizeof(w->h.split))
+		die("model '%s' or split '%s' too long", model, split);
+	w->path = estrdup(path);
+	w->tmp = emalloc(n);
+	snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+	w->c = *c;
+	w->D = D;
+	w->nb = nb;
+	w->off = emalloc(sizeof(*w->off));
+	w->off[0] = 0;
+	memcpy(w->h.magic, VX_MAGIC, sizeof(VX_MAGIC));
+	w->h.version = VX_VERSION;
+	w->h.hdr_bytes = sizeof(VxHeader);
+	w->h.dim = (uint32_t)D;
+	w->h.nbranch = (uint32_t)nb;
+	w->h.code = (uint32_t)c->code;
+	w->h.pq_m = c->code == VX_PQ ? (uint32_t)c->pq_m : 0;
+	w->h.ann = (uint32_t)c->ann;
+	w->h.nlist = (uint32_t)c->nlist;
+	w->h.ivf_m = (uint32_t)c->ivf_m;
+	w->h.ivf_bits = (uint32_t)c->ivf_bits;
+	w->h.hnsw_m = (uint32_t)c->hnsw_m;
+	w->h.nprobe = (uint32_t)c->nprobe;
+	w->h.ef_search = (uint32_t)c->ef_search;
+	for (int b = 0; b < nb; b++) {
+		if (strlen(branch[b]) >= sizeof(w->h.branch[b]))
+			die("branch name '%s' too long", branch[b]);
+		strcpy(w->h.branch[b], branch[b]);
+		if (!(w->spool[b] = tmpfile()))
+			die("tmpfile:");
+		w->pend[b] = efloats((size_t)VX_PEND * D);
+	}
+	strcpy(w->h.model, model);
+	strcpy(w->h.split, split);
+	w->cbuf = emalloc((size_t)VX_PEND * code_bytes(c->code, D, c->pq_m));
+	return w;
+}
+
+static void
+flush_pend(VxWriter *w, int b)
+{
+	if (w->npend[b] && fw_add(w->ann[b], w->npend[b], w->pend[b]))
+		die("FAISS add (%s): %s", w->h.branch[b], fw_error());
+	w->npend[b] = 0;
+}
+
+/* encode n raw frames of branch b and add them to FAISS, VX_PEND at most at a time */
+static void
+add_frames(VxWriter *w, int b, const float *raw, long n)
+{
+	size_t cb = code_bytes(w->c.code, w->D, w->c.pq_m);
+
+	for (long i = 0; i < n; ) {
+		long m = MIN(n - i, VX_PEND - w->npend[b]);
+		float *unit = w->pend[b] + (size_t)w->npend[b] * w->D;
+
+		memcpy(unit, raw + (size_t)i * w->D, (size_t)m * w->D * sizeof(float));
+		vx_normalise(unit, m, w->D);
+		encode(w->cbuf, w->c.code, w->codec[b], w->pq[b], raw + (size_t)i * w->D, unit, m, w->D);
+		if (fwrite(w->cbuf, cb, (size_t)m, w->spool[b]) != (size_t)m)
+			die("write temporary file:");
+		w->npend[b] += m;
+		if (w->npend[b] == VX_PEND)
+			flush_pend(w, b);
+		i += m;
+	}
+}
+
+/* train codecs and FAISS on the sample, then encode and add it */
+static void
+train(VxWriter *w)
+{
+	char spec[64];
+	float *unit = efloats((size_t)w->ns * w->D);
+	long need;
+
+	ann_spec(spec, sizeof(spec), &w->c);
+	/* FAISS's advice: 39 training points a k-means centroid */
+	need = w->c.ann <= VX_IVFPQ ? 39L * w->c.nlist : 0;
+	if (w->c.ann == VX_IVFPQ)
+		need = MAX(need, 39L << w->c.ivf_bits);
+	if (w->c.code == VX_PQ)
+		need = MAX(need, 39L << PQ_BITS);
+	if (w->c.ann <= VX_IVFPQ && w->ns < w->c.nlist)
+		die("%d inverted lists need at least as many training frames, not %ld (-t, -n)",
+		    w->c.nlist, w->ns);
+	if (w->c.code == VX_PQ && w->ns < (1L << PQ_BITS))
+		die("pq: %ld frames to train on, at least %d needed", w->ns, 1 << PQ_BITS);
+	if (w->ns < need)
+		warnf("training on %ld frames, fewer than the %ld FAISS advises (-t)", w->ns, need);
+	progress(1, "training %s codes and FAISS %s on %ld frames", vx_code_name[w->c.code], spec,
+	         w->ns);
+	for (int b = 0; b < w->nb; b++) {
+		memcpy(unit, w->samp[b], (size_t)w->ns * w->D * sizeof(float));
+		vx_normalise(unit, w->ns, w->D);
+		w->codec[b] = efloats(MAX(codec_floats(w->c.code, w->D), 1));
+		if (w->c.code == VX_SQ8)
+			sq8_train(w->codec[b], unit, w->ns, w->D);
+		if (w->c.code == VX_PQ) {
+			if (!(w->pq[b] = fw_pq_new(w->D, w->c.pq_m, PQ_BITS)) ||
+			    fw_pq_train(w->pq[b], w->ns, unit, w->codec[b]))
+				die("pq training: %s", fw_error());
+		}
+		if (!(w->ann[b] = fw_new(w->D, spec)))
+			die("FAISS %s: %s", spec, fw_error());
+		if (!fw_is_trained(w->ann[b]) && fw_train(w->ann[b], w->ns, unit))
+			die("FAISS %s training on %ld frames: %s", spec, w->ns, fw_error());
+	}
+	free(unit);
+	w->trained = 1;
+	w->h.train = (uint64_t)w->ns;
+	for (int b = 0; b < w->nb; b++) {
+		add_frames(w, b, w->samp[b], w->ns);
+		free(w->samp[b]);
+		w->samp[b] = NULL;
+	}
+}
+
+void
+vx_add(VxWriter *w, const char *id, int n, const float *const *fr)
+{
+	CHECK(n >= 1 && n <= VIDSET_MAXN);
+	if (w->nf + n > (1L << 31) / 2)
+		die("more than %ld frames in all", (1L << 31) / 2);
+	if (w->nv == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 1024;
+		w->id = erealloc(w->id, (size_t)w->cap * sizeof(*w->id));
+		w->off = erealloc(w->off, ((size_t)w->cap + 1) * sizeof(*w->off));
+	}
+	w->id[w->nv++] = estrdup(id);
+	w->nf += n;
+	w->off[w->nv] = (int)w->nf;
+	if (w->trained) {
+		for (int b = 0; b < w->nb; b++)
+			add_frames(w, b, fr[b], n);
+		return;
+	}
+	if (w->ns + n > w->scap) {
+		w->scap = MAX(2 * w->scap, w->ns + n + 4096);
+		for (int b = 0; b < w->nb; b++)
+			w->samp[b] = erealloc(w->samp[b], (size_t)w->scap * w->D * sizeof(float));
+	}
+	for (int b = 0; b < w->nb; b++)
+		memcpy(w->samp[b] + (size_t)w->ns * w->D, fr[b], (size_t)n * w->D * sizeof(float));
+	w->ns += n;
+	if (w->ns >= w->c.train)
+		train(w);
+}
+
+/* ---- the file ---- */
+
+static void
+efwrite(const void *p, size_t n, FILE *f, const char *name)
+{
+	if (n && fwrite(p, 1, n, f) != n)
+		die("write %s:", name);
+}
+
+/* pad f to VX_ALIGN and start section s there */
+static void
+sec_begin(VxWriter *w, FILE *f, int s)
+{
+	static const char zero[VX_ALIGN];
+	long at = ftell(f);
+
+	if (at < 0)
+		die("ftell %s:", w->tmp);
+	efwrite(zero, (size_t)((VX_ALIGN - at % VX_ALIGN) % VX_ALIGN), f, w->tmp);
+	w->h.sec_off[s] = (uint64_t)ftell(f);
+}
+
+static void
+sec_end(VxWriter *w, FILE *f, int s)
+{
+	long at = ftell(f);
+
+	if (at < 0)
+		die("ftell %s:", w->tmp);
+	w->h.sec_len[s] = (uint64_t)at - w->h.sec_off[s];
+}
+
+/* CRC-32 of n bytes at p, in pieces (zlib's length is 32-bit) */
+static uint32_t
+crc_of(const unsigned char *p, size_t n)
+{
+	unsigned long c = crc32(0L, Z_NULL, 0);
+
+	for (size_t i = 0; i < n; i += 1u << 30)
+		c = crc32(c, p + i, (uInt)MIN(n - i, (size_t)1 << 30));
+	return (uint32_t)c;
+}
+
+static uint32_t
+header_crc(const VxHeader *h)
+{
+	return crc_of((const unsigned char *)h, offsetof(VxHeader, hdr_crc));
+}
+
+void
+vx_finish(VxWriter *w, const char *src)
+{
+	FILE *f;
+	char buf[1 << 16];
+	int fd;
+	IdIndex ix;
+
+	if (w->nv == 0)
+		die("%s: no videos", src);
+	idindex_build(&ix, w->id, (int)w->nv, src);
+	idindex_free(&ix);
+	if (!w->trained)
+		train(w);
+	for (int b = 0; b < w->nb; b++)
+		flush_pend(w, b);
+	w->h.nvideo = (uint64_t)w->nv;
+	w->h.nframe = (uint64_t)w->nf;
+
+	tmp_register(w->tmp);
+	if (!(f = fopen(w->tmp, "wb+")))
+		die("open %s:", w->tmp);
+	efwrite(&w->h, sizeof(w->h), f, w->tmp);
+	sec_begin(w, f, VX_IDS);
+	for (long v = 0; v < w->nv; v++)
+		efwrite(w->id[v], strlen(w->id[v]) + 1, f, w->tmp);
+	sec_end(w, f, VX_IDS);
+	sec_begin(w, f, VX_OFF);
+	efwrite(w->off, ((size_t)w->nv + 1) * sizeof(*w->off), f, w->tmp);
+	sec_end(w, f, VX_OFF);
+	for (int b = 0; b < w->nb; b++) {
+		sec_begin(w, f, VX_CODEC0 + b);
+		efwrite(w->codec[b], codec_floats(w->c.code, w->D) * sizeof(float), f, w->tmp);
+		sec_end(w, f, VX_CODEC0 + b);
+	}
+	for (int b = 0; b < w->nb; b++) {
+		size_t n;
+		sec_begin(w, f, VX_CODES0 + b);
+		rewind(w->spool[b]);
+		while ((n = fread(buf, 1, sizeof(buf), w->spool[b])) > 0)
+			efwrite(buf, n, f, w->tmp);
+		if (ferror(w->spool[b]))
+			die("read temporary file:");
+		fclose(w->spool[b]);
+		sec_end(w, f, VX_CODES0 + b);
+	}
+	for (int b = 0; b < w->nb; b++) {
+		sec_begin(w, f, VX_ANN0 + b);
+		if (fw_write(w->ann[b], f))
+			die("write %s: FAISS: %s", w->tmp, fw_error());
+		sec_end(w, f, VX_ANN0 + b);
+	}
+	if (fflush(f))
+		die("write %s:", w->tmp);
+
+	/* CRCs from what is on disk, through a read-only mapping */
+	fd = fileno(f);
+	{
+		long size = ftell(f);
+		unsigned char *m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			die("mmap %s:", w->tmp);
+		for (int s = 0; s < VX_NSEC; s++)
+			w->h.sec_crc[s] = crc_of(m + w->h.sec_off[s], w->h.sec_len[s]);
+		munmap(m, (size_t)size);
+	}
+	w->h.hdr_crc = header_crc(&w->h);
+	if (pwrite(fd, &w->h, sizeof(w->h), 0) != (ssize_t)sizeof(w->h))
+		die("write %s:", w->tmp);
+	if (fsync(fd) || fclose(f))
+		die("write %s:", w->tmp);
+	if (rename(w->tmp, w->path))
+		die("rename %s to %s:", w->tmp, w->path);
+	tmp_unregister(w->tmp);
+
+	for (long v = 0; v < w->nv; v++)
+		free(w->id[v]);
+	for (int b = 0; b < w->nb; b++) {
+		free(w->codec[b]);
+		free(w->pend[b]);
+		fw_pq_free(w->pq[b]);
+		fw_free(w->ann[b]);
+	}
+	free(w->id), free(w->off), free(w->cbuf), free(w->path), free(w->tmp);
+	free(w);
+}
+
+/* ---- reading ---- */
+
+_Noreturn static void
+bad(const VxIndex *x, const char *what)
+{
+	die("%s: %s", x->path, what);
+}
+
+void
+vx_open(VxIndex *x, const char *path)
+{
+	struct stat st;
+	VxHeader *h = &x->h;
+	int fd;
+	char msg[256];
+	const char *p, *end;
+
+	memset(x, 0, sizeof(*x));
+	x->path = estrdup(path);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		die("open %s:", path);
+	if (fstat(fd, &st))
+		die("stat %s:", path);
+	if ((size_t)st.st_size < sizeof(VxHeader))
+		bad(x, "shorter than an index header (truncated, or not an index)");
+	x->size = (size_t)st.st_size;
+	if ((x->map = mmap(NULL, x->size, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED)
+		die("mmap %s:", path);
+	close(fd);
+	memcpy(h, x->map, sizeof(*h));
+	if (memcmp(h->magic, VX_MAGIC, sizeof(VX_MAGIC)) != 0)
+		bad(x, "not a frame index (no PRVRIDX magic; HINT: build it with prvr-index)");
+	if (h->version != VX_VERSION || h->hdr_bytes != sizeof(VxHeader)) {
+		snprintf(msg, sizeof(msg), "index version %u (header %u bytes), expected %d (%zu)",
+		         h->version, h->hdr_bytes, VX_VERSION, sizeof(VxHeader));
+		bad(x, msg);
+	}
+	if (header_crc(h) != h->hdr_crc)
+		bad(x, "header CRC mismatch (damaged file)");
+	if (h->dim < 1 || h->dim > VIDSET_MAXDIM || h->nbranch < 1 || h->nbranch > VX_MAXBR ||
+	    h->nvideo < 1 || h->nvideo > (1u << 30) || h->nframe < h->nvideo ||
+	    h->nframe > (1u << 30) || h->code >= VX_NCODE || h->ann >= VX_NANN ||
+	    (h->code == VX_PQ && (h->pq_m < 1 || h->dim % h->pq_m)))
+		bad(x, "header values out of range");
+	x->D = (int)h->dim, x->nb = (int)h->nbranch, x->nv = (int)h->nvideo;
+	for (int b = 0; b < VX_MAXBR; b++)
+		if (memchr(h->branch[b], 0, sizeof(h->branch[b])) == NULL)
+			bad(x, "branch name not terminated");
+	if (!memchr(h->model, 0, sizeof(h->model)) || !memchr(h->split, 0, sizeof(h->split)))
+		bad(x, "model or split not terminated");
+	for (int s = 0; s < VX_NSEC; s++) {
+		int b = (s - VX_CODEC0) % 2;
+		uint64_t want = UINT64_MAX;
+		if (s == VX_OFF)
+			want = (h->nvideo + 1) * sizeof(int);
+		else if (s >= VX_CODEC0 && s <= VX_CODES1 && b < x->nb)
+			want = s <= VX_CODEC1 ? codec_floats((int)h->code, x->D) * sizeof(float) :
+			       h->nframe * code_bytes((int)h->code, x->D, (int)h->pq_m);
+		else if (s != VX_IDS && s != VX_ANN0 && !(s == VX_ANN1 && x->nb == 2))
+			want = 0;
+		if (h->sec_off[s] > x->size || h->sec_len[s] > x->size - h->sec_off[s] ||
+		    (want != UINT64_MAX && h->sec_len[s] != want) || h->sec_off[s] % VX_ALIGN) {
+			snprintf(msg, sizeof(msg), "section %s: %llu bytes at %llu do not fit the header "
+			         "or the file (%zu bytes; truncated?)", sec_name[s],
+			         (unsigned long long)h->sec_len[s], (unsigned long long)h->sec_off[s],
+			         x->size);
+			bad(x, msg);
+		}
+		if (crc_of((const unsigned char *)x->map + h->sec_off[s], h->sec_len[s]) != h->sec_crc[s]) {
+			snprintf(msg, sizeof(msg), "section %s: CRC mismatch (damaged file)", sec_name[s]);
+			bad(x, msg);
+		}
+	}
+	/* ids: exactly nvideo NUL-terminated strings */
+	x->id = emalloc((size_t)x->nv * sizeof(*x->id));
+	p = (const char *)x->map + h->sec_off[VX_IDS];
+	end = p + h->sec_len[VX_IDS];
+	for (int v = 0; v < x->nv; v++) {
+		const char *z = memchr(p, 0, (size_t)(end - p));
+		if (!z)
+			bad(x, "section ids: fewer ids than videos");
+		x->id[v] = (char *)p;
+		p = z + 1;
+	}
+	if (p != end)
+		bad(x, "section ids: more ids than videos");
+	x->off = (const int *)((const char *)x->map + h->sec_off[VX_OFF]);
+	if (x->off[0] != 0 || (uint64_t)x->off[x->nv] != h->nframe)
+		bad(x, "section offsets: do not span the frames");
+	for (int v = 0; v < x->nv; v++) {
+		int n = x->off[v + 1] - x->off[v];
+		if (n < 1 || n > VIDSET_MAXN)
+			bad(x, "section offsets: a video without frames or with too many");
+		x->maxn = MAX(x->maxn, n);
+	}
+	for (int b = 0; b < x->nb; b++) {
+		x->codes[b] = (const char *)x->map + h->sec_off[VX_CODES0 + b];
+		x->codec[b] = (const float *)((const char *)x->map + h->sec_off[VX_CODEC0 + b]);
+	}
+	idindex_build(&x->ix, x->id, x->nv, path);
+}
+
+void
+vx_load_ann(VxIndex *x)
+{
+	char msg[512];
+
+	for (int b = 0; b < x->nb; b++) {
+		FwIndex *a = fw_read((const char *)x->map + x->h.sec_off[VX_ANN0 + b],
+		                     x->h.sec_len[VX_ANN0 + b]);
+		if (!a) {
+			snprintf(msg, sizeof(msg), "FAISS structure of %s: %s", x->h.branch[b], fw_error());
+			bad(x, msg);
+		}
+		if ((uint64_t)fw_ntotal(a) != x->h.nframe || fw_dim(a) != x->D) {
+			snprintf(msg, sizeof(msg), "FAISS structure of %s: %ld vectors of dim %d, header "
+			         "says %llu of dim %d", x->h.branch[b], fw_ntotal(a), fw_dim(a),
+			         (unsigned long long)x->h.nframe, x->D);
+			bad(x, msg);
+		}
+		x->ann[b] = a;
+	}
+}
+
+void
+vx_close(VxIndex *x)
+{
+	for (int b = 0; b < x->nb; b++)
+		fw_free(x->ann[b]);
+	idindex_free(&x->ix);
+	munmap(x->map, x->size);
+	free(x->id);
+	free(x->path);
+	memset(x, 0, sizeof(*x));
+}
+
+int
+vx_video_of(const VxIndex *x, long f)
+{
+	int lo = 0, hi = x->nv - 1;
+
+	/* the last v with off[v] <= f */
+	while (lo < hi) {
+		int mid = lo + (hi - lo + 1) / 2;
+		if (x->off[mid] <= f)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+float
+vx_score(const VxIndex *x, int b, int v, const float *qn, float *scratch)
+{
+	long n = x->off[v + 1] - x->off[v];
+	size_t cb = code_bytes((int)x->h.code, x->D, (int)x->h.pq_m);
+	const uint8_t *c = (const uint8_t *)x->codes[b] + (size_t)x->off[v] * cb;
+	const float *f = (const float *)c;   /* f32 codes are the frames, in place */
+	float *s = scratch + (size_t)x->maxn * x->D, m;
+
+	if (x->h.code != VX_F32) {
+		decode(scratch, (int)x->h.code, x->codec[b], (int)x->h.pq_m, c, n, x->D);
+		f = scratch;
+	}
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, x->D, 1.0f, f, x->D, qn, 1, 0.0f, s, 1);
+	/* raw frames are normalised here; decoded ones were unit vectors when encoded, and the
+	 * dot product with them is taken as their cosine */
+	if (x->h.code == VX_F32)
+		for (long t = 0; t < n; t++)
+			s[t] /= fmaxf(cblas_snrm2(x->D, f + t * x->D, 1), 1e-12f);
+	m = s[0];
+	for (long t = 1; t < n; t++)
+		m = fmaxf(m, s[t]);
+	return m;
+}

@@ -1,0 +1,105 @@
+/* vindex: the frame index file of prvr-index / prvr-search (doc/frame-index.md).
+ *
+ * One file holds a gallery of videos encoded by one model: a fixed header (what it holds, where
+ * each section is, a CRC-32 per section and of the header), the video ids, the frame offsets,
+ * and per branch (inh, exp) the frames as stored codes (f32: the raw encodings, bit for bit;
+ * f16, sq8, pq: the L2-normalised frames compressed) with their codec parameters, and a FAISS
+ * candidate structure over the normalised frames (IVF-Flat/SQ8/PQ or HNSW-Flat/SQ8).
+ * Writing streams: videos are added one at a time; the first `train` frames are kept to train
+ * the codecs and FAISS, later ones are encoded and added at once, codes spooled to unnamed
+ * temporary files, so memory is the sample, the FAISS structures and the ids. The file appears
+ * by rename when complete (PATH.tmp.PID before, removed by die() and on signals).
+ * Reading maps the file: codes are used in place; FAISS structures are deserialised from the
+ * mapping. Every section is checked against the header and its CRC before use.
+ * Little-endian hosts only (checked). Not here: streams, ranking (tools/prvr-*.c). */
+#ifndef VINDEX_H
+#define VINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "faissw.h"
+#include "vidset.h"
+
+#define VX_MAXBR 2
+
+enum { VX_F32, VX_F16, VX_SQ8, VX_PQ, VX_NCODE };                 /* stored codes */
+enum { VX_IVFFLAT, VX_IVFSQ, VX_IVFPQ, VX_HNSW, VX_HNSWSQ, VX_NANN }; /* candidate structure */
+extern const char *const vx_code_name[VX_NCODE];   /* "f32", "f16", "sq8", "pq" */
+extern const char *const vx_ann_name[VX_NANN];     /* "ivf-flat", "ivf-sq", "ivf-pq", "hnsw", "hnsw-sq" */
+
+typedef struct {
+	int code;              /* VX_F32 .. */
+	int pq_m;              /* stored pq: sub-vectors = bytes a frame (divides dim) */
+	int ann;               /* VX_IVFFLAT .. */
+	int nlist;             /* ivf-*: inverted lists */
+	int ivf_m, ivf_bits;   /* ivf-pq: sub-vectors (divides dim), bits each */
+	int hnsw_m;            /* hnsw*: links per node */
+	int nprobe, ef_search; /* search defaults written to the header */
+	long train;            /* frames sampled (the first ones) to train codecs and FAISS */
+} VxConfig;
+
+/* ---- on disk ---- */
+
+enum { VX_IDS, VX_OFF, VX_CODEC0, VX_CODEC1, VX_CODES0, VX_CODES1, VX_ANN0, VX_ANN1, VX_NSEC };
+
+typedef struct {
+	char magic[8];             /* "PRVRIDX\0" */
+	uint32_t version, hdr_bytes;
+	uint32_t dim, nbranch;
+	uint64_t nvideo, nframe;
+	uint32_t code, pq_m, ann, nlist, ivf_m, ivf_bits, hnsw_m, nprobe, ef_search, pad;
+	uint64_t train;            /* frames actually trained on */
+	char branch[VX_MAXBR][8];  /* "inh", "exp", NUL-padded */
+	char model[64];            /* the encoded-videos header's "model", or "" */
+	char split[64];
+	uint64_t sec_off[VX_NSEC], sec_len[VX_NSEC];
+	uint32_t sec_crc[VX_NSEC];
+	uint32_t hdr_crc;          /* CRC-32 of the bytes before it */
+	uint32_t pad2;
+} VxHeader;
+
+/* ---- writing ---- */
+
+typedef struct VxWriter VxWriter;
+
+VxWriter *vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb,
+                    const char *model, const char *split);
+/* one video of n frames; fr[b] (n, D) raw encodings of branch b */
+void vx_add(VxWriter *w, const char *id, int n, const float *const *fr);
+/* train (when fewer than c->train frames came), write, rename; frees w. src names the input
+ * in messages (a duplicate id) */
+void vx_finish(VxWriter *w, const char *src);
+
+/* ---- reading ---- */
+
+typedef struct {
+	char *path;
+	VxHeader h;
+	void *map;
+	size_t size;
+	int nv, D, nb;
+	int maxn;                  /* frames of the longest video */
+	char **id;                 /* (nv) into the mapping */
+	const int *off;            /* (nv + 1) into the mapping */
+	const void *codes[VX_MAXBR];
+	const float *codec[VX_MAXBR];
+	FwIndex *ann[VX_MAXBR];    /* NULL until vx_load_ann */
+	IdIndex ix;
+} VxIndex;
+
+/* map and check everything but the FAISS structures; dies "PATH: what is wrong" */
+void vx_open(VxIndex *x, const char *path);
+/* deserialise the FAISS structures; dies naming the file */
+void vx_load_ann(VxIndex *x);
+void vx_close(VxIndex *x);
+
+/* the video owning frame f */
+int vx_video_of(const VxIndex *x, long f);
+/* max over video v's frames of the cosine with the unit vector qn (D) in branch b, from the
+ * stored codes; scratch holds maxn x (D + 1) floats */
+float vx_score(const VxIndex *x, int b, int v, const float *qn, float *scratch);
+/* x / max(|x|, 1e-12) in place, n rows of D (score_cosmax's normalisation) */
+void vx_normalise(float *x, long n, int D);
+
+#endif

@@ -1,0 +1,147 @@
+#!/bin/bash
+# bench_search: prvr-index / prvr-search at scale (make bench-search; never part of the tests).
+#   (a) a synthetic encoded gallery of NV videos (prvr-gallery: TVR-like frame counts, clustered,
+#       dim D) and NQ queries; the exact ranking (prvr-search -E on f32 codes = rank) of the first
+#       NGT queries is the ground truth, and its queries/s at 1 and 2 threads the floor;
+#   (b) per FAISS structure, code and setting (SETTINGS below): build time, peak RSS of the build,
+#       index bytes, queries/s at 1 and 2 threads over NQ queries, peak RSS of the search, and
+#       recall@1/10/100 of the ranking against the exact one (prvr-recall) over NGT queries;
+#   (c) SumR (metrics) of rank and of prvr-search at the default setting on a trained model's
+#       test split (tvr-tiny world, TRAIN_VIDEOS training and TEST_VIDEOS test videos);
+#   (d) results/search/recall-qps.png: recall@100 against queries/s (gnuplot).
+# Knobs (environment): NV (default 100000), NQ (10000), NGT (1000), D (384), J (2),
+# W (work directory, default results/search/work; needs ~ NV x 300 KB free at D = 384),
+# SETTINGS (a file of settings, default the list below), SUMR=0 to skip (c).
+# Output: results/search/table.tsv and .md, the plot; progress on stderr. Timings on a shared
+# machine are noisy: compare rows of one run, against the exact floor of that run.
+set -u
+: "${BIN:=bin}" "${NV:=100000}" "${NQ:=10000}" "${NGT:=1000}" "${D:=384}" "${J:=2}"
+: "${SUMR:=1}" "${TRAIN_VIDEOS:=1000}" "${TEST_VIDEOS:=3000}"
+OUT=results/search
+: "${W:=$OUT/work}"
+mkdir -p "$OUT" "$W" || exit 1
+log() { echo "bench_search: $*" >&2; }
+for t in prvr-index prvr-search prvr-gallery prvr-recall; do
+	[ -x "$BIN/$t" ] || { log "no $BIN/$t (FAISS missing?)"; exit 1; }
+done
+export OMP_WAIT_POLICY=passive  # a shared machine: idle OpenMP threads must not spin
+
+# timed OUTFILE CMD...: run CMD, append "wall_s peak_rss_kib" to OUTFILE
+timed() { f=$1; shift; /usr/bin/time -f "%e %M" -a -o "$f" "$@"; }
+last() { tail -n 1 "$1"; }
+
+# ---- (a) gallery, ground truth, exact floor ----
+if [ ! -s "$W/v.mp" ] || [ ! -s "$W/q.mp" ] || [ ! -s "$W/gq.mp" ]; then
+	log "gallery: $NV videos, $NQ queries, dim $D"
+	"$BIN"/prvr-gallery -Q -n "$NV" -q "$NQ" -d "$D" -o "$W/v.mp" -O "$W/q.mp" || exit 1
+	# the first NGT queries of the same stream (the generator is sequential)
+	"$BIN"/prvr-gallery -Q -n "$NV" -q "$NGT" -d "$D" -o /dev/null -O "$W/gq.mp" || exit 1
+fi
+: >"$W/t"
+log "exact: f32 index"
+timed "$W/t" "$BIN"/prvr-index -Q -j "$J" -v "$W/v.mp" -o "$W/f32.idx" -c f32 -a ivf-flat -n 64 ||
+	exit 1
+for j in 1 2; do
+	timed "$W/t" "$BIN"/prvr-search -Q -j $j -E -x "$W/f32.idx" -q "$W/gq.mp" -o "$W/exact.mp" ||
+		exit 1
+	eval "exact_s$j=\$(last \"$W/t\" | cut -d' ' -f1)"
+done
+exact_rss=$(last "$W/t" | cut -d' ' -f2)
+f32_bytes=$(stat -c %s "$W/f32.idx")
+rm -f "$W/f32.idx"
+qps() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", n / (s > 0 ? s : 0.01) }'; }
+q1=$(qps "$NGT" "$exact_s1") q2=$(qps "$NGT" "$exact_s2")
+
+# ---- (b) settings ----
+# NAME <tab> prvr-index options <tab> prvr-search options
+if [ -n "${SETTINGS:-}" ]; then cat "$SETTINGS"; else
+	printf '%s\t%s\t%s\n' \
+		ivf-pq-sq8-p16 "-c sq8 -a ivf-pq -n 1024 -p 16" "" \
+		ivf-pq-sq8-p64 "-c sq8 -a ivf-pq -n 1024 -p 64" "" \
+		ivf-pq-pq-p64 "-c pq -a ivf-pq -n 1024 -p 64" "" \
+		ivf-pq-f16-p64 "-c f16 -a ivf-pq -n 1024 -p 64" "" \
+		ivf-sq-sq8-p32 "-c sq8 -a ivf-sq -n 1024 -p 32" "" \
+		ivf-flat-sq8-p32 "-c sq8 -a ivf-flat -n 1024 -p 32" "" \
+		hnsw-sq-sq8-ef128 "-c sq8 -a hnsw-sq -M 16 -e 128" "" \
+		hnsw-sq-sq8-ef512 "-c sq8 -a hnsw-sq -M 16 -e 512" ""
+fi >"$W/settings"
+
+T=$OUT/table.tsv
+printf 'setting\tbuild_s\tbuild_rss_mb\tindex_mb\tqps_j1\tqps_j2\tsearch_rss_mb\tr1\tr10\tr100\n' >"$T"
+mb() { awk -v x="$1" -v u="$2" 'BEGIN { printf "%.0f", x / u }'; } # N UNIT: N / UNIT, rounded
+printf 'exact (-E, f32)\t-\t-\t%s\t%s\t%s\t%s\t1\t1\t1\n' "$(mb "$f32_bytes" 1048576)" \
+	"$q1" "$q2" "$(mb "$exact_rss" 1024)" >>"$T"
+while IFS=$'\t' read -r name iopt sopt; do
+	[ -n "$name" ] || continue
+	log "$name: build"
+	: >"$W/t"
+	# shellcheck disable=SC2086
+	if ! timed "$W/t" "$BIN"/prvr-index -Q -j "$J" -v "$W/v.mp" -o "$W/x.idx" $iopt; then
+		log "$name: build failed"; continue
+	fi
+	read -r bs brss <"$W/t"
+	ib=$(stat -c %s "$W/x.idx")
+	for j in 1 2; do
+		log "$name: search -j $j"
+		# shellcheck disable=SC2086
+		timed "$W/t" "$BIN"/prvr-search -Q -j $j -x "$W/x.idx" -q "$W/q.mp" -o /dev/null $sopt ||
+			log "$name: search failed"
+	done
+	s1=$(sed -n 2p "$W/t" | cut -d' ' -f1) s2=$(sed -n 3p "$W/t" | cut -d' ' -f1)
+	srss=$(sed -n 3p "$W/t" | cut -d' ' -f2)
+	# shellcheck disable=SC2086
+	"$BIN"/prvr-search -Q -j "$J" -x "$W/x.idx" -q "$W/gq.mp" -o "$W/ap.mp" $sopt &&
+		"$BIN"/prvr-recall -r "$W/exact.mp" -a "$W/ap.mp" >"$W/rec" || log "$name: recall failed"
+	r() { awk -v k="recall@$1" '$1 == k { print $2 }' "$W/rec"; }
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$bs" \
+		"$(mb "$brss" 1024)" "$(mb "$ib" 1048576)" \
+		"$(qps "$NQ" "$s1")" "$(qps "$NQ" "$s2")" "$(mb "$srss" 1024)" \
+		"$(r 1)" "$(r 10)" "$(r 100)" >>"$T"
+	rm -f "$W/x.idx"
+done <"$W/settings"
+
+# ---- (c) SumR on a trained model's test split ----
+if [ "$SUMR" = 1 ]; then
+	C=$W/sumr
+	mkdir -p "$C"
+	log "SumR: tvr-tiny world, $TRAIN_VIDEOS train / $TEST_VIDEOS test videos"
+	"$BIN"/prvr-synth -q -p tvr-tiny -s 5 --videos "$TRAIN_VIDEOS,60,$TEST_VIDEOS" -o "$C/c" &&
+	for f in train-video-student train-query-student train-video-teacher train-query-teacher \
+	         test-video-student test-query-student; do
+		"$BIN"/feat-reduce -q -i "$C/c/$f.mp" -o "$C/r-$f.mp" || exit 1
+	done &&
+	"$BIN"/teacher-sim -Q -v "$C/r-train-video-teacher.mp" -q "$C/r-train-query-teacher.mp" \
+		-o "$C/tau.mp" &&
+	"$BIN"/distill-step -v "$C/r-train-video-student.mp" -q "$C/r-train-query-student.mp" \
+		-t "$C/tau.mp" --hidden 64 --heads 4 --epochs 5 -j "$J" -o "$C/ck.mp" 2>/dev/null &&
+	"$BIN"/encode-video -c "$C/ck.mp" -o "$C/ev.mp" <"$C/r-test-video-student.mp" 2>/dev/null &&
+	"$BIN"/encode-text -c "$C/ck.mp" -o "$C/eq.mp" <"$C/r-test-query-student.mp" 2>/dev/null &&
+	"$BIN"/rank -Q -j "$J" -v "$C/ev.mp" -q "$C/eq.mp" -o "$C/rank.mp" &&
+	"$BIN"/prvr-index -Q -j "$J" -v "$C/ev.mp" -o "$C/x.idx" -n 64 2>/dev/null &&
+	"$BIN"/prvr-search -Q -j "$J" -x "$C/x.idx" -q "$C/eq.mp" -o "$C/search.mp" &&
+	{ printf 'ranking\t'; "$BIN"/metrics -q -f tsv -i "$C/rank.mp" | head -n 1
+	  for s in rank search; do
+		printf '%s\t' "$s"
+		"$BIN"/metrics -q -f tsv -i "$C/$s.mp" | tail -n 1
+	  done; } >"$OUT/sumr.tsv" || log "SumR part failed"
+fi
+
+# ---- (d) plot and markdown ----
+awk -F'\t' 'NR > 1 && $5 != "" { print $5, $10, $1 }' "$T" >"$W/plot.dat"
+gnuplot <<EOF 2>/dev/null || log "gnuplot failed"
+set terminal pngcairo size 800,500
+set output "$OUT/recall-qps.png"
+set xlabel "queries/s, 1 thread (log)"
+set ylabel "recall@100 vs exact" noenhanced
+set logscale x
+set key off
+set title "prvr-search: $NV synthetic videos, dim $D"
+plot "$W/plot.dat" using 1:2 with points pt 7, "" using 1:2:3 with labels offset 0,1 font ",8"
+EOF
+awk -F'\t' 'NR == 1 { h = "|"; s = "|"; for (i = 1; i <= NF; i++) { h = h " " $i " |"; s = s "---|" }
+	print h; print s; next } { l = "|"; for (i = 1; i <= NF; i++) l = l " " $i " |"; print l }' \
+	"$T" >"$OUT/table.md"
+log "gallery $NV videos, dim $D, $NQ queries ($NGT for recall); machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+cat "$OUT/table.md"
+[ -s "$OUT/sumr.tsv" ] && cat "$OUT/sumr.tsv"
+exit 0

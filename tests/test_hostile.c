@@ -1,0 +1,311 @@
+/* test_hostile: crafted inputs whose size claims would allocate far more than the input holds
+ * are refused by every reader, quickly, naming the file and record, under a 64 MiB address-space
+ * limit (ulimit -v; skipped under ASan, which reserves terabytes of shadow: PRVR_SANITIZED=1).
+ * The crafted streams are written here with the stream library (so their checksums are right
+ * and only the claim is wrong); the tools in $BIN read them. Times are printed, not asserted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "ckpt.h"
+#include "model.h"
+#include "mpio.h"
+#include "util.h"
+
+static int failures;
+static char bin[1024], dir[64], limit[64], lastline[1024];
+
+#define EXPECT(c) do { if (!(c)) { fprintf(stderr, "NOT OK %s:%d: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+
+/* run "cmd" under the memory limit; expect exit 1 and want in the last stderr line */
+static void
+refused(const char *what, const char *cmd, const char *want)
+{
+	char sh[4096], err[256], line[1024] = "", buf[1024];
+	double t0 = now_seconds(), secs;
+	FILE *f;
+	int st, rc;
+
+	snprintf(err, sizeof(err), "%s/err", dir);
+	if (snprintf(sh, sizeof(sh), "%s OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 %s 2>%s",
+	             limit, cmd, err) >= (int)sizeof(sh))
+		die("command too long");
+	st = system(sh);
+	secs = now_seconds() - t0;
+	rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	if ((f = fopen(err, "r"))) {
+		while (fgets(buf, sizeof(buf), f))
+			memcpy(line, buf, sizeof(buf));
+		fclose(f);
+	}
+	line[strcspn(line, "\n")] = '\0';
+	memcpy(lastline, line, sizeof(line));
+	if (rc != 1 || !strstr(line, want)) {
+		printf("NOT OK %s: exit %d, last stderr line \"%s\" (want exit 1 and \"%s\")\n", what,
+		       rc, line, want);
+		failures++;
+	} else
+		printf("OK %s: refused in %.3f s: %s\n", what, secs, line);
+}
+
+static void
+path(char *p, size_t n, const char *name)
+{
+	snprintf(p, n, "%s/%s", dir, name);
+}
+
+/* a checkpoint header of configuration mc claiming count tensors and np parameters, and no
+ * tensor records at all: a few hundred bytes */
+static void
+crafted_ckpt(const char *name, int D, int dv, long count, long np)
+{
+	TrainConfig c;
+	char p[256];
+	MpWriter *w;
+	int32_t rng[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	ckpt_config_defaults(&c);
+	c.mc.D = D;
+	c.mc.dv = dv;
+	c.mc.dt = dv;
+	path(p, sizeof(p), name);
+	w = mpw_open(p, 0);
+	mpw_header(w, "checkpoint", count, 8);
+	mpw_key(w, "config");
+	ckpt_pack_config(w, &c);
+	mpw_kv_int(w, "epoch", 0);
+	mpw_kv_int(w, "step", 0);
+	mpw_kv_f64(w, "best_sumr", -1);
+	mpw_kv_int(w, "best_epoch", -1);
+	mpw_kv_int(w, "bad_epochs", 0);
+	mpw_key(w, "rng");
+	mpw_i32bin(w, rng, 8);
+	mpw_kv_int(w, "nparams", np);
+	mpw_record_done(w);
+	w->count = -1;             /* the records the header promises are not there */
+	mpw_close(w);
+}
+
+/* a video-features stream of nv videos claiming n frames of dim with nx floats in x */
+static void
+crafted_video_x(const char *name, const char *role, long dim, long n, size_t nx, int nv)
+{
+	float *x = efloats(nx);
+	char p[256];
+	MpWriter *w;
+
+	path(p, sizeof(p), name);
+	w = mpw_open(p, 0);
+	mpw_header(w, "video-features", nv, 5);
+	mpw_kv_str(w, "role", role);
+	mpw_kv_int(w, "dim", dim);
+	mpw_kv_str(w, "split", "train");
+	mpw_kv_bool(w, "reduced", 1);
+	mpw_kv_bool(w, "normalized", 0);
+	mpw_record_done(w);
+	for (int v = 0; v < nv; v++) {
+		char id[16];
+		snprintf(id, sizeof(id), "v%d", v);
+		mpw_map(w, 3);
+		mpw_kv_str(w, "id", id);
+		mpw_kv_int(w, "n", n);
+		mpw_kv_f32(w, "x", x, nx);
+		mpw_record_done(w);
+	}
+	mpw_close(w);
+	free(x);
+}
+
+static void
+crafted_video(const char *name, const char *role, long dim, long n)
+{
+	crafted_video_x(name, role, dim, n, 4, 1);
+}
+
+/* a teacher query-features stream of one query of video v0 */
+static void
+crafted_query(const char *name, long dim)
+{
+	float *x = efloats((size_t)dim);
+	char p[256];
+	MpWriter *w;
+
+	path(p, sizeof(p), name);
+	w = mpw_open(p, 0);
+	mpw_header(w, "query-features", 1, 3);
+	mpw_kv_str(w, "role", "teacher");
+	mpw_kv_int(w, "dim", dim);
+	mpw_kv_str(w, "split", "train");
+	mpw_record_done(w);
+	mpw_map(w, 4);
+	mpw_kv_str(w, "id", "q0");
+	mpw_kv_str(w, "video", "v0");
+	mpw_kv_int(w, "n", 1);
+	mpw_kv_f32(w, "x", x, (size_t)dim);
+	mpw_record_done(w);
+	mpw_close(w);
+	free(x);
+}
+
+/* a corpus stream whose one query's moment starts at INT64_MAX (start + 1 overflowed) */
+static void
+crafted_corpus(const char *name)
+{
+	static const char *dims[] = { "video_student", "video_teacher", "query_student",
+	                              "query_teacher" };
+	char p[256];
+	MpWriter *w;
+
+	path(p, sizeof(p), name);
+	w = mpw_open(p, 0);
+	mpw_header(w, "corpus", 1, 6);
+	mpw_kv_str(w, "name", "crafted");
+	mpw_kv_str(w, "source", "synthetic");
+	mpw_kv_int(w, "seed", 1);
+	mpw_key(w, "dims");
+	mpw_map(w, 4);
+	for (int i = 0; i < 4; i++)
+		mpw_kv_int(w, dims[i], 1);
+	mpw_key(w, "splits");
+	mpw_map(w, 0);
+	mpw_key(w, "knobs");
+	mpw_map(w, 0);
+	mpw_record_done(w);
+	mpw_map(w, 5);
+	mpw_kv_str(w, "split", "train");
+	mpw_kv_str(w, "id", "v#enc#0");
+	mpw_kv_str(w, "video", "v");
+	mpw_kv_int(w, "start", INT64_MAX);
+	mpw_kv_int(w, "end", INT64_MAX);
+	mpw_record_done(w);
+	mpw_close(w);
+}
+
+/* raw msgpack bytes into a file, gzip or not */
+static void
+raw(const char *name, int gz, const void *head, size_t nhead, size_t zeros)
+{
+	static char z[1 << 16];
+	char p[256];
+	gzFile f;
+
+	path(p, sizeof(p), name);
+	CHECK((f = gzopen(p, gz ? "wb9" : "wbT")));
+	CHECK(gzwrite(f, head, (unsigned)nhead) == (int)nhead);
+	for (size_t k; zeros > 0; zeros -= k) {
+		k = MIN(zeros, sizeof(z));
+		CHECK(gzwrite(f, z, (unsigned)k) == (int)k);
+	}
+	CHECK(gzclose(f) == Z_OK);
+}
+
+int
+main(void)
+{
+	const char *b = getenv("BIN"), *san = getenv("PRVR_SANITIZED");
+	char cmd[2048], p[256], q[256];
+	ModelConfig mc;
+	int nt;
+	size_t np;
+	TrainConfig c;
+
+	argv0 = "test_hostile";
+	snprintf(bin, sizeof(bin), "%s", b && *b ? b : "bin");
+	snprintf(dir, sizeof(dir), "/tmp/test_hostile.XXXXXX");
+	CHECK(mkdtemp(dir));
+	if (!(san && strcmp(san, "1") == 0))
+		snprintf(limit, sizeof(limit), "ulimit -v 65536;");
+	else
+		printf("# PRVR_SANITIZED=1: no ulimit -v (ASan reserves a large address space)\n");
+
+	/* checkpoint headers claiming a model of hidden 2^14 (the largest distill-step trains) over
+	 * 1024-d features, with consistent tensor and parameter counts and no tensors, or with one
+	 * tensor (ckpt_read built the whole model before comparing); hidden 2^15 and 2^12 */
+	ckpt_config_defaults(&c);
+	mc = c.mc;
+	mc.dv = mc.dt = 1024;
+	mc.D = 1 << 14;
+	np = model_size(&mc, &nt);
+	crafted_ckpt("big.mp", 1 << 14, 1024, nt, (long)np);
+	crafted_ckpt("bigcount.mp", 1 << 14, 1024, 1, 1);
+	crafted_ckpt("huge.mp", 1 << 15, 1024, 1, 1);
+	path(p, sizeof(p), "big.mp");
+	snprintf(cmd, sizeof(cmd), "%s/encode-video -c %s -o %s/out < /dev/null", bin, p, dir);
+	refused("checkpoint claiming 2^14 x 1024, consistent counts", cmd, "big.mp: header: a model of");
+	snprintf(cmd, sizeof(cmd), "%s/distill-step --resume %s --eval-loss -v %s -q %s", bin, p, p, p);
+	refused("distill-step --resume of it", cmd, "big.mp: header: a model of");
+	path(p, sizeof(p), "bigcount.mp");
+	snprintf(cmd, sizeof(cmd), "%s/encode-video -c %s -o %s/out < /dev/null", bin, p, dir);
+	refused("checkpoint claiming 2^14 x 1024, 1 tensor", cmd, "bigcount.mp: header: 1 tensors");
+	path(p, sizeof(p), "huge.mp");
+	snprintf(cmd, sizeof(cmd), "%s/encode-video -c %s -o %s/out < /dev/null", bin, p, dir);
+	refused("checkpoint claiming 2^15 x 1024", cmd, "huge.mp: header: config: 'hidden' = 32768");
+	mc.D = 1 << 12;                /* under the sane limit: the file's size refuses it */
+	np = model_size(&mc, &nt);
+	crafted_ckpt("mid.mp", 1 << 12, 1024, nt, (long)np);
+	path(p, sizeof(p), "mid.mp");
+	snprintf(cmd, sizeof(cmd), "%s/encode-video -c %s -o %s/out < /dev/null", bin, p, dir);
+	refused("checkpoint claiming 2^12 x 1024, consistent counts", cmd, "bytes left in the file");
+
+	/* videos claiming 2^31 frames, and 2^24 frames of 64 floats (1 GiB), with 4 floats */
+	crafted_video("v31.mp", "student", 64, 1L << 31);
+	crafted_video("v24.mp", "student", 64, 1L << 24);
+	crafted_video("t24.mp", "teacher", 64, 1L << 20);
+	path(p, sizeof(p), "v31.mp");
+	snprintf(cmd, sizeof(cmd), "%s/feat-reduce -q -i %s -o %s/out", bin, p, dir);
+	refused("feat-reduce, 2^31 frames", cmd, "v31.mp: record 1: 'n'");
+	path(p, sizeof(p), "v24.mp");
+	snprintf(cmd, sizeof(cmd), "%s/feat-reduce -q -i %s -o %s/out", bin, p, dir);
+	refused("feat-reduce, 2^24 x 64 frames", cmd, "v24.mp: record 1: 'x': expected bin of 1073741824");
+	crafted_video("wide.mp", "student", 1L << 20, 1L << 14);
+	path(p, sizeof(p), "wide.mp");
+	snprintf(cmd, sizeof(cmd), "%s/distill-step -v %s -q %s -o %s/out --schedule none "
+	         "--max-frames 16384",
+	         bin, p, p, dir);
+	refused("distill-step, 2^14 x 2^20 frames", cmd, "wide.mp: record 1: 'x': expected bin of 17179869184");
+	crafted_query("q.mp", 64);
+	path(p, sizeof(p), "t24.mp");
+	path(q, sizeof(q), "q.mp");
+	snprintf(cmd, sizeof(cmd), "%s/teacher-sim -Q -v %s -q %s -o %s/out", bin, p, q, dir);
+	refused("teacher-sim, 2^20 x 64 frames", cmd, "t24.mp: record 1: 'x': expected bin of 67108864");
+
+	/* 48 MiB of real teacher videos under 64 MiB of address space: teacher-sim holds them all
+	 * and runs out of memory, naming the file and the record it had reached */
+	if (*limit) {
+		crafted_video_x("real.mp", "teacher", 64, 8192, (size_t)64 * 8192, 24);
+		path(p, sizeof(p), "real.mp");
+		snprintf(cmd, sizeof(cmd), "%s/teacher-sim -Q -v %s -q %s -o %s/out", bin, p, q, dir);
+		refused("teacher-sim, 48 MiB of videos", cmd, "real.mp: record ");
+		EXPECT(strstr(lastline, "out of memory"));
+	}
+
+	/* an array header claiming 2^28 elements in 5 bytes (msgpack-c allocated 6 GiB for it) */
+	{
+		static const unsigned char a[] = { 0xdd, 0x10, 0x00, 0x00, 0x00 };
+		raw("array.mp", 0, a, sizeof(a), 0);
+		path(p, sizeof(p), "array.mp");
+		snprintf(cmd, sizeof(cmd), "%s/prvr-cat %s", bin, p);
+		refused("array claiming 2^28 elements", cmd, "array.mp: record 0: truncated stream");
+	}
+	/* 256 MiB of gzip'ed zeros in one record: under 1 MiB of file */
+	{
+		static const unsigned char a[] = { 0x81, 0xa1, 'x', 0xc6, 0x10, 0x00, 0x00, 0x00 };
+		raw("bomb.mp.gz", 1, a, sizeof(a), (size_t)1 << 28);
+		path(p, sizeof(p), "bomb.mp.gz");
+		snprintf(cmd, sizeof(cmd), "%s/prvr-cat %s", bin, p);
+		refused("gzip bomb, 256 MiB record", cmd, "bomb.mp.gz: record 0: gzip expands more than");
+	}
+
+	/* a moment starting at INT64_MAX: the bound "end >= start+1" must not wrap */
+	crafted_corpus("corpus.mp");
+	path(p, sizeof(p), "corpus.mp");
+	snprintf(cmd, sizeof(cmd), "%s/prvr-cat -c %s", bin, p);
+	refused("corpus item starting at INT64_MAX", cmd, "corpus.mp: record 1: value out of range");
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+	printf("%s test_hostile (%d failures)\n", failures ? "NOT OK" : "OK", failures);
+	return failures != 0;
+}

@@ -1,0 +1,161 @@
+#!/bin/bash
+# test_search: prvr-index and prvr-search (FAISS) on a small synthetic encoded gallery
+# (prvr-gallery: 200 videos, 40 queries, dim 32): -E against rank bit for bit; every FAISS
+# structure and code kind against -E by recall@10, above the bounds stated below; the output is a
+# valid ranking; damaged, truncated and mismatched index files and queries refused with one line
+# naming the file; an interrupted or failed build leaves no index file.
+# Skipped (one line, exit 0) when the build had no FAISS.
+set -u
+. "$(dirname "$0")/mpbytes.sh"
+mp_test_begin
+if [ ! -x "$BIN/prvr-index" ] || [ ! -x "$BIN/prvr-search" ]; then
+	echo "SKIP test_search: prvr-index/prvr-search not built (no FAISS: install libfaiss-dev)"
+	exit 0
+fi
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+
+"$BIN"/prvr-gallery -Q -n 200 -q 40 -d 32 -c 20 -s 7 -o "$d/v.mp" -O "$d/q.mp" || notok "gallery"
+"$BIN"/rank -Q -j 1 -v "$d/v.mp" -q "$d/q.mp" -o "$d/rank.mp" || notok "rank"
+"$BIN"/rank -Q -j 1 -B inh -k 7 -v "$d/v.mp" -q "$d/q.mp" -o "$d/rank-inh.mp" || notok "rank -B inh"
+items() { # rank, top and topscore (bytes) of every item
+	paste -d '|' <(mp_field "$1" rank int) <(mp_field "$1" top i32) <(mp_field "$1" topscore hex)
+}
+named() { # NAME FILE: the last bad's message names FILE
+	grep -qF "$2" "$d/err" || notok "$1: message does not name $2"
+}
+idx() { # NAME ARGS...: build $d/NAME.idx
+	n=$1; shift
+	"$BIN"/prvr-index -Q -j 1 -v "$d/v.mp" -o "$d/$n.idx" -n 16 -p 8 -t 3000 "$@" ||
+		notok "prvr-index $n $*"
+}
+
+# ---- -E is rank, bit for bit ----
+idx f32 -c f32 -a ivf-flat
+"$BIN"/prvr-search -Q -j 1 -E -x "$d/f32.idx" -q "$d/q.mp" -o "$d/exact.mp" || notok "-E exit"
+expect "-E = rank (rank, top, topscore bytes of 40 queries)" "$(items "$d/exact.mp" | md5sum)" \
+	"$(items "$d/rank.mp" | md5sum)"
+expect "-E has 40 items" "$(items "$d/exact.mp" | wc -l)" 40
+"$BIN"/prvr-search -Q -j 1 -E -B inh -k 7 -x "$d/f32.idx" -q "$d/q.mp" -o "$d/exact-inh.mp" ||
+	notok "-E -B inh exit"
+expect "-E -B inh -k 7 = rank -B inh -k 7" "$(items "$d/exact-inh.mp" | md5sum)" \
+	"$(items "$d/rank-inh.mp" | md5sum)"
+if [ -x "$BIN/prvr-cat" ]; then
+	"$BIN"/prvr-cat -c "$d/exact.mp" 2>/dev/null && ok "-E output passes prvr-cat -c" ||
+		notok "-E output fails prvr-cat -c"
+fi
+
+# ---- approximate: recall@10 against -E, per structure and code ----
+# bounds: measured values (ivf*, hnsw*: 0.97 .. 1.0 with sq8/f16/f32 codes; pq codes 0.80) less
+# a margin; a broken candidate step or codec gives far less (random: 10/200)
+recall10() { "$BIN"/prvr-recall -r "$d/exact.mp" -a "$1" | awk '$1 == "recall@10" { print $2 }'; }
+check() { # NAME BOUND INDEX-ARGS...
+	n=$1 bound=$2; shift 2
+	idx "$n" "$@"
+	"$BIN"/prvr-search -Q -j 2 -x "$d/$n.idx" -q "$d/q.mp" -o "$d/$n.mp" || notok "search $n"
+	r=$(recall10 "$d/$n.mp")
+	if awk -v r="$r" -v b="$bound" 'BEGIN { exit !(r >= b) }'; then
+		ok "$n: recall@10 $r >= $bound"
+	else
+		notok "$n: recall@10 [$r] below $bound"
+	fi
+	if [ -x "$BIN/prvr-cat" ]; then
+		"$BIN"/prvr-cat -c "$d/$n.mp" 2>/dev/null || notok "$n: output fails prvr-cat -c"
+	fi
+}
+check ivf-flat-f32 0.95 -c f32 -a ivf-flat
+check ivf-sq-sq8 0.9 -c sq8 -a ivf-sq
+check ivf-pq-f16 0.9 -c f16 -a ivf-pq -s 8 -S 6
+check hnsw-sq8 0.9 -c sq8 -a hnsw -M 16
+check hnsw-sq-f16 0.9 -c f16 -a hnsw-sq -M 16
+check ivf-flat-pq 0.6 -c pq -m 8 -a ivf-flat
+# the approximate search with exact codes lists the exact scores: its top 1 equals -E's
+expect "ivf-flat-f32: top 1 = -E's" "$(mp_field "$d/ivf-flat-f32.mp" top i32 | cut -d, -f1 | md5sum)" \
+	"$(mp_field "$d/exact.mp" top i32 | cut -d, -f1 | md5sum)"
+# -f 1 still lists min(K, videos) (F doubles) and the ranks agree with the lists
+"$BIN"/prvr-search -Q -j 1 -f 1 -k 20 -x "$d/ivf-sq-sq8.idx" -q "$d/q.mp" -o "$d/f1.mp" ||
+	notok "-f 1 exit"
+expect "-f 1: 20 videos listed" "$(mp_field "$d/f1.mp" top i32 | head -n 1 | tr ',' '\n' | wc -l)" 20
+[ -x "$BIN/prvr-cat" ] && { "$BIN"/prvr-cat -c "$d/f1.mp" 2>/dev/null || notok "-f 1: prvr-cat -c"; }
+# same input, same output, whatever the thread count
+"$BIN"/prvr-search -Q -j 1 -x "$d/ivf-sq-sq8.idx" -q "$d/q.mp" -o "$d/j1.mp" || notok "-j 1"
+expect "-j 1 = -j 2" "$(items "$d/j1.mp" | md5sum)" "$(items "$d/ivf-sq-sq8.mp" | md5sum)"
+
+# ---- a trained model's encodings (tvr-tiny, 1 epoch; a second seed is "another model") ----
+B=$BIN
+$B/prvr-synth -q -p tvr-tiny -s 3 -o "$d/c" || notok "prvr-synth"
+for f in train-video-student train-query-student train-video-teacher train-query-teacher \
+         test-video-student test-query-student; do
+	$B/feat-reduce -q -i "$d/c/$f.mp" -o "$d/r-$f.mp" || notok "feat-reduce $f"
+done
+$B/teacher-sim -Q -v "$d/r-train-video-teacher.mp" -q "$d/r-train-query-teacher.mp" -o "$d/tau.mp"
+for s in 1 2; do
+	$B/distill-step -v "$d/r-train-video-student.mp" -q "$d/r-train-query-student.mp" \
+		-t "$d/tau.mp" --hidden 16 --heads 2 --epochs 1 --batch 30 -j 1 --seed $s \
+		-o "$d/ck$s.mp" 2>/dev/null || notok "distill-step seed $s"
+done
+$B/encode-video -c "$d/ck1.mp" -o "$d/ev.mp" <"$d/r-test-video-student.mp" 2>/dev/null
+$B/encode-text -c "$d/ck1.mp" -o "$d/eq.mp" <"$d/r-test-query-student.mp" 2>/dev/null
+$B/encode-text -c "$d/ck2.mp" -o "$d/eq2.mp" <"$d/r-test-query-student.mp" 2>/dev/null
+$B/rank -Q -j 1 -v "$d/ev.mp" -q "$d/eq.mp" -o "$d/trk.mp" || notok "rank (trained)"
+$B/prvr-index -Q -j 1 -c f32 -a ivf-flat -n 4 -v "$d/ev.mp" -o "$d/t.idx" 2>/dev/null ||
+	notok "prvr-index (trained)"
+$B/prvr-search -Q -j 1 -E -x "$d/t.idx" -q "$d/eq.mp" -o "$d/tex.mp" || notok "-E (trained)"
+expect "trained model: -E = rank" "$(items "$d/tex.mp" | md5sum)" "$(items "$d/trk.mp" | md5sum)"
+$B/prvr-search -Q -j 1 -x "$d/t.idx" -q "$d/eq.mp" -o "$d/tap.mp" || notok "search (trained)"
+expect "trained model: all 30 videos are candidates, so the ranks are rank's" \
+	"$(mp_field "$d/tap.mp" rank int | md5sum)" "$(mp_field "$d/trk.mp" rank int | md5sum)"
+bad prvr-search "queries of another model" -x "$d/t.idx" -q "$d/eq2.mp"; named model2 "$d/eq2.mp"
+
+# ---- bad indexes and queries: one line naming the file, nothing written ----
+i=$d/ivf-sq-sq8.idx
+size=$(stat -c %s "$i")
+head -c $((size - 100)) "$i" >"$d/trunc.idx"
+head -c 100 "$i" >"$d/short.idx"
+flip() { # FILE OFFSET OUT: OUT = FILE with the byte at OFFSET inverted
+	cp "$1" "$3"
+	b=$(od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $((255 - b)))" | dd of="$3" bs=1 seek="$2" conv=notrunc status=none
+}
+flip "$i" 20 "$d/hdr.idx"                   # a header field
+flip "$i" 100000 "$d/mid.idx"              # the codes (sections: ids, offsets, codecs, codes, FAISS)
+flip "$i" $((size - 10)) "$d/end.idx"       # the FAISS structure
+"$BIN"/prvr-gallery -Q -n 20 -q 5 -d 16 -o "$d/v16.mp" -O "$d/q16.mp"
+"$BIN"/prvr-gallery -Q -n 400 -q 40 -d 32 -c 20 -s 7 -o "$d/v400.mp" -O "$d/q400.mp"
+"$BIN"/prvr-gallery -Q -n 200 -q 40 -d 32 -c 20 -s 7 -m other-model -o "$d/vo.mp" -O "$d/qo.mp"
+bad prvr-search "truncated index" -x "$d/trunc.idx" -q "$d/q.mp"; named truncated "$d/trunc.idx"
+bad prvr-search "index shorter than its header" -x "$d/short.idx" -q "$d/q.mp"; named short "$d/short.idx"
+bad prvr-search "flipped header byte" -x "$d/hdr.idx" -q "$d/q.mp"; named header "$d/hdr.idx"
+bad prvr-search "flipped code byte" -x "$d/mid.idx" -q "$d/q.mp"; named codes "$d/mid.idx"
+grep -q "section codes0: CRC" "$d/err" || notok "flipped code byte: not found in codes0"
+bad prvr-search "flipped FAISS byte" -x "$d/end.idx" -q "$d/q.mp"; named faiss "$d/end.idx"
+bad prvr-search "a stream as index" -x "$d/v.mp" -q "$d/q.mp"; named stream "$d/v.mp"
+bad prvr-search "missing index" -x "$d/none.idx" -q "$d/q.mp"
+bad prvr-search "queries of another dim" -x "$i" -q "$d/q16.mp"; named dim "$d/q16.mp"
+bad prvr-search "queries of another model" -x "$i" -q "$d/qo.mp"; named model "$d/qo.mp"
+bad prvr-search "own video not in the index" -x "$i" -q "$d/q400.mp"; named own "$d/q400.mp"
+bad prvr-search "-E without f32 codes" -E -x "$i" -q "$d/q.mp"; named -E "$i"
+bad prvr-search "videos as queries" -x "$i" -q "$d/v.mp"
+bad prvr-search "-k 0" -k 0 -x "$i" -q "$d/q.mp"
+bad prvr-index "truncated videos" -v <(head -c 100000 "$d/v.mp")
+bad prvr-index "queries as videos" -v "$d/q.mp"
+bad prvr-index "ivf-pq sub-vectors not dividing dim" -v "$d/v.mp" -a ivf-pq -s 5
+bad prvr-index "more lists than training frames" -v "$d/v16.mp" -n 100000
+bad prvr-index "unknown code" -v "$d/v.mp" -c f8
+# an index build killed while it reads leaves nothing
+mkfifo "$d/fifo"
+"$BIN"/prvr-index -Q -v "$d/fifo" -o "$d/killed.idx" &
+pid=$!
+exec 3>"$d/fifo"
+head -c 200000 "$d/v.mp" >&3
+sleep 0.5
+kill -TERM $pid
+exec 3>&-
+wait $pid 2>/dev/null
+ls "$d"/killed.idx* >/dev/null 2>&1 && notok "killed build left $(ls "$d"/killed.idx*)" ||
+	ok "killed build left no file"
+
+# ---- every tool: --help ----
+for t in prvr-index prvr-search prvr-gallery prvr-recall; do
+	"$BIN/$t" --help | grep -q "^usage: " && ok "$t --help" || notok "$t --help"
+done
+exit $fail
