@@ -1,11 +1,13 @@
 # prvr-tools: one binary per tools/*.c, all linked against libprvr.a built from lib/*.c.
 #   make                 build bin/* (target build)
-#   make test            unit tests + shell pipe tests, then again under ASan+UBSan
+#   make test            unit tests + shell pipe tests, then again under ASan+UBSan, then the
+#                        replay of the fuzz regression inputs and a short smoke of each harness
 #   make paper           every experiment of the paper (pipelines/*.mk); make demo: the main job
 #   make check           the tests once, with the current flags
 #   make tsan            the threaded kernels' tests under ThreadSanitizer (part of make test)
 #   make bench           speed and memory benchmarks (never part of the tests)
 #   make install         tools to $(DESTDIR)$(PREFIX)/bin, man pages to $(DESTDIR)$(MANPREFIX)/man1
+#   make fuzz            each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 # Build trees can be kept apart with OUT=dir (objects in dir/obj, tools in dir/bin, test and
 # benchmark programs in dir/obj/testbin). HDF5 is needed only by prvr-import: without it (or with
 # HAVE_HDF5=no) everything else builds and tests, and make says so in one line.
@@ -106,6 +108,7 @@ test:
 	$(MAKE) check OUT=build/asan CFLAGS='$(ASAN) -std=c11 -Wall' LDFLAGS='-fsanitize=address,undefined' \
 		PRVR_SANITIZED=1
 	$(MAKE) tsan
+	$(MAKE) fuzz-check
 
 # the threaded loops under ThreadSanitizer: clang with LLVM's OpenMP runtime and its Archer tool,
 # which tells TSan about OpenMP's barriers (GCC's libgomp does not, so TSan would report every
@@ -141,3 +144,4 @@ clean:
 .SECONDARY:
 -include $(wildcard $(OBJ)/lib/*.d $(OBJ)/tools/*.d $(OBJ)/tests/*.d)
 -include $(wildcard pipelines/*.mk)
+include tests/fuzz/fuzz.mk

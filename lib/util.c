@@ -16,6 +16,7 @@
 
 char *argv0 = "prvr";
 int progress_quiet;
+void (*die_hook)(void);
 
 #define MAXTMP 64
 static char *tmp_paths[MAXTMP];
@@ -61,6 +62,13 @@ die(const char *fmt, ...)
 	vwarn(fmt, ap);
 	va_end(ap);
 	remove_tmps();
+	if (die_hook) {
+		for (int i = 0; i < MAXTMP; i++) {   /* the hook's caller goes on: forget them */
+			free(tmp_paths[i]);
+			tmp_paths[i] = NULL;
+		}
+		die_hook();
+	}
 	exit(1);
 }
 

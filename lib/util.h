@@ -14,6 +14,9 @@ extern char *argv0;
  * Messages starting with "usage" get no prefix. */
 void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* when set, die() calls it after the message and the removal of temporary files instead of
+ * exiting (unless it returns): the fuzz harnesses longjmp back and go on (tests/fuzz/fuzz.h) */
+extern void (*die_hook)(void);
 
 /* the allocators die on failure naming the input last read from ("NAME: record N: out of
  * memory ..."): readers call oom_where(name, &rec) as they advance and oom_where(NULL, &rec)

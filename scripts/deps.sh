@@ -5,9 +5,10 @@ set -e
 # slurm-wlm: the one-node Slurm cluster of tests/test_slurm.sh (LAUNCH=slurm)
 # g++, libfaiss-dev: prvr-index and prvr-search (search.mk)
 # libopenblas-openmp-dev: the one OpenMP thread pool shared with OpenBLAS (doc/performance.md)
-# clang-14, libomp-14-dev, libclang-rt-14-dev: make tsan and make fuzz
+# clang, clang-14, libomp-14-dev, libclang-rt-14-dev: make tsan; libFuzzer and the sanitizers of
+# make fuzz, make fuzz-check (tests/fuzz)
 PKGS="gcc make pkg-config libmsgpack-dev libopenblas-dev libopenblas-openmp-dev zlib1g-dev
-	libhdf5-dev gnuplot-nox time slurm-wlm g++ libfaiss-dev clang-14 libomp-14-dev
+	libhdf5-dev gnuplot-nox time slurm-wlm g++ libfaiss-dev clang clang-14 libomp-14-dev
 	libclang-rt-14-dev"
 missing=
 for p in $PKGS; do

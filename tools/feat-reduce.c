@@ -172,7 +172,7 @@ main(int argc, char *argv[])
 			free(x);
 			free(y);
 			x = efloats((size_t)(cap * dim));
-			y = efloats((size_t)(MIN(cap, maxf) * dim));
+			y = efloats((size_t)(MIN(cap, video ? maxf : maxt) * dim));   /* rows kept */
 		}
 		mpr_f32(r, o, "x", x, (size_t)(n * dim));
 		if (video) {

@@ -1,0 +1,51 @@
+# Fuzzing (tests/fuzz/README.md), included by the Makefile. The harnesses are built with clang,
+# libFuzzer, ASan and UBSan in a tree of their own (FUZZ_OUT); the seeds are made by the tools.
+#   make fuzz FUZZ_SECONDS=N   each harness for N seconds, one after the other; its corpus grows
+#                              in FUZZ_OUT/corpus/NAME, what it finds lands in FUZZ_OUT/found/NAME
+#   make fuzz-check            replay of tests/fuzz/regress/ and a smoke of FUZZ_SMOKE seconds per
+#                              harness; the last step of make test
+FUZZ_CC      = clang
+FUZZ_OUT     = build/fuzz
+FUZZ_SECONDS = 300
+FUZZ_SMOKE   = 4
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  = -std=c11 -g -O1 -fno-omit-frame-pointer -Wall $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+# what a run that died leaves open is released by tests/fuzz/fuzz.c, which sees these calls
+FUZZ_WRAP    = -Wl,--wrap=fopen,--wrap=fdopen,--wrap=fclose,--wrap=mmap,--wrap=munmap
+# v2f and bigfile compile tools/prvr-import.c in, which needs HDF5
+FUZZ_NAMES   = $(filter-out $(if $(filter no,$(HAVE_HDF5)),v2f bigfile),\
+                 $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BIN     = $(addprefix $(FUZZ_OUT)/bin/fuzz_,$(FUZZ_NAMES))
+FUZZ_LIBA    = $(FUZZ_OUT)/obj/libprvr.a
+
+$(FUZZ_LIBA): $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(LIBSRC))
+	$(AR) rcs $@ $^
+
+$(FUZZ_OUT)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(HDF5_CFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+# a tool's main becomes NAME_main (feat-reduce: feat_reduce_main) for the harness to call
+$(FUZZ_OUT)/obj/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(HDF5_CFLAGS) $(FUZZ_CFLAGS) -Dmain=$(subst -,_,$*)_main -MMD -MP -c -o $@ $<
+
+# fuzz_NAME links tools/NAME.c ('_' for '-') when there is one
+define FUZZ_LINK
+$(FUZZ_OUT)/bin/fuzz_$(1): $(FUZZ_OUT)/obj/tests/fuzz/fuzz_$(1).o $(FUZZ_OUT)/obj/tests/fuzz/fuzz.o \
+  $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(wildcard tools/$(subst _,-,$(1)).c)) $(FUZZ_LIBA)
+	@mkdir -p $$(@D)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_WRAP) -o $$@ $$^ $(HDF5_LIBS) $(LDLIBS)
+endef
+$(foreach h,$(FUZZ_NAMES),$(eval $(call FUZZ_LINK,$(h))))
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: build fuzz-build
+	@BIN=$(BINDIR) FUZZ_OUT=$(FUZZ_OUT) tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-check: build fuzz-build
+	@BIN=$(BINDIR) FUZZ_OUT=$(FUZZ_OUT) tests/fuzz/run.sh check $(FUZZ_SMOKE) $(FUZZ_NAMES)
+
+.PHONY: fuzz fuzz-build fuzz-check
+-include $(wildcard $(FUZZ_OUT)/obj/lib/*.d $(FUZZ_OUT)/obj/tools/*.d $(FUZZ_OUT)/obj/tests/fuzz/*.d)
