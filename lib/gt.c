@@ -315,6 +315,19 @@ is_key(const Parser *ps, const char *k)
 	return ps->len == strlen(k) && memcmp(ps->buf, k, ps->len) == 0;
 }
 
+/* a non-empty string value of key, decoded and copied; empty says what an empty one is */
+static char *
+id_value(Parser *ps, const char *key, const char *empty)
+{
+	ws(ps);
+	if (ps->p >= ps->end || *ps->p != '"')
+		perr(ps, "'%s': expected a string", key);
+	string(ps, 1);
+	if (ps->len == 0)
+		perr(ps, "'%s': %s", key, empty);
+	return estrdup(ps->buf);
+}
+
 /* one line {"query_id": ..., "gt_video_ids": [...], ...}: appends the query and its videos */
 static void
 parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t *cap)
@@ -333,13 +346,7 @@ parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t *cap)
 			if (qid)
 				perr(ps, "key 'query_id' twice");
 			expect(ps, ':');
-			ws(ps);
-			if (ps->p >= ps->end || *ps->p != '"')
-				perr(ps, "'query_id': expected a string");
-			string(ps, 1);
-			if (ps->len == 0)
-				perr(ps, "'query_id': empty");
-			qid = estrdup(ps->buf);
+			qid = id_value(ps, "query_id", "empty");
 		} else if (is_key(ps, "gt_video_ids")) {
 			if (have_vids)
 				perr(ps, "key 'gt_video_ids' twice");
@@ -350,13 +357,7 @@ parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t *cap)
 			if (ps->p < ps->end && *ps->p == ']')
 				perr(ps, "'gt_video_ids': empty (a query needs a relevant video)");
 			for (;;) {
-				ws(ps);
-				if (ps->p >= ps->end || *ps->p != '"')
-					perr(ps, "'gt_video_ids': expected a string");
-				string(ps, 1);
-				if (ps->len == 0)
-					perr(ps, "'gt_video_ids': an empty id");
-				push(v, estrdup(ps->buf));
+				push(v, id_value(ps, "gt_video_ids", "an empty id"));
 				ws(ps);
 				if (ps->p < ps->end && *ps->p == ']') {
 					ps->p++;

@@ -72,15 +72,38 @@ other_value(const OptDesc *d, const void *cfg, char *buf, size_t size)
 	return buf;
 }
 
+/* *a packed as the table t[0..n) stores it, written to a file and read back into *b with the
+ * full table, as a checkpoint's config is */
+static void
+through_map(const OptDesc *t, int n, const TrainConfig *a, TrainConfig *b)
+{
+	char dir[] = "/tmp/test_opts.XXXXXX", path[256];
+	MpWriter *w;
+	MpReader *r;
+
+	EXPECT(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/config.mp", dir);
+	w = mpw_open(path, 0);
+	mpw_header(w, "test", 0, 1);
+	mpw_key(w, "config");
+	opts_pack(w, t, n, a);
+	mpw_record_done(w);
+	mpw_close(w);
+	r = mpr_open(path);
+	opts_read(r, mp_find(mpr_header(r, "test"), "config"), train_opts, ntrain_opts, b,
+	          sizeof(*b));
+	mpr_close(r);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void
 test_roundtrip(void)
 {
 	TrainConfig a, b;
-	char dir[] = "/tmp/test_opts.XXXXXX", path[256], buf[64];
+	char buf[64];
 	const char *val;
 	int changed = 0;
-	MpWriter *w;
-	MpReader *r;
 
 	ckpt_config_defaults(&a);
 	for (int i = 0; i < ntrain_opts; i++) {
@@ -100,20 +123,7 @@ test_roundtrip(void)
 	EXPECT(opts_parse(train_opts, ntrain_opts, &a, 'v', "x") == -1);
 	a.mc.dv = 7, a.mc.dt = 5, a.mc.E = 3, a.train_videos = 11, a.total_steps = 1L << 40;
 
-	EXPECT(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/config.mp", dir);
-	w = mpw_open(path, 0);
-	mpw_header(w, "test", 0, 1);
-	mpw_key(w, "config");
-	opts_pack(w, train_opts, ntrain_opts, &a);
-	mpw_record_done(w);
-	mpw_close(w);
-	r = mpr_open(path);
-	opts_read(r, mp_find(mpr_header(r, "test"), "config"), train_opts, ntrain_opts, &b,
-	          sizeof(b));
-	mpr_close(r);
-	unlink(path);
-	rmdir(dir);
+	through_map(train_opts, ntrain_opts, &a, &b);
 	for (int i = 0; i < ntrain_opts; i++)
 		if (train_opts[i].key && train_opts[i].type != OPT_DERIVED &&
 		    !opts_equal(train_opts, i, &a, &b)) {
@@ -131,9 +141,6 @@ test_missing_default(void)
 	OptDesc *old = emalloc((size_t)ntrain_opts * sizeof(*old));
 	int n = 0, k = opts_index(train_opts, ntrain_opts, "kd-temp");
 	TrainConfig a, b;
-	char dir[] = "/tmp/test_opts.XXXXXX", path[256];
-	MpWriter *w;
-	MpReader *r;
 
 	for (int i = 0; i < ntrain_opts; i++)
 		if (i != k)
@@ -141,20 +148,7 @@ test_missing_default(void)
 	ckpt_config_defaults(&a);
 	a.mc.dv = a.mc.dt = 4;
 	a.kd_temp = 3.0f;
-	EXPECT(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/old.mp", dir);
-	w = mpw_open(path, 0);
-	mpw_header(w, "test", 0, 1);
-	mpw_key(w, "config");
-	opts_pack(w, old, n, &a);
-	mpw_record_done(w);
-	mpw_close(w);
-	r = mpr_open(path);
-	opts_read(r, mp_find(mpr_header(r, "test"), "config"), train_opts, ntrain_opts, &b,
-	          sizeof(b));
-	mpr_close(r);
-	unlink(path);
-	rmdir(dir);
+	through_map(old, n, &a, &b);
 	EXPECT(b.kd_temp == 0.2f && b.mc.dv == 4);
 	free(old);
 	printf("OK a stored map without kd_temp loads with its default\n");

@@ -48,6 +48,32 @@ header(MpWriter *w, const char *kind, const char *role, int dim, long count)
 	mpw_record_done(w);
 }
 
+/* a video-features stream of role and dim at path, values of stream s, records in reverse
+ * order when rev */
+static void
+write_videos(const char *path, int gzip, const char *prefix, const char *role, int dim, int s,
+             int rev)
+{
+	MpWriter *w = mpw_open(path, gzip);
+	float x[16 * DV];
+	char id[64];
+
+	header(w, "video-features", role, dim, NV);
+	for (int i = 0; i < NV; i++) {
+		int v = rev ? NV - 1 - i : i;
+		for (int t = 0; t < vlen_of(v); t++)
+			for (int j = 0; j < dim; j++)
+				x[t * dim + j] = val(s, v, t, j);
+		snprintf(id, sizeof(id), "%s%02d", prefix, v);
+		mpw_map(w, 3);
+		mpw_kv_str(w, "id", id);
+		mpw_kv_int(w, "n", vlen_of(v));
+		mpw_kv_f32(w, "x", x, (size_t)vlen_of(v) * dim);
+		mpw_record_done(w);
+	}
+	mpw_close(w);
+}
+
 /* the four streams; ids start with prefix (same length for every prefix); gzip: all gzipped */
 static void
 write_streams(const char *prefix, int gzip)
@@ -56,20 +82,7 @@ write_streams(const char *prefix, int gzip)
 	float x[16 * DV];
 	char id[64], vid[64];
 
-	w = mpw_open(pv, gzip);
-	header(w, "video-features", "student", DV, NV);
-	for (int v = 0; v < NV; v++) {
-		for (int t = 0; t < vlen_of(v); t++)
-			for (int j = 0; j < DV; j++)
-				x[t * DV + j] = val(1, v, t, j);
-		snprintf(id, sizeof(id), "%s%02d", prefix, v);
-		mpw_map(w, 3);
-		mpw_kv_str(w, "id", id);
-		mpw_kv_int(w, "n", vlen_of(v));
-		mpw_kv_f32(w, "x", x, (size_t)vlen_of(v) * DV);
-		mpw_record_done(w);
-	}
-	mpw_close(w);
+	write_videos(pv, gzip, prefix, "student", DV, 1, 0);
 	w = mpw_open(pq, gzip);
 	header(w, "query-features", "student", DT, NV * QPV);
 	for (int q = 0; q < NV * QPV; q++) {
@@ -103,20 +116,7 @@ write_streams(const char *prefix, int gzip)
 		mpw_record_done(w);
 	}
 	mpw_close(w);
-	w = mpw_open(pe, gzip);
-	header(w, "video-features", "teacher", DE, NV);
-	for (int v = NV - 1; v >= 0; v--) {
-		for (int t = 0; t < vlen_of(v); t++)
-			for (int j = 0; j < DE; j++)
-				x[t * DE + j] = val(4, v, t, j);
-		snprintf(id, sizeof(id), "%s%02d", prefix, v);
-		mpw_map(w, 3);
-		mpw_kv_str(w, "id", id);
-		mpw_kv_int(w, "n", vlen_of(v));
-		mpw_kv_f32(w, "x", x, (size_t)vlen_of(v) * DE);
-		mpw_record_done(w);
-	}
-	mpw_close(w);
+	write_videos(pe, gzip, prefix, "teacher", DE, 4, 1);
 }
 
 static Dataset *

@@ -101,6 +101,24 @@ frames_of(Rng *r)
 	return MAX(20, MIN(120, n));
 }
 
+/* an encoded stream at path and its header: both streams share all but the kind and count */
+static MpWriter *
+open_encoded(const char *path, const char *kind, long count, long D, const char *model)
+{
+	MpWriter *w = mpw_open(path, 0);
+
+	mpw_header(w, kind, count, 4);
+	mpw_kv_int(w, "dim", D);
+	mpw_key(w, "branches");
+	mpw_array(w, NBR);
+	for (int b = 0; b < NBR; b++)
+		mpw_str(w, brname[b]);
+	mpw_kv_str(w, "split", "test");
+	mpw_kv_str(w, "model", model);
+	mpw_record_done(w);
+	return w;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -151,16 +169,7 @@ main(int argc, char *argv[])
 	nfr = emalloc((size_t)nv * sizeof(*nfr));
 
 	/* videos */
-	w = mpw_open(vout, 0);
-	mpw_header(w, "encoded-videos", nv, 4);
-	mpw_kv_int(w, "dim", D);
-	mpw_key(w, "branches");
-	mpw_array(w, NBR);
-	for (int b = 0; b < NBR; b++)
-		mpw_str(w, brname[b]);
-	mpw_kv_str(w, "split", "test");
-	mpw_kv_str(w, "model", model);
-	mpw_record_done(w);
+	w = open_encoded(vout, "encoded-videos", nv, D, model);
 	for (long v = 0; v < nv; v++) {
 		int n = nfr[v] = frames_of(&r);
 		int nm = video_moments(mom, v, n, topics, (int)C, (int)D, (uint64_t)seed, tmp);
@@ -186,16 +195,7 @@ main(int argc, char *argv[])
 
 	/* queries */
 	rng_seed(&rq, (uint64_t)seed + 1);
-	w = mpw_open(qout, 0);
-	mpw_header(w, "encoded-queries", nq, 4);
-	mpw_kv_int(w, "dim", D);
-	mpw_key(w, "branches");
-	mpw_array(w, NBR);
-	for (int b = 0; b < NBR; b++)
-		mpw_str(w, brname[b]);
-	mpw_kv_str(w, "split", "test");
-	mpw_kv_str(w, "model", model);
-	mpw_record_done(w);
+	w = open_encoded(qout, "encoded-queries", nq, D, model);
 	for (long i = 0; i < nq; i++) {
 		long v = (long)(rng_u64(&rq) % (uint64_t)nv);
 		int nm = video_moments(mom, v, nfr[v], topics, (int)C, (int)D, (uint64_t)seed, tmp);

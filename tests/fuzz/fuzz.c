@@ -189,6 +189,14 @@ fuzz_init(void)
 	progress_quiet = 1;
 }
 
+/* libFuzzer's start-up hook for a harness that needs nothing more (fuzz_v2f defines its own) */
+__attribute__((weak)) int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	fuzz_init();
+	return 0;
+}
+
 static sigjmp_buf jb;
 
 static void
@@ -266,6 +274,20 @@ fuzz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len, 
 		p = q + seplen;
 	}
 	return n;
+}
+
+void
+fuzz_stream_parts(const uint8_t *data, size_t size, size_t n, const char *const *name,
+                  const char **path)
+{
+	const uint8_t *p[FUZZ_MAXPARTS];
+	size_t len[FUZZ_MAXPARTS];
+
+	if (n > FUZZ_MAXPARTS)
+		abort();
+	fuzz_split(data, size, p, len, n);
+	for (size_t i = 0; i < n; i++)
+		path[i] = fuzz_stream_file(name[i], p[i], len[i]);
 }
 
 /* one path per name, kept for the life of the process */

@@ -23,7 +23,8 @@
 #define FUZZ_SEP "\n--prvr-fuzz-part--\n"
 #define FUZZ_MAXPARTS 8
 
-/* once, from LLVMFuzzerInitialize: a private temporary directory, the descriptor baseline */
+/* once, from LLVMFuzzerInitialize (fuzz.c defines a default that only calls this): a private
+ * temporary directory, the descriptor baseline */
 void fuzz_init(void);
 /* run f(arg); 1 when it returned, 0 when it died (its resources then released) */
 int fuzz_run(void (*f)(void *), void *arg);
@@ -36,6 +37,10 @@ const char *fuzz_file(const char *name, const uint8_t *p, size_t n);
  * as lib/mpio's writer packs), so that mutations reach past the checksum test; bytes from the
  * first that do not parse as msgpack on are copied as they are (gzip, truncation) */
 const char *fuzz_stream_file(const char *name, const uint8_t *p, size_t n);
+/* split data into n parts (n <= FUZZ_MAXPARTS) and write part i as the stream file name[i]
+ * (fuzz_stream_file); path[i] is its path */
+void fuzz_stream_parts(const uint8_t *data, size_t size, size_t n, const char *const *name,
+                       const char **path);
 /* path of name in the private directory (an output), same storage rule */
 const char *fuzz_path(const char *name);
 /* call a tool's main (compiled in with -Dmain=NAME_main) on a NULL-terminated argument list,

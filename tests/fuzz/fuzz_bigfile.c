@@ -23,13 +23,6 @@ open_feature(void *dir)
 }
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_init();
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char dir[128];

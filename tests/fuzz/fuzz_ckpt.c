@@ -41,13 +41,6 @@ slurp(const char *path, size_t *n)
 }
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_init();
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rt a = { fuzz_stream_file("in.mp", data, size), fuzz_path("a.mp") };

@@ -6,15 +6,12 @@
 #include "data.h"
 #include "fuzz.h"
 
-struct files {
-	const char *v, *q, *t, *tv;
-};
-
+/* student videos, student queries, teacher similarities, teacher videos */
 static void
 load(void *arg)
 {
-	struct files *f = arg;
-	Dataset *d = data_load(f->v, f->q, f->t, f->tv, 128, 30, 1);
+	const char **f = arg;
+	Dataset *d = data_load(f[0], f[1], f[2], f[3], 128, 30, 1);
 	BatchBuf bb = { 0 };
 	int *vids = malloc((size_t)d->nv * sizeof(*vids));
 
@@ -27,24 +24,12 @@ load(void *arg)
 }
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_init();
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *p[4];
-	size_t n[4];
-	struct files f;
+	static const char *const name[4] = { "video.mp", "query.mp", "tsim.mp", "tvideo.mp" };
+	const char *f[4];
 
-	fuzz_split(data, size, p, n, 4);
-	f.v = fuzz_stream_file("video.mp", p[0], n[0]);
-	f.q = fuzz_stream_file("query.mp", p[1], n[1]);
-	f.t = fuzz_stream_file("tsim.mp", p[2], n[2]);
-	f.tv = fuzz_stream_file("tvideo.mp", p[3], n[3]);
-	fuzz_run(load, &f);
+	fuzz_stream_parts(data, size, 4, name, f);
+	fuzz_run(load, f);
 	return 0;
 }

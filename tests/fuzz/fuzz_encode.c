@@ -17,22 +17,15 @@ encode(void *arg)
 }
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_init();
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *p[2];
-	size_t n[2];
+	static const char *const name[2] = { "ck.mp", "in.mp" };
+	const char *f[2];
 	struct args a;
 
-	fuzz_split(data, size, p, n, 2);
-	a.ck = fuzz_stream_file("ck.mp", p[0], n[0]);
-	a.in = fuzz_stream_file("in.mp", p[1], n[1]);
+	fuzz_stream_parts(data, size, 2, name, f);
+	a.ck = f[0];
+	a.in = f[1];
 	a.out = fuzz_path("out.mp");
 	a.side = ENC_VIDEO;
 	fuzz_run(encode, &a);

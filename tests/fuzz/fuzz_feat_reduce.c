@@ -6,13 +6,6 @@
 int feat_reduce_main(int argc, char **argv);
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_init();
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = fuzz_stream_file("in.mp", data, size), *out = fuzz_path("out.mp");

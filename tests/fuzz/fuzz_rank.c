@@ -5,24 +5,14 @@
 int rank_main(int argc, char **argv);
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_init();
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *p[3];
-	size_t n[3];
-	const char *v, *q, *s, *out = fuzz_path("out.mp");
+	static const char *const name[3] = { "videos.mp", "queries.mp", "scores.mp" };
+	const char *f[3], *out = fuzz_path("out.mp");
 
-	fuzz_split(data, size, p, n, 3);
-	v = fuzz_stream_file("videos.mp", p[0], n[0]);
-	q = fuzz_stream_file("queries.mp", p[1], n[1]);
-	s = fuzz_stream_file("scores.mp", p[2], n[2]);
-	fuzz_main(rank_main, "rank", "-Q", "-j", "1", "-k", "3", "-v", v, "-q", q, "-o", out, NULL);
-	fuzz_main(rank_main, "rank", "-Q", "-k", "3", "-s", s, "-o", out, NULL);
+	fuzz_stream_parts(data, size, 3, name, f);
+	fuzz_main(rank_main, "rank", "-Q", "-j", "1", "-k", "3", "-v", f[0], "-q", f[1], "-o", out,
+	          NULL);
+	fuzz_main(rank_main, "rank", "-Q", "-k", "3", "-s", f[2], "-o", out, NULL);
 	return 0;
 }

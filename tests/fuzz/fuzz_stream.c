@@ -19,13 +19,6 @@ check(void *path)
 }
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	fuzz_init();
-	return 0;
-}
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_run(check, (void *)fuzz_file("raw.mp", data, size));
