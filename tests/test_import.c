@@ -733,6 +733,32 @@ main(void)
 	EXPECT(count_files(out) == 0);
 	printf("%s strict failure in split test: no output files\n", count_files(out) ? "NOT OK" : "OK");
 
+	/* a dataset claiming 2^50 elements that the file does not hold (HDF5 allocates storage
+	 * late): refused before anything is allocated for it */
+	{
+		char p[1200];
+		hsize_t d[2] = { (hsize_t)1 << 30, (hsize_t)1 << 20 };
+		hid_t f, sp, dcpl, ds;
+		snprintf(p, sizeof(p), "%s/charades/TextData/clip_ViT_B_32_charades_query_feat.hdf5", root);
+		CHECK((f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT)) >= 0);
+		CHECK((sp = H5Screate_simple(2, d, NULL)) >= 0);
+		CHECK((dcpl = H5Pcreate(H5P_DATASET_CREATE)) >= 0);
+		CHECK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE) >= 0);
+		CHECK((ds = H5Dcreate2(f, "c3#0", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT)) >= 0);
+		H5Dclose(ds);
+		H5Pclose(dcpl);
+		H5Sclose(sp);
+		H5Fclose(f);
+	}
+	snprintf(out, sizeof(out), "%s/out6", root);
+	snprintf(args, sizeof(args), "--strict -r %s/charades -o %s", root, out);
+	EXPECT(run(args, errf) == 1);
+	load_err(errf);
+	expect_msg("clip_ViT_B_32_charades_query_feat.hdf5: key 'c3#0' claims more elements than the file stores for it");
+	EXPECT(count_files(out) == 0);
+	printf("%s dataset claiming 2^50 elements: refused, no output files\n",
+	       count_files(out) ? "NOT OK" : "OK");
+
 	/* feature.bin of the wrong size is fatal in both modes */
 	snprintf(cmd, sizeof(cmd), "truncate -s -4 %s/charades/FeatureData/i3d_rgb_lgi/feature.bin", root);
 	CHECK(system(cmd) == 0);

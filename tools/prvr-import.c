@@ -618,7 +618,7 @@ typedef struct {
 	haddr_t ra_end;       /* end of the range last asked to be read ahead */
 } H5;
 
-enum { H5_OK, H5_MISSING, H5_NOTDS, H5_NOTFLOAT, H5_BADRANK, H5_READERR };
+enum { H5_OK, H5_MISSING, H5_NOTDS, H5_NOTFLOAT, H5_BADRANK, H5_READERR, H5_TOOBIG };
 
 static void
 h5_open(H5 *h, const char *path, const char *what)
@@ -730,8 +730,18 @@ h5_read(H5 *h, const char *key, float **buf, size_t *cap, hsize_t *dims, int *ra
 	else if (*rank < 1 || *rank > 4 || H5Sget_simple_extent_dims(sp, dims, NULL) != *rank)
 		st = H5_BADRANK;
 	if (st == H5_OK) {
-		for (int i = 0; i < *rank; i++)
-			n *= (size_t)dims[i];
+		/* the claimed shape is checked against the bytes the file holds for the dataset before
+		 * anything is allocated: a compressed dataset may expand, by at most 64x past 16 MiB */
+		size_t tsize = H5Tget_size(ty), held = (size_t)H5Dget_storage_size(ds);
+		for (int i = 0; i < *rank && st == H5_OK; i++)
+			if (dims[i] && n > SIZE_MAX / sizeof(float) / (size_t)dims[i])
+				st = H5_TOOBIG;
+			else
+				n *= (size_t)dims[i];
+		if (st == H5_OK && tsize && n / 64 > MAX(held, (size_t)16 << 20) / tsize)
+			st = H5_TOOBIG;
+	}
+	if (st == H5_OK) {
 		if (n > *cap) {
 			*cap = MAX(n, 2 * *cap);
 			free(*buf);
@@ -901,6 +911,7 @@ h5_why(int st)
 	case H5_NOTDS: return "is not a dataset";
 	case H5_NOTFLOAT: return "is not floating point";
 	case H5_BADRANK: return "has an unsupported rank";
+	case H5_TOOBIG: return "claims more elements than the file stores for it";
 	default: return "could not be read";
 	}
 }
