@@ -63,7 +63,8 @@ grow(float *p, size_t *cap, size_t need, size_t keep)
 		return p;
 	*cap = MAX(need, 2 * *cap);
 	q = efloats(*cap);
-	memcpy(q, p, keep * sizeof(float));
+	if (keep)
+		memcpy(q, p, keep * sizeof(float));
 	free(p);
 	return q;
 }

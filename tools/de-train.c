@@ -161,8 +161,8 @@ static const OptDesc opts[] = {
 	    "temperature of both softmaxes over videos"),
 	{ .type = OPT_SECTION, .help = "optimisation:" },
 	ARG(OPT_INT, "batch", "batch", batch, 2, BIG, "128", "N",
-	    "videos per step at most; an epoch has\nceil(videos / N) steps of nearly equal size (with\n"
-	    "N = 2 and an odd count, one step of 3: batch norm needs two)"),
+	    "videos per step at most; an epoch has\nceil(videos / N) steps of nearly equal size\n"
+	    "(N = 2, odd count: one step of 3, as batch norm needs two)"),
 	ARG(OPT_INT, "captions", "captions", captions, 0, BIG, "0", "N",
 	    "captions per video and epoch, drawn at random each epoch; 0 = all:\n"
 	    "every caption once per epoch, as the original's epoch"),
