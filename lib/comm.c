@@ -44,11 +44,11 @@ comm_bcast(Comm *c, void *buf, size_t bytes)
 int
 comm_launched(void)
 {
-	/* Open MPI's mpirun; MPICH's Hydra and Slurm's PMI-2; Slurm's and Open MPI's PMIx */
-	static const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK" };
+	const char *n;
 
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-		if (getenv(vars[i]))
-			return 1;
+	/* Open MPI's mpirun; MPICH's Hydra and Slurm's PMI-2; Slurm's srun --mpi=pmix */
+	if ((n = getenv("OMPI_COMM_WORLD_SIZE")) || (n = getenv("PMI_SIZE")) ||
+	    (getenv("PMIX_RANK") && (n = getenv("SLURM_NTASKS"))))
+		return MAX(atoi(n), 1);
 	return 0;
 }

@@ -35,9 +35,10 @@ void comm_allgather(Comm *c, float *buf, const int *lo, size_t unit);
 void comm_allreduce(Comm *c, float *buf, size_t n);
 void comm_bcast(Comm *c, void *buf, size_t bytes);
 
-/* 1 when this process was started by an MPI launcher (mpirun, or srun with PMI/PMIx): only
- * then does distill-step initialise MPI, so a plain run neither starts MPI's runtime nor needs
- * its environment (doc/scale.md) */
+/* the number of ranks an MPI launcher (mpirun, or srun with PMI-2/PMIx) started this process
+ * among, from its environment; 0 when none did. distill-step initialises MPI only when it is
+ * above 1, so a plain run neither starts MPI's runtime nor needs its environment
+ * (doc/scale.md) */
 int comm_launched(void);
 
 /* mpi/comm_mpi.c (HAVE_MPI builds only): MPI_Init and the world communicator; MPI_Finalize */

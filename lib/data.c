@@ -374,7 +374,15 @@ data_steps_per_epoch(const Dataset *d, int batch)
 void
 data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 {
-	int L = 0, T = 0, Nq = 0, dv = d->dv, dt = d->dt, E = d->E;
+	data_make_batch_share(d, vids, B, &comm_self, bb);
+}
+
+void
+data_make_batch_share(const Dataset *d, const int *vids, int B, const Comm *c, BatchBuf *bb)
+{
+	int L = 0, T = 0, Nq = 0, dv = d->dv, dt = d->dt, E = d->E, r = c->rank;
+	int *vlo = emalloc(((size_t)c->size + 1) * sizeof(*vlo));
+	int *qlo = emalloc(((size_t)c->size + 1) * sizeof(*qlo));
 	Batch *b = &bb->b;
 
 	CHECK(B >= 1);
@@ -387,6 +395,8 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 		Nq += d->vq_off[v + 1] - d->vq_off[v];
 	}
 	CHECK(Nq >= 1 && T >= 1);
+	comm_share(c, B, vlo);
+	comm_share(c, Nq, qlo);
 	bb->video = grow_floats(bb->video, &bb->cap_video, (size_t)B * L * dv);
 	bb->query = grow_floats(bb->query, &bb->cap_query, (size_t)Nq * T * dt);
 	if (B > (int)bb->cap_v) {
@@ -413,14 +423,16 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 	for (int i = 0; i < B; i++) {
 		int v = vids[i], n = d->vlen[v];
 		bb->vlen[i] = n;
-		data_videos(d, v, 1, bb->video + (size_t)i * L * dv);
+		if (i >= vlo[r] && i < vlo[r + 1])
+			data_videos(d, v, 1, bb->video + (size_t)i * L * dv);
 		if (d->fe)
 			data_teacher_videos(d, v, 1, bb->tvideo + (size_t)i * L * E);
 		for (int k = d->vq_off[v]; k < d->vq_off[v + 1]; k++, Nq++) {
 			int q = d->vq[k];
 			bb->qlen[Nq] = d->qlen[q];
 			bb->qvid[Nq] = i;
-			data_queries(d, q, 1, bb->query + (size_t)Nq * T * dt);
+			if (Nq >= qlo[r] && Nq < qlo[r + 1])
+				data_queries(d, q, 1, bb->query + (size_t)Nq * T * dt);
 			if (d->ft)
 				data_tau(d, q, bb->tau + (size_t)Nq * L);
 		}
@@ -436,6 +448,8 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 	b->qvid = bb->qvid;
 	b->tau = d->ft ? bb->tau : NULL;
 	b->tvideo = d->fe ? bb->tvideo : NULL;
+	free(vlo);
+	free(qlo);
 }
 
 void

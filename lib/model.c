@@ -468,7 +468,10 @@ enc_backward(Model *m, Acts *a, const EncW *P, const EncW *Gw, const float *inp,
 	attention_backward(G[2], G[3], G[4], G[0], a->q, a->k, a->v, a->probs, a->probs_d,
 	                   drop ? a->pm : NULL, len, nseq, T, D, NH, p);
 	linear_backward(G[1], Gw->qw, Gw->qb, G[2], a->x1, P->qw, N, D, D);
-	linear_backward(G[1], Gw->kw, Gw->kb, G[3], a->x1, P->kw, N, D, D);
+	/* the key bias adds q.kb to all of a query's logits, which the softmax ignores: its exact
+	 * gradient is 0, and the computed one, rounding noise, would become lr-sized Adam steps
+	 * that depend on the thread and rank count (doc/scale.md). It is left at 0. */
+	linear_backward(G[1], Gw->kw, NULL, G[3], a->x1, P->kw, N, D, D);
 	linear_backward(G[1], Gw->vw, Gw->vb, G[4], a->x1, P->vw, N, D, D);
 
 	/* 2. x1 = dropout(LN(x0)), x0 = scatter(a1) + pos */
