@@ -76,6 +76,12 @@ $(BINDIR)/distill-step: $(OBJ)/tools/distill-step.o $(OBJ)/mpi/comm_mpi.o $(LIBA
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BINDIR)/distill-step: LDLIBS := $(MPI_LIBS) $(LDLIBS)
+# make bench: the data-parallel step under mpirun (tests/bench_mpi.sh)
+BENCHBIN += $(TBINDIR)/bench_mpi
+$(OBJ)/mpi/bench_mpi.o: CPPFLAGS += $(MPI_CFLAGS)
+$(TBINDIR)/bench_mpi: $(OBJ)/mpi/bench_mpi.o $(OBJ)/mpi/comm_mpi.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
 else
 $(info prvr-tools: mpicc not found: distill-step trains in one process (no MPI tests))
 endif

@@ -86,6 +86,8 @@ help(void)
 	printf("distillation kinds:\n");
 	kd_help(stdout);
 	printf(
+"  Under mpirun -np P (built with MPI): the same training data-parallel over P ranks, -j\n"
+"  threads each; rank 0 validates and writes CKPT and LOG (doc/scale.md).\n"
 "  Progress (epoch, loss, validation SumR, seconds) goes to stderr. Exit 1 on any error,\n"
 "  leaving no CKPT behind (LOG: the epochs completed). Outputs are checked to be creatable,\n"
 "  and not to be inputs, before any work.\n");
