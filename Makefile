@@ -83,7 +83,7 @@ $(TBINDIR)/bench_mpi: $(OBJ)/mpi/bench_mpi.o $(OBJ)/mpi/comm_mpi.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
 else
-$(info prvr-tools: mpicc not found: distill-step trains in one process (no MPI tests))
+$(info prvr-tools: no MPI (mpicc not found, or HAVE_MPI=no): distill-step trains in one process, no MPI tests)
 endif
 
 build: $(BIN)
