@@ -93,8 +93,8 @@ float  model_loss_dp(Model *m, const Batch *b, const LossConfig *lc, Rng *rng, L
                      int backward, Comm *c);
 
 /* time model_loss has spent in each phase since the program started (threads.h), for
- * benchmarks: forward (encoders, heads, scores), loss (negative sampling, loss kernels),
- * backward */
+ * benchmarks: forward (encoders, heads, the all-gathers, scores), loss (negative sampling,
+ * loss kernels), backward (the all-reduce included) */
 enum { PHASE_FORWARD, PHASE_LOSS, PHASE_BACKWARD, NPHASE };
 extern Clock model_time[NPHASE];
 
