@@ -363,6 +363,26 @@ run_epoch(Model *m, const TrainConfig *tc, const Dataset *d, int e, long *step, 
 	return sum / spe;
 }
 
+/* every rank's weights must stay rank 0's bit for bit (MPI does not promise that an all-reduce
+ * gives every rank the same float sums; Open MPI's algorithms for large blocks do): compared by
+ * a hash after each epoch, a divergence is an error rather than a silent mix of models */
+static void
+check_same_weights(const Model *m, int epoch, Comm *cm)
+{
+	const unsigned char *w = (const unsigned char *)model_tensor(m, 0).w;
+	uint64_t h = 14695981039346656037u, h0;   /* FNV-1a */
+
+	if (cm->size == 1)
+		return;
+	for (size_t i = 0; i < model_num_params(m) * sizeof(float); i++)
+		h = (h ^ w[i]) * 1099511628211u;
+	h0 = h;
+	comm_bcast(cm, &h0, sizeof(h0));
+	if (h != h0)
+		die("epoch %d: the weights of rank %d differ from rank 0's (the all-reduce gave the ranks "
+		    "different sums)", epoch + 1, cm->rank);
+}
+
 /* validation on rank 0 alone; its result to every rank (they decide on early stopping alike) */
 static void
 validate_once(Model *m, double beta, const Dataset *d, ValResult *res, Comm *cm)
@@ -613,6 +633,7 @@ main(int argc, char *argv[])
 		ValResult vr;
 		int best = 0;
 		loss = run_epoch(m, &tc, d, e, &st.step, &st.rng, 1, &bb, perm, log, cm);
+		check_same_weights(m, e, cm);
 		st.epoch = e + 1;
 		if (val) {
 			validate_once(m, tc.beta, val, &vr, cm);
