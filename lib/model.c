@@ -599,12 +599,13 @@ encode_share(Model *m, int br, const Batch *bt, const int *vlo, const int *qlo, 
 	EncW vw = encw(&m->enc[br][SIDE_VIDEO], m->w), qw = encw(&m->enc[br][SIDE_QUERY], m->w);
 	Acts *av = &m->act[SIDE_VIDEO], *aq = &m->act[SIDE_QUERY];
 
-	enc_forward(m, av, &vw, bt->video + (size_t)v0 * L * c->dv, bt->vlen + v0, nv, L, c->dv, v0,
-	            p, rng);
+	CHECK(v0 >= bt->v_first && q0 >= bt->q_first);
+	enc_forward(m, av, &vw, bt->video + (size_t)(v0 - bt->v_first) * L * c->dv, bt->vlen + v0,
+	            nv, L, c->dv, v0, p, rng);
 	if (nv)
 		linear_forward(m->F + (size_t)v0 * L * D, av->h, vw.head_w, vw.head_b, nv * L, D, D);
-	enc_forward(m, aq, &qw, bt->query + (size_t)q0 * T * c->dt, bt->qlen + q0, nq, T, c->dt, q0,
-	            p, rng);
+	enc_forward(m, aq, &qw, bt->query + (size_t)(q0 - bt->q_first) * T * c->dt, bt->qlen + q0,
+	            nq, T, c->dt, q0, p, rng);
 	if (nq)
 		attnpool_forward(m->Q + (size_t)q0 * D, aq->pa, aq->h, qw.head_w, bt->qlen + q0, nq, T,
 		                 D);
@@ -733,15 +734,16 @@ backward_share(Model *m, int br, const Batch *bt, const LossConfig *lc, const in
 	if (nv) {
 		zero(G[0], nf * D);
 		linear_backward(G[0], vg.head_w, vg.head_b, G[2], av->h, vw.head_w, (int)nf, D, D);
-		enc_backward(m, av, &vw, &vg, bt->video + f0 * c->dv, bt->vlen + v0, nv, L, c->dv, p);
+		enc_backward(m, av, &vw, &vg, bt->video + (size_t)(v0 - bt->v_first) * L * c->dv,
+		             bt->vlen + v0, nv, L, c->dv, p);
 	}
 	/* query side: attention pooling, then the encoder */
 	if (nq) {
 		zero(G[0], (size_t)nq * T * D);
 		attnpool_backward(G[0], qg.head_w, m->dpooled, aq->pa, aq->h, qw.head_w, bt->qlen + q0,
 		                  nq, T, D);
-		enc_backward(m, aq, &qw, &qg, bt->query + (size_t)q0 * T * c->dt, bt->qlen + q0, nq, T,
-		             c->dt, p);
+		enc_backward(m, aq, &qw, &qg, bt->query + (size_t)(q0 - bt->q_first) * T * c->dt,
+		             bt->qlen + q0, nq, T, c->dt, p);
 	}
 }
 

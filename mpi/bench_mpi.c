@@ -1,8 +1,8 @@
 /* bench_mpi: the data-parallel training step (model_loss_dp over MPI, doc/scale.md) at the TVR
  * batch shape of tests/bench_step.c (B = 128 videos of L = 128 frames, 3072-d, all valid; 640
  * queries of 30 tokens, 768-d; both branches, similarity-KL distillation on inh, dropout 0.1,
- * hard negatives), on the ranks of mpirun with -j threads each (default 1). Each rank fills
- * only its share of the random inputs. Rank 0 prints one line: the median over -n steps (after
+ * hard negatives), on the ranks of mpirun with -j threads each (default 1). Each rank holds
+ * only its share of the random inputs (Batch v_first, q_first). Rank 0 prints one line: the median over -n steps (after
  * one warm-up step) of the step (model_loss_dp and adam_step) and of its phases, of rank 0's
  * CPU seconds in the step (the work of one rank, which a shared machine does not inflate the
  * way it inflates wall time), and the bytes each rank received per step (comm.h's count: the all-gathers plus a ring all-reduce), with
@@ -52,6 +52,7 @@ main(int argc, char *argv[])
 	int *vlen, *qlen, *qvid, vlo[MAXN + 1], qlo[MAXN + 1], steps = 3, j = 1, o;
 	/* step, forward, loss, backward (exchanges included), CPU seconds of rank 0's process */
 	double t[5][MAXN], bytes = 0.0;
+	size_t nv, nq;
 
 	argv0 = argv[0];
 	cm = comm_mpi_start(&argc, &argv);
@@ -74,18 +75,21 @@ main(int argc, char *argv[])
 	lc.train = 1;
 	adam_defaults(&ac);
 
-	video = efloats((size_t)B * L * DV);
-	query = efloats((size_t)NQ * T * DT);
+
 	tau = efloats((size_t)NQ * L);
 	vlen = ecalloc(B, sizeof(int));
 	qlen = ecalloc(NQ, sizeof(int));
 	qvid = ecalloc(NQ, sizeof(int));
 	comm_share(cm, B, vlo);
 	comm_share(cm, NQ, qlo);
+	nv = (size_t)(vlo[cm->rank + 1] - vlo[cm->rank]) * L * DV;
+	nq = (size_t)(qlo[cm->rank + 1] - qlo[cm->rank]) * T * DT;
+	video = efloats(nv);
+	query = efloats(nq);
 	rng_seed(&r, 1 + cm->rank);
-	for (size_t i = (size_t)vlo[cm->rank] * L * DV; i < (size_t)vlo[cm->rank + 1] * L * DV; i++)
+	for (size_t i = 0; i < nv; i++)
 		video[i] = rng_normal(&r);
-	for (size_t i = (size_t)qlo[cm->rank] * T * DT; i < (size_t)qlo[cm->rank + 1] * T * DT; i++)
+	for (size_t i = 0; i < nq; i++)
 		query[i] = rng_normal(&r);
 	rng_seed(&r, 1);
 	for (int i = 0; i < NQ * L; i++)
@@ -96,7 +100,8 @@ main(int argc, char *argv[])
 		qlen[q] = T;
 		qvid[q] = q % B;
 	}
-	bt = (Batch){B, L, video, vlen, NQ, T, query, qlen, qvid, tau, NULL};
+	bt = (Batch){B, L, video, vlen, NQ, T, query, qlen, qvid, tau, NULL, vlo[cm->rank],
+	             qlo[cm->rank]};
 	m = model_new(&c);
 	rng_seed(&r, 2);            /* the same weights and random stream on every rank */
 	model_init(m, &r);
