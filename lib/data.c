@@ -18,18 +18,17 @@
 	} \
 } while (0)
 
-/* ---- id lookup: vidset.h's IdIndex ---- */
+/* ---- id lookup: lib/idindex.h ---- */
 
-/* sorted index of ids[0..n-1]; dies on a duplicate id */
+/* index of ids[0..n-1]; dies on a duplicate id */
 static void
 index_ids(IdIndex *x, char **ids, int n, const char *what, const char *file)
 {
 	int a, b;
 
-	idindex_sort(x, ids, n);
-	if (idindex_dup(x, &a, &b))
-		die("%s: record %d: duplicate %s id '%s' (also record %d)", file, MAX(a, b) + 1, what,
-		    ids[b], MIN(a, b) + 1);
+	if (idindex_of(x, ids, n, &a, &b))
+		die("%s: record %d: duplicate %s id '%s' (also record %d)", file, b + 1, what, ids[b],
+		    a + 1);
 }
 
 /* ---- stream headers ---- */

@@ -449,10 +449,8 @@ gt_load(GtSet *g, const char *path)
 	g->n = (int)q.n;
 	g->qid = q.v;
 	g->vid = v.v;
-	idindex_sort(&g->ix, g->qid, g->n);
-	if (idindex_dup(&g->ix, &a, &b))
-		die("%s:%ld: query '%s' is also on line %ld", path, g->line[MAX(a, b)], g->qid[a],
-		    g->line[MIN(a, b)]);
+	if (idindex_of(&g->ix, g->qid, g->n, &a, &b))
+		die("%s:%ld: query '%s' is also on line %ld", path, g->line[b], g->qid[a], g->line[a]);
 }
 
 int

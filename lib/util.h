@@ -26,6 +26,13 @@ void *emalloc(size_t n);
 void *ecalloc(size_t nmemb, size_t size);
 void *erealloc(void *p, size_t n);
 char *estrdup(const char *s);
+/* p (a growable array of *cap elements of size bytes) with room for need elements: *cap
+ * doubled (from 16) until it is enough; p = egrow(p, &cap, n + 1, sizeof(*p)) before p[n++] */
+void *egrow(void *p, size_t *cap, size_t need, size_t size);
+/* the whole file path (a regular file, a pipe, a device), NUL-terminated; dies naming the file
+ * when it cannot be read or holds more than max bytes. len NULL: a text file, and a NUL byte in
+ * it dies (with its offset); else *len = the bytes read, any bytes allowed */
+char *slurp(const char *path, size_t max, size_t *len);
 /* aligned to 64 bytes (cache line, AVX-512), zero-filled; free with free() */
 float *efloats(size_t n);
 

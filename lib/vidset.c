@@ -6,67 +6,7 @@
 #include "util.h"
 #include "vidset.h"
 
-/* ---- id index ---- */
-
-struct IdIdx {
-	const char *id;
-	int i;
-};
-
-static int
-cmp_ididx(const void *a, const void *b)
-{
-	return strcmp(((const struct IdIdx *)a)->id, ((const struct IdIdx *)b)->id);
-}
-
-void
-idindex_sort(IdIndex *x, char **id, int n)
-{
-	x->n = n;
-	x->x = emalloc((size_t)MAX(n, 1) * sizeof(*x->x));
-	for (int i = 0; i < n; i++)
-		x->x[i] = (struct IdIdx){ id[i], i };
-	qsort(x->x, (size_t)n, sizeof(*x->x), cmp_ididx);
-}
-
-int
-idindex_dup(const IdIndex *x, int *a, int *b)
-{
-	for (int i = 1; i < x->n; i++)
-		if (strcmp(x->x[i - 1].id, x->x[i].id) == 0) {
-			*a = x->x[i - 1].i;
-			*b = x->x[i].i;
-			return 1;
-		}
-	return 0;
-}
-
-void
-idindex_build(IdIndex *x, char **id, int n, const char *file)
-{
-	int a, b;
-
-	idindex_sort(x, id, n);
-	if (idindex_dup(x, &a, &b))
-		die("%s: video id '%s' appears twice", file, id[b]);
-}
-
-int
-idindex_find(const IdIndex *x, const char *s)
-{
-	struct IdIdx key = { s, 0 };
-	const struct IdIdx *f = bsearch(&key, x->x, (size_t)x->n, sizeof(*x->x), cmp_ididx);
-
-	return f ? f->i : -1;
-}
-
-void
-idindex_free(IdIndex *x)
-{
-	free(x->x);
-	x->x = NULL;
-	x->n = 0;
-}
+/* ---- ids of a stream ---- */
 
 void
 idlist_add(IdList *l, const char *id)
@@ -82,10 +22,9 @@ idlist_check(IdList *l, const char *file, const char *what)
 	IdIndex x;
 	int a, b;
 
-	idindex_sort(&x, l->id, l->n);
-	if (idindex_dup(&x, &a, &b))
-		die("%s: record %d: %s id '%s' appears twice (also record %d)", file, MAX(a, b) + 1,
-		    what, l->id[b], MIN(a, b) + 1);
+	if (idindex_of(&x, l->id, l->n, &a, &b))
+		die("%s: record %d: %s id '%s' appears twice (also record %d)", file, b + 1, what,
+		    l->id[b], a + 1);
 	idindex_free(&x);
 	for (int i = 0; i < l->n; i++)
 		free(l->id[i]);

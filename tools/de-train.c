@@ -31,6 +31,7 @@
 #include "evalm.h"
 #include "mpio.h"
 #include "opts.h"
+#include "rownorm.h"
 #include "schema.h"
 #include "rng.h"
 #include "schedule.h"
@@ -249,21 +250,6 @@ static const struct option io_opts[] = {
 
 /* ---- the teacher: unit clip embeddings (mean of frames) and unit caption embeddings ---- */
 
-static void
-unit_rows(float *x, long n, int E)
-{
-	for (long i = 0; i < n; i++) {
-		float *r = x + (size_t)i * E;
-		double s = 0;
-		for (int j = 0; j < E; j++)
-			s += (double)r[j] * r[j];
-		s = sqrt(s);
-		s = s > 1e-12 ? s : 1e-12;
-		for (int j = 0; j < E; j++)
-			r[j] = (float)(r[j] / s);
-	}
-}
-
 /* tv (nv, E) from the teacher frames of d */
 static float *
 teacher_clips(const Dataset *d)
@@ -282,7 +268,7 @@ teacher_clips(const Dataset *d)
 		for (int j = 0; j < E; j++)
 			o[j] /= (float)d->vlen[v];
 	}
-	unit_rows(tv, d->nv, E);
+	rownorm_unit(tv, d->nv, E);
 	free(fr);
 	return tv;
 }
@@ -294,6 +280,7 @@ teacher_captions(const char *path, const Dataset *d)
 	MpReader *r = mpr_open(path);
 	const msgpack_object *h = schema_header(r, "query-features"), *o;
 	IdIndex x;
+	int a, b;
 	char *seen = ecalloc((size_t)d->nq, 1), role[32], id[512], vid[512];
 	float *tq;
 	long dim, n;
@@ -306,7 +293,7 @@ teacher_captions(const char *path, const Dataset *d)
 	if (dim != d->E)
 		mpr_die(r, "dim %ld, but the teacher video stream has %d", dim, d->E);
 	tq = efloats((size_t)d->nq * d->E);
-	idindex_sort(&x, d->qid, d->nq);
+	CHECK(!idindex_of(&x, d->qid, d->nq, &a, &b));   /* d's ids were checked when read */
 	while ((o = mpr_next(r))) {
 		int q;
 		mpr_strcpy(r, o, "id", id, sizeof(id));
@@ -328,7 +315,7 @@ teacher_captions(const char *path, const Dataset *d)
 		if (!seen[q])
 			die("%s: no teacher embedding for caption '%s'", r->name, d->qid[q]);
 	mpr_close(r);
-	unit_rows(tq, d->nq, d->E);
+	rownorm_unit(tq, d->nq, d->E);
 	idindex_free(&x);
 	free(seen);
 	return tq;

@@ -366,29 +366,6 @@ save_epoch(const char *dir, const TrainConfig *tc, const TrainState *st, const M
 	ckpt_write(path, tc, st, m);
 }
 
-/* the bytes of a file, to re-emit it unchanged */
-static char *
-slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, k;
-
-	if (!f)
-		die("open %s:", path);
-	*n = 0;
-	do {
-		if (*n == cap)
-			buf = erealloc(buf, cap = cap ? 2 * cap : 1 << 20);
-		k = fread(buf + *n, 1, cap - *n, f);
-		*n += k;
-	} while (k > 0);
-	if (ferror(f))
-		die("read %s:", path);
-	fclose(f);
-	return buf;
-}
-
 static void
 write_bytes(const char *path, const char *buf, size_t n)
 {
@@ -534,7 +511,7 @@ main(int argc, char *argv[])
 		if (ckpt_uses_kd(&tc) && feat && d->E != tc.mc.E)
 			die("%s: teacher dim %d, but %s has %d", tvideo, d->E, resume, tc.mc.E);
 		if (val && !eval_loss && st.epoch == st.best_epoch && out)
-			resume_bytes = slurp(resume, &resume_n);
+			resume_bytes = slurp(resume, SIZE_MAX / 2, &resume_n);   /* re-emitted as is */
 	} else {
 		tc.mc.dv = d->dv;
 		tc.mc.dt = d->dt;

@@ -18,6 +18,7 @@
 
 #include "evalm.h"
 #include "gt.h"
+#include "idindex.h"
 #include "mpio.h"
 #include "score.h"
 #include "util.h"
@@ -75,58 +76,6 @@ usage(void)
 	die("usage: %s [-f mp|table|tsv|json] [-i FILE] [-o FILE] [-r RANKS.tsv] [-b BETA | -B NAME] "
 	    "[-g GT] [-l LABEL] [-q] | --compare [-f FMT] [--resamples N] [--seed S] A B [A2 B2 ...]",
 	    argv0);
-}
-
-/* ---- video id -> column index: open addressing over FNV-1a ---- */
-
-typedef struct {
-	char **ids;      /* the header's videos, column order */
-	int *slot;       /* cap entries: column index, or -1 empty */
-	size_t cap;      /* power of two >= 2 * nv */
-} ColIndex;
-
-static uint64_t
-fnv1a(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-/* column of id (s, n), or -1 */
-static int
-idx_find(const ColIndex *x, const char *s, size_t n)
-{
-	for (size_t i = fnv1a(s, n) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
-		int v = x->slot[i];
-		if (v < 0)
-			return -1;
-		if (strlen(x->ids[v]) == n && memcmp(x->ids[v], s, n) == 0)
-			return v;
-	}
-}
-
-static void
-idx_build(ColIndex *x, const MpReader *r, char **ids, size_t nv)
-{
-	x->ids = ids;
-	for (x->cap = 16; x->cap < 2 * nv; x->cap *= 2)
-		;
-	x->slot = emalloc(x->cap * sizeof(*x->slot));
-	for (size_t i = 0; i < x->cap; i++)
-		x->slot[i] = -1;
-	for (size_t v = 0; v < nv; v++) {
-		size_t n = strlen(ids[v]), i;
-		if (idx_find(x, ids[v], n) >= 0)
-			mpr_die(r, "'videos': duplicate id '%s'", ids[v]);
-		for (i = fnv1a(ids[v], n) & (x->cap - 1); x->slot[i] >= 0; i = (i + 1) & (x->cap - 1))
-			;
-		x->slot[i] = (int)v;
-	}
 }
 
 /* ---- input ---- */
@@ -216,7 +165,7 @@ static void
 evaluate(Eval *e, const char *in, const Opts *op)
 {
 	const msgpack_object *h, *o, *v;
-	int scores, ib = -1, ie = -1, own, rk;
+	int scores, ib = -1, ie = -1, own, rk, a, b;
 	long k = 0, ntop = 0, skipped = 0;
 	size_t nb = 0;
 	char **videos, **br = NULL;
@@ -225,7 +174,7 @@ evaluate(Eval *e, const char *in, const Opts *op)
 	int *gcol = NULL, *rel = NULL, *pos = NULL, *rr = NULL, maxrel = 0;
 	unsigned char *seen = NULL;
 	const GtSet *gt = op->gt;
-	ColIndex idx;
+	IdIndex idx;
 	MpReader *r;
 
 	memset(e, 0, sizeof(*e));
@@ -242,7 +191,8 @@ evaluate(Eval *e, const char *in, const Opts *op)
 	videos = mpr_strarray(r, h, "videos", &e->nv);
 	if (e->nv < 1 || e->nv > INT32_MAX / 2)
 		mpr_die(r, "'videos': %zu entries, expected 1 to %d", e->nv, INT32_MAX / 2);
-	idx_build(&idx, r, videos, e->nv);
+	if (idindex_of(&idx, videos, (int)e->nv, &a, &b))
+		mpr_die(r, "'videos': duplicate id '%s'", videos[b]);
 	if ((v = mp_find(h, "split")) && v->type != MSGPACK_OBJECT_NIL)
 		e->split = mpr_strdup(r, h, "split");
 
@@ -295,7 +245,7 @@ evaluate(Eval *e, const char *in, const Opts *op)
 		for (int q = 0; q < gt->n; q++) {
 			maxrel = MAX(maxrel, gt->off[q + 1] - gt->off[q]);
 			for (int j = gt->off[q]; j < gt->off[q + 1]; j++)
-				if ((gcol[j] = idx_find(&idx, gt->vid[j], strlen(gt->vid[j]))) < 0)
+				if ((gcol[j] = idindex_find(&idx, gt->vid[j])) < 0)
 					die("%s:%ld: video '%s' of query '%s' is not among the videos of %s",
 					    gt->path, gt->line[q], gt->vid[j], gt->qid[q], r->name);
 		}
@@ -309,14 +259,15 @@ evaluate(Eval *e, const char *in, const Opts *op)
 	while ((o = mpr_next(r))) {
 		const msgpack_object *id = need_strobj(r, o, "id");
 		const float *row = NULL;
+		const long *col;
 		char *qs = NULL;
 		int gi = -1, nrel = 0;
 
 		v = need_strobj(r, o, "video");
-		own = idx_find(&idx, v->via.str.ptr, v->via.str.size);
-		if (own < 0)
+		if (!(col = idindex_getn(&idx, v->via.str.ptr, v->via.str.size)))
 			mpr_die(r, "own video '%.*s' is not in the header's videos", (int)v->via.str.size,
 			        v->via.str.ptr);
+		own = (int)*col;
 		if (gt || op->keep_ids) {
 			qs = emalloc(id->via.str.size + 1);
 			memcpy(qs, id->via.str.ptr, id->via.str.size);
@@ -416,7 +367,7 @@ evaluate(Eval *e, const char *in, const Opts *op)
 		free(br[i]);
 	free(videos);
 	free(br);
-	free(idx.slot);
+	idindex_free(&idx);
 	free(sa), free(sb), free(tsc), free(top);
 	free(gcol), free(rel), free(pos), free(rr), free(seen);
 }
@@ -446,8 +397,7 @@ align(Eval *x, const Eval *ref)
 		die("--compare: %s ranks %zu videos, %s %zu", x->name, x->nv, ref->name, ref->nv);
 	if (x->nq != ref->nq)
 		die("--compare: %s has %ld queries, %s %ld", x->name, x->nq, ref->name, ref->nq);
-	idindex_sort(&ix, x->qid, (int)x->nq);
-	if (idindex_dup(&ix, &a, &b))
+	if (idindex_of(&ix, x->qid, (int)x->nq, &a, &b))
 		die("--compare: %s: query '%s' appears twice", x->name, x->qid[a]);
 	for (long i = 0; i < ref->nq; i++) {
 		int j = idindex_find(&ix, ref->qid[i]);

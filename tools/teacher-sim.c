@@ -17,6 +17,7 @@
 #include "mpio.h"
 #include "score.h"
 #include "threads.h"
+#include "rownorm.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -69,18 +70,6 @@ check_role(const MpReader *r, const msgpack_object *h)
 	mpr_strcpy(r, h, "role", role, sizeof(role));
 	if (strcmp(role, "teacher") != 0)
 		mpr_die(r, "role '%s', expected 'teacher'", role);
-}
-
-/* inv (nf) = 1 / max(|x_t|, 1e-12) */
-static void
-inv_norms(float *inv, const float *x, long nf, long D)
-{
-	for (long t = 0; t < nf; t++) {
-		double ss = 0;
-		for (long j = 0; j < D; j++)
-			ss += (double)x[t * D + j] * x[t * D + j];
-		inv[t] = (float)(1.0 / fmax(sqrt(ss), 1e-12));
-	}
 }
 
 /* a similarity of query id that is not finite: the features' values overflow float32 */
@@ -173,7 +162,7 @@ main(int argc, char *argv[])
 		for (int v = 0; v < V.nv; v++)
 			maxn = MAX(maxn, V.off[v + 1] - V.off[v]);
 		tau = efloats((size_t)maxn);
-		inv_norms(inv, V.fr[0], V.off[V.nv], D);
+		rownorm_inv(inv, V.fr[0], V.off[V.nv], D);
 		mpw_header(w, "teacher-sim", rq->count, 1);
 		mpw_kv_str(w, "split", qsplit);
 		mpw_record_done(w);
@@ -183,7 +172,7 @@ main(int argc, char *argv[])
 			float cinv;
 
 			read_query(rq, o, &V, D, vpath, &id, &video, &own, cq, &qids);
-			inv_norms(&cinv, cq, 1, D);
+			rownorm_inv(&cinv, cq, 1, D);
 			n = V.off[own + 1] - V.off[own];
 			/* tau (n) = C_v (n, D) . c (D), then scaled by both inverse norms */
 			cblas_sgemv(CblasRowMajor, CblasNoTrans, n, (int)D, 1.0f,
