@@ -76,8 +76,10 @@ $(BINDIR)/%: $(OBJ)/tools/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# tests/gradcheck.c: the finite-difference checks the unit tests share (never in a tool)
-$(TBINDIR)/%: $(OBJ)/tests/%.o $(OBJ)/tests/gradcheck.o $(LIBA)
+# what the unit tests share (never in a tool): tests/gradcheck.c, the finite-difference checks;
+# tests/dies.c, a refusal checked in a child
+TESTLIB = $(OBJ)/tests/gradcheck.o $(OBJ)/tests/dies.o
+$(TBINDIR)/%: $(OBJ)/tests/%.o $(TESTLIB) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -87,7 +89,7 @@ $(BINDIR)/prvr-import $(TBINDIR)/test_h5: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
 $(BINDIR)/prvr-import: $(OBJ)/tools/prvr-import.o $(OBJ)/lib/h5.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(TBINDIR)/test_h5: $(OBJ)/tests/test_h5.o $(OBJ)/lib/h5.o $(LIBA)
+$(TBINDIR)/test_h5: $(OBJ)/tests/test_h5.o $(OBJ)/lib/h5.o $(TESTLIB) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(OBJ)/tests/test_import.o $(OBJ)/tests/bench_import.o: CPPFLAGS += $(HDF5_CFLAGS)

@@ -12,9 +12,7 @@ FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  = -std=c11 -g -O1 -fno-omit-frame-pointer -Wall $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 # what a run that died leaves open is released by tests/fuzz/fuzz.c, which sees these calls
 FUZZ_WRAP    = -Wl,--wrap=fopen,--wrap=fdopen,--wrap=fclose,--wrap=mmap,--wrap=munmap
-# v2f and bigfile compile tools/prvr-import.c in, which needs HDF5
-FUZZ_NAMES   = $(filter-out $(if $(filter no,$(HAVE_HDF5)),v2f bigfile),\
-                 $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_NAMES   = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN     = $(addprefix $(FUZZ_OUT)/bin/fuzz_,$(FUZZ_NAMES))
 FUZZ_LIBA    = $(FUZZ_OUT)/obj/libprvr.a
 
