@@ -36,6 +36,7 @@
 #include "rng.h"
 #include "schedule.h"
 #include "threads.h"
+#include "trainlog.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -520,63 +521,15 @@ write_scores(const char *path, DeModel *m, const Dataset *d)
 
 /* ---- the training log ---- */
 
-static MpWriter *
-log_open(const char *path, const Config *c)
-{
-	MpWriter *w;
-
-	if (!path)
-		return NULL;
-	w = mpw_open(path, 0);
-	mpw_header(w, "train-log", -1, 2);
-	mpw_key(w, "config");
-	opts_pack(w, opts, NOPTS, c);
-	mpw_kv_bool(w, "eval_loss", 0);
-	mpw_record_done(w);
-	return w;
-}
-
+/* the step record (lib/trainlog) with the Dual Encoding's components */
 static void
 log_step(MpWriter *w, int e, long step, double lr, double kdw, const DeLossParts *p)
 {
-	if (!w)
-		return;
-	mpw_map(w, 9);
-	mpw_kv_str(w, "type", "step");
-	mpw_kv_int(w, "epoch", e);
-	mpw_kv_int(w, "step", step);
-	mpw_kv_f64(w, "lr", lr);
-	mpw_kv_f64(w, "kd_weight", kdw);
-	mpw_kv_f64(w, "loss", p->total);
-	mpw_kv_f64(w, "de_trip_t2v", p->trip_t2v);
-	mpw_kv_f64(w, "de_trip_v2t", p->trip_v2t);
-	mpw_kv_f64(w, "de_kd", p->kd);
-	mpw_record_done(w);
-}
+	const LogPart part[3] = {
+		{ "de_trip_t2v", p->trip_t2v }, { "de_trip_v2t", p->trip_v2t }, { "de_kd", p->kd },
+	};
 
-static void
-log_epoch(MpWriter *w, int e, long step, double loss, const Metrics *val, int best, double secs)
-{
-	if (!w)
-		return;
-	mpw_map(w, 6 + (val ? 8 : 0));
-	mpw_kv_str(w, "type", "epoch");
-	mpw_kv_int(w, "epoch", e);
-	mpw_kv_int(w, "step", step);
-	mpw_kv_f64(w, "loss", loss);
-	if (val) {
-		mpw_kv_f64(w, "val_r1", val->r1);
-		mpw_kv_f64(w, "val_r5", val->r5);
-		mpw_kv_f64(w, "val_r10", val->r10);
-		mpw_kv_f64(w, "val_r100", val->r100);
-		mpw_kv_f64(w, "val_sumr", val->sumr);
-		mpw_kv_f64(w, "val_medr", val->medr);
-		mpw_kv_f64(w, "val_meanr", val->meanr);
-		mpw_kv_f64(w, "val_map", val->map);
-	}
-	mpw_kv_bool(w, "best", best);
-	mpw_kv_f64(w, "seconds", secs);
-	mpw_record_done(w);
+	trainlog_step(w, e, step, lr, kdw, p->total, part, 3);
 }
 
 /* ---- main ---- */
@@ -675,7 +628,7 @@ main(int argc, char *argv[])
 	spe = (d->nv + c.batch - 1) / c.batch;
 	total_steps = (long)spe * c.epochs;
 	perm = emalloc((size_t)d->nv * sizeof(*perm));
-	log = log_open(logpath, &c);
+	log = trainlog_open(logpath, opts, NOPTS, &c, 0, 0);
 	snprintf(capdesc, sizeof(capdesc), "%d", c.captions);
 	progress(1, "%d videos, %d captions (%s per video and epoch), %zu parameters, %d steps/epoch,"
 	         " kd %s (%s), %d threads", d->nv, d->nq, c.captions ? capdesc : "all",
@@ -727,7 +680,7 @@ main(int argc, char *argv[])
 				bad++;
 		}
 		secs = now_seconds() - t0;
-		log_epoch(log, e, step, sum / spe, val ? &vm : NULL, isbest, secs);
+		trainlog_epoch(log, e, step, sum / spe, val ? &vm : NULL, NULL, isbest, secs);
 		if (val)
 			progress(1, "epoch %d/%d loss %.4f w %.4f val SumR %.2f%s (best %.2f at %d) "
 			         "%.1f s/epoch", e + 1, c.epochs, sum / spe, kdw, vm.sumr,

@@ -20,6 +20,7 @@
 #include "gt.h"
 #include "idindex.h"
 #include "mpio.h"
+#include "schema.h"
 #include "score.h"
 #include "util.h"
 
@@ -88,15 +89,12 @@ cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* string key of item o (there: lib/schema checked it), fit for the TSV of -r */
 static const msgpack_object *
-need_strobj(const MpReader *r, const msgpack_object *o, const char *key)
+tsv_id(const MpReader *r, const msgpack_object *o, const char *key)
 {
 	const msgpack_object *v = mp_find(o, key);
 
-	if (!v)
-		mpr_die(r, "missing key '%s'", key);
-	if (v->type != MSGPACK_OBJECT_STR)
-		mpr_die(r, "'%s': expected a string", key);
 	for (uint32_t i = 0; i < v->via.str.size; i++)   /* ids go into the TSV of -r as they are */
 		if (strchr("\t\n\r", v->via.str.ptr[i]))    /* (NUL matches too) */
 			mpr_die(r, "'%s': a tab, newline, CR or NUL byte in an id", key);
@@ -176,6 +174,7 @@ evaluate(Eval *e, const char *in, const Opts *op)
 	const GtSet *gt = op->gt;
 	IdIndex idx;
 	MpReader *r;
+	SchemaState *ss;
 
 	memset(e, 0, sizeof(*e));
 	r = mpr_open(in);
@@ -186,20 +185,20 @@ evaluate(Eval *e, const char *in, const Opts *op)
 		scores = 0;
 	else
 		mpr_die(r, "stream kind '%s', expected 'scores' or 'ranking'", r->kind);
+	/* header and items checked by lib/schema: types, ranges, sizes, a finite score, the own
+	 * video among the header's videos, top agreeing with rank, no video listed twice */
+	ss = schema_open(r, h, 1);
 	e->name = estrdup(r->name);
 	e->kind = estrdup(r->kind);
 	videos = mpr_strarray(r, h, "videos", &e->nv);
-	if (e->nv < 1 || e->nv > INT32_MAX / 2)
+	if (e->nv > INT32_MAX / 2)
 		mpr_die(r, "'videos': %zu entries, expected 1 to %d", e->nv, INT32_MAX / 2);
-	if (idindex_of(&idx, videos, (int)e->nv, &a, &b))
-		mpr_die(r, "'videos': duplicate id '%s'", videos[b]);
+	CHECK(!idindex_of(&idx, videos, (int)e->nv, &a, &b));   /* schema_open refused repeats */
 	if ((v = mp_find(h, "split")) && v->type != MSGPACK_OBJECT_NIL)
 		e->split = mpr_strdup(r, h, "split");
 
 	if (scores) {
 		br = mpr_strarray(r, h, "branches", &nb);
-		if (nb < 1)
-			mpr_die(r, "'branches': empty");
 		if (op->bname) {
 			if ((ib = find_branch(br, nb, op->bname)) < 0)
 				mpr_die(r, "no branch '%s' in 'branches'", op->bname);
@@ -222,8 +221,6 @@ evaluate(Eval *e, const char *in, const Opts *op)
 		if (op->bset || op->bname)
 			die("-b and -B apply to scores streams; %s is a ranking", r->name);
 		k = mpr_int(r, h, "k");
-		if (k < 1)
-			mpr_die(r, "'k': %ld, expected >= 1", k);
 		ntop = MIN(k, (long)e->nv);
 		/* a relevant video below the top k has no known rank, and mAP needs them all */
 		if (gt && ntop < (long)e->nv)
@@ -257,16 +254,16 @@ evaluate(Eval *e, const char *in, const Opts *op)
 	}
 
 	while ((o = mpr_next(r))) {
-		const msgpack_object *id = need_strobj(r, o, "id");
+		const msgpack_object *id;
 		const float *row = NULL;
 		const long *col;
 		char *qs = NULL;
 		int gi = -1, nrel = 0;
 
-		v = need_strobj(r, o, "video");
-		if (!(col = idindex_getn(&idx, v->via.str.ptr, v->via.str.size)))
-			mpr_die(r, "own video '%.*s' is not in the header's videos", (int)v->via.str.size,
-			        v->via.str.ptr);
+		schema_item(ss, o);
+		id = tsv_id(r, o, "id");
+		v = tsv_id(r, o, "video");
+		col = idindex_getn(&idx, v->via.str.ptr, v->via.str.size);
 		own = (int)*col;
 		if (gt || op->keep_ids) {
 			qs = emalloc(id->via.str.size + 1);
@@ -299,17 +296,8 @@ evaluate(Eval *e, const char *in, const Opts *op)
 			}
 			rk = rank_of(row, (int)e->nv, own);
 		} else {
-			long x = mpr_int(r, o, "rank");
-			if (x < 1 || x > (long)e->nv)
-				mpr_die(r, "'rank': %ld out of range [1, %zu]", x, e->nv);
-			rk = (int)x;
+			rk = (int)mpr_int(r, o, "rank");
 			mpr_i32(r, o, "top", top, (size_t)ntop);
-			for (long i = 0; i < ntop; i++)
-				if (top[i] < 0 || top[i] >= (int32_t)e->nv)
-					mpr_die(r, "'top'[%ld]: %d is not a video index", i, (int)top[i]);
-				else if ((top[i] == own) != (i + 1 == rk))
-					mpr_die(r, "'top' disagrees with 'rank' %d (own video at index %d)",
-					        rk, own);
 		}
 		if (e->nq == e->cap) {
 			e->cap = e->cap ? 2 * e->cap : 4096;
@@ -323,12 +311,7 @@ evaluate(Eval *e, const char *in, const Opts *op)
 			if (scores) {
 				ranks_of(rr, row, (int)e->nv, rel, nrel);
 			} else {
-				/* the ranking lists every video: position = rank */
-				for (size_t i = 0; i < e->nv; i++)
-					pos[i] = 0;
-				for (long i = 0; i < ntop; i++)
-					if (pos[top[i]]++)
-						mpr_die(r, "'top': video index %d twice", (int)top[i]);
+				/* the ranking lists every video once: position = rank */
 				for (long i = 0; i < ntop; i++)
 					pos[top[i]] = (int)i + 1;
 				for (int j = 0; j < nrel; j++)
@@ -360,6 +343,7 @@ evaluate(Eval *e, const char *in, const Opts *op)
 	}
 	if (e->nq == 0)
 		die("%s: no queries", r->name);
+	schema_close(ss);
 	mpr_close(r);
 	for (size_t i = 0; i < e->nv; i++)
 		free(videos[i]);
