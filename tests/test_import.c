@@ -221,15 +221,8 @@ static char *errtext;
 static void
 load_err(const char *errfile)
 {
-	FILE *fp = fopen(errfile, "r");
-	size_t n;
-
 	free(errtext);
-	errtext = ecalloc(1 << 20, 1);
-	CHECK(fp);
-	n = fread(errtext, 1, (1 << 20) - 1, fp);
-	errtext[n] = '\0';
-	fclose(fp);
+	errtext = slurp(errfile, 1 << 20, NULL);
 }
 
 static void
