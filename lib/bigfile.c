@@ -14,20 +14,10 @@
 
 #define TEXT_MAX ((size_t)1 << 32)   /* shape.txt and id.txt: far above any released id list */
 
-static char *
-pathcat(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = emalloc(n);
-
-	snprintf(p, n, "%s/%s", a, b);
-	return p;
-}
-
 void
 bigfile_open(BigFile *f, const char *dir)
 {
-	char *shapepath = pathcat(dir, "shape.txt"), *s, *end, *tok;
+	char *shapepath = estrfmt("%s/%s", dir, "shape.txt"), *s, *end, *tok;
 	union { uint32_t u; unsigned char b[4]; } endian = { 1 };
 	long i = 0;
 	struct stat st;
@@ -37,8 +27,8 @@ bigfile_open(BigFile *f, const char *dir)
 		die("feature.bin is little-endian float32; this big-endian host is not supported");
 	memset(f, 0, sizeof(*f));
 	f->dir = estrdup(dir);
-	f->binpath = pathcat(dir, "feature.bin");
-	f->idpath = pathcat(dir, "id.txt");
+	f->binpath = estrfmt("%s/%s", dir, "feature.bin");
+	f->idpath = estrfmt("%s/%s", dir, "id.txt");
 	s = slurp(shapepath, TEXT_MAX, NULL);
 	errno = 0;
 	f->N = strtol(s, &end, 10);

@@ -329,6 +329,25 @@ slurp(const char *path, size_t max, size_t *len)
 }
 
 char *
+estrfmt(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die("estrfmt: bad format");
+	s = emalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+char *
 estrdup(const char *s)
 {
 	char *p = strdup(s);

@@ -26,6 +26,8 @@ void *emalloc(size_t n);
 void *ecalloc(size_t nmemb, size_t size);
 void *erealloc(void *p, size_t n);
 char *estrdup(const char *s);
+/* the printf of fmt in a new string */
+char *estrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* p (a growable array of *cap elements of size bytes) with room for need elements: *cap
  * doubled (from 16) until it is enough; p = egrow(p, &cap, n + 1, sizeof(*p)) before p[n++] */
 void *egrow(void *p, size_t *cap, size_t need, size_t size);

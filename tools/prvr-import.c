@@ -89,33 +89,6 @@ exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
-static char *
-pathcat(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = emalloc(n);
-
-	snprintf(p, n, "%s/%s", a, b);
-	return p;
-}
-
-static char * __attribute__((format(printf, 1, 2)))
-strfmt(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	s = emalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 /* ---- video2frames.txt: which rows of feature.bin make each video ---- */
 
 #define TEXT_MAX ((size_t)1 << 32)   /* a caption file or video2frames.txt: far above any release */
@@ -159,7 +132,7 @@ v2f_read(V2f *v, const char *path, const BigFile *f)
 		}
 		if (p->key)
 			idindex_add(&v->broken, p->key, p->line);
-		skipped = p->key ? strfmt("the entry of video '%s'", p->key) : estrdup("this entry");
+		skipped = p->key ? estrfmt("the entry of video '%s'", p->key) : estrdup("this entry");
 		problem(P_V2F, skipped, "%s:%ld:%ld: expected %s, found %s", path, p->line, p->col,
 		        p->expected, p->found);
 		free(skipped);
@@ -219,7 +192,7 @@ out_open(const char *dir, const char *name, const char *kind, long count)
 {
 	Out *o = ecalloc(1, sizeof(*o));
 
-	o->path = pathcat(dir, name);
+	o->path = estrfmt("%s/%s", dir, name);
 	o->w = mpw_open(o->path, 0);
 	mpw_header(o->w, kind, count, 5);
 	return o;
@@ -327,7 +300,7 @@ import_video(Ctx *c, int si, const char *vid, Out *os, Out *ot)
 
 	if (ix < 0) {
 		const long *bl = idindex_get(&c->v2f.broken, vid);
-		char *where = bl ? strfmt(" (its entry, line %ld, does not parse)", *bl) : estrdup("");
+		char *where = bl ? estrfmt(" (its entry, line %ld, does not parse)", *bl) : estrdup("");
 		problem(P_NOVIDEO, "the video and its queries", "%s: no entry for video '%s'%s "
 		        "(expected '%s': [clip ids])", c->v2f.path, vid, where, vid);
 		free(where);
@@ -452,7 +425,7 @@ clip_altkey(const char *cap, const char *vid)
 
 	if (!k || (size_t)(k - cap) != strlen(vid) || strchr(k + 5, '#'))
 		return NULL;
-	return strfmt("%s#%s", vid, k + 5);
+	return estrfmt("%s#%s", vid, k + 5);
 }
 
 /* one query: student tokens and teacher embedding, checked, then written when os and ot are
@@ -575,7 +548,7 @@ static void
 import_split(Ctx *c, int si)
 {
 	const char *split = split_names[si];
-	char *path = strfmt("%s/TextData/%s%s.caption.txt", c->root, c->coll, split), *buf, *line, *next;
+	char *path = estrfmt("%s/TextData/%s%s.caption.txt", c->root, c->coll, split), *buf, *line, *next;
 	char name[64];
 	IdIndex capseen = { 0 }, vidix = { 0 };
 	Query *q = NULL;
@@ -636,7 +609,7 @@ import_split(Ctx *c, int si)
 			continue;
 		}
 		vids = egrow(vids, &vcap, (size_t)nv + 1, sizeof(*vids));
-		vids[nv] = strfmt("%.*s", (int)vlen, cap);
+		vids[nv] = estrfmt("%.*s", (int)vlen, cap);
 		idindex_add(&vidix, vids[nv], nv);
 		if ((ix = idindex_find(&c->v2f.d.index, vids[nv])) >= 0)
 			c->v2f.used[ix] = 1;
@@ -731,7 +704,7 @@ import_split(Ctx *c, int si)
 static void
 write_corpus(Ctx *c, const char *featname)
 {
-	char *path = pathcat(c->outdir, "corpus.mp");
+	char *path = estrfmt("%s/%s", c->outdir, "corpus.mp");
 	MpWriter *w = mpw_open(path, 0);
 	int ns = 0, np = 0;
 
@@ -877,7 +850,7 @@ find_feature(const char *featroot)
 		char *fb;
 		if (de->d_name[0] == '.')
 			continue;
-		fb = strfmt("%s/%s/feature.bin", featroot, de->d_name);
+		fb = estrfmt("%s/%s/feature.bin", featroot, de->d_name);
 		if (exists(fb)) {
 			n++;
 			free(found);
@@ -956,13 +929,13 @@ main(int argc, char *argv[])
 	}
 	if (!exists(c.root))
 		die("%s: no such directory (expected ROOT/<collection>)", c.root);
-	featroot = strfmt("%s/FeatureData", c.root);
+	featroot = estrfmt("%s/FeatureData", c.root);
 	if (!featname) {
 		const char *d = default_feature(c.coll);
 		featname = d ? estrdup(d) : find_feature(featroot);
 	}
 	{
-		char *fd = strfmt("%s/%s", featroot, featname);
+		char *fd = estrfmt("%s/%s", featroot, featname);
 		if (!exists(fd))
 			die("%s: no such directory (student features '%s' of collection '%s'; "
 			    "see --feature)", fd, featname, c.coll);
@@ -970,7 +943,7 @@ main(int argc, char *argv[])
 		free(fd);
 	}
 	{
-		char *v = strfmt("%s/%s/video2frames.txt", featroot, featname);
+		char *v = estrfmt("%s/%s/video2frames.txt", featroot, featname);
 		v2f_read(&c.v2f, v, &c.feat);
 		free(v);
 	}
@@ -978,9 +951,9 @@ main(int argc, char *argv[])
 		warnf("warning: %s: %ld clip ids appear more than once (expected unique); videos "
 		      "using them are skipped", c.feat.idpath, c.feat.ndupids);
 	{
-		char *t = strfmt("%s/new_clip_vit_32_%s_vid_features.hdf5", featroot, c.coll);
-		char *r = strfmt("%s/TextData/roberta_%s_query_feat.hdf5", c.root, c.coll);
-		char *q = strfmt("%s/TextData/clip_ViT_B_32_%s_query_feat.hdf5", c.root, c.coll);
+		char *t = estrfmt("%s/new_clip_vit_32_%s_vid_features.hdf5", featroot, c.coll);
+		char *r = estrfmt("%s/TextData/roberta_%s_query_feat.hdf5", c.root, c.coll);
+		char *q = estrfmt("%s/TextData/clip_ViT_B_32_%s_query_feat.hdf5", c.root, c.coll);
 		h5_open(&c.tvid, t, "teacher frame features: video_id -> (T, 512)");
 		h5_open(&c.qrob, r, "RoBERTa query features: cap_id -> (n_tokens, D)");
 		h5_open(&c.qclip, q, "CLIP query features: cap_id -> (1, 512)");
