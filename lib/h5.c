@@ -130,11 +130,7 @@ h5_read(H5 *h, const char *key, float **buf, size_t *cap, hsize_t *dims, int *ra
 			st = H5_TOOBIG;
 	}
 	if (st == H5_OK) {
-		if (n > *cap) {
-			*cap = MAX(n, 2 * *cap);
-			free(*buf);
-			*buf = efloats(*cap);
-		}
+		*buf = efloats_grow(*buf, cap, n);
 		if (n && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *buf) < 0)
 			st = H5_READERR;
 	}

@@ -286,6 +286,16 @@ egrow(void *p, size_t *cap, size_t need, size_t size)
 	return erealloc(p, c * size);
 }
 
+float *
+efloats_grow(float *p, size_t *cap, size_t need)
+{
+	if (need <= *cap && p)
+		return p;
+	free(p);
+	*cap = need + need / 4 + 16;
+	return efloats(*cap);
+}
+
 char *
 slurp(const char *path, size_t max, size_t *len)
 {

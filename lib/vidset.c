@@ -11,8 +11,7 @@
 void
 idlist_add(IdList *l, const char *id)
 {
-	if (l->n % 1024 == 0)
-		l->id = erealloc(l->id, ((size_t)l->n + 1024) * sizeof(*l->id));
+	l->id = egrow(l->id, &l->cap, (size_t)l->n + 1, sizeof(*l->id));
 	l->id[l->n++] = estrdup(id);
 }
 
@@ -38,12 +37,13 @@ void
 vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *what)
 {
 	const msgpack_object *o;
-	long cap = 0, fcap = 0, tot = 0;
+	size_t icap = 0, ocap = 0, fcap[VIDSET_MAXKEYS] = { 0 };
+	long tot = 0;
 
 	CHECK(nkeys >= 1 && nkeys <= VIDSET_MAXKEYS);
 	memset(V, 0, sizeof(*V));
 	V->nkeys = nkeys;
-	V->off = emalloc(sizeof(*V->off));
+	V->off = egrow(NULL, &ocap, 1, sizeof(*V->off));
 	V->off[0] = 0;
 	while ((o = mpr_next(r))) {
 		long n = mpr_int(r, o, "n");
@@ -54,16 +54,10 @@ vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *
 			mpr_die(r, "more than %ld frames in all", (1L << 31) / 2);
 		for (int k = 0; k < nkeys; k++)
 			mpr_f32n(r, o, keys[k], (size_t)(n * D));
-		if (V->nv == cap) {
-			cap = cap ? 2 * cap : 1024;
-			V->id = erealloc(V->id, (size_t)cap * sizeof(*V->id));
-			V->off = erealloc(V->off, ((size_t)cap + 1) * sizeof(*V->off));
-		}
-		if (tot + n > fcap) {
-			fcap = MAX(2 * fcap, tot + n + 4096);
-			for (int k = 0; k < nkeys; k++)
-				V->fr[k] = erealloc(V->fr[k], (size_t)fcap * D * sizeof(float));
-		}
+		V->id = egrow(V->id, &icap, (size_t)V->nv + 1, sizeof(*V->id));
+		V->off = egrow(V->off, &ocap, (size_t)V->nv + 2, sizeof(*V->off));
+		for (int k = 0; k < nkeys; k++)
+			V->fr[k] = egrow(V->fr[k], &fcap[k], (size_t)((tot + n) * D), sizeof(float));
 		V->id[V->nv] = mpr_strdup(r, o, "id");
 		for (int k = 0; k < nkeys; k++)
 			mpr_f32(r, o, keys[k], V->fr[k] + (size_t)tot * D, (size_t)(n * D));

@@ -30,6 +30,7 @@ typedef struct {
 typedef struct {
 	char **id;
 	int n;
+	size_t cap;
 } IdList;
 void idlist_add(IdList *l, const char *id);
 /* dies "FILE: record I: WHAT id 'X' appears twice (also record J)"; then frees the list */

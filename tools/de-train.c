@@ -331,16 +331,6 @@ typedef struct {
 	size_t capv, capq, capt, captq, captv;
 } DeBatchBuf;
 
-static float *
-growf(float *p, size_t *cap, size_t need)
-{
-	if (need <= *cap && p)
-		return p;
-	free(p);
-	*cap = need + need / 4;
-	return efloats(*cap);
-}
-
 static void
 make_batch(DeBatchBuf *bb, const Dataset *d, const int *vids, int B, int captions, const float *tv,
            const float *tq, Rng *rng)
@@ -380,8 +370,8 @@ make_batch(DeBatchBuf *bb, const Dataset *d, const int *vids, int B, int caption
 			rq += bb->qlen[q];
 		}
 	}
-	bb->video = growf(bb->video, &bb->capv, (size_t)rv * d->dv);
-	bb->query = growf(bb->query, &bb->capq, (size_t)rq * d->dt);
+	bb->video = efloats_grow(bb->video, &bb->capv, (size_t)rv * d->dv);
+	bb->query = efloats_grow(bb->query, &bb->capq, (size_t)rq * d->dt);
 	rv = 0;
 	for (int i = 0; i < B; i++) {
 		data_videos(d, vids[i], 1, bb->video + (size_t)rv * d->dv);
@@ -396,9 +386,9 @@ make_batch(DeBatchBuf *bb, const Dataset *d, const int *vids, int B, int caption
 	if (tv) {
 		/* tau (Nq, B) = teacher cosines of each caption to every video of the batch: the unit
 		 * embeddings gathered, then one product */
-		bb->tau = growf(bb->tau, &bb->capt, (size_t)Nq * B);
-		bb->tqb = growf(bb->tqb, &bb->captq, (size_t)Nq * E);
-		bb->tvb = growf(bb->tvb, &bb->captv, (size_t)B * E);
+		bb->tau = efloats_grow(bb->tau, &bb->capt, (size_t)Nq * B);
+		bb->tqb = efloats_grow(bb->tqb, &bb->captq, (size_t)Nq * E);
+		bb->tvb = efloats_grow(bb->tvb, &bb->captv, (size_t)B * E);
 		for (int q = 0; q < Nq; q++)
 			memcpy(bb->tqb + (size_t)q * E, tq + (size_t)bb->pick[q] * E,
 			       (size_t)E * sizeof(float));

@@ -149,7 +149,8 @@ typedef struct {
 } Opts;
 
 typedef struct {
-	long nq, cap;
+	long nq;
+	size_t cap[3];             /* of first, ap, qid */
 	int *first;                /* (nq) rank of the first relevant (the own) video */
 	double *ap;                /* (nq) average precision with -g, else NULL */
 	char **qid;                /* (nq) with keep_ids */
@@ -299,14 +300,11 @@ evaluate(Eval *e, const char *in, const Opts *op)
 			rk = (int)mpr_int(r, o, "rank");
 			mpr_i32(r, o, "top", top, (size_t)ntop);
 		}
-		if (e->nq == e->cap) {
-			e->cap = e->cap ? 2 * e->cap : 4096;
-			e->first = erealloc(e->first, (size_t)e->cap * sizeof(*e->first));
-			if (gt)
-				e->ap = erealloc(e->ap, (size_t)e->cap * sizeof(*e->ap));
-			if (op->keep_ids)
-				e->qid = erealloc(e->qid, (size_t)e->cap * sizeof(*e->qid));
-		}
+		e->first = egrow(e->first, &e->cap[0], (size_t)e->nq + 1, sizeof(*e->first));
+		if (gt)
+			e->ap = egrow(e->ap, &e->cap[1], (size_t)e->nq + 1, sizeof(*e->ap));
+		if (op->keep_ids)
+			e->qid = egrow(e->qid, &e->cap[2], (size_t)e->nq + 1, sizeof(*e->qid));
 		if (gt) {
 			if (scores) {
 				ranks_of(rr, row, (int)e->nv, rel, nrel);

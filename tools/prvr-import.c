@@ -241,16 +241,6 @@ typedef struct {
 	long line;
 } Query;
 
-static void
-growf(float **b, size_t *cap, size_t n)
-{
-	if (n > *cap) {
-		*cap = MAX(n, 2 * *cap);
-		free(*b);
-		*b = efloats(*cap);
-	}
-}
-
 /* rows of a video are not needed again: keep RSS at one video, not the whole file */
 static void
 drop_video_rows(const BigFile *f, const int32_t *rows, long n)
@@ -361,7 +351,7 @@ import_video(Ctx *c, int si, const char *vid, Out *os, Out *ot)
 	if (contiguous) {
 		xs = f->x + (size_t)rows[0] * f->D;
 	} else {
-		growf(&c->buf, &c->bufcap, (size_t)n * f->D);
+		c->buf = efloats_grow(c->buf, &c->bufcap, (size_t)n * f->D);
 		for (long i = 0; i < n; i++)
 			memcpy(c->buf + (size_t)i * f->D, f->x + (size_t)rows[i] * f->D,
 			       (size_t)f->D * sizeof(float));
@@ -387,12 +377,12 @@ import_video(Ctx *c, int si, const char *vid, Out *os, Out *ot)
 	if (T != n) {
 		c->matched[si]++;
 		if (n > T) {
-			growf(&c->buf2, &c->buf2cap, (size_t)T * f->D);
+			c->buf2 = efloats_grow(c->buf2, &c->buf2cap, (size_t)T * f->D);
 			reduce_segments(c->buf2, xs, n, T, f->D);
 			xs = c->buf2;
 			n = T;
 		} else {
-			growf(&c->buf2, &c->buf2cap, (size_t)n * c->tvid.dim);
+			c->buf2 = efloats_grow(c->buf2, &c->buf2cap, (size_t)n * c->tvid.dim);
 			reduce_segments(c->buf2, c->hbuf, T, n, c->tvid.dim);
 			xt = c->buf2;
 			T = n;
@@ -464,7 +454,7 @@ import_query(Ctx *c, const Query *q, const char *vid, Out *os, Out *ot)
 		        c->qrob.path, q->cap, bad / D, bad % D);
 		return 0;
 	}
-	growf(&c->buf, &c->bufcap, (size_t)ntok * D);
+	c->buf = efloats_grow(c->buf, &c->bufcap, (size_t)ntok * D);
 	memcpy(c->buf, c->hbuf, (size_t)ntok * D * sizeof(float));
 
 	/* teacher: try the key form found last first, then the other */
