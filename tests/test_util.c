@@ -1,6 +1,9 @@
-/* test_util: egrow (capacity doubling, contents kept) and slurp (a text file, a binary file with
- * NUL bytes and its length, an empty file, a pipe, and the refusals: a missing file, a file over
- * the cap, a NUL byte in a text file), each refusal one line naming the file. */
+/* test_util: egrow (capacity doubling, contents kept), efloats_grow (a scratch buffer kept while
+ * it is large enough, replaced by an aligned zeroed one when not), estrfmt, and slurp (a text
+ * file, a binary file with NUL bytes and its length, an empty file, a pipe, and the refusals: a
+ * missing file, a file over the cap, a NUL byte in a text file), each refusal one line naming
+ * the file. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +54,21 @@ main(void)
 	EXPECT(egrow(a, &cap, 10, sizeof(*a)) == a && cap == 1024);   /* enough: unchanged */
 	free(a);
 	printf("%s egrow\n", failures ? "NOT OK" : "OK");
+
+	{
+		size_t fc = 0;
+		float *f = efloats_grow(NULL, &fc, 100), *g;
+		EXPECT(f && fc >= 100 && ((uintptr_t)f & 63) == 0 && f[99] == 0);
+		f[0] = 7;
+		EXPECT(efloats_grow(f, &fc, 50) == f && f[0] == 7);    /* large enough: kept */
+		g = efloats_grow(f, &fc, 10 * fc);
+		EXPECT(fc >= 1000 && ((uintptr_t)g & 63) == 0 && g[0] == 0);
+		free(g);
+	}
+	s = estrfmt("%s/%d%.2s", "dir", 42, "xyz");
+	EXPECT(strcmp(s, "dir/42xy") == 0);
+	free(s);
+	printf("%s efloats_grow, estrfmt\n", failures ? "NOT OK" : "OK");
 
 	CHECK(mkdtemp(dir));
 	s = slurp(put("t.txt", "ab\ncd\n", 6), 100, NULL);

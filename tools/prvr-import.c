@@ -8,9 +8,11 @@
  * kept items again (mostly from the page cache) and writes them. Two passes because a stream's
  * header, written first, holds its item count, and a NaN is only found by reading the data.
  * Nothing but the id tables is held for the whole run.
- * HDF5 is read through the HDF5 C library; float16 datasets are converted by HDF5 (memory type
- * H5T_NATIVE_FLOAT). When a video's teacher and student sequences differ in length, the longer is
- * segment-averaged (lib/reduce.h, the rule of method.md) to the length of the shorter.
+ * The three readers are library files: feature.bin, shape.txt and id.txt lib/bigfile.h,
+ * video2frames.txt lib/pylit.h, the HDF5 files lib/h5.h (float16 converted by HDF5). This file is
+ * the import: which keys hold what, the checks, the two passes, the summary. When a video's
+ * teacher and student sequences differ in length, the longer is segment-averaged (lib/reduce.h,
+ * the rule of method.md) to the length of the shorter.
  * Every missing or inconsistent item is reported with the file, the key and what was expected;
  * --strict exits 1 on the first one (and leaves no output), the default skips the item, counts it
  * and prints a summary. Problems of the bundle as a whole (a missing file, feature.bin not the
@@ -80,8 +82,6 @@ problem(int kind, const char *skipped, const char *fmt, ...)
 		warnf("warning: further '%s' problems not shown (counted in the summary)",
 		      prob_name[kind]);
 }
-
-/* ---- text files ---- */
 
 static int
 exists(const char *path)
