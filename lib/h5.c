@@ -55,6 +55,9 @@ probe_dim(H5 *h)
 			h->dim = p.dims[i];
 		}
 	}
+	if (h->dim < 1)
+		die("%s: most datasets at the root have a last axis of length 0 (expected feature "
+		    "vectors of length >= 1)", h->path);
 }
 
 void

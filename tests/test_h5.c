@@ -3,7 +3,8 @@
  * width most datasets share, leading axes of 1 squeezed, shapes printed as Python does, and each
  * status: a missing key, a group, an integer dataset, rank 5, a dataset claiming 2^50 elements
  * the file does not hold (refused before anything is allocated); and the refusals of h5_open: a
- * missing file, a file that is not HDF5, a file with no dataset. */
+ * missing file, a file that is not HDF5, a file with no dataset, a file whose datasets have a
+ * last axis of 0. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ static int failures;
 #define EXPECT(c) do { if (!(c)) { fprintf(stderr, "NOT OK %s:%d: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
 
 static char dir[] = "/tmp/test_h5.XXXXXX";
-static char path[256], bad[256], empty[256];
+static char path[256], bad[256], empty[256], zero[256];
 
 static void
 put(hid_t f, const char *key, hid_t type, hid_t memtype, int rank, const hsize_t *dims,
@@ -99,6 +100,11 @@ main(void)
 		FILE *t = fopen(bad, "w");
 		CHECK(t && fputs("not HDF5\n", t) >= 0 && fclose(t) == 0);
 	}
+	snprintf(zero, sizeof(zero), "%s/zero.hdf5", dir);
+	CHECK((f = H5Fcreate(zero, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) >= 0);
+	put(f, "z", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, (hsize_t[]){ 3, 0 }, NULL, 0);
+	H5Fclose(f);
+	EXPECT(dies_with(open_close, zero, "zero.hdf5: most datasets at the root have a last axis of length 0"));
 	snprintf(empty, sizeof(empty), "%s/empty.hdf5", dir);
 	CHECK((f = H5Fcreate(empty, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) >= 0);
 	H5Fclose(f);
@@ -106,7 +112,7 @@ main(void)
 	EXPECT(dies_with(open_close, empty, "empty.hdf5: no dataset at the root"));
 	EXPECT(dies_with(open_close, "/nonexistent.hdf5", "/nonexistent.hdf5: no such file (test file)"));
 	printf("%s refusals\n", failures ? "NOT OK" : "OK");
-	unlink(path), unlink(bad), unlink(empty);
+	unlink(path), unlink(bad), unlink(empty), unlink(zero);
 	rmdir(dir);
 	return failures ? 1 : 0;
 }

@@ -919,6 +919,11 @@ main(int argc, char *argv[])
 	}
 	if (!exists(c.root))
 		die("%s: no such directory (expected ROOT/<collection>)", c.root);
+	if (mkdir(c.outdir, 0777) && errno != EEXIST)
+		die("mkdir %s:", c.outdir);
+	p = estrfmt("%s/corpus.mp", c.outdir);   /* before any work: the directory takes files */
+	check_outputs(NULL, 0, (const char *const[]){ p }, 1);
+	free(p);
 	featroot = estrfmt("%s/FeatureData", c.root);
 	if (!featname) {
 		const char *d = default_feature(c.coll);
@@ -955,8 +960,6 @@ main(int argc, char *argv[])
 		die("teacher dimensions differ: %s has %ld-d frames, %s has %ld-d queries (expected "
 		    "the same CLIP space)", c.tvid.path, c.tvid.dim, c.qclip.path, c.qclip.dim);
 
-	if (mkdir(c.outdir, 0777) && errno != EEXIST)
-		die("mkdir %s:", c.outdir);
 	for (int s = 0; s < NSPLITS; s++)
 		if (want[s])
 			import_split(&c, s);
