@@ -15,15 +15,17 @@ FUZZ_CFLAGS  = -std=c11 -g -O1 -fno-omit-frame-pointer -Wall $(FUZZ_SAN) -fsanit
 # what a run that died leaves open is released by tests/fuzz/fuzz.c, which sees these calls;
 # exit inside a run (usage errors, --help) returns to the harness as die does
 FUZZ_WRAP    = -Wl,--wrap=fopen,--wrap=fdopen,--wrap=fclose,--wrap=mmap,--wrap=munmap,--wrap=exit
-# v2f, bigfile and h5import compile tools/prvr-import.c in, which needs HDF5; vindex links
-# lib/faissw.cpp, which needs FAISS (search.mk)
-FUZZ_NAMES   = $(filter-out $(if $(filter no,$(HAVE_HDF5)),v2f bigfile h5import) \
+# h5import compiles tools/prvr-import.c in, which needs HDF5; vindex links lib/faissw.cpp, which
+# needs FAISS (search.mk)
+FUZZ_NAMES   = $(filter-out $(if $(filter no,$(HAVE_HDF5)),h5import) \
                  $(if $(filter yes,$(HAVE_FAISS)),,vindex),\
                  $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BIN     = $(addprefix $(FUZZ_OUT)/bin/fuzz_,$(FUZZ_NAMES))
 FUZZ_LIBA    = $(FUZZ_OUT)/obj/libprvr.a
 
-$(FUZZ_LIBA): $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(LIBSRC))
+# lib/h5.c, kept out of libprvr.a (Makefile), is in the harnesses' archive when HDF5 is here:
+# a harness that compiles prvr-import in takes it from there
+$(FUZZ_LIBA): $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(LIBSRC) $(if $(filter yes,$(HAVE_HDF5)),lib/h5.c))
 	$(AR) rcs $@ $^
 
 $(FUZZ_OUT)/obj/%.o: %.c

@@ -1,10 +1,11 @@
-/* fuzz_h5import: prvr-import's HDF5 path (h5_open, h5_probe_dim, h5_read with its shape, type and
- * size checks, and what import_video / import_query do with what it returns) through the
+/* fuzz_h5import: prvr-import's HDF5 path (lib/h5: h5_open, h5_probe_dim, h5_read with its shape,
+ * type and size checks, and what import_video / import_query do with what it returns) through the
  * importer's whole main, on a fixed small release (6 clips of dim 4, videos v0..v2, captions in
  * train and val) whose three HDF5 files (teacher frames, RoBERTa tokens, CLIP text) are built here
  * for each input by libhdf5 from the input's three parts. libhdf5 is not instrumented and its own
  * parsing of a damaged file is not what is fuzzed: each part is a recipe of objects, which the
- * harness writes as a well-formed file (the importer is compiled in, its main renamed, as for v2f).
+ * harness writes as a well-formed file (the importer is compiled in, its main renamed, so that its
+ * statics can be reset between runs).
  * A recipe is a sequence of records, byte by byte:
  *   name   low 4 bits: the object's path (names[] below); high 4 bits: what it is: 0..9 a dataset,
  *          10..11 a group, 12 a soft link (maybe dangling), 13 a hard link, 14..15 a dataset with
@@ -192,27 +193,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	put("TextData/fzval.caption.txt", "v1#enc#1 more\n", 0);
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	fuzz_before_release = (void (*)(void))H5close;
-	/* the literal parser's scratch buffer (a static of lex_str) is allocated here, outside any
-	 * run, and the fixed video2frames.txt never grows it: a run that dies never holds it */
-	{
-		Feature f = { 0 };
-		V2f v = { 0 };
-		snprintf(d, sizeof(d), "%s/FeatureData/feat", root);
-		feature_open(&f, d);
-		snprintf(d, sizeof(d), "%s/FeatureData/feat/video2frames.txt", root);
-		v2f_parse(&v, d, &f);
-		munmap((void *)f.x, f.maplen);
-		free(f.dir), free(f.binpath), free(f.idpath), free(f.idbuf), free(f.rowid);
-		map_free(&f.id2row);
-		free(v.path), free(v.e), free(v.rows);
-		map_free(&v.vid);
-		map_free(&v.broken);
-		while (arena) {
-			Chunk *c = arena->next;
-			free(arena);
-			arena = c;
-		}
-	}
 	return 0;
 }
 
@@ -230,7 +210,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the importer's statics, as a fresh process has them (a run that died left them) */
 	memset(nprob, 0, sizeof(nprob));
 	strict = writing = 0;
-	arena = NULL;
 	done_paths = NULL;
 	ndone = 0;
 	bytes_out = 0;
