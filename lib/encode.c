@@ -53,22 +53,6 @@ fingerprint(char *s, size_t n, const Model *m)
 	snprintf(s, n, "%08lx-%zu", c, model_num_params(m));
 }
 
-/* p (*cap floats) with room for need floats, its first keep kept */
-static float *
-grow(float *p, size_t *cap, size_t need, size_t keep)
-{
-	float *q;
-
-	if (need <= *cap)
-		return p;
-	*cap = MAX(need, 2 * *cap);
-	q = efloats(*cap);
-	if (keep)
-		memcpy(q, p, keep * sizeof(float));
-	free(p);
-	return q;
-}
-
 void
 encode_stream(int side, const char *ckpt, const char *inpath, const char *outpath, int threads,
               int chunk)
@@ -83,7 +67,7 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	const msgpack_object *h, *o, *split;
 	char role[32], **ids, **vids = NULL, fp[64];
 	float *in = NULL, *out[NBRANCH] = { NULL };
-	size_t incap = 0, outcap = 0;
+	size_t incap = 0, outcap[NBRANCH] = { 0 };
 	int *len;
 	long dim, done = 0;
 
@@ -145,7 +129,7 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 				vids[N] = mpr_strdup(r, o, "video");
 			}
 			len[N] = (int)n;
-			in = grow(in, &incap, used + (size_t)n * din, used);
+			in = egrow(in, &incap, used + (size_t)n * din, sizeof(*in));
 			mpr_f32(r, o, "x", in + used, (size_t)n * din);
 			used += (size_t)n * din;
 			T = MAX(T, (int)n);
@@ -154,7 +138,7 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 		eof = N < chunk;
 		if (N == 0)
 			break;
-		in = grow(in, &incap, (size_t)N * T * din, used);
+		in = egrow(in, &incap, (size_t)N * T * din, sizeof(*in));
 		for (int i = N - 1; i >= 0; i--) {      /* last first: each moves forward only */
 			used -= (size_t)len[i] * din;
 			memmove(in + (size_t)i * T * din, in + used, (size_t)len[i] * din * sizeof(float));
@@ -162,14 +146,9 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 			       (size_t)(T - len[i]) * din * sizeof(float));
 		}
 		need = (size_t)N * (s->per_row ? T : 1) * D;
-		if (need > outcap) {
-			outcap = need;
-			for (int b = 0; b < NBRANCH; b++)
-				if (mc->has_branch[b]) {
-					free(out[b]);
-					out[b] = efloats(outcap);
-				}
-		}
+		for (int b = 0; b < NBRANCH; b++)
+			if (mc->has_branch[b])
+				out[b] = efloats_grow(out[b], &outcap[b], need);
 		for (int b = 0; b < NBRANCH; b++)
 			if (out[b])
 				s->encode(m, b, in, len, N, T, out[b]);
