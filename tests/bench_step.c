@@ -211,9 +211,9 @@ bench(const Preset *p, int steps, const int *js, int nj)
 		i2 = js[j] == 2 ? j : i2;
 	}
 
-	printf("%s: B=%d L=%d dv=%d Nq=%d T=%d dt=%d, %.1f GFLOP (matmuls) per step, medians of %d "
-	       "steps, peak RSS %.0f MiB\n", p->name, B, L, p->dv, Nq, T, p->dt, flops / 1e9, steps,
-	       peak_rss_kib() / 1024.0);
+	printf("%s: B=%d L=%d dv=%d Nq=%d T=%d dt=%d, %zu parameters, %.1f GFLOP (matmuls) per step, "
+	       "medians of %d steps, peak RSS %.0f MiB\n", p->name, B, L, p->dv, Nq, T, p->dt,
+	       model_num_params(m), flops / 1e9, steps, peak_rss_kib() / 1024.0);
 	printf("  %-8s", "threads");
 	for (int k = 0; k < NPH; k++)
 		printf(" %9s", phname[k]);
