@@ -20,7 +20,8 @@ Per thread count N (torch.set_num_threads(N), ours -j N): one warm-up step of ea
 BENCH_REPS (default 3) rounds, each timing one PyTorch step and then one step of ours
 (bench_step -p tvr -n 1 -j N, its own process: it prints the step's time without its input
 generation and reference sgemms), alternating so that both see the same load. Prints the
-medians, their ratio, and both parameter counts (they must be equal for the comparison to be
+medians of wall and of CPU seconds (all threads; the steadier of the two when the machine is
+shared), their ratios, and both parameter counts (they must be equal for the comparison to be
 fair; the script says so when they are not).
 usage: tests/bench_torch.py [TBIN]   (TBIN: where bench_step is, default obj/testbin)
 """
@@ -189,15 +190,16 @@ def make_batch(gen):
 
 
 def ours(tbin, n):
-    """one step of bench_step at n threads, its own process: (step seconds, parameter count)"""
+    """one step of bench_step at n threads, its own process: (step seconds, its CPU seconds,
+    parameter count)"""
     env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "passive"))
     r = subprocess.run([os.path.join(tbin, "bench_step"), "-p", "tvr", "-n", "1", "-j", str(n)],
                        capture_output=True, text=True, env=env, check=True)
-    sec = [float(m) for m in re.findall(r"tvr -j \d+ step 0: ([0-9.]+) s", r.stderr)]
+    sec = re.search(r"tvr -j \d+ step 0: ([0-9.]+) s .*cpu ([0-9.]+) s", r.stderr)
     par = re.search(r"([0-9]+) parameters", r.stdout)
     if not sec or not par:
         sys.exit("bench_torch: cannot read bench_step's output:\n" + r.stdout + r.stderr)
-    return sec[0], int(par.group(1))
+    return float(sec.group(1)), float(sec.group(2)), int(par.group(1))
 
 
 def main():
@@ -221,16 +223,21 @@ def main():
     for n in threads:
         torch.set_num_threads(n)
         step(model, opt, batch, gen)                  # warm-up: allocations, first-call costs
-        tt, to = [], []
+        tt, to, ct, co = [], [], [], []
         for _ in range(reps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             step(model, opt, batch, gen)
             tt.append(time.perf_counter() - t0)
-            sec, n_ours = ours(tbin, n)
+            ct.append(time.process_time() - c0)
+            sec, cpu, n_ours = ours(tbin, n)
             to.append(sec)
+            co.append(cpu)
         mt, mo = statistics.median(tt), statistics.median(to)
         print(f"  -j {n}: PyTorch {mt:7.3f} s  ours {mo:7.3f} s  ours is {mt / mo:.2f}x faster"
               f"   (PyTorch {' '.join(f'{x:.2f}' for x in tt)}; ours {' '.join(f'{x:.2f}' for x in to)})")
+        # CPU seconds of all threads: steadier than wall time on a shared machine
+        mct, mco = statistics.median(ct), statistics.median(co)
+        print(f"  -j {n}: CPU s   PyTorch {mct:7.3f}    ours {mco:7.3f}    ratio {mct / mco:.2f}")
     print(f"  parameters: PyTorch {n_torch}, ours {n_ours}"
           + ("" if n_torch == n_ours else "  NOT EQUAL: the comparison is not like for like"))
 
