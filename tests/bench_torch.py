@@ -25,6 +25,7 @@ shared), their ratios, and both parameter counts (they must be equal for the com
 fair; the script says so when they are not).
 usage: tests/bench_torch.py [TBIN]   (TBIN: where bench_step is, default obj/testbin)
 """
+import ctypes
 import math
 import os
 import re
@@ -189,6 +190,20 @@ def make_batch(gen):
             own_mask, torch.rand(NQ, L, generator=gen) * 0.4)
 
 
+def blas_threads(n):
+    """torch.set_num_threads(n) and the products' threads: a torch built on a generic BLAS (as
+    Debian's, on OpenBLAS) does not pass the count on to OpenBLAS, which would take every core;
+    returns the OpenBLAS library told, or None"""
+    for line in open("/proc/self/maps"):
+        path = line.split()[-1]
+        if "libopenblas" in path:
+            lib = ctypes.CDLL(path)
+            if hasattr(lib, "openblas_set_num_threads"):
+                lib.openblas_set_num_threads(n)
+                return path
+    return None
+
+
 def ours(tbin, n):
     """one step of bench_step at n threads, its own process: (step seconds, its CPU seconds,
     parameter count)"""
@@ -222,6 +237,7 @@ def main():
     n_ours = None
     for n in threads:
         torch.set_num_threads(n)
+        blas = blas_threads(n)
         step(model, opt, batch, gen)                  # warm-up: allocations, first-call costs
         tt, to, ct, co = [], [], [], []
         for _ in range(reps):
@@ -237,7 +253,8 @@ def main():
               f"   (PyTorch {' '.join(f'{x:.2f}' for x in tt)}; ours {' '.join(f'{x:.2f}' for x in to)})")
         # CPU seconds of all threads: steadier than wall time on a shared machine
         mct, mco = statistics.median(ct), statistics.median(co)
-        print(f"  -j {n}: CPU s   PyTorch {mct:7.3f}    ours {mco:7.3f}    ratio {mct / mco:.2f}")
+        print(f"  -j {n}: CPU s   PyTorch {mct:7.3f}    ours {mco:7.3f}    ratio {mct / mco:.2f}"
+              f"   (PyTorch's BLAS: {blas or 'not OpenBLAS, threads not set'})")
     print(f"  parameters: PyTorch {n_torch}, ours {n_ours}"
           + ("" if n_torch == n_ours else "  NOT EQUAL: the comparison is not like for like"))
 
