@@ -10,7 +10,8 @@
 #   make fuzz            each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 # Build trees can be kept apart with OUT=dir (objects in dir/obj, tools in dir/bin, test and
 # benchmark programs in dir/obj/testbin). HDF5 is needed only by prvr-import: without it (or with
-# HAVE_HDF5=no) everything else builds and tests, and make says so in one line.
+# HAVE_HDF5=no) everything else builds and tests, and make says so in one line. Likewise MPI
+# (HAVE_MPI): with mpicc, distill-step also trains data-parallel under mpirun (doc/scale.md).
 # Every knob can be overridden on the command line, e.g.
 #   make check OUT=build/asan CFLAGS='-O1 -g -fsanitize=address,undefined' LDFLAGS=-fsanitize=address,undefined
 CC       = cc
@@ -62,6 +63,29 @@ TESTBIN = $(filter-out $(addprefix %/,$(NOHDF5)),$(patsubst tests/%.c,$(TBINDIR)
 BENCHBIN = $(filter-out $(addprefix %/,$(NOHDF5)),$(patsubst tests/%.c,$(TBINDIR)/%,$(wildcard tests/bench_*.c)))
 include search.mk
 
+# Open MPI's wrapper compiler names its flags (--showme; MPICH's mpicc has -compile_info and
+# -link_info instead). Only mpi/comm_mpi.c includes mpi.h, and only distill-step links it.
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+HAVE_MPI   ?= $(if $(MPI_LIBS),yes,no)
+ifeq ($(HAVE_MPI),yes)
+$(OBJ)/tools/distill-step.o: CPPFLAGS += -DHAVE_MPI
+$(OBJ)/mpi/comm_mpi.o: CPPFLAGS += $(MPI_CFLAGS)
+# comm_mpi.o before the library, which it calls into
+$(BINDIR)/distill-step: $(OBJ)/tools/distill-step.o $(OBJ)/mpi/comm_mpi.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BINDIR)/distill-step: LDLIBS := $(MPI_LIBS) $(LDLIBS)
+# make bench: the data-parallel step under mpirun (tests/bench_mpi.sh)
+BENCHBIN += $(TBINDIR)/bench_mpi
+$(OBJ)/mpi/bench_mpi.o: CPPFLAGS += $(MPI_CFLAGS)
+$(TBINDIR)/bench_mpi: $(OBJ)/mpi/bench_mpi.o $(OBJ)/mpi/comm_mpi.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
+else
+$(info prvr-tools: no MPI (mpicc not found, or HAVE_MPI=no): distill-step trains in one process, no MPI tests)
+endif
+
 build: $(BIN)
 
 # all builds, as everywhere; the long experiment runs are never a side effect of it
@@ -99,7 +123,7 @@ $(OBJ)/%.o: %.c
 
 # one run of every unit test and shell test; prints "N passed, N failed"
 check: build $(TESTBIN)
-	@BIN=$(BINDIR) TBIN=$(TBINDIR) PRVR_SANITIZED=$(PRVR_SANITIZED) \
+	@BIN=$(BINDIR) TBIN=$(TBINDIR) PRVR_SANITIZED=$(PRVR_SANITIZED) HAVE_MPI=$(HAVE_MPI) \
 		ASAN_OPTIONS=detect_leaks=0 tests/run.sh $(TESTBIN) $(wildcard tests/test_*.sh)
 
 ASAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -142,6 +166,6 @@ clean:
 # a failed recipe leaves no target behind: no half-linked tool, no half-written results file
 .DELETE_ON_ERROR:
 .SECONDARY:
--include $(wildcard $(OBJ)/lib/*.d $(OBJ)/tools/*.d $(OBJ)/tests/*.d)
+-include $(wildcard $(OBJ)/lib/*.d $(OBJ)/tools/*.d $(OBJ)/tests/*.d $(OBJ)/mpi/*.d)
 -include $(wildcard pipelines/*.mk)
 include tests/fuzz/fuzz.mk

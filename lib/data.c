@@ -374,7 +374,15 @@ data_steps_per_epoch(const Dataset *d, int batch)
 void
 data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 {
-	int L = 0, T = 0, Nq = 0, dv = d->dv, dt = d->dt, E = d->E;
+	data_make_batch_share(d, vids, B, &comm_self, bb);
+}
+
+void
+data_make_batch_share(const Dataset *d, const int *vids, int B, const Comm *c, BatchBuf *bb)
+{
+	int L = 0, T = 0, Nq = 0, dv = d->dv, dt = d->dt, E = d->E, r = c->rank, nvr, nqr;
+	int *vlo = emalloc(((size_t)c->size + 1) * sizeof(*vlo));
+	int *qlo = emalloc(((size_t)c->size + 1) * sizeof(*qlo));
 	Batch *b = &bb->b;
 
 	CHECK(B >= 1);
@@ -387,8 +395,12 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 		Nq += d->vq_off[v + 1] - d->vq_off[v];
 	}
 	CHECK(Nq >= 1 && T >= 1);
-	bb->video = grow_floats(bb->video, &bb->cap_video, (size_t)B * L * dv);
-	bb->query = grow_floats(bb->query, &bb->cap_query, (size_t)Nq * T * dt);
+	comm_share(c, B, vlo);
+	comm_share(c, Nq, qlo);
+	nvr = vlo[r + 1] - vlo[r];   /* 0 with more ranks than videos: one row is allocated */
+	nqr = qlo[r + 1] - qlo[r];
+	bb->video = grow_floats(bb->video, &bb->cap_video, (size_t)MAX(nvr, 1) * L * dv);
+	bb->query = grow_floats(bb->query, &bb->cap_query, (size_t)MAX(nqr, 1) * T * dt);
 	if (B > (int)bb->cap_v) {
 		bb->cap_v = (size_t)B;
 		bb->vlen = erealloc(bb->vlen, bb->cap_v * sizeof(int));
@@ -399,8 +411,8 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 		bb->qvid = erealloc(bb->qvid, bb->cap_q * sizeof(int));
 	}
 	/* padding is zero: rows past vlen / qlen are ignored by the model */
-	memset(bb->video, 0, (size_t)B * L * dv * sizeof(float));
-	memset(bb->query, 0, (size_t)Nq * T * dt * sizeof(float));
+	memset(bb->video, 0, (size_t)nvr * L * dv * sizeof(float));
+	memset(bb->query, 0, (size_t)nqr * T * dt * sizeof(float));
 	if (d->ft) {
 		bb->tau = grow_floats(bb->tau, &bb->cap_tau, (size_t)Nq * L);
 		memset(bb->tau, 0, (size_t)Nq * L * sizeof(float));
@@ -413,14 +425,16 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 	for (int i = 0; i < B; i++) {
 		int v = vids[i], n = d->vlen[v];
 		bb->vlen[i] = n;
-		data_videos(d, v, 1, bb->video + (size_t)i * L * dv);
+		if (i >= vlo[r] && i < vlo[r + 1])
+			data_videos(d, v, 1, bb->video + (size_t)(i - vlo[r]) * L * dv);
 		if (d->fe)
 			data_teacher_videos(d, v, 1, bb->tvideo + (size_t)i * L * E);
 		for (int k = d->vq_off[v]; k < d->vq_off[v + 1]; k++, Nq++) {
 			int q = d->vq[k];
 			bb->qlen[Nq] = d->qlen[q];
 			bb->qvid[Nq] = i;
-			data_queries(d, q, 1, bb->query + (size_t)Nq * T * dt);
+			if (Nq >= qlo[r] && Nq < qlo[r + 1])
+				data_queries(d, q, 1, bb->query + (size_t)(Nq - qlo[r]) * T * dt);
 			if (d->ft)
 				data_tau(d, q, bb->tau + (size_t)Nq * L);
 		}
@@ -428,6 +442,8 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 	b->B = B;
 	b->L = L;
 	b->video = bb->video;
+	b->v_first = vlo[r];
+	b->q_first = qlo[r];
 	b->vlen = bb->vlen;
 	b->Nq = Nq;
 	b->T = T;
@@ -436,6 +452,8 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 	b->qvid = bb->qvid;
 	b->tau = d->ft ? bb->tau : NULL;
 	b->tvideo = d->fe ? bb->tvideo : NULL;
+	free(vlo);
+	free(qlo);
 }
 
 void
