@@ -114,6 +114,8 @@ mpr_open(const char *path)
 	if (!r->gz)
 		die("%s: gzdopen: out of memory", r->name);
 	gzbuffer(r->gz, 1 << 17);
+	r->buf = emalloc(RMIN);         /* never NULL: next_object offsets it */
+	r->cap = RMIN;
 	msgpack_unpacked_init(&r->r);
 	r->rec = -1;
 	r->count = -1;
@@ -250,7 +252,7 @@ next_object(MpReader *r)
 			r->start = 0;
 		}
 		if (r->len == r->cap) {
-			size_t nc = r->cap ? 2 * r->cap : RMIN;
+			size_t nc = 2 * r->cap;
 			if (!gzdirect(r->gz) && nc > MP_GZ_FLOOR &&
 			    nc / MP_GZ_RATIO > (size_t)(gzoffset(r->gz) - z0) + (1 << 17))
 				die("%s: record %ld: gzip expands more than %dx past %zu MiB (a "
