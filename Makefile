@@ -40,7 +40,7 @@ HAVE_HDF5 ?= $(shell printf '\043include <hdf5.h>\nint main(void) { return H5ope
 	$(CC) $(HDF5_CFLAGS) -x c -o /dev/null - $(HDF5_LIBS) 2>/dev/null && echo yes)
 ifneq ($(HAVE_HDF5),yes)
 HAVE_HDF5 := no
-NOHDF5    := prvr-import test_import bench_import
+NOHDF5    := prvr-import test_import test_h5 bench_import
 $(info prvr-tools: HDF5 not found (pkg-config hdf5 / hdf5.h): building and testing everything but prvr-import)
 endif
 
@@ -55,7 +55,8 @@ BINDIR  = $(OUT)/bin
 TBINDIR = $(OBJ)/testbin
 LIBA    = $(OBJ)/libprvr.a
 
-LIBSRC  = $(wildcard lib/*.c)
+# lib/h5.c (HDF5) is linked into its users alone, so that libprvr.a needs no HDF5
+LIBSRC  = $(filter-out lib/h5.c,$(wildcard lib/*.c))
 LIBOBJ  = $(patsubst %.c,$(OBJ)/%.o,$(LIBSRC))
 TOOLS   = $(filter-out $(NOHDF5),$(patsubst tools/%.c,%,$(wildcard tools/*.c)))
 BIN     = $(addprefix $(BINDIR)/,$(TOOLS))
@@ -99,14 +100,22 @@ $(BINDIR)/%: $(OBJ)/tools/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# tests/gradcheck.c: the finite-difference checks the unit tests share (never in a tool)
-$(TBINDIR)/%: $(OBJ)/tests/%.o $(OBJ)/tests/gradcheck.o $(LIBA)
+# what the unit tests share (never in a tool): tests/gradcheck.c, the finite-difference checks;
+# tests/dies.c, a refusal checked in a child
+TESTLIB = $(OBJ)/tests/gradcheck.o $(OBJ)/tests/dies.o
+$(TBINDIR)/%: $(OBJ)/tests/%.o $(TESTLIB) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# the importer alone reads HDF5
-$(OBJ)/tools/prvr-import.o: CPPFLAGS += $(HDF5_CFLAGS)
-$(BINDIR)/prvr-import: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
+# the importer alone reads HDF5, through lib/h5.c
+$(OBJ)/lib/h5.o $(OBJ)/tools/prvr-import.o $(OBJ)/tests/test_h5.o: CPPFLAGS += $(HDF5_CFLAGS)
+$(BINDIR)/prvr-import $(TBINDIR)/test_h5: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
+$(BINDIR)/prvr-import: $(OBJ)/tools/prvr-import.o $(OBJ)/lib/h5.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(TBINDIR)/test_h5: $(OBJ)/tests/test_h5.o $(OBJ)/lib/h5.o $(TESTLIB) $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(OBJ)/tests/test_import.o $(OBJ)/tests/bench_import.o: CPPFLAGS += $(HDF5_CFLAGS)
 $(TBINDIR)/test_import $(TBINDIR)/bench_import: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
 

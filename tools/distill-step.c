@@ -34,7 +34,9 @@
 #include "model.h"
 #include "mpio.h"
 #include "schedule.h"
+#include "schema.h"
 #include "threads.h"
+#include "trainlog.h"
 #include "score.h"
 #include "util.h"
 
@@ -231,98 +233,37 @@ validate(Model *m, double beta, const Dataset *d, ValResult *res)
 
 /* ---- the training log ---- */
 
+/* the step record (lib/trainlog) with each branch's unweighted components */
 static void
 log_step(MpWriter *w, const ModelConfig *mc, long epoch, long step, double lr, float kdw,
          const LossParts *p)
 {
-	int nb = mc->has_branch[0] + mc->has_branch[1];
-	char k[32];
+	static const char *what[5] = { "trip_t2v", "trip_v2t", "nce_t2v", "nce_v2t", "kd" };
+	char key[NBRANCH * 5][32];
+	LogPart part[NBRANCH * 5];
+	int n = 0;
 
-	if (!w)
-		return;
-	mpw_map(w, 6 + 5 * nb);
-	mpw_kv_str(w, "type", "step");
-	mpw_kv_int(w, "epoch", epoch);
-	mpw_kv_int(w, "step", step);
-	mpw_kv_f64(w, "lr", lr);
-	mpw_kv_f64(w, "kd_weight", kdw);
-	mpw_kv_f64(w, "loss", p->total);
 	for (int b = 0; b < NBRANCH; b++) {
+		const double v[5] = { p->trip_t2v[b], p->trip_v2t[b], p->nce_t2v[b], p->nce_v2t[b], p->kd[b] };
 		if (!mc->has_branch[b])
 			continue;
-		snprintf(k, sizeof(k), "%s_trip_t2v", brname[b]);
-		mpw_kv_f64(w, k, p->trip_t2v[b]);
-		snprintf(k, sizeof(k), "%s_trip_v2t", brname[b]);
-		mpw_kv_f64(w, k, p->trip_v2t[b]);
-		snprintf(k, sizeof(k), "%s_nce_t2v", brname[b]);
-		mpw_kv_f64(w, k, p->nce_t2v[b]);
-		snprintf(k, sizeof(k), "%s_nce_v2t", brname[b]);
-		mpw_kv_f64(w, k, p->nce_v2t[b]);
-		snprintf(k, sizeof(k), "%s_kd", brname[b]);
-		mpw_kv_f64(w, k, p->kd[b]);
+		for (int i = 0; i < 5; i++, n++) {
+			snprintf(key[n], sizeof(key[n]), "%s_%s", brname[b], what[i]);
+			part[n] = (LogPart){ key[n], v[i] };
+		}
 	}
-	mpw_record_done(w);
+	trainlog_step(w, epoch, step, lr, kdw, p->total, part, n);
 }
 
+/* the epoch record: the fused validation, and each branch's SumR when there are two */
 static void
 log_epoch(MpWriter *w, const ModelConfig *mc, long epoch, long step, double loss,
           const ValResult *val, int best, double seconds)
 {
-	int both = mc->has_branch[0] && mc->has_branch[1];
+	double br[2] = { val ? val->br[BR_INH].sumr : 0, val ? val->br[BR_EXP].sumr : 0 };
 
-	if (!w)
-		return;
-	mpw_map(w, 6 + (val ? 8 + 2 * both : 0));
-	mpw_kv_str(w, "type", "epoch");
-	mpw_kv_int(w, "epoch", epoch);
-	mpw_kv_int(w, "step", step);
-	mpw_kv_f64(w, "loss", loss);
-	if (val) {
-		mpw_kv_f64(w, "val_r1", val->fused.r1);
-		mpw_kv_f64(w, "val_r5", val->fused.r5);
-		mpw_kv_f64(w, "val_r10", val->fused.r10);
-		mpw_kv_f64(w, "val_r100", val->fused.r100);
-		mpw_kv_f64(w, "val_sumr", val->fused.sumr);
-		mpw_kv_f64(w, "val_medr", val->fused.medr);
-		mpw_kv_f64(w, "val_meanr", val->fused.meanr);
-		mpw_kv_f64(w, "val_map", val->fused.map);
-		if (both) {
-			mpw_kv_f64(w, "val_sumr_inh", val->br[BR_INH].sumr);
-			mpw_kv_f64(w, "val_sumr_exp", val->br[BR_EXP].sumr);
-		}
-	}
-	mpw_kv_bool(w, "best", best);
-	mpw_kv_f64(w, "seconds", seconds);
-	mpw_record_done(w);
-}
-
-/* the training log; a resumed run continues the log at path, when there is one, from the
- * header and the records of the epochs before the resumed one (an interrupted run left it
- * there, published at its last completed epoch) */
-static MpWriter *
-log_open(const char *path, const TrainConfig *tc, int eval_loss, long resumed_epoch)
-{
-	MpWriter *w;
-
-	if (!path)
-		return NULL;
-	w = mpw_open(path, 0);
-	if (resumed_epoch > 0 && strcmp(path, "-") != 0 && access(path, F_OK) == 0) {
-		MpReader *r = mpr_open(path);
-		const msgpack_object *o;
-		mpw_copy(w, mpr_header(r, "train-log"));
-		while ((o = mpr_next(r)))
-			if (mpr_int(r, o, "epoch") < resumed_epoch)
-				mpw_copy(w, o);
-		mpr_close(r);
-		return w;
-	}
-	mpw_header(w, "train-log", -1, 2);
-	mpw_key(w, "config");
-	ckpt_pack_config(w, tc);
-	mpw_kv_bool(w, "eval_loss", eval_loss);
-	mpw_record_done(w);
-	return w;
+	trainlog_epoch(w, epoch, step, loss, val ? &val->fused : NULL,
+	               val && mc->has_branch[0] && mc->has_branch[1] ? br : NULL, best, seconds);
 }
 
 /* ---- epochs ---- */
@@ -403,29 +344,6 @@ save_epoch(const char *dir, const TrainConfig *tc, const TrainState *st, const M
 	ckpt_write(path, tc, st, m);
 }
 
-/* the bytes of a file, to re-emit it unchanged */
-static char *
-slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, k;
-
-	if (!f)
-		die("open %s:", path);
-	*n = 0;
-	do {
-		if (*n == cap)
-			buf = erealloc(buf, cap = cap ? 2 * cap : 1 << 20);
-		k = fread(buf + *n, 1, cap - *n, f);
-		*n += k;
-	} while (k > 0);
-	if (ferror(f))
-		die("read %s:", path);
-	fclose(f);
-	return buf;
-}
-
 static void
 write_bytes(const char *path, const char *buf, size_t n)
 {
@@ -454,7 +372,7 @@ holds_best(const char *path, const TrainState *st)
 	if (access(path, F_OK))
 		return 0;
 	r = mpr_open(path);
-	h = mpr_header(r, "checkpoint");
+	h = schema_header(r, "checkpoint");
 	ok = mpr_int(r, h, "epoch") == st->best_epoch && mpr_num(r, h, "best_sumr") == st->best_sumr;
 	mpr_close(r);
 	return ok;
@@ -586,7 +504,7 @@ main(int argc, char *argv[])
 		if (ckpt_uses_kd(&tc) && feat && d->E != tc.mc.E)
 			die("%s: teacher dim %d, but %s has %d", tvideo, d->E, resume, tc.mc.E);
 		if (val && !eval_loss && st.epoch == st.best_epoch && out)
-			resume_bytes = slurp(resume, &resume_n);
+			resume_bytes = slurp(resume, SIZE_MAX / 2, &resume_n);   /* re-emitted as is */
 	} else {
 		tc.mc.dv = d->dv;
 		tc.mc.dt = d->dt;
@@ -606,8 +524,9 @@ main(int argc, char *argv[])
 	         "%d threads x %d ranks", d->nv, d->nq, model_num_params(m), tc.steps_per_epoch,
 	         tc.branches, threads, cm->size);
 	perm = emalloc((size_t)d->nv * sizeof(*perm));
-	log = cm->rank ? NULL : log_open(eval_loss && !logpath ? "-" : logpath, &tc, eval_loss,
-	                                 resume && !eval_loss ? st.epoch : 0);
+	log = cm->rank ? NULL : trainlog_open(eval_loss && !logpath ? "-" : logpath, train_opts,
+	                                      ntrain_opts, &tc, eval_loss,
+	                                      resume && !eval_loss ? st.epoch : 0);
 
 	/* ---- --eval-loss: one pass without updates ---- */
 	if (eval_loss) {
