@@ -153,32 +153,14 @@ encode(uint8_t *out, int code, const float *codec, const FwPQ *pq, const float *
 	}
 }
 
-/* approximate unit frames (n, D) from n codes (not f32: those are used in place) */
+/* floats from n f16 codes */
 static void
-decode(float *out, int code, const float *codec, int pq_m, const uint8_t *in, long n, int D)
+decode_f16(float *out, const uint8_t *in, size_t n)
 {
-	int ds = pq_m ? D / pq_m : 0;
-
-	switch (code) {
-	case VX_F16:
-		for (long i = 0; i < n * D; i++) {
-			uint16_t h;
-			memcpy(&h, in + 2 * i, 2);
-			out[i] = float_of16(h);
-		}
-		break;
-	case VX_SQ8:
-		for (long t = 0; t < n; t++)
-			for (int j = 0; j < D; j++)
-				out[t * D + j] = codec[j] + in[t * D + j] * codec[D + j];
-		break;
-	default:
-		/* centroids (m, 256, ds): sub-vector j of a frame is centroid in[j] of sub-space j */
-		for (long t = 0; t < n; t++)
-			for (int j = 0; j < pq_m; j++)
-				memcpy(out + t * D + j * ds,
-				       codec + ((size_t)j << PQ_BITS | in[t * pq_m + j]) * ds,
-				       (size_t)ds * sizeof(float));
+	for (size_t i = 0; i < n; i++) {
+		uint16_t h;
+		memcpy(&h, in + 2 * i, 2);
+		out[i] = float_of16(h);
 	}
 }
 
@@ -616,6 +598,10 @@ vx_open(VxIndex *x, const char *path)
 		x->codes[b] = (const char *)x->map + h->sec_off[VX_CODES0 + b];
 		x->codec[b] = (const float *)((const char *)x->map + h->sec_off[VX_CODEC0 + b]);
 	}
+	x->vid = emalloc((size_t)h->nframe * sizeof(*x->vid));
+	for (int v = 0; v < x->nv; v++)
+		for (int t = x->off[v]; t < x->off[v + 1]; t++)
+			x->vid[t] = v;
 	idindex_build(&x->ix, x->id, x->nv, path);
 }
 
@@ -649,47 +635,92 @@ vx_close(VxIndex *x)
 	idindex_free(&x->ix);
 	munmap(x->map, x->size);
 	free(x->id);
+	free(x->vid);
 	free(x->path);
 	memset(x, 0, sizeof(*x));
 }
 
-int
-vx_video_of(const VxIndex *x, long f)
+size_t
+vx_query_floats(const VxIndex *x)
 {
-	int lo = 0, hi = x->nv - 1;
+	return x->h.code == VX_PQ ? (size_t)x->h.pq_m << PQ_BITS : (size_t)x->D + 1;
+}
 
-	/* the last v with off[v] <= f */
-	while (lo < hi) {
-		int mid = lo + (hi - lo + 1) / 2;
-		if (x->off[mid] <= f)
-			lo = mid;
-		else
-			hi = mid - 1;
+void
+vx_query(const VxIndex *x, int b, const float *qn, float *tab)
+{
+	const float *cd = x->codec[b];
+	int D = x->D, m = (int)x->h.pq_m;
+
+	switch (x->h.code) {
+	case VX_SQ8:
+		/* q . (min + code * step) = q . min + (q * step) . code */
+		tab[0] = cblas_sdot(D, qn, 1, cd, 1);
+		for (int j = 0; j < D; j++)
+			tab[1 + j] = qn[j] * cd[D + j];
+		break;
+	case VX_PQ:
+		/* centroids (m, 256, ds): a (m x 256, ds) matrix times each sub-vector of q */
+		for (int j = 0; j < m; j++)
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, 1 << PQ_BITS, D / m, 1.0f,
+			            cd + ((size_t)j << PQ_BITS) * (D / m), D / m, qn + j * (D / m), 1,
+			            0.0f, tab + ((size_t)j << PQ_BITS), 1);
+		break;
+	default:
+		memcpy(tab, qn, (size_t)D * sizeof(*tab));
 	}
-	return lo;
+}
+
+/* w . c over D bytes c; eight partial sums, so that the compiler keeps them in vector lanes */
+static float
+dot_u8(const float *w, const uint8_t *c, int D)
+{
+	float acc[8] = { 0 }, s = 0;
+	int j = 0;
+
+	for (; j + 8 <= D; j += 8)
+		for (int l = 0; l < 8; l++)
+			acc[l] += w[j + l] * (float)c[j + l];
+	for (; j < D; j++)
+		s += w[j] * (float)c[j];
+	for (int l = 0; l < 8; l++)
+		s += acc[l];
+	return s;
 }
 
 float
-vx_score(const VxIndex *x, int b, int v, const float *qn, float *scratch)
+vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch)
 {
 	long n = x->off[v + 1] - x->off[v];
-	size_t cb = code_bytes((int)x->h.code, x->D, (int)x->h.pq_m);
+	int m = (int)x->h.pq_m;
+	size_t cb = code_bytes((int)x->h.code, x->D, m);
 	const uint8_t *c = (const uint8_t *)x->codes[b] + (size_t)x->off[v] * cb;
 	const float *f = (const float *)c;   /* f32 codes are the frames, in place */
-	float *s = scratch + (size_t)x->maxn * x->D, m;
+	float *s = scratch + (size_t)x->maxn * x->D, best = -INFINITY;
 
-	if (x->h.code != VX_F32) {
-		decode(scratch, (int)x->h.code, x->codec[b], (int)x->h.pq_m, c, n, x->D);
+	switch (x->h.code) {
+	case VX_SQ8:
+		for (long t = 0; t < n; t++)
+			best = fmaxf(best, tab[0] + dot_u8(tab + 1, c + t * cb, x->D));
+		return best;
+	case VX_PQ:
+		for (long t = 0; t < n; t++) {
+			float d = 0;
+			for (int j = 0; j < m; j++)
+				d += tab[(size_t)j << PQ_BITS | c[t * cb + j]];
+			best = fmaxf(best, d);
+		}
+		return best;
+	case VX_F16:
+		decode_f16(scratch, c, (size_t)n * x->D);
 		f = scratch;
+		break;
 	}
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, x->D, 1.0f, f, x->D, qn, 1, 0.0f, s, 1);
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, x->D, 1.0f, f, x->D, tab, 1, 0.0f, s, 1);
 	/* raw frames are normalised here; decoded ones were unit vectors when encoded, and the
 	 * dot product with them is taken as their cosine */
-	if (x->h.code == VX_F32)
-		for (long t = 0; t < n; t++)
-			s[t] /= fmaxf(cblas_snrm2(x->D, f + t * x->D, 1), 1e-12f);
-	m = s[0];
-	for (long t = 1; t < n; t++)
-		m = fmaxf(m, s[t]);
-	return m;
+	for (long t = 0; t < n; t++)
+		best = fmaxf(best, x->h.code == VX_F32 ?
+		             s[t] / fmaxf(cblas_snrm2(x->D, f + t * x->D, 1), 1e-12f) : s[t]);
+	return best;
 }

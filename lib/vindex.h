@@ -86,6 +86,7 @@ typedef struct {
 	const float *codec[VX_MAXBR];
 	FwIndex *ann[VX_MAXBR];    /* NULL until vx_load_ann */
 	IdIndex ix;
+	int32_t *vid;              /* (nframe) the video owning each frame */
 } VxIndex;
 
 /* map and check everything but the FAISS structures; dies "PATH: what is wrong" */
@@ -94,11 +95,15 @@ void vx_open(VxIndex *x, const char *path);
 void vx_load_ann(VxIndex *x);
 void vx_close(VxIndex *x);
 
-/* the video owning frame f */
-int vx_video_of(const VxIndex *x, long f);
-/* max over video v's frames of the cosine with the unit vector qn (D) in branch b, from the
+/* floats of a query table (vx_query) */
+size_t vx_query_floats(const VxIndex *x);
+/* the table of the unit query qn (D) against branch b's codes, so that scoring reads codes without
+ * decoding them: sq8: (q . min, q * step), pq: the (m, 256) sub-vector inner products, f16 and
+ * f32: qn itself */
+void vx_query(const VxIndex *x, int b, const float *qn, float *tab);
+/* max over video v's frames of the cosine with the query of table tab in branch b, from the
  * stored codes; scratch holds maxn x (D + 1) floats */
-float vx_score(const VxIndex *x, int b, int v, const float *qn, float *scratch);
+float vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch);
 /* x / max(|x|, 1e-12) in place, n rows of D (score_cosmax's normalisation) */
 void vx_normalise(float *x, long n, int D);
 
