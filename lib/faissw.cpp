@@ -8,6 +8,8 @@
 
 #include <omp.h>
 
+#include <faiss/Clustering.h>
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFPQ.h>
@@ -262,6 +264,22 @@ fw_free(FwIndex *x)
 	if (x)
 		delete x->ix;
 	delete x;
+}
+
+int
+fw_kmeans(int D, int k, long n, const float *v, int niter, float *centroids)
+{
+	return guard(-1, [&] {
+		faiss::ClusteringParameters cp;
+		cp.niter = niter;
+		cp.spherical = true;
+		cp.min_points_per_centroid = 1;
+		faiss::Clustering km(D, k, cp);
+		faiss::IndexFlatIP ix(D);
+		km.train(n, v, ix);
+		memcpy(centroids, km.centroids.data(), (size_t)k * D * sizeof(float));
+		return 0;
+	});
 }
 
 FwPQ *

@@ -55,6 +55,9 @@ int  fw_write(const FwIndex *x, FILE *f);
 FwIndex *fw_read(const void *p, size_t n);
 void fw_free(FwIndex *x);
 
+/* spherical k-means (inner product, unit centroids) of v (n, D) into k centroids (k, D) */
+int  fw_kmeans(int D, int k, long n, const float *v, int niter, float *centroids);
+
 /* product quantiser of D-dim vectors into m sub-vectors of 2^nbits centroids each */
 FwPQ *fw_pq_new(int D, int m, int nbits);
 /* k-means on v (n, D); centroids (m, 2^nbits, D / m) copied out */

@@ -246,12 +246,17 @@ cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* what the candidate stage handed over for a block of queries, per used branch: IVF: the lists
- * to scan (QB, nprobe) and their centroid scores; HNSW: the F nearest frames (QB, F) */
+enum { ST_IVF, ST_FAISS_IVF, ST_HNSW };
+
+/* what the candidate stage handed over for a block of queries, per used branch: IVF (the
+ * index's own lists, or FAISS's): the lists to scan (QB, nprobe) and their centroid scores;
+ * HNSW: the F nearest frames (QB, F) */
 typedef struct {
-	int ivf, width;            /* nprobe or F */
+	int kind, width;           /* ST_*; nprobe or F */
 	int64_t *row[VX_MAXBR];
 	float *score[VX_MAXBR];
+	float *cs;                 /* ST_IVF: (QB, nlist) centroid scores */
+	int32_t *pick;             /* ST_IVF: (nprobe) */
 } Stage;
 
 /* one thread's scratch */
@@ -264,10 +269,11 @@ typedef struct {
 	int *cand, *pick;          /* (nv) */
 	float *first;              /* (nv) first-pass scores of the candidates */
 	float *tab[VX_MAXBR], *scratch, *sc[VX_MAXBR], *fused;
+	float *ls;                 /* ST_IVF: (longest list) frame scores */
 } Worker;
 
 static void
-worker_init(Worker *W, const Search *S, int ivf)
+worker_init(Worker *W, const Search *S, int faiss_ivf)
 {
 	const VxIndex *x = &S->x;
 	size_t nv = (size_t)x->nv;
@@ -278,7 +284,7 @@ worker_init(Worker *W, const Search *S, int ivf)
 		for (size_t v = 0; v < nv; v++)
 			W->best[u][v] = -INFINITY;
 		W->seen[u] = emalloc(nv * sizeof(*W->seen[u]));
-		if (ivf && !(W->scan[u] = fw_scan_new(x->ann[S->use[u]])))
+		if (faiss_ivf && !(W->scan[u] = fw_scan_new(x->ann[S->use[u]])))
 			die("%s: FAISS: %s", x->path, fw_error());
 		W->tab[u] = efloats(vx_query_floats(x));
 		W->sc[u] = efloats(nv);
@@ -289,6 +295,13 @@ worker_init(Worker *W, const Search *S, int ivf)
 	W->first = efloats(nv);
 	W->fused = efloats(nv);
 	W->scratch = efloats((size_t)x->maxn * (x->D + 1));
+	if (x->h.ann == VX_IVF) {
+		int m = 1;
+		for (int u = 0; u < S->nuse; u++)
+			for (long l = 0; l < (long)x->h.nlist; l++)
+				m = MAX(m, x->loff[S->use[u]][l + 1] - x->loff[S->use[u]][l]);
+		W->ls = efloats((size_t)m);
+	}
 }
 
 static void
@@ -299,10 +312,12 @@ worker_free(Worker *W, int nuse)
 		fw_scan_free(W->scan[u]);
 	}
 	free(W->mark), free(W->cand), free(W->pick), free(W->first), free(W->fused), free(W->scratch);
+	free(W->ls);
 }
 
 /* per used branch, the approximate best frame score of every video met by the candidate stage
- * (query i of the block): IVF scans the probed lists, HNSW reads its F frames */
+ * (query i of the block; W->tab its tables): IVF scans the probed lists (the index's own: the
+ * stored codes of their frames; FAISS's: its codes), HNSW reads its F frames */
 static void
 first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
 {
@@ -314,7 +329,19 @@ first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
 		const float *sc = G->score[u] + i * G->width;
 		float *best = W->best[u];
 		long ns = 0;
-		if (G->ivf) {
+		if (G->kind == ST_IVF) {
+			int b = S->use[u];
+			for (int j = 0; j < G->width; j++) {
+				int l = (int)row[j], p0 = x->loff[b][l], n = x->loff[b][l + 1] - p0;
+				vx_scan(x, b, l, W->tab[u], W->ls, W->scratch);
+				for (int p = 0; p < n; p++) {
+					int v = x->vid[x->lrow[b][p0 + p]];
+					if (best[v] == -INFINITY)
+						W->seen[u][ns++] = v;
+					best[v] = fmaxf(best[v], W->ls[p]);
+				}
+			}
+		} else if (G->kind == ST_FAISS_IVF) {
 			ns = fw_scan_max(W->scan[u], qn[u] + i * x->D, G->width, row, sc, x->vid, nf,
 			                 best, W->seen[u], 0);
 			if (ns < 0)
@@ -384,6 +411,22 @@ pick_candidates(const Search *S, Worker *W, int C)
 	return np;
 }
 
+/* ST_IVF: the nprobe lists of branch b whose centroids score best with each of the n unit
+ * queries q (n, D), into used branch u's rows of the stage */
+static void
+probe(const VxIndex *x, int b, Stage *G, int u, const float *q, long n)
+{
+	int nl = (int)x->h.nlist;
+
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, nl, x->D, 1.0f, q, x->D,
+	            x->cent[b], x->D, 0.0f, G->cs, nl);
+	for (long i = 0; i < n; i++) {
+		top_k(G->pick, G->score[u] + i * G->width, G->cs + i * nl, nl, G->width);
+		for (int j = 0; j < G->width; j++)
+			G->row[u][i * G->width + j] = G->pick[j];
+	}
+}
+
 static void
 search_approx(Search *S, long F, int nprobe, int ef, int C, int nthreads)
 {
@@ -397,24 +440,31 @@ search_approx(Search *S, long F, int nprobe, int ef, int C, int nthreads)
 	float *topscore = efloats((size_t)QB * S->kk);
 	char *qid[QB], *qvid[QB];
 
-	G.ivf = x->h.ann <= VX_IVFPQ;
-	G.width = G.ivf ? (int)MIN(nprobe, (long)x->h.nlist) : (int)F;
+	G.kind = x->h.ann == VX_IVF ? ST_IVF : x->h.ann <= VX_IVFPQ ? ST_FAISS_IVF : ST_HNSW;
+	G.width = G.kind != ST_HNSW ? (int)MIN(nprobe, (long)x->h.nlist) : (int)F;
 	for (int u = 0; u < S->nuse; u++) {
 		qb[u] = efloats((size_t)QB * x->D);
 		G.row[u] = emalloc((size_t)QB * G.width * sizeof(*G.row[u]));
 		G.score[u] = efloats((size_t)QB * G.width);
-		if (fw_set(x->ann[S->use[u]], nprobe, ef))
+		if (G.kind != ST_IVF && fw_set(x->ann[S->use[u]], nprobe, ef))
 			die("%s: %s", x->path, fw_error());
 	}
+	if (G.kind == ST_IVF) {
+		G.cs = efloats((size_t)QB * x->h.nlist);
+		G.pick = emalloc((size_t)G.width * sizeof(*G.pick));
+	}
 	for (int t = 0; t < nthreads; t++)
-		worker_init(&W[t], S, G.ivf);
+		worker_init(&W[t], S, G.kind == ST_FAISS_IVF);
 	while ((n = read_block(S, QB, qid, qvid, own, qb)) > 0) {
 		/* the candidate stage, a block of queries per FAISS call */
 		for (int u = 0; u < S->nuse; u++) {
 			const FwIndex *a = x->ann[S->use[u]];
 			vx_normalise(qb[u], n, x->D);
-			if (G.ivf ? fw_probe(a, n, qb[u], G.width, G.score[u], G.row[u]) :
-			    fw_search(a, n, qb[u], G.width, G.score[u], G.row[u]))
+			if (G.kind == ST_IVF)
+				probe(x, S->use[u], &G, u, qb[u], n);
+			else if (G.kind == ST_FAISS_IVF ?
+			         fw_probe(a, n, qb[u], G.width, G.score[u], G.row[u]) :
+			         fw_search(a, n, qb[u], G.width, G.score[u], G.row[u]))
 				die("%s: FAISS search: %s", x->path, fw_error());
 		}
 		/* one query a thread: no shared writes */
@@ -427,10 +477,11 @@ search_approx(Search *S, long F, int nprobe, int ef, int C, int nthreads)
 				const int *p;
 				const float *s;
 				int nc;
+				for (int u = 0; u < S->nuse; u++)
+					vx_query(x, S->use[u], qb[u] + (size_t)i * x->D, w->tab[u]);
 				first_scores(S, &G, w, qb, i);
 				nc = pick_candidates(S, w, C);
 				for (int u = 0; u < S->nuse; u++) {
-					vx_query(x, S->use[u], qb[u] + (size_t)i * x->D, w->tab[u]);
 					for (int j = 0; j < nc; j++)
 						w->sc[u][j] = vx_score(x, S->use[u], c[j], w->tab[u],
 						                       w->scratch);
@@ -456,6 +507,7 @@ search_approx(Search *S, long F, int nprobe, int ef, int C, int nthreads)
 		worker_free(&W[t], S->nuse);
 	for (int u = 0; u < S->nuse; u++)
 		free(qb[u]), free(G.row[u]), free(G.score[u]);
+	free(G.cs), free(G.pick);
 	free(W), free(rk), free(own), free(top), free(topscore);
 }
 
