@@ -758,10 +758,14 @@ vx_close(VxIndex *x)
 	memset(x, 0, sizeof(*x));
 }
 
+/* sq8 query tables: [q . min, (q * step)[D], s, w16[D] as int16 in (D + 1) / 2 floats], where
+ * w16 = round((q * step) / s) is what list scans use: integer products with the bytes, s the
+ * scale that keeps 255 * D * |w16| within int32 */
 size_t
 vx_query_floats(const VxIndex *x)
 {
-	return x->h.code == VX_PQ ? (size_t)x->h.pq_m << PQ_BITS : (size_t)x->D + 1;
+	return x->h.code == VX_PQ ? (size_t)x->h.pq_m << PQ_BITS :
+	       x->h.code == VX_SQ8 ? (size_t)x->D + 2 + ((size_t)x->D + 1) / 2 : (size_t)x->D;
 }
 
 void
@@ -776,6 +780,15 @@ vx_query(const VxIndex *x, int b, const float *qn, float *tab)
 		tab[0] = cblas_sdot(D, qn, 1, cd, 1);
 		for (int j = 0; j < D; j++)
 			tab[1 + j] = qn[j] * cd[D + j];
+		{
+			float big = 0, top = (float)MIN(16383, INT32_MAX / (255L * D));
+			int16_t *w16 = (int16_t *)(tab + D + 2);
+			for (int j = 0; j < D; j++)
+				big = fmaxf(big, fabsf(tab[1 + j]));
+			tab[D + 1] = big > 0 ? big / top : 1;
+			for (int j = 0; j < D; j++)
+				w16[j] = (int16_t)lrintf(tab[1 + j] / tab[D + 1]);
+		}
 		break;
 	case VX_PQ:
 		/* centroids (m, 256, ds): a (m x 256, ds) matrix times each sub-vector of q */
@@ -787,6 +800,25 @@ vx_query(const VxIndex *x, int b, const float *qn, float *tab)
 	default:
 		memcpy(tab, qn, (size_t)D * sizeof(*tab));
 	}
+}
+
+/* w . c over D bytes c, in integers (exact, so the order of the sums does not matter); sixteen
+ * partial sums, vector lanes as in dot_u8 */
+__attribute__((target_clones("avx2", "default")))
+static int32_t
+dot_u8_i16(const int16_t *w, const uint8_t *c, int D)
+{
+	int32_t acc[16] = { 0 }, s = 0;
+	int j = 0;
+
+	for (; j + 16 <= D; j += 16)
+		for (int l = 0; l < 16; l++)
+			acc[l] += w[j + l] * c[j + l];
+	for (; j < D; j++)
+		s += w[j] * c[j];
+	for (int l = 0; l < 16; l++)
+		s += acc[l];
+	return s;
 }
 
 /* w . c over D bytes c; eight partial sums, so that the compiler keeps them in vector lanes
@@ -838,13 +870,19 @@ vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scrat
 	const char *codes = x->codes[b];
 	const int32_t *row = x->lrow[b] + x->loff[b][l];
 	int n = x->loff[b][l + 1] - x->loff[b][l];
+	const int16_t *w16 = (const int16_t *)(tab + x->D + 2);    /* sq8 */
 
 	for (int j = 0; j < n; j++) {
+		const uint8_t *c = (const uint8_t *)codes + (size_t)row[j] * cb;
 		/* the rows are scattered over the codes: fetch a later one while scoring this one */
 		if (j + VX_AHEAD < n)
 			for (size_t o = 0; o < cb; o += 64)
 				__builtin_prefetch(codes + (size_t)row[j + VX_AHEAD] * cb + o);
-		s[j] = vx_frame(x, b, row[j], tab, scratch);
+		/* sq8: the integer table (its rounding, ~1e-4, is a first pass's, re-scored away) */
+		if (x->h.code == VX_SQ8)
+			s[j] = tab[0] + tab[x->D + 1] * (float)dot_u8_i16(w16, c, x->D);
+		else
+			s[j] = vx_frame(x, b, row[j], tab, scratch);
 	}
 }
 

@@ -109,7 +109,7 @@ void vx_query(const VxIndex *x, int b, const float *qn, float *tab);
 /* the cosine of frame row r of branch b with the query of table tab, from the stored code */
 float vx_frame(const VxIndex *x, int b, long r, const float *tab, float *scratch);
 /* VX_IVF: the cosines s (list length) of list l's frames (in lrow order) with the query of
- * table tab in branch b */
+ * table tab in branch b; sq8: with the query table rounded to 16-bit integers (a first pass) */
 void vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scratch);
 /* max over video v's frames of the cosine with the query of table tab in branch b, from the
  * stored codes; scratch holds maxn x (D + 1) floats */
