@@ -12,7 +12,8 @@
 #   (d) results/search/recall-qps.png: recall@100 against queries/s (gnuplot).
 # Knobs (environment): NV (default 100000), NQ (10000), NGT (1000), D (384), J (2),
 # W (work directory, default results/search/work; needs ~ NV x 300 KB free at D = 384),
-# SETTINGS (a file of settings, default the list below), SUMR=0 to skip (c).
+# SETTINGS (a file of settings, default the list below), SUMR=0 to skip (c), GALLERY=0 to skip
+# (a), (b) and (d).
 # Kept in W and reused by a later run: the gallery, the f32 index and the exact ranking, and each
 # index (idx-<md5 of its prvr-index options>.idx with its build time and peak RSS in .t), so
 # settings that differ only in prvr-search options share one build.
@@ -43,6 +44,8 @@ searched() {
 		"$(cat "$W/rss")" >>"$f"
 }
 
+T=$OUT/table.tsv
+if [ "${GALLERY:-1}" = 1 ]; then
 # ---- (a) gallery, ground truth, exact floor ----
 if [ ! -s "$W/v.mp" ] || [ ! -s "$W/q.mp" ] || [ ! -s "$W/gq.mp" ]; then
 	log "gallery: $NV videos, $NQ queries, dim $D"
@@ -77,7 +80,6 @@ if [ -n "${SETTINGS:-}" ]; then cat "$SETTINGS"; else
 		hnsw-sq-sq8-ef512 "-c sq8 -a hnsw-sq -M 16 -e 512" ""
 fi >"$W/settings"
 
-T=$OUT/table.tsv
 printf 'setting\tbuild_s\tbuild_rss_mb\tindex_mb\tqps_j1\tqps_j2\tsearch_rss_mb\tr1\tr10\tr100\n' >"$T"
 mb() { awk -v x="$1" -v u="$2" 'BEGIN { printf "%.0f", x / u }'; } # N UNIT: N / UNIT, rounded
 printf 'exact (-E, f32)\t-\t-\t%s\t%s\t%s\t%s\t1\t1\t1\n' "$(mb "$f32_bytes" 1048576)" \
@@ -114,6 +116,8 @@ while IFS=$'\t' read -r name iopt sopt; do
 		"$(r 1)" "$(r 10)" "$(r 100)" >>"$T"
 done <"$W/settings"
 
+fi
+
 # ---- (c) SumR on a trained model's test split ----
 if [ "$SUMR" = 1 ]; then
 	C=$W/sumr
@@ -141,6 +145,7 @@ if [ "$SUMR" = 1 ]; then
 fi
 
 # ---- (d) plot and markdown ----
+if [ "${GALLERY:-1}" = 1 ]; then
 awk -F'\t' 'NR > 1 && $5 != "" { print $5, $10, $1 }' "$T" >"$W/plot.dat"
 gnuplot <<EOF 2>/dev/null || log "gnuplot failed"
 set terminal pngcairo size 800,500
@@ -157,5 +162,6 @@ awk -F'\t' 'NR == 1 { h = "|"; s = "|"; for (i = 1; i <= NF; i++) { h = h " " $i
 	"$T" >"$OUT/table.md"
 log "gallery $NV videos, dim $D, $NQ queries ($NGT for recall); machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$OUT/table.md"
+fi
 [ -s "$OUT/sumr.tsv" ] && cat "$OUT/sumr.tsv"
 exit 0
