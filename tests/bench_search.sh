@@ -7,8 +7,9 @@
 #       build, index bytes, queries/s at 1 and 2 threads over NQ queries (the search loop's, as
 #       prvr-search reports it), peak RSS of the search, and recall@1/10/100 of the ranking
 #       against the exact one (prvr-recall) over NGT queries;
-#   (c) SumR (metrics) of rank and of prvr-search at the default setting on a trained model's
-#       test split (tvr-tiny world, TRAIN_VIDEOS training and TEST_VIDEOS test videos);
+#   (c) SumR (metrics) of rank and of prvr-search (sq8 codes, ivf -n 64 -p 32: half the lists;
+#       -C and the rest at their defaults) on a trained model's test split (tvr-tiny world,
+#       TRAIN_VIDEOS training and TEST_VIDEOS test videos);
 #   (d) results/search/recall-qps.png: recall@100 against queries/s (gnuplot).
 # Knobs (environment): NV (default 100000), NQ (10000), NGT (1000), D (384), J (2),
 # W (work directory, default results/search/work; needs ~ NV x 300 KB free at D = 384),
@@ -71,13 +72,11 @@ f32_bytes=$(stat -c %s "$W/f32.idx")
 # NAME <tab> prvr-index options <tab> prvr-search options
 if [ -n "${SETTINGS:-}" ]; then cat "$SETTINGS"; else
 	printf '%s\t%s\t%s\n' \
+		ivf-sq8-n256-p2 "-c sq8 -a ivf -n 256" "-p 2" \
 		ivf-sq8-n256-p4 "-c sq8 -a ivf -n 256" "-p 4" \
 		ivf-sq8-n256-p8 "-c sq8 -a ivf -n 256" "-p 8" \
 		ivf-sq8-n256-p16 "-c sq8 -a ivf -n 256" "-p 16" \
-		ivf-sq8-n256-p16-C1000 "-c sq8 -a ivf -n 256" "-p 16 -C 1000" \
-		ivf-sq8-n1024-p32 "-c sq8 -a ivf -n 1024" "-p 32" \
-		ivf-pq-sq8-p64 "-c sq8 -a ivf-pq -n 1024 -p 64" "" \
-		hnsw-sq-sq8-ef512 "-c sq8 -a hnsw-sq -M 16 -e 512" ""
+		ivf-sq8-n256-p8-C1000 "-c sq8 -a ivf -n 256" "-p 8 -C 1000"
 fi >"$W/settings"
 
 printf 'setting\tbuild_s\tbuild_rss_mb\tindex_mb\tqps_j1\tqps_j2\tsearch_rss_mb\tr1\tr10\tr100\n' >"$T"
@@ -135,7 +134,7 @@ if [ "$SUMR" = 1 ]; then
 	"$BIN"/encode-video -c "$C/ck.mp" -o "$C/ev.mp" <"$C/r-test-video-student.mp" 2>/dev/null &&
 	"$BIN"/encode-text -c "$C/ck.mp" -o "$C/eq.mp" <"$C/r-test-query-student.mp" 2>/dev/null &&
 	"$BIN"/rank -Q -j "$J" -v "$C/ev.mp" -q "$C/eq.mp" -o "$C/rank.mp" &&
-	"$BIN"/prvr-index -Q -j "$J" -v "$C/ev.mp" -o "$C/x.idx" -n 64 2>/dev/null &&
+	"$BIN"/prvr-index -Q -j "$J" -v "$C/ev.mp" -o "$C/x.idx" -n 64 -p 32 2>/dev/null &&
 	"$BIN"/prvr-search -Q -j "$J" -x "$C/x.idx" -q "$C/eq.mp" -o "$C/search.mp" &&
 	{ printf 'ranking\t'; "$BIN"/metrics -q -f tsv -i "$C/rank.mp" | head -n 1
 	  for s in rank search; do

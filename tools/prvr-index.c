@@ -38,11 +38,11 @@ help(void)
 	       "  -m M       pq: bytes a frame, dividing the dim (default dim/4)\n"
 	       "  -a ANN     candidate structure: ivf (lists over the stored codes), or FAISS's ivf-flat,\n"
 	       "             ivf-sq, ivf-pq, hnsw, hnsw-sq (default ivf)\n"
-	       "  -n NLIST   ivf*: inverted lists (default 1024)\n"
+	       "  -n NLIST   ivf*: inverted lists (default 256)\n"
 	       "  -s M       ivf-pq: sub-vectors, dividing the dim (default dim/8)\n"
 	       "  -S BITS    ivf-pq: bits a sub-vector, 4..8 (default 8)\n"
 	       "  -M M       hnsw*: links a node (default 32)\n"
-	       "  -p NPROBE  ivf*: lists scanned, prvr-search's default (default 32)\n"
+	       "  -p NPROBE  ivf*: lists scanned, prvr-search's default (default 8)\n"
 	       "  -e EF      hnsw*: efSearch, prvr-search's default (default 128)\n"
 	       "  -t FRAMES  frames sampled for training, from the start (default 100000)\n"
 	       "  -j N       threads (default 2)\n"
@@ -72,7 +72,7 @@ int
 main(int argc, char *argv[])
 {
 	const char *vpath = "-", *out = NULL;
-	VxConfig c = { VX_SQ8, 0, VX_IVF, 1024, 0, 8, 32, 32, 128, 100000 };
+	VxConfig c = { VX_SQ8, 0, VX_IVF, 256, 0, 8, 32, 8, 128, 100000 };
 	long nthreads = 2, D, nv = 0;
 	int opt;
 	MpReader *r;
