@@ -1,8 +1,8 @@
 /* fuzz_vindex: the frame index file of prvr-index / prvr-search (lib/vindex.c) as prvr-search
- * opens it: vx_open (the header and section checks, on the mapped file), then every video's
- * owner lookup and score from the stored codes in every branch. The input is the file; it is read
- * twice, as it is and with the CRC of every section that fits in the file and of the header made
- * right, so that mutations reach past the checksums. Not reached: vx_load_ann, the FAISS
+ * opens it: vx_open (the header and section checks, on the mapped file), then every frame's
+ * owner and every video's score from the stored codes (vx_query, vx_score) in every branch.
+ * The input is the file; it is read twice, as it is and with the CRC of every section that fits
+ * in the file and of the header made right, so that mutations reach past the checksums. Not reached: vx_load_ann, the FAISS
  * structures (libfaiss is not instrumented; its reader resizes vectors from claimed counts up to
  * 2^40 elements before reading them). */
 #include <stddef.h>
@@ -19,21 +19,26 @@ static void
 open_and_score(void *path)
 {
 	VxIndex x;
-	float *qn, *scratch;
+	float *qn, *tab, *scratch;
 
 	vx_open(&x, path);
 	qn = efloats((size_t)x.D);
+	tab = efloats(vx_query_floats(&x));
 	scratch = efloats((size_t)x.maxn * (x.D + 1));
 	for (int j = 0; j < x.D; j++)
 		qn[j] = 1.0f;
 	vx_normalise(qn, 1, x.D);
-	for (int v = 0; v < x.nv; v++) {
-		if (vx_video_of(&x, x.off[v]) != v || vx_video_of(&x, x.off[v + 1] - 1) != v)
-			abort();           /* vx_open let through offsets the lookup cannot use */
-		for (int b = 0; b < x.nb; b++)
-			vx_score(&x, b, v, qn, scratch);
+	for (int v = 0; v < x.nv; v++)
+		for (int f = x.off[v]; f < x.off[v + 1]; f++)
+			if (x.vid[f] != v)
+				abort();   /* vx_open let through offsets its frame-to-video table disagrees with */
+	for (int b = 0; b < x.nb; b++) {
+		vx_query(&x, b, qn, tab);
+		for (int v = 0; v < x.nv; v++)
+			vx_score(&x, b, v, tab, scratch);
 	}
 	free(scratch);
+	free(tab);
 	free(qn);
 	vx_close(&x);
 }
