@@ -41,11 +41,17 @@ typedef struct {
 	float kd_temp;             /* 0.2 for similarity KL */
 	float kd_weight;           /* w(e) of this epoch */
 	int kd_branch[NBRANCH];    /* which branches are distilled */
+	/* DL-DKD++ (doc/method.md): each branch's InfoNCE becomes the soft-target one (softnce.h)
+	 * with source the teacher's batch scores (inheritance) or the branch's own u (exploration) */
+	int soft;
+	double soft_alpha, soft_beta; /* alpha(e), beta(e) of this epoch */
+	int soft_detach;           /* exploration's own target detached (the released code: 0) */
 	int train;                 /* 1: dropout active */
 } LossConfig;
 
 typedef struct {
 	float total;
+	/* with soft alignment nce_t2v holds the whole soft InfoNCE (both directions) and nce_v2t 0 */
 	float trip_t2v[NBRANCH], trip_v2t[NBRANCH], nce_t2v[NBRANCH], nce_v2t[NBRANCH], kd[NBRANCH];
 } LossParts;
 
@@ -58,7 +64,9 @@ typedef struct {
 	const int *qlen;           /* (Nq) valid tokens, 1..T */
 	const int *qvid;           /* (Nq) index in 0..B-1 of the query's own video; every video has >= 1 */
 	const float *tau;          /* (Nq, L) teacher frame sims to own video (first vlen valid); NULL unless sim KD */
-	const float *tvideo;       /* (B, L, E) teacher frame features; NULL unless feature KD */
+	const float *tvideo;       /* (B, L, E) teacher frame features; NULL unless feature KD or
+	                              soft alignment (first vlen rows valid) */
+	const float *tquery;       /* (Nq, E) teacher query embeddings; NULL unless soft alignment */
 } Batch;
 
 typedef struct Model Model;
