@@ -1,7 +1,8 @@
 /* model: the DL-DKD student of doc/method.md — two branches (inheritance, exploration) of
  * identical architecture and separate weights, each a video encoder (frames -> frame embeddings)
  * and a query encoder (tokens -> one embedding) — with the training loss of one batch
- * (triplet + InfoNCE per branch, plus distillation from the teacher) and its backward pass.
+ * (triplet + InfoNCE per branch, or DL-DKD++'s soft-target InfoNCE, plus distillation from the
+ * teacher) and its backward pass.
  *
  * Parameters of every branch live in one contiguous block (llm.c layout); gradients and Adam
  * moments use the identical layout, so the optimiser is one loop and a checkpoint is a walk over

@@ -3,7 +3,8 @@
  *   of every parameter tensor, with dropout 0 and hard pool 1 (a deterministic loss), for every
  *   distillation kind, dual branches, separate and shared query projection, and DL-DKD++'s
  *   soft alignment (both branches' soft-target InfoNCE, hard and soft rows, exploration's
- *   target not detached; detaching it must change the gradient);
+ *   target not detached; detaching it must change the gradient; the teacher's query
+ *   embeddings move inheritance's soft InfoNCE and not exploration's);
  * - padded input rows are ignored (NaN there changes nothing);
  * - encoding is independent of padding and batching (a video encoded alone, unpadded, gives
  *   the rows it gets inside a padded batch), and layers_flops of encoding full-length inputs
@@ -227,6 +228,24 @@ test_soft_alignment(int per)
 	for (size_t i = 0; i < np; i++)
 		d = fmax(d, fabs(g0[i] - g1[i]));
 	gc_report("soft alignment: detaching exploration's target changes its gradient", d > 1e-3, d);
+	/* the teacher's embeddings are inheritance's soft source and nothing of exploration's */
+	{
+		LossParts a, b;
+		float keep[NQ * E];
+
+		memcpy(keep, tquery, sizeof(keep));
+		rng_seed(&r, 3);
+		model_loss(m, &bt, &on, &r, &a, 0);
+		for (int i = 0; i < NQ * E; i++)
+			tquery[i] *= -2.0f;
+		rng_seed(&r, 3);
+		model_loss(m, &bt, &on, &r, &b, 0);
+		memcpy(tquery, keep, sizeof(keep));
+		gc_report("soft alignment: the teacher's query embeddings move inheritance's soft "
+		          "InfoNCE only", a.nce_t2v[BR_INH] != b.nce_t2v[BR_INH] &&
+		          a.nce_t2v[BR_EXP] == b.nce_t2v[BR_EXP] && a.nce_v2t[BR_INH] == 0.0f,
+		          fabs(a.nce_t2v[BR_INH] - b.nce_t2v[BR_INH]));
+	}
 	free(g0);
 	free(g1);
 	model_free(m);
