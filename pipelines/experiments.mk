@@ -444,7 +444,7 @@ $(call rdir,plusplus,$(1))/plusplus.tsv $(call rdir,plusplus,$(1))/plusplus.md &
 		$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEEDS)) >> $$(@D)/rows.tmp;)
 	$(call compare,$(1),$(PP_ROWS),$(REF_plusplus),$$(@D)/diffs.tmp)
 	{ $(call meta,plusplus,$(1),$(SEEDS)); \
-	  echo 'command: make plusplus DATASET=$(1) SCALE=$(SCALE) SEEDS="$(SEEDS)"$(if $(DATA), DATA=$(DATA))'; \
+	  echo 'command: make plusplus DATASET=$(1) SCALE=$(SCALE) SEEDS="$(SEEDS)" JOBS=$(JOBS)$(if $(DATA), DATA=$(DATA))'; \
 	  echo 'DL-DKD++ rows: --preset dldkd++:$(or $(filter tvr activitynet charades,$(1)),tvr) with the scale'"'"'s epochs, patience and seeds; soft: DL-DKD + --soft-align'; \
 	} > $$(@D)/meta.tmp
 	$(P)/table.sh -r $$(@D)/rows.tmp -d $$(@D)/diffs.tmp -p $(P)/paper/plusplus.tsv -m $$(@D)/meta.tmp \

@@ -198,7 +198,7 @@ if [ "${PRVR_SANITIZED:-0}" != 1 ]; then
 	done
 	case $cfgo in *'"preset":"","'*'"soft_align":true'*'"lr":0.00025000000000000001'*) ok "plusplus: checkpoints' settings" ;;
 	*) bad "plusplus: soft-alignment-alone checkpoint: $cfgo" ;; esac
-	grep -q 'command: make plusplus DATASET=tvr SCALE=tiny SEEDS="1 2"' "$R/plusplus/tvr-tiny/plusplus.md" &&
+	grep -q 'command: make plusplus DATASET=tvr SCALE=tiny SEEDS="1 2" JOBS=1' "$R/plusplus/tvr-tiny/plusplus.md" &&
 		ok "plusplus: the command in the footer" || bad "plusplus: footer"
 
 	# ---- cost: analytic FLOPs = hand count from the architecture = measured ----
