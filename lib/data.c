@@ -235,7 +235,7 @@ load_teacher_queries(Dataset *d, const IdIndex *qx, const char *path)
 	int E = read_header(f, "query-features", "teacher", NULL, 0);
 
 	if (d->fe && E != d->E)
-		die("%s: dim %d, but the teacher frames have dim %d", r->name, E, d->E);
+		mpr_die(r, "dim %d, but the teacher frames have dim %d", E, d->E);
 	d->E = E;
 	d->crec = ecalloc((size_t)d->nq, sizeof(*d->crec));
 	while ((o = rf_next(f))) {

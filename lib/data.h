@@ -19,7 +19,7 @@
 
 typedef struct {
 	int nv, nq;
-	int dv, dt, E;             /* E: teacher frame dim, 0 without teacher frames */
+	int dv, dt, E;             /* E: teacher dim, 0 without teacher frames or queries */
 	char split[32];
 	/* videos, in stream order (video v is record v + 1 of the student video stream): frames
 	 * of video v are rows voff[v] .. voff[v] + vlen[v] - 1 of the split's frames */

@@ -244,6 +244,12 @@ expect_fail "--eval-loss without --resume" "$BIN"/distill-step $DATA --eval-loss
 expect_fail "--soft-align without --teacher-query" "$BIN"/distill-step $DATA \
     -T ../train-video-teacher.mp --soft-align -o ck.mp
 expect_fail "--preset without a dataset" "$BIN"/distill-step $DATA --preset dldkd++ -o ck.mp
+expect_fail "--teacher-query of other queries" "$BIN"/distill-step $DATA --soft-align \
+    -T ../train-video-teacher.mp --teacher-query ../val-query-teacher.mp $OPTS -o ck.mp
+grep -q "val-query-teacher.mp: record 1: query 'tvr_val_000000#enc#0' is not in the query stream" err ||
+	notok "--teacher-query of other queries: error does not name file, record and query"
+expect_fail "--teacher-query given student queries" "$BIN"/distill-step $DATA --soft-align \
+    -T ../train-video-teacher.mp --teacher-query ../train-query-student.mp $OPTS -o ck.mp
 # options of train_opts (lib/ckpt.c): range errors name the flag; with --resume, a shape option
 # that differs from the checkpoint's is an error, the others are ignored with a warning
 expect_fail "--hidden 0" "$BIN"/distill-step $DATA --hidden 0 -o ck.mp
