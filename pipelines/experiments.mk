@@ -15,9 +15,9 @@
 #   the reference row, metrics --compare, see doc/pipelines.md)
 #   make cost        supp. Table 4: FLOPs per video-text pair (analytic, checked against a
 #                    measured count), peak training memory at batch 128, SumR
-#   make plusplus    the successor, DL-DKD++ (doc/method.md): DL-DKD, DL-DKD with soft alignment
-#                    alone, and DL-DKD++ with its release's settings, beside the release's
-#                    expected numbers (not part of `paper`; default DATASETS: all three)
+#   make plusplus    the successor, DL-DKD++ (doc/method.md): DL-DKD and DL-DKD++ with its
+#                    release's settings (PP_ROWS adds soft alignment alone), beside the
+#                    release's expected numbers (not part of `paper`; default DATASETS: all three)
 #   make paper       all of the above;  make demo: DL-DKD on a small TVR-like corpus, table on stdout
 #   make publish     copy the tables and figures of RESULTS under examples/results/
 #
@@ -156,7 +156,7 @@ NEED_beta     = $(foreach s,$(SEEDS),dldkd/$(s))
 NEED_branches = $(foreach s,$(SEEDS),dldkd/$(s) dual-exp/$(s) dual-inh/$(s))
 NEED_schedule = $(foreach s,$(SEEDS),dual-exp/$(s) fixed/$(s) linear/$(s) dldkd/$(s) sigmoid/$(s))
 NEED_cost     = dldkd/$(SEED)
-NEED_plusplus = $(foreach s,$(SEEDS),dldkd/$(s) soft/$(s) dldkdpp/$(s))
+NEED_plusplus = $(foreach s,$(SEEDS),$(foreach r,$(PP_ROWS),$(lastword $(subst :, ,$(r)))/$(s)))
 NEED_all      = $(sort $(NEED_main) $(NEED_kd-kind) $(NEED_beta) $(NEED_branches) \
 	$(NEED_schedule) $(NEED_cost) $(NEED_plusplus))
 
@@ -171,7 +171,9 @@ REF_kd-kind  = sim-kl:dldkd
 REF_schedule = exp:dldkd
 REF_branches = dl-dkd:dldkd
 BRANCH_ROWS  = dl-dkd:dldkd dual-exp:dual-exp dual-inh:dual-inh
-PP_ROWS      = dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp
+# plusplus's rows: DL-DKD and DL-DKD++;
+# PP_ROWS="dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp" adds soft alignment alone
+PP_ROWS     ?= dl-dkd:dldkd dl-dkd++:dldkdpp
 REF_plusplus = dl-dkd:dldkd
 # bootstrap resamples and permutations of those comparisons
 RESAMPLES ?= 10000
@@ -433,8 +435,9 @@ $(call rdir,schedule,$(1))/schedule.png: $(foreach r,$(SCHED_ROWS),$(call mdir,$
 	gnuplot -e "in='$$(@D)/schedule-curves.tsv'; out='$$@.tmp'; k=$(words $(SCHED_ROWS)); title='$(call rtag,$(1)): distillation schedules, seed $(firstword $(SEEDS))'" $(P)/schedule.gp
 	mv $$@.tmp $$@
 
-# plusplus: DL-DKD, soft alignment alone, DL-DKD++ (release settings) over SEEDS, each compared
-# with DL-DKD per seed; beside them the DL-DKD paper's and the DL-DKD++ release's numbers
+# plusplus: DL-DKD, DL-DKD++ (release settings) and with PP_ROWS soft alignment alone, over SEEDS,
+# each compared with DL-DKD per seed; beside them the DL-DKD paper's and the DL-DKD++ release's
+# numbers
 $(call rdir,plusplus,$(1))/plusplus.tsv $(call rdir,plusplus,$(1))/plusplus.md &: $(call rdir,plusplus,$(1))/knobs.txt \
 		$(foreach r,$(PP_ROWS),$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEEDS))) \
 		$(call scorefiles,$(1),$(PP_ROWS)) $(T_metrics) \
@@ -444,8 +447,8 @@ $(call rdir,plusplus,$(1))/plusplus.tsv $(call rdir,plusplus,$(1))/plusplus.md &
 		$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEEDS)) >> $$(@D)/rows.tmp;)
 	$(call compare,$(1),$(PP_ROWS),$(REF_plusplus),$$(@D)/diffs.tmp)
 	{ $(call meta,plusplus,$(1),$(SEEDS)); \
-	  echo 'command: make plusplus DATASET=$(1) SCALE=$(SCALE) SEEDS="$(SEEDS)" JOBS=$(JOBS)$(if $(DATA), DATA=$(DATA))'; \
-	  echo 'DL-DKD++ rows: --preset dldkd++:$(or $(filter tvr activitynet charades,$(1)),tvr) with the scale'"'"'s epochs, patience and seeds; soft: DL-DKD + --soft-align'; \
+	  echo 'command: make plusplus DATASET=$(1) SCALE=$(SCALE) SEEDS="$(SEEDS)" JOBS=$(JOBS)$(if $(filter-out $(EPOCHS_$(SCALE)),$(EPOCHS)), EPOCHS=$(EPOCHS))$(if $(DATA), DATA=$(DATA))$(if $(filter-out dl-dkd:dldkd dl-dkd++:dldkdpp,$(PP_ROWS)), PP_ROWS="$(PP_ROWS)")'; \
+	  echo 'DL-DKD++: --preset dldkd++:$(or $(filter tvr activitynet charades,$(1)),tvr) with the scale'"'"'s epochs, patience and seeds$(if $(filter dl-dkd-soft:soft,$(PP_ROWS)),; soft alignment alone: DL-DKD + --soft-align)'; \
 	} > $$(@D)/meta.tmp
 	$(P)/table.sh -r $$(@D)/rows.tmp -d $$(@D)/diffs.tmp -p $(P)/paper/plusplus.tsv -m $$(@D)/meta.tmp \
 		-t "DL-DKD and its successor DL-DKD++ (soft alignment), $(call rtag,$(1))" -o $$(@D)/plusplus

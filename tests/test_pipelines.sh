@@ -28,7 +28,7 @@ else
 	SEEDS="1 2"; TARGETS="main kd-kind beta-sweep branches schedule cost plusplus"
 fi
 KNOBS=(DATASET=tvr SCALE=tiny "SEEDS=$SEEDS" SEED=1 EPOCHS=2 JOBS=1 "TRAIN_OPTS=--hidden 32 --heads 2" RESAMPLES=2000
-	COST_BATCH=8 COST_STEPS=1 "RESULTS=$T/res" "DATADIR=$T/data" "BINDIR=$BIN" "OBJ=$T/obj")
+	COST_BATCH=8 COST_STEPS=1 "PP_ROWS=dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp" "RESULTS=$T/res" "DATADIR=$T/data" "BINDIR=$BIN" "OBJ=$T/obj")
 pmake() { make -C "$ROOT" --no-print-directory $OLD "${KNOBS[@]}" "$@"; }
 
 if pmake -j2 $TARGETS > "$T/make.log" 2>&1; then
@@ -198,7 +198,7 @@ if [ "${PRVR_SANITIZED:-0}" != 1 ]; then
 	done
 	case $cfgo in *'"preset":"","'*'"soft_align":true'*'"lr":0.00025000000000000001'*) ok "plusplus: checkpoints' settings" ;;
 	*) bad "plusplus: soft-alignment-alone checkpoint: $cfgo" ;; esac
-	grep -q 'command: make plusplus DATASET=tvr SCALE=tiny SEEDS="1 2" JOBS=1' "$R/plusplus/tvr-tiny/plusplus.md" &&
+	grep -q 'command: make plusplus DATASET=tvr SCALE=tiny SEEDS="1 2" JOBS=1 EPOCHS=2 PP_ROWS="dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp"' "$R/plusplus/tvr-tiny/plusplus.md" &&
 		ok "plusplus: the command in the footer" || bad "plusplus: footer"
 
 	# ---- cost: analytic FLOPs = hand count from the architecture = measured ----
