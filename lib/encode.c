@@ -135,8 +135,9 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 		eof = N < chunk;
 		if (N == 0)
 			break;
-		/* compact rows to a stride of T, in place (moving forward only) */
-		for (int i = 1; i < N; i++)
+		/* compact rows to a stride of T, in place (moving forward only; nothing moves when
+		 * some item has maxn rows) */
+		for (int i = 1; i < N && T < maxn; i++)
 			memmove(in + (size_t)i * T * din, in + (size_t)i * maxn * din,
 			        (size_t)len[i] * din * sizeof(float));
 		for (int i = 0; i < N; i++)
