@@ -695,10 +695,10 @@ vx_open(VxIndex *x, const char *path)
 	if (x->off[0] != 0 || (uint64_t)x->off[x->nv] != h->nframe)
 		bad(x, "section offsets: do not span the frames");
 	for (int v = 0; v < x->nv; v++) {
-		int n = x->off[v + 1] - x->off[v];
+		long n = (long)x->off[v + 1] - x->off[v];   /* offsets are any int: no overflow */
 		if (n < 1 || n > VIDSET_MAXN)
 			bad(x, "section offsets: a video without frames or with too many");
-		x->maxn = MAX(x->maxn, n);
+		x->maxn = MAX(x->maxn, (int)n);
 	}
 	for (int b = 0; b < x->nb; b++) {
 		x->codes[b] = (const char *)x->map + h->sec_off[VX_CODES0 + b];
