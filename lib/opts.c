@@ -207,7 +207,7 @@ opts_read(const MpReader *r, const msgpack_object *m, const OptDesc *t, int n, v
 		if (!d->key || d->type == OPT_DERIVED)
 			continue;
 		/* stored before the option existed: its default, which was the behaviour then */
-		if (d->def && !mp_find(m, d->key))
+		if ((d->def || (d->flags & OPTF_ADDED)) && !mp_find(m, d->key))
 			continue;
 		switch (d->type) {
 		case OPT_INT: case OPT_LONG: case OPT_U64:

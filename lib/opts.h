@@ -26,7 +26,9 @@ enum {
 
 enum {
 	OPTF_SHAPE = 1,            /* fixes the model's shape: given with --resume it must match */
-	OPTF_OWNDEF = 2            /* the default depends on other options: help says which */
+	OPTF_OWNDEF = 2,           /* the default depends on other options: help says which */
+	OPTF_ADDED = 4             /* added after checkpoints existed: a stored config without its
+	                              key reads as 0 / "" (off), the behaviour before it */
 };
 
 typedef struct {

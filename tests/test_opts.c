@@ -133,25 +133,34 @@ test_roundtrip(void)
 	printf("OK %d options set away from their defaults survive the stored map\n", changed);
 }
 
-/* a map written without a key that has a default (as by a version before that option) loads
- * with the default */
+/* a map written without a key (as by a version before that option) loads with its default,
+ * or as 0 / "" (off) for an option flagged OPTF_ADDED: what checkpoints of before DL-DKD++'s
+ * preset, soft-align and soft-detach hold */
 static void
 test_missing_default(void)
 {
 	OptDesc *old = emalloc((size_t)ntrain_opts * sizeof(*old));
-	int n = 0, k = opts_index(train_opts, ntrain_opts, "kd-temp");
+	int n = 0, nadded = 0, k = opts_index(train_opts, ntrain_opts, "kd-temp");
 	TrainConfig a, b;
 
-	for (int i = 0; i < ntrain_opts; i++)
-		if (i != k)
+	for (int i = 0; i < ntrain_opts; i++) {
+		if (train_opts[i].flags & OPTF_ADDED)
+			nadded++;
+		if (i != k && !(train_opts[i].flags & OPTF_ADDED))
 			old[n++] = train_opts[i];
+	}
+	EXPECT(nadded == 3);
 	ckpt_config_defaults(&a);
 	a.mc.dv = a.mc.dt = 4;
 	a.kd_temp = 3.0f;
+	a.soft_align = a.soft_detach = 1;
+	snprintf(a.preset, sizeof(a.preset), "dldkd++:tvr");
 	through_map(old, n, &a, &b);
 	EXPECT(b.kd_temp == 0.2f && b.mc.dv == 4);
+	EXPECT(b.soft_align == 0 && b.soft_detach == 0 && b.preset[0] == 0);
 	free(old);
-	printf("OK a stored map without kd_temp loads with its default\n");
+	printf("OK a stored map without kd_temp loads with its default, without the %d added "
+	       "options as off\n", nadded);
 }
 
 /* schemas/checkpoint.md's config table and train_opts name the same keys */
