@@ -10,7 +10,8 @@
 #   make fuzz            each libFuzzer harness for FUZZ_SECONDS (tests/fuzz/fuzz.mk)
 # Build trees can be kept apart with OUT=dir (objects in dir/obj, tools in dir/bin, test and
 # benchmark programs in dir/obj/testbin). HDF5 is needed only by prvr-import: without it (or with
-# HAVE_HDF5=no) everything else builds and tests, and make says so in one line.
+# HAVE_HDF5=no) everything else builds and tests, and make says so in one line. Likewise MPI
+# (HAVE_MPI): with mpicc, distill-step also trains data-parallel under mpirun (doc/scale.md).
 # Every knob can be overridden on the command line, e.g.
 #   make check OUT=build/asan CFLAGS='-O1 -g -fsanitize=address,undefined' LDFLAGS=-fsanitize=address,undefined
 CC       = cc
@@ -39,7 +40,7 @@ HAVE_HDF5 ?= $(shell printf '\043include <hdf5.h>\nint main(void) { return H5ope
 	$(CC) $(HDF5_CFLAGS) -x c -o /dev/null - $(HDF5_LIBS) 2>/dev/null && echo yes)
 ifneq ($(HAVE_HDF5),yes)
 HAVE_HDF5 := no
-NOHDF5    := prvr-import test_import bench_import
+NOHDF5    := prvr-import test_import test_h5 bench_import
 $(info prvr-tools: HDF5 not found (pkg-config hdf5 / hdf5.h): building and testing everything but prvr-import)
 endif
 
@@ -54,13 +55,37 @@ BINDIR  = $(OUT)/bin
 TBINDIR = $(OBJ)/testbin
 LIBA    = $(OBJ)/libprvr.a
 
-LIBSRC  = $(wildcard lib/*.c)
+# lib/h5.c (HDF5) is linked into its users alone, so that libprvr.a needs no HDF5
+LIBSRC  = $(filter-out lib/h5.c,$(wildcard lib/*.c))
 LIBOBJ  = $(patsubst %.c,$(OBJ)/%.o,$(LIBSRC))
 TOOLS   = $(filter-out $(NOHDF5),$(patsubst tools/%.c,%,$(wildcard tools/*.c)))
 BIN     = $(addprefix $(BINDIR)/,$(TOOLS))
 TESTBIN = $(filter-out $(addprefix %/,$(NOHDF5)),$(patsubst tests/%.c,$(TBINDIR)/%,$(wildcard tests/test_*.c)))
 BENCHBIN = $(filter-out $(addprefix %/,$(NOHDF5)),$(patsubst tests/%.c,$(TBINDIR)/%,$(wildcard tests/bench_*.c)))
 include search.mk
+
+# Open MPI's wrapper compiler names its flags (--showme; MPICH's mpicc has -compile_info and
+# -link_info instead). Only mpi/comm_mpi.c includes mpi.h, and only distill-step links it.
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+HAVE_MPI   ?= $(if $(MPI_LIBS),yes,no)
+ifeq ($(HAVE_MPI),yes)
+$(OBJ)/tools/distill-step.o: CPPFLAGS += -DHAVE_MPI
+$(OBJ)/mpi/comm_mpi.o: CPPFLAGS += $(MPI_CFLAGS)
+# comm_mpi.o before the library, which it calls into
+$(BINDIR)/distill-step: $(OBJ)/tools/distill-step.o $(OBJ)/mpi/comm_mpi.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BINDIR)/distill-step: LDLIBS := $(MPI_LIBS) $(LDLIBS)
+# make bench: the data-parallel step under mpirun (tests/bench_mpi.sh)
+BENCHBIN += $(TBINDIR)/bench_mpi
+$(OBJ)/mpi/bench_mpi.o: CPPFLAGS += $(MPI_CFLAGS)
+$(TBINDIR)/bench_mpi: $(OBJ)/mpi/bench_mpi.o $(OBJ)/mpi/comm_mpi.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
+else
+$(info prvr-tools: no MPI (mpicc not found, or HAVE_MPI=no): distill-step trains in one process, no MPI tests)
+endif
 
 build: $(BIN)
 
@@ -75,14 +100,22 @@ $(BINDIR)/%: $(OBJ)/tools/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# tests/gradcheck.c: the finite-difference checks the unit tests share (never in a tool)
-$(TBINDIR)/%: $(OBJ)/tests/%.o $(OBJ)/tests/gradcheck.o $(LIBA)
+# what the unit tests share (never in a tool): tests/gradcheck.c, the finite-difference checks;
+# tests/dies.c, a refusal checked in a child
+TESTLIB = $(OBJ)/tests/gradcheck.o $(OBJ)/tests/dies.o
+$(TBINDIR)/%: $(OBJ)/tests/%.o $(TESTLIB) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# the importer alone reads HDF5
-$(OBJ)/tools/prvr-import.o: CPPFLAGS += $(HDF5_CFLAGS)
-$(BINDIR)/prvr-import: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
+# the importer alone reads HDF5, through lib/h5.c
+$(OBJ)/lib/h5.o $(OBJ)/tools/prvr-import.o $(OBJ)/tests/test_h5.o: CPPFLAGS += $(HDF5_CFLAGS)
+$(BINDIR)/prvr-import $(TBINDIR)/test_h5: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
+$(BINDIR)/prvr-import: $(OBJ)/tools/prvr-import.o $(OBJ)/lib/h5.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(TBINDIR)/test_h5: $(OBJ)/tests/test_h5.o $(OBJ)/lib/h5.o $(TESTLIB) $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(OBJ)/tests/test_import.o $(OBJ)/tests/bench_import.o: CPPFLAGS += $(HDF5_CFLAGS)
 $(TBINDIR)/test_import $(TBINDIR)/bench_import: LDLIBS := $(HDF5_LIBS) $(LDLIBS)
 
@@ -99,7 +132,7 @@ $(OBJ)/%.o: %.c
 
 # one run of every unit test and shell test; prints "N passed, N failed"
 check: build $(TESTBIN)
-	@BIN=$(BINDIR) TBIN=$(TBINDIR) PRVR_SANITIZED=$(PRVR_SANITIZED) \
+	@BIN=$(BINDIR) TBIN=$(TBINDIR) PRVR_SANITIZED=$(PRVR_SANITIZED) HAVE_MPI=$(HAVE_MPI) \
 		ASAN_OPTIONS=detect_leaks=0 tests/run.sh $(TESTBIN) $(wildcard tests/test_*.sh)
 
 ASAN = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -142,6 +175,6 @@ clean:
 # a failed recipe leaves no target behind: no half-linked tool, no half-written results file
 .DELETE_ON_ERROR:
 .SECONDARY:
--include $(wildcard $(OBJ)/lib/*.d $(OBJ)/tools/*.d $(OBJ)/tests/*.d)
+-include $(wildcard $(OBJ)/lib/*.d $(OBJ)/tools/*.d $(OBJ)/tests/*.d $(OBJ)/mpi/*.d)
 -include $(wildcard pipelines/*.mk)
 include tests/fuzz/fuzz.mk

@@ -98,7 +98,7 @@ const OptDesc train_opts[] = {
 	    "sim | feat: similarity- or feature-based distillation", .parse = kd_on_parse,
 	    .name = kd_on_name),
 	ARG(OPT_WORD, "kd-loss", "kd_loss", kd_loss, 0, 0, "kl", 0, "L",
-	    "kl | mse: the loss (kinds: below)", .valid = kd_loss_valid),
+	    "the loss word of a kind (kinds: below)", .valid = kd_loss_valid),
 	ARG(OPT_FLOAT, "kd-temp", "kd_temp", kd_temp, 1e-4, 1e4, "0.2", 0, "T",
 	    "similarity KL temperature"),
 	ARG(OPT_FLOAT, "margin", "margin", margin, 0, 10, "0.1", 0, "M", "triplet margin"),

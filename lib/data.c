@@ -8,28 +8,17 @@
 #include "util.h"
 #include "vidset.h"
 
-#define GROW(p, cap, need) do { \
-	if ((size_t)(need) > (cap)) { \
-		size_t nc_ = (cap) ? (cap) : 64; \
-		while (nc_ < (size_t)(need)) \
-			nc_ *= 2; \
-		(p) = erealloc((p), nc_ * sizeof(*(p))); \
-		(cap) = nc_; \
-	} \
-} while (0)
+/* ---- id lookup: lib/idindex.h ---- */
 
-/* ---- id lookup: vidset.h's IdIndex ---- */
-
-/* sorted index of ids[0..n-1]; dies on a duplicate id */
+/* index of ids[0..n-1]; dies on a duplicate id */
 static void
 index_ids(IdIndex *x, char **ids, int n, const char *what, const char *file)
 {
 	int a, b;
 
-	idindex_sort(x, ids, n);
-	if (idindex_dup(x, &a, &b))
-		die("%s: record %d: duplicate %s id '%s' (also record %d)", file, MAX(a, b) + 1, what,
-		    ids[b], MIN(a, b) + 1);
+	if (idindex_of(x, ids, n, &a, &b))
+		die("%s: record %d: duplicate %s id '%s' (also record %d)", file, b + 1, what, ids[b],
+		    a + 1);
 }
 
 /* ---- stream headers ---- */
@@ -76,22 +65,12 @@ item_n(const MpReader *r, const msgpack_object *o, long max, const char *what)
 }
 
 /* the pass checks every tensor (size, finite values) through a buffer of one record */
-static float *
-grow_floats(float *p, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return p;
-	free(p);
-	*cap = need + need / 4;
-	return efloats(*cap);
-}
-
 static void
 check_f32(const MpReader *r, const msgpack_object *o, const char *key, size_t n, float **x,
           size_t *cap)
 {
 	mpr_f32n(r, o, key, n);        /* n is claimed: the bin's length backs it before it is allocated */
-	*x = grow_floats(*x, cap, n);
+	*x = efloats_grow(*x, cap, n);
 	mpr_f32(r, o, key, *x, n);
 }
 
@@ -110,9 +89,9 @@ load_videos(Dataset *d, const char *path, int max_frames)
 	d->dv = read_header(f, "video-features", "student", d->split, sizeof(d->split));
 	while ((o = rf_next(f))) {
 		long n = item_n(r, o, max_frames, "frame");
-		GROW(d->vid, cap_id, d->nv + 1);
-		GROW(d->vlen, cap_len, d->nv + 1);
-		GROW(d->voff, cap_off, d->nv + 2);
+		d->vid = egrow(d->vid, &cap_id, (size_t)(d->nv + 1), sizeof(*d->vid));
+		d->vlen = egrow(d->vlen, &cap_len, (size_t)(d->nv + 1), sizeof(*d->vlen));
+		d->voff = egrow(d->voff, &cap_off, (size_t)(d->nv + 2), sizeof(*d->voff));
 		d->vid[d->nv] = mpr_strdup(r, o, "id");
 		d->vlen[d->nv] = (int)n;
 		d->voff[d->nv] = rows;
@@ -145,9 +124,9 @@ load_queries(Dataset *d, const IdIndex *vx, const char *path, int max_tokens)
 		mpr_strcpy(r, o, "video", vid, sizeof(vid));
 		if ((v = idindex_find(vx, vid)) < 0)
 			mpr_die(r, "query's video '%s' is not in the video stream", vid);
-		GROW(d->qid, cap_id, d->nq + 1);
-		GROW(d->qvid, cap_v, d->nq + 1);
-		GROW(d->qlen, cap_len, d->nq + 1);
+		d->qid = egrow(d->qid, &cap_id, (size_t)(d->nq + 1), sizeof(*d->qid));
+		d->qvid = egrow(d->qvid, &cap_v, (size_t)(d->nq + 1), sizeof(*d->qvid));
+		d->qlen = egrow(d->qlen, &cap_len, (size_t)(d->nq + 1), sizeof(*d->qlen));
 		d->qid[d->nq] = mpr_strdup(r, o, "id");
 		d->qvid[d->nq] = v;
 		d->qlen[d->nq] = (int)n;
@@ -374,7 +353,15 @@ data_steps_per_epoch(const Dataset *d, int batch)
 void
 data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 {
-	int L = 0, T = 0, Nq = 0, dv = d->dv, dt = d->dt, E = d->E;
+	data_make_batch_share(d, vids, B, &comm_self, bb);
+}
+
+void
+data_make_batch_share(const Dataset *d, const int *vids, int B, const Comm *c, BatchBuf *bb)
+{
+	int L = 0, T = 0, Nq = 0, dv = d->dv, dt = d->dt, E = d->E, r = c->rank, nvr, nqr;
+	int *vlo = emalloc(((size_t)c->size + 1) * sizeof(*vlo));
+	int *qlo = emalloc(((size_t)c->size + 1) * sizeof(*qlo));
 	Batch *b = &bb->b;
 
 	CHECK(B >= 1);
@@ -387,8 +374,12 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 		Nq += d->vq_off[v + 1] - d->vq_off[v];
 	}
 	CHECK(Nq >= 1 && T >= 1);
-	bb->video = grow_floats(bb->video, &bb->cap_video, (size_t)B * L * dv);
-	bb->query = grow_floats(bb->query, &bb->cap_query, (size_t)Nq * T * dt);
+	comm_share(c, B, vlo);
+	comm_share(c, Nq, qlo);
+	nvr = vlo[r + 1] - vlo[r];   /* 0 with more ranks than videos: one row is allocated */
+	nqr = qlo[r + 1] - qlo[r];
+	bb->video = efloats_grow(bb->video, &bb->cap_video, (size_t)MAX(nvr, 1) * L * dv);
+	bb->query = efloats_grow(bb->query, &bb->cap_query, (size_t)MAX(nqr, 1) * T * dt);
 	if (B > (int)bb->cap_v) {
 		bb->cap_v = (size_t)B;
 		bb->vlen = erealloc(bb->vlen, bb->cap_v * sizeof(int));
@@ -399,28 +390,30 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 		bb->qvid = erealloc(bb->qvid, bb->cap_q * sizeof(int));
 	}
 	/* padding is zero: rows past vlen / qlen are ignored by the model */
-	memset(bb->video, 0, (size_t)B * L * dv * sizeof(float));
-	memset(bb->query, 0, (size_t)Nq * T * dt * sizeof(float));
+	memset(bb->video, 0, (size_t)nvr * L * dv * sizeof(float));
+	memset(bb->query, 0, (size_t)nqr * T * dt * sizeof(float));
 	if (d->ft) {
-		bb->tau = grow_floats(bb->tau, &bb->cap_tau, (size_t)Nq * L);
+		bb->tau = efloats_grow(bb->tau, &bb->cap_tau, (size_t)Nq * L);
 		memset(bb->tau, 0, (size_t)Nq * L * sizeof(float));
 	}
 	if (d->fe) {
-		bb->tvideo = grow_floats(bb->tvideo, &bb->cap_tvideo, (size_t)B * L * E);
+		bb->tvideo = efloats_grow(bb->tvideo, &bb->cap_tvideo, (size_t)B * L * E);
 		memset(bb->tvideo, 0, (size_t)B * L * E * sizeof(float));
 	}
 	Nq = 0;
 	for (int i = 0; i < B; i++) {
 		int v = vids[i], n = d->vlen[v];
 		bb->vlen[i] = n;
-		data_videos(d, v, 1, bb->video + (size_t)i * L * dv);
+		if (i >= vlo[r] && i < vlo[r + 1])
+			data_videos(d, v, 1, bb->video + (size_t)(i - vlo[r]) * L * dv);
 		if (d->fe)
 			data_teacher_videos(d, v, 1, bb->tvideo + (size_t)i * L * E);
 		for (int k = d->vq_off[v]; k < d->vq_off[v + 1]; k++, Nq++) {
 			int q = d->vq[k];
 			bb->qlen[Nq] = d->qlen[q];
 			bb->qvid[Nq] = i;
-			data_queries(d, q, 1, bb->query + (size_t)Nq * T * dt);
+			if (Nq >= qlo[r] && Nq < qlo[r + 1])
+				data_queries(d, q, 1, bb->query + (size_t)(Nq - qlo[r]) * T * dt);
 			if (d->ft)
 				data_tau(d, q, bb->tau + (size_t)Nq * L);
 		}
@@ -428,6 +421,8 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 	b->B = B;
 	b->L = L;
 	b->video = bb->video;
+	b->v_first = vlo[r];
+	b->q_first = qlo[r];
 	b->vlen = bb->vlen;
 	b->Nq = Nq;
 	b->T = T;
@@ -436,6 +431,8 @@ data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb)
 	b->qvid = bb->qvid;
 	b->tau = d->ft ? bb->tau : NULL;
 	b->tvideo = d->fe ? bb->tvideo : NULL;
+	free(vlo);
+	free(qlo);
 }
 
 void

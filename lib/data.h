@@ -69,6 +69,12 @@ int  data_steps_per_epoch(const Dataset *d, int batch);   /* ceil(nv / batch) */
 /* batch of videos vids[0..B-1] (dataset indices), each with all its queries; tau and tvideo
  * are set when the dataset has them (ft, fe) */
 void data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb);
+/* the same batch for rank c->rank of a data-parallel step (model_loss_dp): only the student
+ * features of its share of the videos and of the queries are read and held (v_first, q_first);
+ * lengths, query owners and the teacher's tau and frames, which the whole-batch loss needs,
+ * are read whole */
+void data_make_batch_share(const Dataset *d, const int *vids, int B, const Comm *c,
+                           BatchBuf *bb);
 void data_batch_free(BatchBuf *bb);
 
 #endif

@@ -622,16 +622,6 @@ de_set_weights(DeModel *m, const float *w)
 
 /* ---- the model: one side forward and backward ---- */
 
-static float *
-growf(float *p, size_t *cap, size_t need)
-{
-	if (need <= *cap && p)
-		return p;
-	free(p);
-	*cap = need + need / 4 + 16;
-	return efloats(*cap);
-}
-
 /* grow every buffer of a for N sequences of R rows (caps are in elements of the largest buffer
  * of each group) */
 static void
@@ -697,15 +687,15 @@ acts_reserve(Acts *a, const Side *s, const DeConfig *c, int N, long R, const int
 		a->dh = efloats(n * H);
 	}
 	for (int i = 0; i < s->nk; i++) {
-		a->xpad[i] = growf(a->xpad[i], &a->capX[i],
+		a->xpad[i] = efloats_grow(a->xpad[i], &a->capX[i],
 		                   (size_t)conv1d_padrows(len, N, s->k[i]) * 2 * H);
-		a->co[i] = growf(a->co[i], &a->capO[i], (size_t)conv1d_rows(len, N, s->k[i]) * c->r);
+		a->co[i] = efloats_grow(a->co[i], &a->capO[i], (size_t)conv1d_rows(len, N, s->k[i]) * c->r);
 	}
 	{
 		size_t need = 0;
 		for (int i = 0; i < s->nk; i++)
 			need = MAX(need, (size_t)conv1d_rows(len, N, s->k[i]) * c->r);
-		a->dco = growf(a->dco, &a->capD, need);
+		a->dco = efloats_grow(a->dco, &a->capD, need);
 	}
 }
 

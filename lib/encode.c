@@ -183,24 +183,8 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 }
 
 int
-encode_main(int side, int argc, char *argv[], void (*help)(void))
+encode_chunk(int side, int *max)
 {
-	const char *ckpt = NULL, *outpath = "-", *jarg = NULL;
-	int c, chunk = sides[side].chunk;
-
-	tool_start(argc, argv, help);
-	while ((c = getopt(argc, argv, ":c:j:n:o:")) != -1) {
-		switch (c) {
-		case 'c': ckpt = optarg; break;
-		case 'j': jarg = optarg; break;
-		case 'n': chunk = (int)estrtol(optarg, 1, sides[side].chunk_max); break;
-		case 'o': outpath = optarg; break;
-		default: bad_option(c);
-		}
-	}
-	if (optind != argc || !ckpt)
-		die("usage: %s -c CKPT [-j THREADS] [-n CHUNK] [-o OUT]", argv0);
-	check_outputs(&ckpt, 1, &outpath, 1);
-	encode_stream(side, ckpt, "-", outpath, threads_parse(jarg), chunk);
-	return 0;
+	*max = sides[side].chunk_max;
+	return sides[side].chunk;
 }

@@ -5,8 +5,7 @@
  * {id, video, <branch> f32[dim]}), so memory does not grow with the corpus.
  * What differs between the two sides (input and output kind, feature dim and length limit of the
  * model, the model call, the item keys) is a row of a table in encode.c.
- * encode_main is the whole command line of both tools (-c -j -n -o); only their usage texts
- * differ. Not here: scoring (rank, lib/score). */
+ * Not here: the command line (tools/encode-cli.h), scoring (rank, lib/score). */
 #ifndef ENCODE_H
 #define ENCODE_H
 
@@ -16,8 +15,7 @@ enum { ENC_VIDEO = 0, ENC_TEXT = 1 };
  * checkpoint ckpt, threads in all (lib/threads.h), chunk items per model call; dies on any error */
 void encode_stream(int side, const char *ckpt, const char *inpath, const char *outpath,
                    int threads, int chunk);
-/* parse -c CKPT -j THREADS -n CHUNK -o OUT (tool_start: help() for --help; one-line errors), then
- * encode stdin; returns main's exit status */
-int encode_main(int side, int argc, char *argv[], void (*help)(void));
+/* the default items per model call of a side (-n), and in *max the largest */
+int encode_chunk(int side, int *max);
 
 #endif

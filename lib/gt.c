@@ -53,10 +53,7 @@ expect(Parser *ps, char c)
 static void
 put(Parser *ps, unsigned char c)
 {
-	if (ps->len + 1 >= ps->cap) {
-		ps->cap = ps->cap ? 2 * ps->cap : 64;
-		ps->buf = erealloc(ps->buf, ps->cap);
-	}
+	ps->buf = egrow(ps->buf, &ps->cap, ps->len + 2, 1);
 	ps->buf[ps->len++] = (char)c;
 	ps->buf[ps->len] = 0;
 }
@@ -295,10 +292,7 @@ typedef struct {
 static void
 push(StrVec *s, char *x)
 {
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 256;
-		s->v = erealloc(s->v, s->cap * sizeof(*s->v));
-	}
+	s->v = egrow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
 	s->v[s->n++] = x;
 }
 
@@ -330,7 +324,7 @@ id_value(Parser *ps, const char *key, const char *empty)
 
 /* one line {"query_id": ..., "gt_video_ids": [...], ...}: appends the query and its videos */
 static void
-parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t *cap)
+parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t cap[2])
 {
 	char *qid = NULL;
 	size_t v0 = v->n;
@@ -394,11 +388,8 @@ parse_line(Parser *ps, StrVec *q, StrVec *v, GtSet *g, size_t *cap)
 		perr(ps, "no key 'gt_video_ids'");
 	if (q->n >= MAXQUERIES || v->n > (size_t)INT32_MAX)
 		perr(ps, "more than %d queries or videos", MAXQUERIES);
-	if (q->n + 1 >= *cap) {
-		*cap = 2 * *cap;
-		g->off = erealloc(g->off, *cap * sizeof(*g->off));
-		g->line = erealloc(g->line, *cap * sizeof(*g->line));
-	}
+	g->off = egrow(g->off, &cap[0], q->n + 2, sizeof(*g->off));
+	g->line = egrow(g->line, &cap[1], q->n + 1, sizeof(*g->line));
 	g->line[q->n] = ps->line;
 	push(q, qid);
 	g->off[q->n] = (int)v->n;
@@ -410,7 +401,7 @@ gt_load(GtSet *g, const char *path)
 	FILE *f = fopen(path, "r");
 	Parser ps = { 0 };
 	StrVec q = { 0 }, v = { 0 };
-	size_t cap = 256, lcap = 0;
+	size_t cap[2] = { 0, 0 }, lcap = 0;   /* of off and line */
 	char *line = NULL;
 	ssize_t n;
 	int a, b;
@@ -419,8 +410,7 @@ gt_load(GtSet *g, const char *path)
 		die("open %s:", path);
 	memset(g, 0, sizeof(*g));
 	g->path = estrdup(path);
-	g->off = emalloc(cap * sizeof(*g->off));
-	g->line = emalloc(cap * sizeof(*g->line));
+	g->off = egrow(NULL, &cap[0], 1, sizeof(*g->off));
 	g->off[0] = 0;
 	ps.path = path;
 	while ((n = getline(&line, &lcap, f)) > 0) {
@@ -437,7 +427,7 @@ gt_load(GtSet *g, const char *path)
 		ws(&ps);
 		if (ps.p == ps.end)
 			continue;
-		parse_line(&ps, &q, &v, g, &cap);
+		parse_line(&ps, &q, &v, g, cap);
 	}
 	if (ferror(f))
 		die("read %s:", path);
@@ -449,10 +439,8 @@ gt_load(GtSet *g, const char *path)
 	g->n = (int)q.n;
 	g->qid = q.v;
 	g->vid = v.v;
-	idindex_sort(&g->ix, g->qid, g->n);
-	if (idindex_dup(&g->ix, &a, &b))
-		die("%s:%ld: query '%s' is also on line %ld", path, g->line[MAX(a, b)], g->qid[a],
-		    g->line[MIN(a, b)]);
+	if (idindex_of(&g->ix, g->qid, g->n, &a, &b))
+		die("%s:%ld: query '%s' is also on line %ld", path, g->line[b], g->qid[a], g->line[a]);
 }
 
 int

@@ -9,7 +9,7 @@
 #ifndef GT_H
 #define GT_H
 
-#include "vidset.h"
+#include "idindex.h"
 
 typedef struct {
 	int n;                     /* queries */

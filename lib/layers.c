@@ -437,15 +437,19 @@ residual_forward(float *out, const float *inp, size_t n)
 void
 dropout_mask(uint8_t *mask, size_t n, float p, Rng *rng)
 {
+	dropout_mask_key(mask, n, p, rng_u64(rng));
+}
+
+void
+dropout_mask_key(uint8_t *mask, size_t n, float p, uint64_t key)
+{
 	/* keep when a 32-bit uniform u >= p * 2^32, two uniforms per draw. The mask is cut into
-	 * blocks of MASKB, each drawn from its own generator seeded with (one draw of rng) + the
-	 * block's index: blocks fill in parallel and the mask depends on the seed only, not on the
-	 * thread count; rng advances by one draw per mask */
+	 * blocks of MASKB, each drawn from its own generator seeded with key + the block's index:
+	 * blocks fill in parallel and the mask depends on the key only, not on the thread count */
 	enum { MASKB = 1 << 16 };
-	uint64_t th = (uint64_t)((double)p * 4294967296.0), key;
+	uint64_t th = (uint64_t)((double)p * 4294967296.0);
 
 	CHECK(p >= 0.0f && p < 1.0f);
-	key = rng_u64(rng);
 #pragma omp parallel for schedule(static) if (n >= PAR_MIN)
 	for (size_t b0 = 0; b0 < n; b0 += MASKB) {
 		size_t e = MIN(n, b0 + MASKB), i = b0;

@@ -62,6 +62,8 @@ void residual_forward(float *out, const float *inp, size_t n);
  * draw of rng, so in parallel and the same at any thread count); out = inp * mask / (1 - p).
  * mask NULL or p == 0 is the identity (eval mode). out may be inp. */
 void dropout_mask(uint8_t *mask, size_t n, float p, Rng *rng);
+/* the mask dropout_mask draws when rng's draw is key: a function of (key, n, p) alone */
+void dropout_mask_key(uint8_t *mask, size_t n, float p, uint64_t key);
 void dropout_forward(float *out, const float *inp, const uint8_t *mask, size_t n, float p);
 void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, size_t n, float p);
 

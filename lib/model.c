@@ -42,8 +42,7 @@ typedef struct {
 /* activations of one side (video or query) for nseq sequences of T positions, N = nseq * T
  * rows, Nv of them valid, C input channels */
 typedef struct {
-	int video;                 /* 1: the video side (has the frame head buffers f, fn, fnorm) */
-	size_t capN, capNvC, capP, capS;
+	size_t capN, capNvC, capP;
 	int *rows;                 /* (Nv) valid row indices b*T + t */
 	uint8_t *m_in;             /* (Nv, C) input dropout mask */
 	float *a1;                 /* (Nv, D) ReLU(Linear(dropout(LN(x)))) */
@@ -56,8 +55,7 @@ typedef struct {
 	uint8_t *pm;               /* (nseq, NH, T, T) */
 	float *r, *mean2, *rstd2;  /* (N, D) dropout(Linear(att)) + x1; (N) */
 	float *h;                  /* (N, D) LN(r): encoder output */
-	float *f, *fn, *fnorm;     /* video head: (N, D) frame embeddings, normalised, (N) norms */
-	float *pa, *pooled, *qn, *qnorm;  /* query head: (nseq, T), (nseq, D) x2, (nseq) */
+	float *pa;                 /* query head: (nseq, T) pooling weights */
 } Acts;
 
 struct Model {
@@ -73,15 +71,17 @@ struct Model {
 	size_t capG;
 	float *G[5];
 	float *chunk[2], *cmean, *crstd;
-	/* loss-time buffers */
-	size_t capQB, capQF, capQL, capQ, capB, capFE;
+	/* loss-time buffers, over the whole batch (every rank's rows, gathered) */
+	size_t capQB, capQF, capQL, capQ, capB, capFE, capF;
+	float *F, *Fn, *fnorm;     /* (B*L, D) frame embeddings, their unit vectors, (B*L) norms */
+	float *Q, *Qn, *qnorm;     /* (Nq, D) pooled query embeddings, unit vectors, (Nq) norms */
 	float *S, *R;              /* (Nq, B*L) cosine / raw frame similarities, reused as grads */
 	float *s, *u, *ds, *du;    /* (Nq, B) */
 	int *sarg, *uarg;          /* (Nq, B) */
 	int *negq, *kdlen;         /* (Nq) */
 	int *negv;                 /* (B) */
 	float *Sown, *dSown;       /* (Nq, L) */
-	float *dqn, *dpooled;      /* (Nq, D) */
+	float *dqn, *dpooled;      /* (Nq, D): this rank's rows first */
 	float *z, *dz;             /* (B*L, E) feature-KD projection */
 };
 
@@ -208,7 +208,6 @@ model_new(const ModelConfig *cfg)
 	m->v = efloats(m->np);
 	for (int i = 0; i < 2; i++)
 		m->chunk[i] = efloats((size_t)RCH * MAX(c->dv, c->dt));
-	m->act[SIDE_VIDEO].video = 1;
 	m->cmean = efloats(RCH);
 	m->crstd = efloats(RCH);
 	return m;
@@ -220,8 +219,7 @@ acts_free(Acts *a)
 	free(a->rows); free(a->m_in); free(a->a1); free(a->x0); free(a->mean1); free(a->rstd1);
 	free(a->m1); free(a->m2); free(a->x1); free(a->q); free(a->k); free(a->v); free(a->att);
 	free(a->probs); free(a->probs_d); free(a->pm); free(a->r); free(a->mean2); free(a->rstd2);
-	free(a->h); free(a->f); free(a->fn); free(a->fnorm); free(a->pa); free(a->pooled);
-	free(a->qn); free(a->qnorm);
+	free(a->h); free(a->pa);
 }
 
 void
@@ -240,6 +238,7 @@ model_free(Model *m)
 	free(m->S); free(m->R); free(m->s); free(m->u); free(m->ds); free(m->du);
 	free(m->sarg); free(m->uarg); free(m->negq); free(m->kdlen); free(m->negv);
 	free(m->Sown); free(m->dSown); free(m->dqn); free(m->dpooled); free(m->z); free(m->dz);
+	free(m->F); free(m->Fn); free(m->fnorm); free(m->Q); free(m->Qn); free(m->qnorm);
 	free(m);
 }
 
@@ -313,16 +312,13 @@ acts_reserve(Model *m, Acts *a, int nseq, int T, int Nv, int C)
 	size_t D = m->cfg.D, N = (size_t)nseq * T, NP = N * m->cfg.NH * T, NvC = (size_t)Nv * C;
 
 	if (N > a->capN) {
-		float **bufs[] = {&a->a1, &a->x0, &a->x1, &a->q, &a->k, &a->v, &a->att, &a->r, &a->h,
-		                  &a->f, &a->fn};
-		size_t nb = sizeof(bufs) / sizeof(bufs[0]) - (a->video ? 0 : 2);
-		for (size_t i = 0; i < nb; i++)
+		float **bufs[] = {&a->a1, &a->x0, &a->x1, &a->q, &a->k, &a->v, &a->att, &a->r, &a->h};
+		for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
 			growf(bufs[i], N * D);
 		growf(&a->mean1, N);
 		growf(&a->rstd1, N);
 		growf(&a->mean2, N);
 		growf(&a->rstd2, N);
-		growf(&a->fnorm, N);
 		growf(&a->pa, N);
 		free(a->rows);
 		free(a->m1);
@@ -344,12 +340,6 @@ acts_reserve(Model *m, Acts *a, int nseq, int T, int Nv, int C)
 		a->pm = ecalloc(NP, 1);
 		a->capP = NP;
 	}
-	if ((size_t)nseq > a->capS) {
-		growf(&a->pooled, (size_t)nseq * D);
-		growf(&a->qn, (size_t)nseq * D);
-		growf(&a->qnorm, nseq);
-		a->capS = nseq;
-	}
 	if (N > m->capG) {
 		for (int i = 0; i < 5; i++)
 			growf(&m->G[i], N * D);
@@ -370,14 +360,40 @@ zero(float *p, size_t n)
 
 /* ---- encoder (steps 1-3 of "The student") */
 
-/* inp (nseq, T, C), len (nseq) -> a->h (nseq*T, D). p > 0 draws dropout masks from rng. */
+/* the dropout masks of nseq sequences, sequence s owning per x (len ? len[s] : 1) elements of
+ * mask, in order. Each sequence's mask comes from its own generator keyed by key and its index
+ * in the batch (first + s), so it does not depend on which rows, threads or ranks draw it: a
+ * data-parallel step draws the masks one process would (doc/scale.md) */
+static void
+seq_masks(uint8_t *mask, const int *len, int nseq, size_t per, long first, float p, uint64_t key)
+{
+	size_t *off = emalloc(((size_t)nseq + 1) * sizeof(*off));
+
+	off[0] = 0;
+	for (int s = 0; s < nseq; s++)
+		off[s + 1] = off[s] + per * (len ? (size_t)len[s] : 1);
+#pragma omp parallel for schedule(static) if (off[nseq] >= 65536)
+	for (int s = 0; s < nseq; s++)
+		dropout_mask_key(mask + off[s], off[s + 1] - off[s], p,
+		                 key + ((uint64_t)(first + s) << 24));
+	free(off);
+}
+
+/* inp (nseq, T, C), len (nseq) -> a->h (nseq*T, D): sequences first .. first+nseq-1 of the
+ * batch. p > 0 draws dropout masks keyed by four draws of rng, made even when nseq is 0 so that
+ * every rank's rng advances alike. */
 static void
 enc_forward(Model *m, Acts *a, const EncW *P, const float *inp, const int *len, int nseq, int T,
-            int C, float p, Rng *rng)
+            int C, long first, float p, Rng *rng)
 {
 	int D = m->cfg.D, NH = m->cfg.NH, N = nseq * T, Nv = 0, drop = p > 0.0f;
 	size_t ND = (size_t)N * D;
+	uint64_t key[4] = { 0 };
 
+	for (int i = 0; drop && i < 4; i++)
+		key[i] = rng_u64(rng);
+	if (nseq == 0)
+		return;
 	for (int b = 0; b < nseq; b++) {
 		CHECK(len[b] >= 1 && len[b] <= T);
 		Nv += len[b];
@@ -389,7 +405,7 @@ enc_forward(Model *m, Acts *a, const EncW *P, const float *inp, const int *len, 
 
 	/* 1. LayerNorm(C) -> dropout -> Linear(C -> D) -> ReLU, valid rows only, in chunks */
 	if (drop)
-		dropout_mask(a->m_in, (size_t)Nv * C, p, rng);
+		seq_masks(a->m_in, len, nseq, C, first, p, key[0]);
 	for (int r0 = 0; r0 < Nv; r0 += RCH) {
 		int R = MIN(RCH, Nv - r0);
 		float *xc = m->chunk[0];
@@ -408,7 +424,7 @@ enc_forward(Model *m, Acts *a, const EncW *P, const float *inp, const int *len, 
 	posemb_forward(a->x0, a->x0, P->pos, nseq, T, D);
 	layernorm_forward(a->x1, a->mean1, a->rstd1, a->x0, P->ln_pos_g, P->ln_pos_b, N, D);
 	if (drop)
-		dropout_mask(a->m1, ND, p, rng);
+		seq_masks(a->m1, NULL, nseq, (size_t)T * D, first, p, key[1]);
 	dropout_forward(a->x1, a->x1, drop ? a->m1 : NULL, ND, p);
 
 	/* 3. BERT self-attention block: LN(dropout(O(attn(Q, K, V))) + x1) */
@@ -416,12 +432,12 @@ enc_forward(Model *m, Acts *a, const EncW *P, const float *inp, const int *len, 
 	linear_forward(a->k, a->x1, P->kw, P->kb, N, D, D);
 	linear_forward(a->v, a->x1, P->vw, P->vb, N, D, D);
 	if (drop)
-		dropout_mask(a->pm, (size_t)N * NH * T, p, rng);
+		seq_masks(a->pm, NULL, nseq, (size_t)NH * T * T, first, p, key[2]);
 	attention_forward(a->att, a->probs, a->probs_d, a->q, a->k, a->v, drop ? a->pm : NULL, len,
 	                  nseq, T, D, NH, p);
 	linear_forward(a->r, a->att, P->ow, P->ob, N, D, D);
 	if (drop)
-		dropout_mask(a->m2, ND, p, rng);
+		seq_masks(a->m2, NULL, nseq, (size_t)T * D, first, p, key[3]);
 	dropout_forward(a->r, a->r, drop ? a->m2 : NULL, ND, p);
 	residual_forward(a->r, a->x1, ND);
 	layernorm_forward(a->h, a->mean2, a->rstd2, a->r, P->ln_att_g, P->ln_att_b, N, D);
@@ -452,7 +468,10 @@ enc_backward(Model *m, Acts *a, const EncW *P, const EncW *Gw, const float *inp,
 	attention_backward(G[2], G[3], G[4], G[0], a->q, a->k, a->v, a->probs, a->probs_d,
 	                   drop ? a->pm : NULL, len, nseq, T, D, NH, p);
 	linear_backward(G[1], Gw->qw, Gw->qb, G[2], a->x1, P->qw, N, D, D);
-	linear_backward(G[1], Gw->kw, Gw->kb, G[3], a->x1, P->kw, N, D, D);
+	/* the key bias adds q.kb to all of a query's logits, which the softmax ignores: its exact
+	 * gradient is 0, and the computed one, rounding noise, would become lr-sized Adam steps
+	 * that depend on the thread and rank count (doc/scale.md). It is left at 0. */
+	linear_backward(G[1], Gw->kw, NULL, G[3], a->x1, P->kw, N, D, D);
 	linear_backward(G[1], Gw->vw, Gw->vb, G[4], a->x1, P->vw, N, D, D);
 
 	/* 2. x1 = dropout(LN(x0)), x0 = scatter(a1) + pos */
@@ -520,7 +539,16 @@ loss_reserve(Model *m, const Batch *bt)
 		m->kdlen = ecalloc(Nq, sizeof(int));
 		growf(&m->dqn, Nq * D);
 		growf(&m->dpooled, Nq * D);
+		growf(&m->Q, Nq * D);
+		growf(&m->Qn, Nq * D);
+		growf(&m->qnorm, Nq);
 		m->capQ = Nq;
+	}
+	if (NF > m->capF) {
+		growf(&m->F, NF * D);
+		growf(&m->Fn, NF * D);
+		growf(&m->fnorm, NF);
+		m->capF = NF;
 	}
 	if (B > m->capB) {
 		free(m->negv);
@@ -554,129 +582,223 @@ check_batch(const Model *m, const Batch *bt)
 	free(has);
 }
 
-float
-model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts *parts,
-           int backward)
+/* ---- the data-parallel step: encode a share / loss of the whole batch / backward of a share.
+ * Rank r of cm owns videos vlo[r] .. vlo[r+1]-1 and queries qlo[r] .. qlo[r+1]-1 of the batch;
+ * one process owns everything and its exchanges do nothing (doc/scale.md). */
+
+/* forward of this rank's videos and queries with branch br: their frame embeddings into F and
+ * pooled query embeddings into Q at their rows of the batch, then every rank's rows to every
+ * rank */
+static void
+encode_share(Model *m, int br, const Batch *bt, const int *vlo, const int *qlo, float p, Rng *rng,
+             Comm *cm)
 {
 	const ModelConfig *c = &m->cfg;
-	int B = bt->B, L = bt->L, Nq = bt->Nq, T = bt->T, D = c->D, NF = B * L;
-	float p = lc->train ? c->dropout : 0.0f, total = 0.0f;
+	int L = bt->L, T = bt->T, D = c->D, r = cm->rank;
+	int v0 = vlo[r], nv = vlo[r + 1] - v0, q0 = qlo[r], nq = qlo[r + 1] - q0;
+	EncW vw = encw(&m->enc[br][SIDE_VIDEO], m->w), qw = encw(&m->enc[br][SIDE_QUERY], m->w);
 	Acts *av = &m->act[SIDE_VIDEO], *aq = &m->act[SIDE_QUERY];
+
+	CHECK(v0 >= bt->v_first && q0 >= bt->q_first);
+	enc_forward(m, av, &vw, bt->video + (size_t)(v0 - bt->v_first) * L * c->dv, bt->vlen + v0,
+	            nv, L, c->dv, v0, p, rng);
+	if (nv)
+		linear_forward(m->F + (size_t)v0 * L * D, av->h, vw.head_w, vw.head_b, nv * L, D, D);
+	enc_forward(m, aq, &qw, bt->query + (size_t)(q0 - bt->q_first) * T * c->dt, bt->qlen + q0,
+	            nq, T, c->dt, q0, p, rng);
+	if (nq)
+		attnpool_forward(m->Q + (size_t)q0 * D, aq->pa, aq->h, qw.head_w, bt->qlen + q0, nq, T,
+		                 D);
+	comm_allgather(cm, m->F, vlo, (size_t)L * D);
+	comm_allgather(cm, m->Q, qlo, D);
+}
+
+/* the score matrices of the whole batch from F and Q: S cosine -> s (triplet, KD), R raw dot
+ * products -> u (InfoNCE) */
+static void
+scores(Model *m, const Batch *bt)
+{
+	int B = bt->B, L = bt->L, Nq = bt->Nq, D = m->cfg.D, NF = B * L;
+
+	l2norm_forward(m->Fn, m->fnorm, m->F, NF, D);
+	l2norm_forward(m->Qn, m->qnorm, m->Q, Nq, D);
+	framesim_forward(m->S, m->Qn, m->Fn, Nq, NF, D);
+	framemax_forward(m->s, m->sarg, m->S, bt->vlen, Nq, B, L);
+	framesim_forward(m->R, m->Q, m->F, Nq, NF, D);
+	framemax_forward(m->u, m->uarg, m->R, bt->vlen, Nq, B, L);
+}
+
+/* the distillation of branch br under lc (NULL: none) */
+static const KdKind *
+kd_of(const LossConfig *lc, int br)
+{
+	return lc->kd != KD_NONE && lc->kd_branch[br] ? &kd_kinds[lc->kd] : NULL;
+}
+
+/* the loss of branch br over the whole batch (every rank computes the same): negative sampling
+ * and the loss kernels; their gradients accumulate into ds, du, dSown, dz (already weighted).
+ * Returns the weighted sum; parts gets the components. */
+static float
+loss_batch(Model *m, int br, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts *parts)
+{
+	const ModelConfig *c = &m->cfg;
+	const KdKind *k = kd_of(lc, br);
+	int B = bt->B, L = bt->L, Nq = bt->Nq, NF = B * L;
+	int dokd = k != NULL, simkd = k && k->on == KD_ON_SIM, featkd = k && k->on == KD_ON_FEAT;
+	float t2v, v2t, n2v, nv2t, kd = 0.0f;
+
+	triplet_t2v_sample(m->negq, m->s, bt->qvid, Nq, B, lc->hard_negatives, lc->hard_pool, rng);
+	triplet_v2t_sample(m->negv, m->s, bt->qvid, Nq, B, lc->hard_negatives, rng);
+	zero(m->ds, (size_t)Nq * B);
+	zero(m->du, (size_t)Nq * B);
+	t2v = triplet_t2v(m->ds, 1.0f, m->s, bt->qvid, m->negq, Nq, B, lc->margin);
+	v2t = triplet_v2t(m->ds, 1.0f, m->s, bt->qvid, m->negv, Nq, B, lc->margin);
+	n2v = nce_t2v(m->du, lc->nce_weight, m->u, bt->qvid, Nq, B);
+	nv2t = nce_v2t(m->du, lc->nce_weight, m->u, bt->qvid, Nq, B);
+	if (simkd) {
+		CHECK(bt->tau);
+		for (int q = 0; q < Nq; q++) {
+			m->kdlen[q] = bt->vlen[bt->qvid[q]];
+			memcpy(m->Sown + (size_t)q * L, m->S + (size_t)q * NF + (size_t)bt->qvid[q] * L,
+			       L * sizeof(float));
+		}
+		zero(m->dSown, (size_t)Nq * L);
+		kd = k->sim(m->dSown, lc->kd_weight, m->Sown, bt->tau, m->kdlen, Nq, L, lc->kd_temp);
+	}
+	if (featkd) {
+		CHECK(bt->tvideo && m->fk_w[br] != NONE);
+		linear_forward(m->z, m->F, m->w + m->fk_w[br], m->w + m->fk_b[br], NF, c->D, c->E);
+		zero(m->dz, (size_t)NF * c->E);
+		kd = k->feat(m->dz, lc->kd_weight, m->z, bt->tvideo, bt->vlen, B, L, c->E);
+	}
+	if (parts) {
+		parts->trip_t2v[br] = t2v;
+		parts->trip_v2t[br] = v2t;
+		parts->nce_t2v[br] = n2v;
+		parts->nce_v2t[br] = nv2t;
+		parts->kd[br] = kd;
+	}
+	return t2v + v2t + lc->nce_weight * (n2v + nv2t) + (dokd ? lc->kd_weight * kd : 0.0f);
+}
+
+/* backward of branch br into this rank's encoders: the gradients of S and R (in place of S and
+ * R, which are no longer needed), then of this rank's frame and query rows alone, through the
+ * heads and the encoders */
+static void
+backward_share(Model *m, int br, const Batch *bt, const LossConfig *lc, const int *vlo,
+               const int *qlo, float p, const Comm *cm)
+{
+	const ModelConfig *c = &m->cfg;
+	const KdKind *k = kd_of(lc, br);
+	int B = bt->B, L = bt->L, Nq = bt->Nq, T = bt->T, D = c->D, NF = B * L, r = cm->rank;
+	int v0 = vlo[r], nv = vlo[r + 1] - v0, q0 = qlo[r], nq = qlo[r + 1] - q0;
+	size_t f0 = (size_t)v0 * L, nf = (size_t)nv * L;
+	EncW vw = encw(&m->enc[br][SIDE_VIDEO], m->w), vg = encw(&m->enc[br][SIDE_VIDEO], m->g);
+	EncW qw = encw(&m->enc[br][SIDE_QUERY], m->w), qg = encw(&m->enc[br][SIDE_QUERY], m->g);
+	Acts *av = &m->act[SIDE_VIDEO], *aq = &m->act[SIDE_QUERY];
+	float **G = m->G;
+
+	zero(m->S, (size_t)Nq * NF);
+	framemax_backward(m->S, m->ds, m->sarg, Nq, B, L);
+	if (k && k->on == KD_ON_SIM)
+		for (int q = 0; q < Nq; q++) {
+			float *d = m->S + (size_t)q * NF + (size_t)bt->qvid[q] * L;
+			for (int t = 0; t < m->kdlen[q]; t++)
+				d[t] += m->dSown[(size_t)q * L + t];
+		}
+	zero(m->R, (size_t)Nq * NF);
+	framemax_backward(m->R, m->du, m->uarg, Nq, B, L);
+
+	/* the score products for this rank's rows: its queries' rows of dS / dR against every
+	 * frame into dqn / dpooled (this rank's queries), its frames' columns against every query
+	 * into G1 / G2 (this rank's frames) */
+	zero(G[1], nf * D);
+	zero(G[2], nf * D);
+	zero(m->dqn, (size_t)nq * D);
+	zero(m->dpooled, (size_t)nq * D);
+	if (nq) {
+		mm(0, 0, nq, D, NF, 1.0f, m->S + (size_t)q0 * NF, NF, m->Fn, D, 1.0f, m->dqn, D);
+		mm(0, 0, nq, D, NF, 1.0f, m->R + (size_t)q0 * NF, NF, m->F, D, 1.0f, m->dpooled, D);
+	}
+	if (nf) {
+		mm(1, 0, (int)nf, D, Nq, 1.0f, m->S + f0, NF, m->Qn, D, 1.0f, G[1], D);
+		mm(1, 0, (int)nf, D, Nq, 1.0f, m->R + f0, NF, m->Q, D, 1.0f, G[2], D);
+	}
+	l2norm_backward(G[2], G[1], m->Fn + f0 * D, m->fnorm + f0, (int)nf, D);
+	l2norm_backward(m->dpooled, m->dqn, m->Qn + (size_t)q0 * D, m->qnorm + q0, nq, D);
+	if (k && k->on == KD_ON_FEAT && nf)
+		linear_backward(G[2], m->g + m->fk_w[br], m->g + m->fk_b[br], m->dz + f0 * c->E,
+		                m->F + f0 * D, m->w + m->fk_w[br], (int)nf, D, c->E);
+
+	/* video side: frame Linear, then the encoder */
+	if (nv) {
+		zero(G[0], nf * D);
+		linear_backward(G[0], vg.head_w, vg.head_b, G[2], av->h, vw.head_w, (int)nf, D, D);
+		enc_backward(m, av, &vw, &vg, bt->video + (size_t)(v0 - bt->v_first) * L * c->dv,
+		             bt->vlen + v0, nv, L, c->dv, p);
+	}
+	/* query side: attention pooling, then the encoder */
+	if (nq) {
+		zero(G[0], (size_t)nq * T * D);
+		attnpool_backward(G[0], qg.head_w, m->dpooled, aq->pa, aq->h, qw.head_w, bt->qlen + q0,
+		                  nq, T, D);
+		enc_backward(m, aq, &qw, &qg, bt->query + (size_t)(q0 - bt->q_first) * T * c->dt,
+		             bt->qlen + q0, nq, T, c->dt, p);
+	}
+}
+
+float
+model_loss_dp(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts *parts,
+              int backward, Comm *cm)
+{
+	const ModelConfig *c = &m->cfg;
+	float p = lc->train ? c->dropout : 0.0f, total = 0.0f;
+	int *vlo = emalloc(((size_t)cm->size + 1) * sizeof(*vlo));
+	int *qlo = emalloc(((size_t)cm->size + 1) * sizeof(*qlo));
 
 	check_batch(m, bt);
 	loss_reserve(m, bt);
+	comm_share(cm, bt->B, vlo);
+	comm_share(cm, bt->Nq, qlo);
 	if (parts)
 		memset(parts, 0, sizeof(*parts));
+	/* the loss is a sum of per-branch terms: each branch runs forward, loss and backward
+	 * before the next one reuses the activation buffers */
 	for (int br = 0; br < NBRANCH; br++) {
-		EncW vw, vg, qw, qg;
-		const KdKind *k = lc->kd != KD_NONE && lc->kd_branch[br] ? &kd_kinds[lc->kd] : NULL;
-		int dokd = k != NULL, simkd = k && k->on == KD_ON_SIM, featkd = k && k->on == KD_ON_FEAT;
-		float t2v, v2t, n2v, nv2t, kd = 0.0f, *fkw = NULL, *fkb = NULL;
-		Clock t0, t1;
+		Clock t0, t1, t2;
 
 		if (!c->has_branch[br])
 			continue;
-		vw = encw(&m->enc[br][SIDE_VIDEO], m->w);
-		vg = encw(&m->enc[br][SIDE_VIDEO], m->g);
-		qw = encw(&m->enc[br][SIDE_QUERY], m->w);
-		qg = encw(&m->enc[br][SIDE_QUERY], m->g);
-
-		/* forward: frames (B*L, D) and their unit vectors; queries (Nq, D) likewise */
 		t0 = clock_now();
-		enc_forward(m, av, &vw, bt->video, bt->vlen, B, L, c->dv, p, rng);
-		linear_forward(av->f, av->h, vw.head_w, vw.head_b, NF, D, D);
-		l2norm_forward(av->fn, av->fnorm, av->f, NF, D);
-		enc_forward(m, aq, &qw, bt->query, bt->qlen, Nq, T, c->dt, p, rng);
-		attnpool_forward(aq->pooled, aq->pa, aq->h, qw.head_w, bt->qlen, Nq, T, D);
-		l2norm_forward(aq->qn, aq->qnorm, aq->pooled, Nq, D);
-
-		/* scores: S cosine -> s (triplet, KD), R raw dot products -> u (InfoNCE) */
-		framesim_forward(m->S, aq->qn, av->fn, Nq, NF, D);
-		framemax_forward(m->s, m->sarg, m->S, bt->vlen, Nq, B, L);
-		framesim_forward(m->R, aq->pooled, av->f, Nq, NF, D);
-		framemax_forward(m->u, m->uarg, m->R, bt->vlen, Nq, B, L);
-
-		/* losses; their gradients accumulate into ds, du, dSown, dz (already weighted) */
+		encode_share(m, br, bt, vlo, qlo, p, rng, cm);
+		scores(m, bt);
 		t1 = clock_now();
 		clock_add(&model_time[PHASE_FORWARD], t0, t1);
-		triplet_t2v_sample(m->negq, m->s, bt->qvid, Nq, B, lc->hard_negatives, lc->hard_pool,
-		                   rng);
-		triplet_v2t_sample(m->negv, m->s, bt->qvid, Nq, B, lc->hard_negatives, rng);
-		zero(m->ds, (size_t)Nq * B);
-		zero(m->du, (size_t)Nq * B);
-		t2v = triplet_t2v(m->ds, 1.0f, m->s, bt->qvid, m->negq, Nq, B, lc->margin);
-		v2t = triplet_v2t(m->ds, 1.0f, m->s, bt->qvid, m->negv, Nq, B, lc->margin);
-		n2v = nce_t2v(m->du, lc->nce_weight, m->u, bt->qvid, Nq, B);
-		nv2t = nce_v2t(m->du, lc->nce_weight, m->u, bt->qvid, Nq, B);
-		if (simkd) {
-			CHECK(bt->tau);
-			for (int q = 0; q < Nq; q++) {
-				m->kdlen[q] = bt->vlen[bt->qvid[q]];
-				memcpy(m->Sown + (size_t)q * L, m->S + (size_t)q * NF + (size_t)bt->qvid[q] * L,
-				       L * sizeof(float));
-			}
-			zero(m->dSown, (size_t)Nq * L);
-			kd = k->sim(m->dSown, lc->kd_weight, m->Sown, bt->tau, m->kdlen, Nq, L, lc->kd_temp);
+		total += loss_batch(m, br, bt, lc, rng, parts);
+		t2 = clock_now();
+		clock_add(&model_time[PHASE_LOSS], t1, t2);
+		if (backward) {
+			backward_share(m, br, bt, lc, vlo, qlo, p, cm);
+			clock_add(&model_time[PHASE_BACKWARD], t2, clock_now());
 		}
-		if (featkd) {
-			CHECK(bt->tvideo && m->fk_w[br] != NONE);
-			fkw = m->w + m->fk_w[br];
-			fkb = m->w + m->fk_b[br];
-			linear_forward(m->z, av->f, fkw, fkb, NF, D, c->E);
-			zero(m->dz, (size_t)NF * c->E);
-			kd = k->feat(m->dz, lc->kd_weight, m->z, bt->tvideo, bt->vlen, B, L, c->E);
-		}
-		total += t2v + v2t + lc->nce_weight * (n2v + nv2t) + (dokd ? lc->kd_weight * kd : 0.0f);
-		if (parts) {
-			parts->trip_t2v[br] = t2v;
-			parts->trip_v2t[br] = v2t;
-			parts->nce_t2v[br] = n2v;
-			parts->nce_v2t[br] = nv2t;
-			parts->kd[br] = kd;
-		}
-		t0 = clock_now();
-		clock_add(&model_time[PHASE_LOSS], t1, t0);
-		if (!backward)
-			continue;
-
-		/* backward: S and R are no longer needed and become dS and dR */
-		zero(m->S, (size_t)Nq * NF);
-		framemax_backward(m->S, m->ds, m->sarg, Nq, B, L);
-		if (simkd)
-			for (int q = 0; q < Nq; q++) {
-				float *d = m->S + (size_t)q * NF + (size_t)bt->qvid[q] * L;
-				for (int t = 0; t < m->kdlen[q]; t++)
-					d[t] += m->dSown[(size_t)q * L + t];
-			}
-		zero(m->R, (size_t)Nq * NF);
-		framemax_backward(m->R, m->du, m->uarg, Nq, B, L);
-		zero(m->G[1], (size_t)NF * D);
-		zero(m->G[2], (size_t)NF * D);
-		zero(m->dqn, (size_t)Nq * D);
-		zero(m->dpooled, (size_t)Nq * D);
-		framesim_backward(m->dqn, m->G[1], m->S, aq->qn, av->fn, Nq, NF, D);
-		framesim_backward(m->dpooled, m->G[2], m->R, aq->pooled, av->f, Nq, NF, D);
-		l2norm_backward(m->G[2], m->G[1], av->fn, av->fnorm, NF, D);
-		l2norm_backward(m->dpooled, m->dqn, aq->qn, aq->qnorm, Nq, D);
-		if (featkd)
-			linear_backward(m->G[2], m->g + m->fk_w[br], m->g + m->fk_b[br], m->dz, av->f, fkw,
-			                NF, D, c->E);
-
-		/* video side: frame Linear, then the encoder */
-		zero(m->G[0], (size_t)NF * D);
-		linear_backward(m->G[0], vg.head_w, vg.head_b, m->G[2], av->h, vw.head_w, NF, D, D);
-		enc_backward(m, av, &vw, &vg, bt->video, bt->vlen, B, L, c->dv, p);
-
-		/* query side: attention pooling, then the encoder */
-		zero(m->G[0], (size_t)Nq * T * D);
-		attnpool_backward(m->G[0], qg.head_w, m->dpooled, aq->pa, aq->h, qw.head_w, bt->qlen,
-		                  Nq, T, D);
-		enc_backward(m, aq, &qw, &qg, bt->query, bt->qlen, Nq, T, c->dt, p);
+	}
+	if (backward) {
+		Clock t0 = clock_now();
+		comm_allreduce(cm, m->g, m->np);
 		clock_add(&model_time[PHASE_BACKWARD], t0, clock_now());
 	}
 	if (parts)
 		parts->total = total;
+	free(vlo);
+	free(qlo);
 	return total;
+}
+
+float
+model_loss(Model *m, const Batch *bt, const LossConfig *lc, Rng *rng, LossParts *parts,
+           int backward)
+{
+	return model_loss_dp(m, bt, lc, rng, parts, backward, &comm_self);
 }
 
 /* ---- inference */
@@ -696,7 +818,7 @@ model_encode_videos(Model *m, int br, const float *video, const int *vlen, int B
 		float *o = out + (size_t)b0 * L * D;
 
 		enc_forward(m, &m->act[SIDE_VIDEO], &w, video + (size_t)b0 * L * c->dv, vlen + b0, nb,
-		            L, c->dv, 0.0f, NULL);
+		            L, c->dv, b0, 0.0f, NULL);
 		linear_forward(o, m->act[SIDE_VIDEO].h, w.head_w, w.head_b, nb * L, D, D);
 		for (int b = 0; b < nb; b++)
 			zero(o + ((size_t)b * L + vlen[b0 + b]) * D, (size_t)(L - vlen[b0 + b]) * D);
@@ -717,7 +839,7 @@ model_encode_queries(Model *m, int br, const float *query, const int *qlen, int 
 		int nq = MIN(chunk, Nq - q0);
 		Acts *a = &m->act[SIDE_QUERY];
 
-		enc_forward(m, a, &w, query + (size_t)q0 * T * c->dt, qlen + q0, nq, T, c->dt, 0.0f,
+		enc_forward(m, a, &w, query + (size_t)q0 * T * c->dt, qlen + q0, nq, T, c->dt, q0, 0.0f,
 		            NULL);
 		attnpool_forward(out + (size_t)q0 * D, a->pa, a->h, w.head_w, qlen + q0, nq, T, D);
 	}

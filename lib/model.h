@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "comm.h"
 #include "kd.h"
 #include "ptable.h"
 #include "rng.h"
@@ -59,6 +60,9 @@ typedef struct {
 	const int *qvid;           /* (Nq) index in 0..B-1 of the query's own video; every video has >= 1 */
 	const float *tau;          /* (Nq, L) teacher frame sims to own video (first vlen valid); NULL unless sim KD */
 	const float *tvideo;       /* (B, L, E) teacher frame features; NULL unless feature KD */
+	/* video and query hold videos v_first .. and queries q_first .. only (0: all): a
+	 * data-parallel rank's share (model_loss_dp reads no other rows) */
+	int v_first, q_first;
 } Batch;
 
 typedef struct Model Model;
@@ -77,14 +81,23 @@ size_t model_num_params(const Model *m);
 void   model_zero_grad(Model *m);
 
 /* Forward over one batch, the loss of doc/method.md with lc, and when backward is set its
- * gradient accumulated into the g blocks. rng drives dropout and negative sampling.
- * Returns the total; parts (may be NULL) gets every component (unweighted, per branch). */
+ * gradient accumulated into the g blocks. rng drives dropout and negative sampling; each
+ * sequence's dropout masks are keyed by its index in the batch. Returns the total; parts (may
+ * be NULL) gets every component (unweighted, per branch). model_loss_dp(.., &comm_self). */
 float  model_loss(Model *m, const Batch *b, const LossConfig *lc, Rng *rng, LossParts *parts,
                   int backward);
+/* The same step split over the ranks of c (doc/scale.md), in three stages per branch: this rank
+ * encodes its share of the videos and of the queries (comm_share of B and of Nq; only those
+ * rows of b->video and b->query are read, which may start at b->v_first, b->q_first), the embeddings are all-gathered, every rank computes
+ * the loss of the whole batch (identical everywhere, rng included) and back-propagates its own
+ * rows; with backward the ranks' gradients are then summed into every rank's g, so g must hold
+ * no other gradient when c->size > 1. Equal to model_loss up to the order of float sums. */
+float  model_loss_dp(Model *m, const Batch *b, const LossConfig *lc, Rng *rng, LossParts *parts,
+                     int backward, Comm *c);
 
 /* time model_loss has spent in each phase since the program started (threads.h), for
- * benchmarks: forward (encoders, heads, scores), loss (negative sampling, loss kernels),
- * backward */
+ * benchmarks: forward (encoders, heads, the all-gathers, scores), loss (negative sampling,
+ * loss kernels), backward (the all-reduce included) */
 enum { PHASE_FORWARD, PHASE_LOSS, PHASE_BACKWARD, NPHASE };
 extern Clock model_time[NPHASE];
 

@@ -37,10 +37,7 @@ last_end(const MpReader *r)
 static void
 note_end(RecFile *f)
 {
-	if ((size_t)f->n + 1 >= f->cap) {
-		f->cap = f->cap ? 2 * f->cap : 1024;
-		f->end = erealloc(f->end, f->cap * sizeof(*f->end));
-	}
+	f->end = egrow(f->end, &f->cap, (size_t)f->r->rec + 1, sizeof(*f->end));
 	f->end[f->r->rec] = last_end(f->r);
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "reduce.h"
+#include "rownorm.h"
 #include "util.h"
 
 void
@@ -69,14 +70,5 @@ reduce_frames(float *out, const float *x, long N, long M, long D)
 void
 reduce_l2norm_rows(float *x, long N, long D)
 {
-#pragma omp parallel for schedule(static) if (N * D >= 32768)
-	for (long i = 0; i < N; i++) {
-		float *r = x + i * D;
-		double s = 0;
-		for (long j = 0; j < D; j++)
-			s += (double)r[j] * r[j];
-		double den = sqrt(s) + REDUCE_EPS;
-		for (long j = 0; j < D; j++)
-			r[j] = (float)(r[j] / den);
-	}
+	rownorm_eps(x, N, D, REDUCE_EPS);
 }

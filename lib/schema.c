@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idindex.h"
 #include "mpio.h"
 #include "schema.h"
 #include "util.h"
@@ -158,12 +159,6 @@ schema_kind(const char *kind)
 
 /* ---- state ---- */
 
-typedef struct {
-	const char *p;
-	uint32_t n;
-	int idx;
-} IdRef;
-
 struct SchemaState {
 	const MpReader *r;
 	const SchemaKind *k;       /* NULL: unknown kind (only without check) */
@@ -171,19 +166,12 @@ struct SchemaState {
 	msgpack_sbuffer sb;        /* the header, re-packed: hdr points into it */
 	msgpack_unpacked hu;
 	const msgpack_object *hdr;
-	IdRef *vids;               /* header 'videos' sorted by id, for membership */
+	char **vid;                /* header 'videos', copied NUL-terminated */
 	size_t nvids;
+	IdIndex vix;               /* over vid */
+	unsigned char *listed;     /* (nvids) ranking: the videos of the item's top so far */
 	long sum;                  /* checkpoint: elements of the tensors so far */
 };
-
-static int
-cmp_idref(const void *a, const void *b)
-{
-	const IdRef *x = a, *y = b;
-	int c = memcmp(x->p, y->p, MIN(x->n, y->n));
-
-	return c ? c : (x->n > y->n) - (x->n < y->n);
-}
 
 /* ---- typed access (types already checked by the table) ---- */
 
@@ -539,24 +527,29 @@ check_map(SchemaState *s, const msgpack_object *map, const SchemaKey *keys, cons
 /* ---- invariants beyond the table ---- */
 
 static void
-sort_videos(SchemaState *s)
+index_videos(SchemaState *s)
 {
 	const msgpack_object *v = find_n(s->hdr, "videos", 6);
+
+	int a, b;
 
 	s->nvids = v->via.array.size;
 	if (!s->nvids)
 		mpr_die(s->r, "key 'videos': empty");
-	s->vids = emalloc(s->nvids * sizeof(*s->vids));
+	if (s->nvids > INT32_MAX)
+		mpr_die(s->r, "key 'videos': %zu ids, more than %d", s->nvids, INT32_MAX);
+	s->vid = ecalloc(s->nvids, sizeof(*s->vid));
 	for (size_t i = 0; i < s->nvids; i++) {
-		s->vids[i].p = v->via.array.ptr[i].via.str.ptr;
-		s->vids[i].n = v->via.array.ptr[i].via.str.size;
-		s->vids[i].idx = (int)i;
+		const msgpack_object *x = &v->via.array.ptr[i];
+		if (memchr(x->via.str.ptr, '\0', x->via.str.size))
+			mpr_die(s->r, "key 'videos': a NUL byte in id %zu", i);
+		s->vid[i] = emalloc(x->via.str.size + 1);
+		memcpy(s->vid[i], x->via.str.ptr, x->via.str.size);
+		s->vid[i][x->via.str.size] = '\0';
 	}
-	qsort(s->vids, s->nvids, sizeof(*s->vids), cmp_idref);
-	for (size_t i = 1; i < s->nvids; i++)
-		if (cmp_idref(&s->vids[i - 1], &s->vids[i]) == 0)
-			mpr_die(s->r, "key 'videos': duplicate id '%.*s'", (int)MIN(s->vids[i].n, 128),
-			        s->vids[i].p);
+	if (idindex_of(&s->vix, s->vid, (int)s->nvids, &a, &b))
+		mpr_die(s->r, "key 'videos': duplicate id '%.128s'", s->vid[b]);
+	s->listed = ecalloc(s->nvids, 1);
 }
 
 /* column of the item's own video in the header's videos; dies when absent */
@@ -564,13 +557,12 @@ static int
 own_video(SchemaState *s, const msgpack_object *o)
 {
 	const msgpack_object *v = find_n(o, "video", 5);
-	IdRef key = { v->via.str.ptr, v->via.str.size, -1 }, *f;
+	const long *c = idindex_getn(&s->vix, v->via.str.ptr, v->via.str.size);
 
-	f = bsearch(&key, s->vids, s->nvids, sizeof(*s->vids), cmp_idref);
-	if (!f)
+	if (!c)
 		mpr_die(s->r, "key 'video': '%.*s' is not in the header's videos",
-		        (int)MIN(key.n, 128), key.p);
-	return f->idx;
+		        (int)MIN(v->via.str.size, 128), v->via.str.ptr);
+	return (int)*c;
 }
 
 static void
@@ -616,7 +608,7 @@ static void
 check_scores(SchemaState *s, int phase, const msgpack_object *o)
 {
 	if (phase == 0) {
-		sort_videos(s);
+		index_videos(s);
 		unique_branches(s);
 	} else if (phase == 1) {
 		own_video(s, o);
@@ -632,7 +624,7 @@ check_ranking(SchemaState *s, int phase, const msgpack_object *o)
 	float prev = INFINITY, f;
 
 	if (phase == 0) {
-		sort_videos(s);
+		index_videos(s);
 		return;
 	}
 	if (phase != 1)
@@ -647,16 +639,17 @@ check_ranking(SchemaState *s, int phase, const msgpack_object *o)
 		if ((t == own) != (i + 1 == rank))
 			mpr_die(s->r, "key 'top': disagrees with 'rank' %ld (own video is column %d, "
 			        "top[%u] = %d)", rank, own, i, (int)t);
-		for (uint32_t j = 0; j < i; j++) {
-			int32_t u;
-			memcpy(&u, top->via.bin.ptr + 4 * j, 4);
-			if (u == t)
-				mpr_die(s->r, "key 'top': video %d listed twice", (int)t);
-		}
+		if (s->listed[t]++)
+			mpr_die(s->r, "key 'top': video %d listed twice", (int)t);
 		memcpy(&f, ts->via.bin.ptr + 4 * i, 4);
 		if (f > prev)
 			mpr_die(s->r, "key 'topscore': increases at element %u", i);
 		prev = f;
+	}
+	for (uint32_t i = 0; i < top->via.bin.size / 4; i++) {
+		int32_t t;
+		memcpy(&t, top->via.bin.ptr + 4 * i, 4);
+		s->listed[t] = 0;
 	}
 }
 
@@ -803,7 +796,10 @@ schema_close(SchemaState *s)
 {
 	if (s->check && s->k->check)
 		s->k->check(s, 2, NULL);
-	free(s->vids);
+	for (size_t i = 0; s->vid && i < s->nvids; i++)
+		free(s->vid[i]);
+	free(s->vid), free(s->listed);
+	idindex_free(&s->vix);
 	msgpack_unpacked_destroy(&s->hu);
 	msgpack_sbuffer_destroy(&s->sb);
 	free(s);

@@ -17,6 +17,7 @@
 
 #include <cblas.h>
 
+#include "rownorm.h"
 #include "score.h"
 #include "threads.h"
 #include "util.h"
@@ -28,28 +29,6 @@
 #define SCORE_FCHUNK 2048     /* frames per sgemm (whole videos) */
 #endif
 #define SCORE_LANES 16        /* query block padded to a multiple of this */
-
-/* inv (nf) = 1 / max(|x_t|, 1e-12) for rows x (nf, D); sums of squares in SCORE_LANES float
- * partial sums (vectorised), added up in double */
-static void
-inv_norms(float *inv, const float *x, long nf, int D)
-{
-#pragma omp parallel for schedule(static) if (nf * D >= 32768)
-	for (long t = 0; t < nf; t++) {
-		const float *r = x + t * D;
-		float part[SCORE_LANES] = { 0 };
-		double ss = 0;
-		int j = 0;
-		for (; j + SCORE_LANES <= D; j += SCORE_LANES)
-			for (int l = 0; l < SCORE_LANES; l++)
-				part[l] += r[j + l] * r[j + l];
-		for (; j < D; j++)
-			ss += (double)r[j] * r[j];
-		for (int l = 0; l < SCORE_LANES; l++)
-			ss += part[l];
-		inv[t] = (float)(1.0 / fmax(sqrt(ss), 1e-12));
-	}
-}
 
 /* m (nb) = max over rows t < n of x[t, :] * inv[t]; x (n, nb), nb a multiple of SCORE_LANES
  * (the fixed-length inner loop is what gcc -O2 vectorises) */
@@ -97,7 +76,7 @@ score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *o
 	}
 
 	inv = efloats((size_t)nf);
-	inv_norms(inv, frames + F0 * D, nf, D);
+	rownorm_inv(inv, frames + F0 * D, nf, D);
 	qn = efloats((size_t)SCORE_QB * D);
 	buf = efloats((size_t)SCORE_QB * maxrun);
 	mx = efloats((size_t)SCORE_QB * max_threads());
@@ -107,11 +86,7 @@ score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *o
 		int nbp = (nb + SCORE_LANES - 1) / SCORE_LANES * SCORE_LANES;  /* columns nb.. are computed, ignored */
 
 		memcpy(qn, q + (size_t)i0 * D, (size_t)nb * D * sizeof(*qn));
-		inv_norms(buf, qn, nb, D);
-#pragma omp parallel for schedule(static) if ((long)nb * D >= 32768)
-		for (int i = 0; i < nb; i++)
-			for (int j = 0; j < D; j++)
-				qn[(size_t)i * D + j] *= buf[i];
+		rownorm_unit(qn, nb, D);
 		for (int r = 0; r < nrun; r++) {
 			int v0 = run[r], v1 = run[r + 1];
 			long f0 = off[v0], n = (long)off[v1] - f0;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,92 @@ erealloc(void *p, size_t n)
 	if (!p)
 		nomem(1, n);
 	return p;
+}
+
+void *
+egrow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 16;
+
+	if (need <= *cap)
+		return p;
+	while (c < need)
+		c = c <= SIZE_MAX / 2 ? 2 * c : need;
+	if (c > SIZE_MAX / size)
+		nomem(c, size);
+	*cap = c;
+	return erealloc(p, c * size);
+}
+
+float *
+efloats_grow(float *p, size_t *cap, size_t need)
+{
+	if (need <= *cap && p)
+		return p;
+	free(p);
+	*cap = need + need / 4 + 16;
+	return efloats(*cap);
+}
+
+char *
+slurp(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	size_t n = 0, cap = 0;
+	char *buf = NULL;
+
+	if (fd < 0)
+		die("open %s:", path);
+	if (fstat(fd, &st))
+		die("stat %s:", path);
+	if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > max)
+		die("%s: %lld bytes, more than the %zu this file may have", path,
+		    (long long)st.st_size, max);
+	/* a regular file: what fstat says, read until a read of 0 bytes; else grown as it comes */
+	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 0;
+	buf = emalloc(cap);
+	for (;;) {
+		ssize_t k;
+		if (!S_ISREG(st.st_mode) && n + 1 >= cap)
+			buf = egrow(buf, &cap, n + 4096, 1);
+		k = read(fd, buf + n, cap - n - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			die("read %s:", path);
+		if (k == 0)
+			break;
+		n += (size_t)k;
+		if (n > max)
+			die("%s: more than the %zu bytes this file may have", path, max);
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	else if (strlen(buf) != n)
+		die("%s: a NUL byte at offset %zu (not a text file?)", path, strlen(buf));
+	return buf;
+}
+
+char *
+estrfmt(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die("estrfmt: bad format");
+	s = emalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
 }
 
 char *

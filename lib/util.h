@@ -26,6 +26,18 @@ void *emalloc(size_t n);
 void *ecalloc(size_t nmemb, size_t size);
 void *erealloc(void *p, size_t n);
 char *estrdup(const char *s);
+/* the printf of fmt in a new string */
+char *estrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* p (a growable array of *cap elements of size bytes) with room for need elements: *cap
+ * doubled (from 16) until it is enough; p = egrow(p, &cap, n + 1, sizeof(*p)) before p[n++] */
+void *egrow(void *p, size_t *cap, size_t need, size_t size);
+/* a scratch buffer of floats (efloats) with room for need: p itself when *cap is enough, else p
+ * freed and a new one of need + need / 4 + 16 in *cap (contents not kept) */
+float *efloats_grow(float *p, size_t *cap, size_t need);
+/* the whole file path (a regular file, a pipe, a device), NUL-terminated; dies naming the file
+ * when it cannot be read or holds more than max bytes. len NULL: a text file, and a NUL byte in
+ * it dies (with its offset); else *len = the bytes read, any bytes allowed */
+char *slurp(const char *path, size_t max, size_t *len);
 /* aligned to 64 bytes (cache line, AVX-512), zero-filled; free with free() */
 float *efloats(size_t n);
 

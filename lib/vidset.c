@@ -6,73 +6,12 @@
 #include "util.h"
 #include "vidset.h"
 
-/* ---- id index ---- */
-
-struct IdIdx {
-	const char *id;
-	int i;
-};
-
-static int
-cmp_ididx(const void *a, const void *b)
-{
-	return strcmp(((const struct IdIdx *)a)->id, ((const struct IdIdx *)b)->id);
-}
-
-void
-idindex_sort(IdIndex *x, char **id, int n)
-{
-	x->n = n;
-	x->x = emalloc((size_t)MAX(n, 1) * sizeof(*x->x));
-	for (int i = 0; i < n; i++)
-		x->x[i] = (struct IdIdx){ id[i], i };
-	qsort(x->x, (size_t)n, sizeof(*x->x), cmp_ididx);
-}
-
-int
-idindex_dup(const IdIndex *x, int *a, int *b)
-{
-	for (int i = 1; i < x->n; i++)
-		if (strcmp(x->x[i - 1].id, x->x[i].id) == 0) {
-			*a = x->x[i - 1].i;
-			*b = x->x[i].i;
-			return 1;
-		}
-	return 0;
-}
-
-void
-idindex_build(IdIndex *x, char **id, int n, const char *file)
-{
-	int a, b;
-
-	idindex_sort(x, id, n);
-	if (idindex_dup(x, &a, &b))
-		die("%s: video id '%s' appears twice", file, id[b]);
-}
-
-int
-idindex_find(const IdIndex *x, const char *s)
-{
-	struct IdIdx key = { s, 0 };
-	const struct IdIdx *f = bsearch(&key, x->x, (size_t)x->n, sizeof(*x->x), cmp_ididx);
-
-	return f ? f->i : -1;
-}
-
-void
-idindex_free(IdIndex *x)
-{
-	free(x->x);
-	x->x = NULL;
-	x->n = 0;
-}
+/* ---- ids of a stream ---- */
 
 void
 idlist_add(IdList *l, const char *id)
 {
-	if (l->n % 1024 == 0)
-		l->id = erealloc(l->id, ((size_t)l->n + 1024) * sizeof(*l->id));
+	l->id = egrow(l->id, &l->cap, (size_t)l->n + 1, sizeof(*l->id));
 	l->id[l->n++] = estrdup(id);
 }
 
@@ -82,10 +21,9 @@ idlist_check(IdList *l, const char *file, const char *what)
 	IdIndex x;
 	int a, b;
 
-	idindex_sort(&x, l->id, l->n);
-	if (idindex_dup(&x, &a, &b))
-		die("%s: record %d: %s id '%s' appears twice (also record %d)", file, MAX(a, b) + 1,
-		    what, l->id[b], MIN(a, b) + 1);
+	if (idindex_of(&x, l->id, l->n, &a, &b))
+		die("%s: record %d: %s id '%s' appears twice (also record %d)", file, b + 1, what,
+		    l->id[b], a + 1);
 	idindex_free(&x);
 	for (int i = 0; i < l->n; i++)
 		free(l->id[i]);
@@ -99,12 +37,13 @@ void
 vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *what)
 {
 	const msgpack_object *o;
-	long cap = 0, fcap = 0, tot = 0;
+	size_t icap = 0, ocap = 0, fcap[VIDSET_MAXKEYS] = { 0 };
+	long tot = 0;
 
 	CHECK(nkeys >= 1 && nkeys <= VIDSET_MAXKEYS);
 	memset(V, 0, sizeof(*V));
 	V->nkeys = nkeys;
-	V->off = emalloc(sizeof(*V->off));
+	V->off = egrow(NULL, &ocap, 1, sizeof(*V->off));
 	V->off[0] = 0;
 	while ((o = mpr_next(r))) {
 		long n = mpr_int(r, o, "n");
@@ -115,16 +54,10 @@ vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *
 			mpr_die(r, "more than %ld frames in all", (1L << 31) / 2);
 		for (int k = 0; k < nkeys; k++)
 			mpr_f32n(r, o, keys[k], (size_t)(n * D));
-		if (V->nv == cap) {
-			cap = cap ? 2 * cap : 1024;
-			V->id = erealloc(V->id, (size_t)cap * sizeof(*V->id));
-			V->off = erealloc(V->off, ((size_t)cap + 1) * sizeof(*V->off));
-		}
-		if (tot + n > fcap) {
-			fcap = MAX(2 * fcap, tot + n + 4096);
-			for (int k = 0; k < nkeys; k++)
-				V->fr[k] = erealloc(V->fr[k], (size_t)fcap * D * sizeof(float));
-		}
+		V->id = egrow(V->id, &icap, (size_t)V->nv + 1, sizeof(*V->id));
+		V->off = egrow(V->off, &ocap, (size_t)V->nv + 2, sizeof(*V->off));
+		for (int k = 0; k < nkeys; k++)
+			V->fr[k] = egrow(V->fr[k], &fcap[k], (size_t)((tot + n) * D), sizeof(float));
 		V->id[V->nv] = mpr_strdup(r, o, "id");
 		for (int k = 0; k < nkeys; k++)
 			mpr_f32(r, o, keys[k], V->fr[k] + (size_t)tot * D, (size_t)(n * D));

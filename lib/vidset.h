@@ -1,6 +1,6 @@
 /* vidset: a whole stream of videos held in memory, as rank and teacher-sim score against it:
  * ids, frame offsets, the frames of one or more tensor keys concatenated (one (frames, D) array
- * per key), and an id -> index lookup. Reads encoded-videos (keys: the branches wanted) or
+ * per key), and an id -> index lookup (lib/idindex). Reads encoded-videos (keys: the branches wanted) or
  * video-features (key "x") items {id, n, <key> f32[n, D]}, with the checks both tools need
  * (frame counts, total size, duplicate ids, empty input), the header checks shared by a
  * video stream and the query stream scored against it (same dim, same split), and the header
@@ -10,17 +10,12 @@
 #ifndef VIDSET_H
 #define VIDSET_H
 
+#include "idindex.h"
 #include "mpio.h"
 
 #define VIDSET_MAXKEYS 8
 #define VIDSET_MAXDIM (1L << 16)
 #define VIDSET_MAXN (1L << 20)     /* frames per video accepted */
-
-/* ids sorted for lookup; id points into the caller's array */
-typedef struct {
-	int n;
-	struct IdIdx *x;           /* (n) (id, index) sorted by id */
-} IdIndex;
 
 typedef struct {
 	int nv;
@@ -31,20 +26,11 @@ typedef struct {
 	IdIndex ix;                /* over id */
 } VidSet;
 
-/* index of id[0..n-1]; dies "FILE: video id 'X' appears twice" */
-void idindex_build(IdIndex *x, char **id, int n, const char *file);
-/* index of id[0..n-1] without the duplicate check */
-void idindex_sort(IdIndex *x, char **id, int n);
-/* 1 when two ids are equal, with their indices in *a and *b (the first such pair in id order) */
-int  idindex_dup(const IdIndex *x, int *a, int *b);
-/* index of s in the ids, or -1 */
-int  idindex_find(const IdIndex *x, const char *s);
-void idindex_free(IdIndex *x);
-
 /* the ids of a stream's items, added as read (item i is record i + 1), checked at the end */
 typedef struct {
 	char **id;
 	int n;
+	size_t cap;
 } IdList;
 void idlist_add(IdList *l, const char *id);
 /* dies "FILE: record I: WHAT id 'X' appears twice (also record J)"; then frees the list */

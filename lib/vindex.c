@@ -12,6 +12,7 @@
 #include <cblas.h>
 #include <zlib.h>
 
+#include "rownorm.h"
 #include "util.h"
 #include "vindex.h"
 
@@ -96,16 +97,7 @@ float_of16(uint16_t h)
 void
 vx_normalise(float *x, long n, int D)
 {
-	for (long t = 0; t < n; t++) {
-		float *r = x + t * D;
-		double ss = 0;
-		float inv;
-		for (int j = 0; j < D; j++)
-			ss += (double)r[j] * r[j];
-		inv = (float)(1.0 / fmax(sqrt(ss), 1e-12));
-		for (int j = 0; j < D; j++)
-			r[j] *= inv;
-	}
+	rownorm_unit(x, n, D);
 }
 
 /* sq8 parameters (min, step per dim) from the unit frames x (n, D) */

@@ -16,6 +16,8 @@
 #       (15,753 queries x 4,430 videos, two branches)
 #   (d) $TBIN/bench_import (prvr-import at TVR scale x BENCH_IMPORT_SCALE, default 1) and any other
 #       $TBIN/bench_* program, run without arguments
+#   (e) tests/bench_mpi.sh: the data-parallel training step at the TVR shape under mpirun at
+#       P = 1 and 2 ranks of 1 thread (time per step, bytes exchanged; doc/scale.md)
 # Environment: BIN (tools, default bin), TBIN (bench_* programs, default obj/testbin),
 # BENCH_REPS (default 3), BENCH_THREADS (thread counts,
 # default "1 2"; (c) and (d) use the last), BENCH_QUICK=1 (a tenth of every size in (a) and (c),
@@ -213,10 +215,13 @@ if [ -x "$TBIN/bench_import" ]; then
 fi
 for b in "$TBIN"/bench_*; do
 	case ${b##*/} in
-	bench_rank | bench_step | bench_import | 'bench_*') continue ;;
+	bench_rank | bench_step | bench_import | bench_mpi | 'bench_*') continue ;;
 	esac
 	[ -x "$b" ] || continue
 	say "${b##*/}"
 	"$b" || say "    FAILED: ${b##*/} exit $?"
 done
+say ""
+say "(e) data-parallel training step under MPI (tests/bench_mpi.sh)"
+TBIN=$TBIN "$(dirname "$0")/bench_mpi.sh"
 BIN=$BIN BENCH_DIR=$W/scale BENCH_THREADS=$J "$(dirname "$0")/bench_scale.sh" || say "    FAILED: bench_scale.sh exit $?"

@@ -111,16 +111,6 @@ h5put(hid_t f, const char *key, hsize_t r, hsize_t c, const float *x)
 	H5Sclose(sp);
 }
 
-static char *
-strfmt_path(const char *a, const char *b)
-{
-	size_t n = strlen(a) + strlen(b) + 2;
-	char *p = emalloc(n);
-
-	snprintf(p, n, "%s/%s", a, b);
-	return p;
-}
-
 static hid_t
 h5new(const char *path)
 {
@@ -215,9 +205,9 @@ generate(const char *root, long V, long ntrain)
 	}
 
 	/* HDF5: teacher frames, RoBERTa tokens, CLIP text */
-	tpath = strfmt_path(root, "tvr/FeatureData/new_clip_vit_32_tvr_vid_features.hdf5");
-	rpath = strfmt_path(root, "tvr/TextData/roberta_tvr_query_feat.hdf5");
-	cpath = strfmt_path(root, "tvr/TextData/clip_ViT_B_32_tvr_query_feat.hdf5");
+	tpath = estrfmt("%s/%s", root, "tvr/FeatureData/new_clip_vit_32_tvr_vid_features.hdf5");
+	rpath = estrfmt("%s/%s", root, "tvr/TextData/roberta_tvr_query_feat.hdf5");
+	cpath = estrfmt("%s/%s", root, "tvr/TextData/clip_ViT_B_32_tvr_query_feat.hdf5");
 	ft = h5new(tpath);
 	fr = h5new(rpath);
 	fc = h5new(cpath);

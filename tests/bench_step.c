@@ -151,7 +151,7 @@ bench(const Preset *p, int steps, const int *js, int nj)
 		qlen[q] = T;
 		qvid[q] = q % B;
 	}
-	bt = (Batch){B, L, video, vlen, Nq, T, query, qlen, qvid, tau, NULL};
+	bt = (Batch){B, L, video, vlen, Nq, T, query, qlen, qvid, tau, NULL, 0, 0};
 
 	m = model_new(&c);
 	model_init(m, &r);

@@ -195,10 +195,12 @@ crafted_query(const char *name, long dim)
 
 	path(p, sizeof(p), name);
 	w = mpw_open(p, 0);
-	mpw_header(w, "query-features", 1, 3);
+	mpw_header(w, "query-features", 1, 5);
 	mpw_kv_str(w, "role", "teacher");
 	mpw_kv_int(w, "dim", dim);
 	mpw_kv_str(w, "split", "train");
+	mpw_kv_bool(w, "reduced", 1);
+	mpw_kv_bool(w, "normalized", 0);
 	mpw_record_done(w);
 	mpw_map(w, 4);
 	mpw_kv_str(w, "id", "q0");

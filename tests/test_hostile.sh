@@ -156,14 +156,15 @@ ls "$d"/k/*.tmp.* >/dev/null 2>&1 && notok "temporary files left: $(ls "$d"/k/*.
 # ---- ids: duplicates, NUL, tab, newline
 # video-features (teacher, reduced, dim 1) of videos v0, v1; query-features of ids and videos
 videos() {
-	mp_header video-features 2 4
+	mp_header video-features 2 5
 	mp_str role; mp_str teacher; mp_str dim; mp_int 1; mp_str split; mp_str t
-	mp_str reduced; mp_true
+	mp_str reduced; mp_true; mp_str normalized; mp_false
 	for v in v0 v1; do mp_map 3; mp_str id; mp_str $v; mp_str n; mp_int 1; mp_str x; mp_f32 1; done
 }
 queries() {  # queries X1 X2: two queries with these f32 values, ids q0 and q0 (a duplicate)
-	mp_header query-features 2 3
+	mp_header query-features 2 5
 	mp_str role; mp_str teacher; mp_str dim; mp_int 1; mp_str split; mp_str t
+	mp_str reduced; mp_true; mp_str normalized; mp_false
 	mp_map 4; mp_str id; mp_str q0; mp_str video; mp_str v0; mp_str n; mp_int 1; mp_str x; mp_f32 "$1"
 	mp_map 4; mp_str id; mp_str q0; mp_str video; mp_str v1; mp_str n; mp_int 1; mp_str x; mp_f32 "$2"
 }
@@ -186,21 +187,24 @@ refused "rank -s: duplicate query id" "sc.mp: record 2: query id 'q0' appears tw
 # before its dot products and gets the cosines right)
 mp_f32hex() { case $1 in 3e38) echo e6 b1 61 7f ;; *) echo 00 00 80 3f ;; esac; }
 {
-	mp_header video-features 1 4
+	mp_header video-features 1 5
 	mp_str role; mp_str teacher; mp_str dim; mp_int 1; mp_str split; mp_str t; mp_str reduced; mp_true
+	mp_str normalized; mp_false
 	mp_map 3; mp_str id; mp_str v0; mp_str n; mp_int 1; mp_str x; mp_f32 3e38
 } > "$d/tv1.mp"
 {
-	mp_header query-features 1 3
+	mp_header query-features 1 5
 	mp_str role; mp_str teacher; mp_str dim; mp_int 1; mp_str split; mp_str t
+	mp_str reduced; mp_true; mp_str normalized; mp_false
 	mp_map 4; mp_str id; mp_str q0; mp_str video; mp_str v0; mp_str n; mp_int 1; mp_str x; mp_f32 3e38
 } > "$d/tq1.mp"
 refused "teacher-sim: 3e38 features" "query 'q0': a similarity overflows float32" \
 	$B/teacher-sim -Q -v "$d/tv1.mp" -q "$d/tq1.mp"
 # ids with a NUL, a tab, a newline (mp_str counts the bytes printf writes)
 id_stream() {  # id_stream KIND ID: one raw student video or ranking item with that id
-	mp_header video-features 1 4
+	mp_header video-features 1 5
 	mp_str role; mp_str student; mp_str dim; mp_int 1; mp_str split; mp_str t; mp_str reduced; mp_false
+	mp_str normalized; mp_false
 	mp_map 3; mp_str id; mp_hex a3 61 "$1" 62; mp_str n; mp_int 1; mp_str x; mp_f32 1
 }
 id_stream 00 > "$d/nul.mp"
@@ -211,8 +215,8 @@ for c in 09:tab 0a:newline; do
 		mp_header ranking 1 5
 		mp_str videos; mp_arr 1; mp_str v0; mp_str k; mp_int 1; mp_str score; mp_str inh
 		mp_str beta; mp_hex c0; mp_str split; mp_str t
-		mp_map 4; mp_str id; mp_hex a3 61 "${c%%:*}" 62; mp_str video; mp_str v0
-		mp_str rank; mp_int 1; mp_str top; mp_hex c4 04 00 00 00 00
+		mp_map 5; mp_str id; mp_hex a3 61 "${c%%:*}" 62; mp_str video; mp_str v0
+		mp_str rank; mp_int 1; mp_str top; mp_hex c4 04 00 00 00 00; mp_str topscore; mp_f32 1
 	} > "$d/rk-${c#*:}.mp"
 	refused "metrics -r: a ${c#*:} in an id" "record 1: 'id': a tab, newline, CR or NUL byte in an id" \
 		$B/metrics -q -i "$d/rk-${c#*:}.mp" -r "$d/ranks.tsv"

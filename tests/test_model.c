@@ -28,7 +28,7 @@ static int vlen[B] = {5, 3, 2}, qlen[NQ] = {4, 2, 1, 3, 4}, qvid[NQ] = {0, 0, 1,
 static Batch
 make_batch(void)
 {
-	Batch b = {B, L, video, vlen, NQ, T, query, qlen, qvid, tau, tvideo};
+	Batch b = {B, L, video, vlen, NQ, T, query, qlen, qvid, tau, tvideo, 0, 0};
 	return b;
 }
 

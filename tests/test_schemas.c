@@ -20,20 +20,9 @@ static char *
 slurp_page(const char *dir, const char *name)
 {
 	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (!(f = fopen(path, "rb")))
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = emalloc((size_t)n + 1);
-	buf[fread(buf, 1, (size_t)n, f)] = 0;
-	fclose(f);
-	return buf;
+	return access(path, R_OK) ? NULL : slurp(path, 1 << 20, NULL);
 }
 
 /* `key` on the page */

@@ -165,7 +165,7 @@ mkdir -p "$T/o" && rm -f "$T/o/"*
 "$TBIN/test_metrics" gen-small badown >"$T/bad.mp"
 if "$BIN/metrics" -q -i "$T/bad.mp" -o "$T/o/m.mp" -r "$T/o/r.tsv" 2>"$T/err"; then
 	bad "metrics: own video not listed must fail"
-elif grep -q "record 5: own video 'v7' is not in the header's videos" "$T/err" &&
+elif grep -q "record 5: key 'video': 'v7' is not in the header's videos" "$T/err" &&
      [ "$(wc -l <"$T/err")" -eq 1 ] && [ -z "$(ls "$T/o")" ]; then
 	ok "metrics: own video not listed (no -o or -r file left)"
 else

@@ -31,10 +31,12 @@
 #include "evalm.h"
 #include "mpio.h"
 #include "opts.h"
+#include "rownorm.h"
 #include "schema.h"
 #include "rng.h"
 #include "schedule.h"
 #include "threads.h"
+#include "trainlog.h"
 #include "util.h"
 #include "vidset.h"
 
@@ -249,21 +251,6 @@ static const struct option io_opts[] = {
 
 /* ---- the teacher: unit clip embeddings (mean of frames) and unit caption embeddings ---- */
 
-static void
-unit_rows(float *x, long n, int E)
-{
-	for (long i = 0; i < n; i++) {
-		float *r = x + (size_t)i * E;
-		double s = 0;
-		for (int j = 0; j < E; j++)
-			s += (double)r[j] * r[j];
-		s = sqrt(s);
-		s = s > 1e-12 ? s : 1e-12;
-		for (int j = 0; j < E; j++)
-			r[j] = (float)(r[j] / s);
-	}
-}
-
 /* tv (nv, E) from the teacher frames of d */
 static float *
 teacher_clips(const Dataset *d)
@@ -282,7 +269,7 @@ teacher_clips(const Dataset *d)
 		for (int j = 0; j < E; j++)
 			o[j] /= (float)d->vlen[v];
 	}
-	unit_rows(tv, d->nv, E);
+	rownorm_unit(tv, d->nv, E);
 	free(fr);
 	return tv;
 }
@@ -294,6 +281,7 @@ teacher_captions(const char *path, const Dataset *d)
 	MpReader *r = mpr_open(path);
 	const msgpack_object *h = schema_header(r, "query-features"), *o;
 	IdIndex x;
+	int a, b;
 	char *seen = ecalloc((size_t)d->nq, 1), role[32], id[512], vid[512];
 	float *tq;
 	long dim, n;
@@ -306,7 +294,7 @@ teacher_captions(const char *path, const Dataset *d)
 	if (dim != d->E)
 		mpr_die(r, "dim %ld, but the teacher video stream has %d", dim, d->E);
 	tq = efloats((size_t)d->nq * d->E);
-	idindex_sort(&x, d->qid, d->nq);
+	CHECK(!idindex_of(&x, d->qid, d->nq, &a, &b));   /* d's ids were checked when read */
 	while ((o = mpr_next(r))) {
 		int q;
 		mpr_strcpy(r, o, "id", id, sizeof(id));
@@ -328,7 +316,7 @@ teacher_captions(const char *path, const Dataset *d)
 		if (!seen[q])
 			die("%s: no teacher embedding for caption '%s'", r->name, d->qid[q]);
 	mpr_close(r);
-	unit_rows(tq, d->nq, d->E);
+	rownorm_unit(tq, d->nq, d->E);
 	idindex_free(&x);
 	free(seen);
 	return tq;
@@ -342,16 +330,6 @@ typedef struct {
 	int *vlen, *qlen, *qvid, *pick;
 	size_t capv, capq, capt, captq, captv;
 } DeBatchBuf;
-
-static float *
-growf(float *p, size_t *cap, size_t need)
-{
-	if (need <= *cap && p)
-		return p;
-	free(p);
-	*cap = need + need / 4;
-	return efloats(*cap);
-}
 
 static void
 make_batch(DeBatchBuf *bb, const Dataset *d, const int *vids, int B, int captions, const float *tv,
@@ -392,8 +370,8 @@ make_batch(DeBatchBuf *bb, const Dataset *d, const int *vids, int B, int caption
 			rq += bb->qlen[q];
 		}
 	}
-	bb->video = growf(bb->video, &bb->capv, (size_t)rv * d->dv);
-	bb->query = growf(bb->query, &bb->capq, (size_t)rq * d->dt);
+	bb->video = efloats_grow(bb->video, &bb->capv, (size_t)rv * d->dv);
+	bb->query = efloats_grow(bb->query, &bb->capq, (size_t)rq * d->dt);
 	rv = 0;
 	for (int i = 0; i < B; i++) {
 		data_videos(d, vids[i], 1, bb->video + (size_t)rv * d->dv);
@@ -408,9 +386,9 @@ make_batch(DeBatchBuf *bb, const Dataset *d, const int *vids, int B, int caption
 	if (tv) {
 		/* tau (Nq, B) = teacher cosines of each caption to every video of the batch: the unit
 		 * embeddings gathered, then one product */
-		bb->tau = growf(bb->tau, &bb->capt, (size_t)Nq * B);
-		bb->tqb = growf(bb->tqb, &bb->captq, (size_t)Nq * E);
-		bb->tvb = growf(bb->tvb, &bb->captv, (size_t)B * E);
+		bb->tau = efloats_grow(bb->tau, &bb->capt, (size_t)Nq * B);
+		bb->tqb = efloats_grow(bb->tqb, &bb->captq, (size_t)Nq * E);
+		bb->tvb = efloats_grow(bb->tvb, &bb->captv, (size_t)B * E);
 		for (int q = 0; q < Nq; q++)
 			memcpy(bb->tqb + (size_t)q * E, tq + (size_t)bb->pick[q] * E,
 			       (size_t)E * sizeof(float));
@@ -533,63 +511,15 @@ write_scores(const char *path, DeModel *m, const Dataset *d)
 
 /* ---- the training log ---- */
 
-static MpWriter *
-log_open(const char *path, const Config *c)
-{
-	MpWriter *w;
-
-	if (!path)
-		return NULL;
-	w = mpw_open(path, 0);
-	mpw_header(w, "train-log", -1, 2);
-	mpw_key(w, "config");
-	opts_pack(w, opts, NOPTS, c);
-	mpw_kv_bool(w, "eval_loss", 0);
-	mpw_record_done(w);
-	return w;
-}
-
+/* the step record (lib/trainlog) with the Dual Encoding's components */
 static void
 log_step(MpWriter *w, int e, long step, double lr, double kdw, const DeLossParts *p)
 {
-	if (!w)
-		return;
-	mpw_map(w, 9);
-	mpw_kv_str(w, "type", "step");
-	mpw_kv_int(w, "epoch", e);
-	mpw_kv_int(w, "step", step);
-	mpw_kv_f64(w, "lr", lr);
-	mpw_kv_f64(w, "kd_weight", kdw);
-	mpw_kv_f64(w, "loss", p->total);
-	mpw_kv_f64(w, "de_trip_t2v", p->trip_t2v);
-	mpw_kv_f64(w, "de_trip_v2t", p->trip_v2t);
-	mpw_kv_f64(w, "de_kd", p->kd);
-	mpw_record_done(w);
-}
+	const LogPart part[3] = {
+		{ "de_trip_t2v", p->trip_t2v }, { "de_trip_v2t", p->trip_v2t }, { "de_kd", p->kd },
+	};
 
-static void
-log_epoch(MpWriter *w, int e, long step, double loss, const Metrics *val, int best, double secs)
-{
-	if (!w)
-		return;
-	mpw_map(w, 6 + (val ? 8 : 0));
-	mpw_kv_str(w, "type", "epoch");
-	mpw_kv_int(w, "epoch", e);
-	mpw_kv_int(w, "step", step);
-	mpw_kv_f64(w, "loss", loss);
-	if (val) {
-		mpw_kv_f64(w, "val_r1", val->r1);
-		mpw_kv_f64(w, "val_r5", val->r5);
-		mpw_kv_f64(w, "val_r10", val->r10);
-		mpw_kv_f64(w, "val_r100", val->r100);
-		mpw_kv_f64(w, "val_sumr", val->sumr);
-		mpw_kv_f64(w, "val_medr", val->medr);
-		mpw_kv_f64(w, "val_meanr", val->meanr);
-		mpw_kv_f64(w, "val_map", val->map);
-	}
-	mpw_kv_bool(w, "best", best);
-	mpw_kv_f64(w, "seconds", secs);
-	mpw_record_done(w);
+	trainlog_step(w, e, step, lr, kdw, p->total, part, 3);
 }
 
 /* ---- main ---- */
@@ -688,7 +618,7 @@ main(int argc, char *argv[])
 	spe = (d->nv + c.batch - 1) / c.batch;
 	total_steps = (long)spe * c.epochs;
 	perm = emalloc((size_t)d->nv * sizeof(*perm));
-	log = log_open(logpath, &c);
+	log = trainlog_open(logpath, opts, NOPTS, &c, 0, 0);
 	snprintf(capdesc, sizeof(capdesc), "%d", c.captions);
 	progress(1, "%d videos, %d captions (%s per video and epoch), %zu parameters, %d steps/epoch,"
 	         " kd %s (%s), %d threads", d->nv, d->nq, c.captions ? capdesc : "all",
@@ -740,7 +670,7 @@ main(int argc, char *argv[])
 				bad++;
 		}
 		secs = now_seconds() - t0;
-		log_epoch(log, e, step, sum / spe, val ? &vm : NULL, isbest, secs);
+		trainlog_epoch(log, e, step, sum / spe, val ? &vm : NULL, NULL, isbest, secs);
 		if (val)
 			progress(1, "epoch %d/%d loss %.4f w %.4f val SumR %.2f%s (best %.2f at %d) "
 			         "%.1f s/epoch", e + 1, c.epochs, sum / spe, kdw, vm.sumr,

@@ -7,8 +7,13 @@
  * best checkpoint is kept and training stops after `patience` epochs without improvement.
  * A checkpoint holds the whole configuration and state, so --resume continues a run bit for bit.
  * --eval-loss evaluates (no update, no dropout) the loss components of a checkpoint on the
- * batches its next epoch would see. Not here: the model's numerics (model), ranking of test
- * sets (rank, metrics), encoding for retrieval (encode-video, encode-text). */
+ * batches its next epoch would see.
+ * Started by mpirun (or srun) with P > 1 ranks, it trains the same model data-parallel
+ * (doc/scale.md): every rank draws the same batches and random numbers, reads and encodes its
+ * share of each batch (model_loss_dp), and makes the same Adam step; rank 0 alone validates,
+ * writes the checkpoint and the log, and prints progress. Not here: the model's numerics
+ * (model), ranking of test sets (rank, metrics), encoding for retrieval (encode-video,
+ * encode-text). */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -22,13 +27,16 @@
 
 #include "adam.h"
 #include "ckpt.h"
+#include "comm.h"
 #include "data.h"
 #include "evalm.h"
 #include "kd.h"
 #include "model.h"
 #include "mpio.h"
 #include "schedule.h"
+#include "schema.h"
 #include "threads.h"
+#include "trainlog.h"
 #include "score.h"
 #include "util.h"
 
@@ -80,6 +88,8 @@ help(void)
 	printf("distillation kinds:\n");
 	kd_help(stdout);
 	printf(
+"  Under mpirun -np P (built with MPI): the same training data-parallel over P ranks, -j\n"
+"  threads each; rank 0 validates and writes CKPT and LOG (doc/scale.md).\n"
 "  Progress (epoch, loss, validation SumR, seconds) goes to stderr. Exit 1 on any error,\n"
 "  leaving no CKPT behind (LOG: the epochs completed). Outputs are checked to be creatable,\n"
 "  and not to be inputs, before any work.\n");
@@ -223,98 +233,37 @@ validate(Model *m, double beta, const Dataset *d, ValResult *res)
 
 /* ---- the training log ---- */
 
+/* the step record (lib/trainlog) with each branch's unweighted components */
 static void
 log_step(MpWriter *w, const ModelConfig *mc, long epoch, long step, double lr, float kdw,
          const LossParts *p)
 {
-	int nb = mc->has_branch[0] + mc->has_branch[1];
-	char k[32];
+	static const char *what[5] = { "trip_t2v", "trip_v2t", "nce_t2v", "nce_v2t", "kd" };
+	char key[NBRANCH * 5][32];
+	LogPart part[NBRANCH * 5];
+	int n = 0;
 
-	if (!w)
-		return;
-	mpw_map(w, 6 + 5 * nb);
-	mpw_kv_str(w, "type", "step");
-	mpw_kv_int(w, "epoch", epoch);
-	mpw_kv_int(w, "step", step);
-	mpw_kv_f64(w, "lr", lr);
-	mpw_kv_f64(w, "kd_weight", kdw);
-	mpw_kv_f64(w, "loss", p->total);
 	for (int b = 0; b < NBRANCH; b++) {
+		const double v[5] = { p->trip_t2v[b], p->trip_v2t[b], p->nce_t2v[b], p->nce_v2t[b], p->kd[b] };
 		if (!mc->has_branch[b])
 			continue;
-		snprintf(k, sizeof(k), "%s_trip_t2v", brname[b]);
-		mpw_kv_f64(w, k, p->trip_t2v[b]);
-		snprintf(k, sizeof(k), "%s_trip_v2t", brname[b]);
-		mpw_kv_f64(w, k, p->trip_v2t[b]);
-		snprintf(k, sizeof(k), "%s_nce_t2v", brname[b]);
-		mpw_kv_f64(w, k, p->nce_t2v[b]);
-		snprintf(k, sizeof(k), "%s_nce_v2t", brname[b]);
-		mpw_kv_f64(w, k, p->nce_v2t[b]);
-		snprintf(k, sizeof(k), "%s_kd", brname[b]);
-		mpw_kv_f64(w, k, p->kd[b]);
+		for (int i = 0; i < 5; i++, n++) {
+			snprintf(key[n], sizeof(key[n]), "%s_%s", brname[b], what[i]);
+			part[n] = (LogPart){ key[n], v[i] };
+		}
 	}
-	mpw_record_done(w);
+	trainlog_step(w, epoch, step, lr, kdw, p->total, part, n);
 }
 
+/* the epoch record: the fused validation, and each branch's SumR when there are two */
 static void
 log_epoch(MpWriter *w, const ModelConfig *mc, long epoch, long step, double loss,
           const ValResult *val, int best, double seconds)
 {
-	int both = mc->has_branch[0] && mc->has_branch[1];
+	double br[2] = { val ? val->br[BR_INH].sumr : 0, val ? val->br[BR_EXP].sumr : 0 };
 
-	if (!w)
-		return;
-	mpw_map(w, 6 + (val ? 8 + 2 * both : 0));
-	mpw_kv_str(w, "type", "epoch");
-	mpw_kv_int(w, "epoch", epoch);
-	mpw_kv_int(w, "step", step);
-	mpw_kv_f64(w, "loss", loss);
-	if (val) {
-		mpw_kv_f64(w, "val_r1", val->fused.r1);
-		mpw_kv_f64(w, "val_r5", val->fused.r5);
-		mpw_kv_f64(w, "val_r10", val->fused.r10);
-		mpw_kv_f64(w, "val_r100", val->fused.r100);
-		mpw_kv_f64(w, "val_sumr", val->fused.sumr);
-		mpw_kv_f64(w, "val_medr", val->fused.medr);
-		mpw_kv_f64(w, "val_meanr", val->fused.meanr);
-		mpw_kv_f64(w, "val_map", val->fused.map);
-		if (both) {
-			mpw_kv_f64(w, "val_sumr_inh", val->br[BR_INH].sumr);
-			mpw_kv_f64(w, "val_sumr_exp", val->br[BR_EXP].sumr);
-		}
-	}
-	mpw_kv_bool(w, "best", best);
-	mpw_kv_f64(w, "seconds", seconds);
-	mpw_record_done(w);
-}
-
-/* the training log; a resumed run continues the log at path, when there is one, from the
- * header and the records of the epochs before the resumed one (an interrupted run left it
- * there, published at its last completed epoch) */
-static MpWriter *
-log_open(const char *path, const TrainConfig *tc, int eval_loss, long resumed_epoch)
-{
-	MpWriter *w;
-
-	if (!path)
-		return NULL;
-	w = mpw_open(path, 0);
-	if (resumed_epoch > 0 && strcmp(path, "-") != 0 && access(path, F_OK) == 0) {
-		MpReader *r = mpr_open(path);
-		const msgpack_object *o;
-		mpw_copy(w, mpr_header(r, "train-log"));
-		while ((o = mpr_next(r)))
-			if (mpr_int(r, o, "epoch") < resumed_epoch)
-				mpw_copy(w, o);
-		mpr_close(r);
-		return w;
-	}
-	mpw_header(w, "train-log", -1, 2);
-	mpw_key(w, "config");
-	ckpt_pack_config(w, tc);
-	mpw_kv_bool(w, "eval_loss", eval_loss);
-	mpw_record_done(w);
-	return w;
+	trainlog_epoch(w, epoch, step, loss, val ? &val->fused : NULL,
+	               val && mc->has_branch[0] && mc->has_branch[1] ? br : NULL, best, seconds);
 }
 
 /* ---- epochs ---- */
@@ -323,7 +272,7 @@ log_open(const char *path, const TrainConfig *tc, int eval_loss, long resumed_ep
  * the loss is only evaluated, without dropout). Returns the mean loss over the steps. */
 static double
 run_epoch(Model *m, const TrainConfig *tc, const Dataset *d, int e, long *step, Rng *rng,
-          int update, BatchBuf *bb, int *perm, MpWriter *log)
+          int update, BatchBuf *bb, int *perm, MpWriter *log, Comm *cm)
 {
 	LossConfig lc;
 	LossParts parts;
@@ -338,11 +287,11 @@ run_epoch(Model *m, const TrainConfig *tc, const Dataset *d, int e, long *step, 
 		int v0 = s * tc->batch, B = MIN(tc->batch, d->nv - v0);
 		double lr = lr_at_step(tc->lr, *step, tc->total_steps, tc->warmup);
 		float loss;
-		data_make_batch(d, perm + v0, B, bb);
+		data_make_batch_share(d, perm + v0, B, cm, bb);
 		if (update)
 			model_zero_grad(m);
 		memset(&parts, 0, sizeof(parts));
-		loss = model_loss(m, &bb->b, &lc, rng, &parts, update);
+		loss = model_loss_dp(m, &bb->b, &lc, rng, &parts, update, cm);
 		if (!isfinite(loss))
 			die("epoch %d step %ld: loss is %f (diverged; lower --lr?)", e, *step + 1, loss);
 		if (update)
@@ -355,6 +304,35 @@ run_epoch(Model *m, const TrainConfig *tc, const Dataset *d, int e, long *step, 
 	return sum / spe;
 }
 
+/* every rank's weights must stay rank 0's bit for bit (MPI does not promise that an all-reduce
+ * gives every rank the same float sums; Open MPI's algorithms for large blocks do): compared by
+ * a hash after each epoch, a divergence is an error rather than a silent mix of models */
+static void
+check_same_weights(const Model *m, int epoch, Comm *cm)
+{
+	const unsigned char *w = (const unsigned char *)model_tensor(m, 0).w;
+	uint64_t h = 14695981039346656037u, h0;   /* FNV-1a */
+
+	if (cm->size == 1)
+		return;
+	for (size_t i = 0; i < model_num_params(m) * sizeof(float); i++)
+		h = (h ^ w[i]) * 1099511628211u;
+	h0 = h;
+	comm_bcast(cm, &h0, sizeof(h0));
+	if (h != h0)
+		die("epoch %d: the weights of rank %d differ from rank 0's (the all-reduce gave the ranks "
+		    "different sums)", epoch + 1, cm->rank);
+}
+
+/* validation on rank 0 alone; its result to every rank (they decide on early stopping alike) */
+static void
+validate_once(Model *m, double beta, const Dataset *d, ValResult *res, Comm *cm)
+{
+	if (cm->rank == 0)
+		validate(m, beta, d, res);
+	comm_bcast(cm, res, sizeof(*res));
+}
+
 static void
 save_epoch(const char *dir, const TrainConfig *tc, const TrainState *st, const Model *m)
 {
@@ -364,29 +342,6 @@ save_epoch(const char *dir, const TrainConfig *tc, const TrainState *st, const M
 		die("mkdir %s:", dir);
 	snprintf(path, sizeof(path), "%s/epoch-%ld.mp", dir, st->epoch);
 	ckpt_write(path, tc, st, m);
-}
-
-/* the bytes of a file, to re-emit it unchanged */
-static char *
-slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, k;
-
-	if (!f)
-		die("open %s:", path);
-	*n = 0;
-	do {
-		if (*n == cap)
-			buf = erealloc(buf, cap = cap ? 2 * cap : 1 << 20);
-		k = fread(buf + *n, 1, cap - *n, f);
-		*n += k;
-	} while (k > 0);
-	if (ferror(f))
-		die("read %s:", path);
-	fclose(f);
-	return buf;
 }
 
 static void
@@ -417,7 +372,7 @@ holds_best(const char *path, const TrainState *st)
 	if (access(path, F_OK))
 		return 0;
 	r = mpr_open(path);
-	h = mpr_header(r, "checkpoint");
+	h = schema_header(r, "checkpoint");
 	ok = mpr_int(r, h, "epoch") == st->best_epoch && mpr_num(r, h, "best_sumr") == st->best_sumr;
 	mpr_close(r);
 	return ok;
@@ -441,8 +396,20 @@ main(int argc, char *argv[])
 	int *perm, k;
 	char *resume_bytes = NULL, best_path[4096] = "", save_probe[4096];
 	size_t resume_n = 0;
+	Comm *cm = &comm_self;
 
 	tool_start(argc, argv, help);
+	/* MPI only when a launcher started several ranks: a plain run does not start MPI's runtime
+	 * (doc/scale.md) */
+	if (comm_launched() > 1) {
+#ifdef HAVE_MPI
+		cm = comm_mpi_start(&argc, &argv);
+		progress_quiet |= cm->rank != 0;
+#else
+		die("started as one of %d MPI ranks, but built without MPI (no mpicc when it was "
+		    "compiled): run one process, or rebuild with Open MPI installed", comm_launched());
+#endif
+	}
 	ckpt_config_defaults(&tc);
 	while ((c = getopt_long(argc, argv, ":v:q:t:T:o:l:j:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -484,11 +451,14 @@ main(int argc, char *argv[])
 	                snprintf(save_probe, sizeof(save_probe), "%s/epoch-0.mp", savedir) >=
 	                (int)sizeof(save_probe)))
 		die("mkdir %s:", savedir);
-	check_outputs((const char *[]){ video, query, tsim, tvideo, valv, valq }, 6,
-	              (const char *[]){ out, out ? best_path : NULL, logpath,
-	                                savedir ? save_probe : NULL }, 4);
-	/* resuming from CKPT.best is how an interrupted run continues: it is read before any write */
-	check_outputs(&resume, 1, (const char *[]){ out, logpath }, 2);
+	if (cm->rank == 0) {   /* the one writer */
+		check_outputs((const char *[]){ video, query, tsim, tvideo, valv, valq }, 6,
+		              (const char *[]){ out, out ? best_path : NULL, logpath,
+		                                savedir ? save_probe : NULL }, 4);
+		/* resuming from CKPT.best is how an interrupted run continues: it is read before
+		 * any write */
+		check_outputs(&resume, 1, (const char *[]){ out, logpath }, 2);
+	}
 	threads = threads_init(jarg);
 
 	/* ---- configuration: from the command line, or the checkpoint's when resuming ---- */
@@ -534,7 +504,7 @@ main(int argc, char *argv[])
 		if (ckpt_uses_kd(&tc) && feat && d->E != tc.mc.E)
 			die("%s: teacher dim %d, but %s has %d", tvideo, d->E, resume, tc.mc.E);
 		if (val && !eval_loss && st.epoch == st.best_epoch && out)
-			resume_bytes = slurp(resume, &resume_n);
+			resume_bytes = slurp(resume, SIZE_MAX / 2, &resume_n);   /* re-emitted as is */
 	} else {
 		tc.mc.dv = d->dv;
 		tc.mc.dt = d->dt;
@@ -550,26 +520,29 @@ main(int argc, char *argv[])
 		st.best_sumr = -1;
 		st.best_epoch = -1;
 	}
-	progress(1, "%d videos, %d queries, %zu parameters, %ld steps/epoch, branches %s, %d threads",
-	         d->nv, d->nq, model_num_params(m), tc.steps_per_epoch, tc.branches, threads);
+	progress(1, "%d videos, %d queries, %zu parameters, %ld steps/epoch, branches %s, "
+	         "%d threads x %d ranks", d->nv, d->nq, model_num_params(m), tc.steps_per_epoch,
+	         tc.branches, threads, cm->size);
 	perm = emalloc((size_t)d->nv * sizeof(*perm));
-	log = log_open(eval_loss && !logpath ? "-" : logpath, &tc, eval_loss,
-	               resume && !eval_loss ? st.epoch : 0);
+	log = cm->rank ? NULL : trainlog_open(eval_loss && !logpath ? "-" : logpath, train_opts,
+	                                      ntrain_opts, &tc, eval_loss,
+	                                      resume && !eval_loss ? st.epoch : 0);
 
 	/* ---- --eval-loss: one pass without updates ---- */
 	if (eval_loss) {
 		double t0 = now_seconds(), loss;
 		long step = st.step;
 		ValResult vr;
-		loss = run_epoch(m, &tc, d, (int)st.epoch, &step, &st.rng, 0, &bb, perm, log);
+		loss = run_epoch(m, &tc, d, (int)st.epoch, &step, &st.rng, 0, &bb, perm, log, cm);
 		if (val)
-			validate(m, tc.beta, val, &vr);
+			validate_once(m, tc.beta, val, &vr, cm);
 		log_epoch(log, &tc.mc, st.epoch, st.step, loss, val ? &vr : NULL, 0,
 		          now_seconds() - t0);
 		progress(1, "eval-loss: epoch %ld mean loss %.6f", st.epoch, loss);
 		if (val)
 			progress(1, "eval-loss: validation SumR %.2f", vr.fused.sumr);
-		mpw_close(log);
+		if (log)
+			mpw_close(log);
 		goto done;
 	}
 
@@ -578,21 +551,23 @@ main(int argc, char *argv[])
 		double t0 = now_seconds(), loss, secs;
 		ValResult vr;
 		int best = 0;
-		loss = run_epoch(m, &tc, d, e, &st.step, &st.rng, 1, &bb, perm, log);
+		loss = run_epoch(m, &tc, d, e, &st.step, &st.rng, 1, &bb, perm, log, cm);
+		check_same_weights(m, e, cm);
 		st.epoch = e + 1;
 		if (val) {
-			validate(m, tc.beta, val, &vr);
+			validate_once(m, tc.beta, val, &vr, cm);
 			if (vr.fused.sumr > st.best_sumr) {
 				st.best_sumr = vr.fused.sumr;
 				st.best_epoch = st.epoch;
 				st.bad_epochs = 0;
 				best = 1;
-				ckpt_write(best_path, &tc, &st, m);
+				if (cm->rank == 0)
+					ckpt_write(best_path, &tc, &st, m);
 				wrote_out = 1;
 			} else
 				st.bad_epochs++;
 		}
-		if (savedir)
+		if (savedir && cm->rank == 0)
 			save_epoch(savedir, &tc, &st, m);
 		secs = now_seconds() - t0;
 		log_epoch(log, &tc.mc, e, st.step, loss, val ? &vr : NULL, best, secs);
@@ -609,7 +584,9 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
-	if (!val)
+	if (cm->rank)
+		;   /* rank 0 writes */
+	else if (!val)
 		ckpt_write(out, &tc, &st, m);
 	else if (wrote_out || holds_best(best_path, &st)) {
 		/* only a finished run has CKPT: an interrupted one leaves CKPT.best behind */
@@ -627,6 +604,10 @@ main(int argc, char *argv[])
 	if (log)
 		mpw_close(log);
 done:
+#ifdef HAVE_MPI
+	if (cm != &comm_self)
+		comm_mpi_end(cm);
+#endif
 	free(resume_bytes);
 	free(st.cmd);
 	free(perm);

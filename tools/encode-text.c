@@ -1,12 +1,12 @@
 /* encode-text: one embedding per query of a reduced student query-features stream with every
  * branch of a trained checkpoint (kind encoded-queries, schemas/encoded-queries.md), read and
  * written a chunk of queries at a time, so memory does not grow with the corpus.
- * This file is the usage text; the command line and the loop are lib/encode.c (encode_main).
+ * This file is the usage text; the command line is tools/encode-cli.h, the loop lib/encode.c.
  * Not here: scoring and ranking (rank), training (distill-step). */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "encode.h"
+#include "encode-cli.h"
 #include "util.h"
 
 static void
@@ -30,5 +30,5 @@ help(void)
 int
 main(int argc, char *argv[])
 {
-	return encode_main(ENC_TEXT, argc, argv, help);
+	return encode_cli(ENC_TEXT, argc, argv, help);
 }

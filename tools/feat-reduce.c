@@ -13,6 +13,7 @@
 
 #include "mpio.h"
 #include "reduce.h"
+#include "schema.h"
 #include "util.h"
 
 #define MAXN (1L << 24)    /* rows per record accepted on input */
@@ -142,12 +143,11 @@ main(int argc, char *argv[])
 		video = 0;
 	else
 		mpr_die(r, "stream kind '%s', expected 'video-features' or 'query-features'", r->kind);
+	schema_check_header(r, h);
 	mpr_strcpy(r, h, "role", role, sizeof(role));
-	if (strcmp(role, "student") != 0 && strcmp(role, "teacher") != 0)
-		mpr_die(r, "'role': '%s', expected 'student' or 'teacher'", role);
 	student = role[0] == 's';
 	dim = mpr_int(r, h, "dim");
-	if (dim < 1 || dim > MAXDIM)
+	if (dim > MAXDIM)
 		mpr_die(r, "'dim': %ld out of range [1, %ld]", dim, MAXDIM);
 	norm_in = mpr_bool_or(r, h, "normalized", 0);
 	norm_out = student ? 1 : norm_in;

@@ -18,7 +18,9 @@
 
 #include "evalm.h"
 #include "gt.h"
+#include "idindex.h"
 #include "mpio.h"
+#include "schema.h"
 #include "score.h"
 #include "util.h"
 
@@ -77,58 +79,6 @@ usage(void)
 	    argv0);
 }
 
-/* ---- video id -> column index: open addressing over FNV-1a ---- */
-
-typedef struct {
-	char **ids;      /* the header's videos, column order */
-	int *slot;       /* cap entries: column index, or -1 empty */
-	size_t cap;      /* power of two >= 2 * nv */
-} ColIndex;
-
-static uint64_t
-fnv1a(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-/* column of id (s, n), or -1 */
-static int
-idx_find(const ColIndex *x, const char *s, size_t n)
-{
-	for (size_t i = fnv1a(s, n) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
-		int v = x->slot[i];
-		if (v < 0)
-			return -1;
-		if (strlen(x->ids[v]) == n && memcmp(x->ids[v], s, n) == 0)
-			return v;
-	}
-}
-
-static void
-idx_build(ColIndex *x, const MpReader *r, char **ids, size_t nv)
-{
-	x->ids = ids;
-	for (x->cap = 16; x->cap < 2 * nv; x->cap *= 2)
-		;
-	x->slot = emalloc(x->cap * sizeof(*x->slot));
-	for (size_t i = 0; i < x->cap; i++)
-		x->slot[i] = -1;
-	for (size_t v = 0; v < nv; v++) {
-		size_t n = strlen(ids[v]), i;
-		if (idx_find(x, ids[v], n) >= 0)
-			mpr_die(r, "'videos': duplicate id '%s'", ids[v]);
-		for (i = fnv1a(ids[v], n) & (x->cap - 1); x->slot[i] >= 0; i = (i + 1) & (x->cap - 1))
-			;
-		x->slot[i] = (int)v;
-	}
-}
-
 /* ---- input ---- */
 
 static int
@@ -139,15 +89,12 @@ cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* string key of item o (there: lib/schema checked it), fit for the TSV of -r */
 static const msgpack_object *
-need_strobj(const MpReader *r, const msgpack_object *o, const char *key)
+tsv_id(const MpReader *r, const msgpack_object *o, const char *key)
 {
 	const msgpack_object *v = mp_find(o, key);
 
-	if (!v)
-		mpr_die(r, "missing key '%s'", key);
-	if (v->type != MSGPACK_OBJECT_STR)
-		mpr_die(r, "'%s': expected a string", key);
 	for (uint32_t i = 0; i < v->via.str.size; i++)   /* ids go into the TSV of -r as they are */
 		if (strchr("\t\n\r", v->via.str.ptr[i]))    /* (NUL matches too) */
 			mpr_die(r, "'%s': a tab, newline, CR or NUL byte in an id", key);
@@ -202,7 +149,8 @@ typedef struct {
 } Opts;
 
 typedef struct {
-	long nq, cap;
+	long nq;
+	size_t cap[3];             /* of first, ap, qid */
 	int *first;                /* (nq) rank of the first relevant (the own) video */
 	double *ap;                /* (nq) average precision with -g, else NULL */
 	char **qid;                /* (nq) with keep_ids */
@@ -216,7 +164,7 @@ static void
 evaluate(Eval *e, const char *in, const Opts *op)
 {
 	const msgpack_object *h, *o, *v;
-	int scores, ib = -1, ie = -1, own, rk;
+	int scores, ib = -1, ie = -1, own, rk, a, b;
 	long k = 0, ntop = 0, skipped = 0;
 	size_t nb = 0;
 	char **videos, **br = NULL;
@@ -225,8 +173,9 @@ evaluate(Eval *e, const char *in, const Opts *op)
 	int *gcol = NULL, *rel = NULL, *pos = NULL, *rr = NULL, maxrel = 0;
 	unsigned char *seen = NULL;
 	const GtSet *gt = op->gt;
-	ColIndex idx;
+	IdIndex idx;
 	MpReader *r;
+	SchemaState *ss;
 
 	memset(e, 0, sizeof(*e));
 	r = mpr_open(in);
@@ -237,19 +186,20 @@ evaluate(Eval *e, const char *in, const Opts *op)
 		scores = 0;
 	else
 		mpr_die(r, "stream kind '%s', expected 'scores' or 'ranking'", r->kind);
+	/* header and items checked by lib/schema: types, ranges, sizes, a finite score, the own
+	 * video among the header's videos, top agreeing with rank, no video listed twice */
+	ss = schema_open(r, h, 1);
 	e->name = estrdup(r->name);
 	e->kind = estrdup(r->kind);
 	videos = mpr_strarray(r, h, "videos", &e->nv);
-	if (e->nv < 1 || e->nv > INT32_MAX / 2)
+	if (e->nv > INT32_MAX / 2)
 		mpr_die(r, "'videos': %zu entries, expected 1 to %d", e->nv, INT32_MAX / 2);
-	idx_build(&idx, r, videos, e->nv);
+	CHECK(!idindex_of(&idx, videos, (int)e->nv, &a, &b));   /* schema_open refused repeats */
 	if ((v = mp_find(h, "split")) && v->type != MSGPACK_OBJECT_NIL)
 		e->split = mpr_strdup(r, h, "split");
 
 	if (scores) {
 		br = mpr_strarray(r, h, "branches", &nb);
-		if (nb < 1)
-			mpr_die(r, "'branches': empty");
 		if (op->bname) {
 			if ((ib = find_branch(br, nb, op->bname)) < 0)
 				mpr_die(r, "no branch '%s' in 'branches'", op->bname);
@@ -272,8 +222,6 @@ evaluate(Eval *e, const char *in, const Opts *op)
 		if (op->bset || op->bname)
 			die("-b and -B apply to scores streams; %s is a ranking", r->name);
 		k = mpr_int(r, h, "k");
-		if (k < 1)
-			mpr_die(r, "'k': %ld, expected >= 1", k);
 		ntop = MIN(k, (long)e->nv);
 		/* a relevant video below the top k has no known rank, and mAP needs them all */
 		if (gt && ntop < (long)e->nv)
@@ -295,7 +243,7 @@ evaluate(Eval *e, const char *in, const Opts *op)
 		for (int q = 0; q < gt->n; q++) {
 			maxrel = MAX(maxrel, gt->off[q + 1] - gt->off[q]);
 			for (int j = gt->off[q]; j < gt->off[q + 1]; j++)
-				if ((gcol[j] = idx_find(&idx, gt->vid[j], strlen(gt->vid[j]))) < 0)
+				if ((gcol[j] = idindex_find(&idx, gt->vid[j])) < 0)
 					die("%s:%ld: video '%s' of query '%s' is not among the videos of %s",
 					    gt->path, gt->line[q], gt->vid[j], gt->qid[q], r->name);
 		}
@@ -307,16 +255,17 @@ evaluate(Eval *e, const char *in, const Opts *op)
 	}
 
 	while ((o = mpr_next(r))) {
-		const msgpack_object *id = need_strobj(r, o, "id");
+		const msgpack_object *id;
 		const float *row = NULL;
+		const long *col;
 		char *qs = NULL;
 		int gi = -1, nrel = 0;
 
-		v = need_strobj(r, o, "video");
-		own = idx_find(&idx, v->via.str.ptr, v->via.str.size);
-		if (own < 0)
-			mpr_die(r, "own video '%.*s' is not in the header's videos", (int)v->via.str.size,
-			        v->via.str.ptr);
+		schema_item(ss, o);
+		id = tsv_id(r, o, "id");
+		v = tsv_id(r, o, "video");
+		col = idindex_getn(&idx, v->via.str.ptr, v->via.str.size);
+		own = (int)*col;
 		if (gt || op->keep_ids) {
 			qs = emalloc(id->via.str.size + 1);
 			memcpy(qs, id->via.str.ptr, id->via.str.size);
@@ -348,36 +297,19 @@ evaluate(Eval *e, const char *in, const Opts *op)
 			}
 			rk = rank_of(row, (int)e->nv, own);
 		} else {
-			long x = mpr_int(r, o, "rank");
-			if (x < 1 || x > (long)e->nv)
-				mpr_die(r, "'rank': %ld out of range [1, %zu]", x, e->nv);
-			rk = (int)x;
+			rk = (int)mpr_int(r, o, "rank");
 			mpr_i32(r, o, "top", top, (size_t)ntop);
-			for (long i = 0; i < ntop; i++)
-				if (top[i] < 0 || top[i] >= (int32_t)e->nv)
-					mpr_die(r, "'top'[%ld]: %d is not a video index", i, (int)top[i]);
-				else if ((top[i] == own) != (i + 1 == rk))
-					mpr_die(r, "'top' disagrees with 'rank' %d (own video at index %d)",
-					        rk, own);
 		}
-		if (e->nq == e->cap) {
-			e->cap = e->cap ? 2 * e->cap : 4096;
-			e->first = erealloc(e->first, (size_t)e->cap * sizeof(*e->first));
-			if (gt)
-				e->ap = erealloc(e->ap, (size_t)e->cap * sizeof(*e->ap));
-			if (op->keep_ids)
-				e->qid = erealloc(e->qid, (size_t)e->cap * sizeof(*e->qid));
-		}
+		e->first = egrow(e->first, &e->cap[0], (size_t)e->nq + 1, sizeof(*e->first));
+		if (gt)
+			e->ap = egrow(e->ap, &e->cap[1], (size_t)e->nq + 1, sizeof(*e->ap));
+		if (op->keep_ids)
+			e->qid = egrow(e->qid, &e->cap[2], (size_t)e->nq + 1, sizeof(*e->qid));
 		if (gt) {
 			if (scores) {
 				ranks_of(rr, row, (int)e->nv, rel, nrel);
 			} else {
-				/* the ranking lists every video: position = rank */
-				for (size_t i = 0; i < e->nv; i++)
-					pos[i] = 0;
-				for (long i = 0; i < ntop; i++)
-					if (pos[top[i]]++)
-						mpr_die(r, "'top': video index %d twice", (int)top[i]);
+				/* the ranking lists every video once: position = rank */
 				for (long i = 0; i < ntop; i++)
 					pos[top[i]] = (int)i + 1;
 				for (int j = 0; j < nrel; j++)
@@ -409,6 +341,7 @@ evaluate(Eval *e, const char *in, const Opts *op)
 	}
 	if (e->nq == 0)
 		die("%s: no queries", r->name);
+	schema_close(ss);
 	mpr_close(r);
 	for (size_t i = 0; i < e->nv; i++)
 		free(videos[i]);
@@ -416,7 +349,7 @@ evaluate(Eval *e, const char *in, const Opts *op)
 		free(br[i]);
 	free(videos);
 	free(br);
-	free(idx.slot);
+	idindex_free(&idx);
 	free(sa), free(sb), free(tsc), free(top);
 	free(gcol), free(rel), free(pos), free(rr), free(seen);
 }
@@ -446,8 +379,7 @@ align(Eval *x, const Eval *ref)
 		die("--compare: %s ranks %zu videos, %s %zu", x->name, x->nv, ref->name, ref->nv);
 	if (x->nq != ref->nq)
 		die("--compare: %s has %ld queries, %s %ld", x->name, x->nq, ref->name, ref->nq);
-	idindex_sort(&ix, x->qid, (int)x->nq);
-	if (idindex_dup(&ix, &a, &b))
+	if (idindex_of(&ix, x->qid, (int)x->nq, &a, &b))
 		die("--compare: %s: query '%s' appears twice", x->name, x->qid[a]);
 	for (long i = 0; i < ref->nq; i++) {
 		int j = idindex_find(&ix, ref->qid[i]);

@@ -19,6 +19,7 @@
 #include "adam.h"
 #include "layers.h"
 #include "model.h"
+#include "reduce.h"
 #include "rng.h"
 #include "synth.h"
 #include "threads.h"
@@ -82,20 +83,6 @@ randn(float *x, size_t n, Rng *r)
 {
 	for (size_t i = 0; i < n; i++)
 		x[i] = rng_normal(r);
-}
-
-/* rows of n vectors of width d scaled to unit norm, as feat-reduce leaves student features */
-static void
-unit_rows(float *x, size_t n, int d)
-{
-	for (size_t i = 0; i < n; i++) {
-		double s = 0;
-		for (int j = 0; j < d; j++)
-			s += (double)x[i * d + j] * x[i * d + j];
-		s = sqrt(s) + 1e-5;
-		for (int j = 0; j < d; j++)
-			x[i * d + j] /= s;
-	}
 }
 
 int
@@ -211,9 +198,9 @@ main(int argc, char *argv[])
 	qlen = ecalloc(Nq, sizeof(*qlen));
 	qvid = ecalloc(Nq, sizeof(*qvid));
 	randn(video, (size_t)B * L * dv, &rng);
-	unit_rows(video, (size_t)B * L, dv);
+	reduce_l2norm_rows(video, (long)B * L, dv);   /* as feat-reduce leaves them */
 	randn(query, (size_t)Nq * T * dt, &rng);
-	unit_rows(query, (size_t)Nq * T, dt);
+	reduce_l2norm_rows(query, (long)Nq * T, dt);
 	for (size_t i = 0; i < (size_t)Nq * L; i++)
 		tau[i] = 0.5f * rng_uniform(&rng);
 	int one_len = L, one_tok = T;

@@ -15,6 +15,7 @@
 
 #include "mpio.h"
 #include "rng.h"
+#include "rownorm.h"
 #include "util.h"
 
 #define NBR 2
@@ -63,17 +64,6 @@ noisy(float *out, const float *a, float sd, int D, Rng *r)
 		out[j] = a[j] + s * rng_normal(r);
 }
 
-static void
-unit(float *x, int D)
-{
-	double ss = 0;
-
-	for (int j = 0; j < D; j++)
-		ss += (double)x[j] * x[j];
-	for (int j = 0; j < D; j++)
-		x[j] = (float)(x[j] / sqrt(ss));
-}
-
 /* the moments of video v (nm of them, (nm, D)), from its own stream of random numbers, so that
  * queries can be drawn after the videos without holding them */
 static int
@@ -85,10 +75,10 @@ video_moments(float *mom, long v, int n, const float *topics, int C, int D, uint
 
 	rng_seed(&r, seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(v + 1)));
 	noisy(tmp, topics + (size_t)rng_below(&r, (uint32_t)C) * D, 0.8f, D, &r);
-	unit(tmp, D);
+	rownorm_unit(tmp, 1, D);
 	for (int m = 0; m < nm; m++) {
 		noisy(mom + (size_t)m * D, tmp, 0.6f, D, &r);
-		unit(mom + (size_t)m * D, D);
+		rownorm_unit(mom + (size_t)m * D, 1, D);
 	}
 	return nm;
 }
@@ -158,7 +148,7 @@ main(int argc, char *argv[])
 	for (long t = 0; t < C; t++) {
 		for (long j = 0; j < D; j++)
 			topics[t * D + j] = rng_normal(&r);
-		unit(topics + t * D, (int)D);
+		rownorm_unit(topics + t * D, 1, D);
 	}
 	mom = efloats((size_t)6 * D);
 	tmp = efloats((size_t)D);

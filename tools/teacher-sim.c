@@ -15,6 +15,8 @@
 #include <cblas.h>
 
 #include "mpio.h"
+#include "rownorm.h"
+#include "schema.h"
 #include "score.h"
 #include "threads.h"
 #include "util.h"
@@ -58,29 +60,17 @@ usage(void)
 	die("usage: %s -v VIDEO_TEACHER -q QUERY_TEACHER [-S] [-j N] [-o FILE] [-z] [-Q]", argv0);
 }
 
-/* the role key, when present, must be "teacher" */
-static void
-check_role(const MpReader *r, const msgpack_object *h)
+/* the header of kind (lib/schema checks it), with role "teacher" */
+static const msgpack_object *
+teacher_header(MpReader *r, const char *kind)
 {
+	const msgpack_object *h = schema_header(r, kind);
 	char role[32];
 
-	if (!mp_find(h, "role"))
-		return;
 	mpr_strcpy(r, h, "role", role, sizeof(role));
 	if (strcmp(role, "teacher") != 0)
 		mpr_die(r, "role '%s', expected 'teacher'", role);
-}
-
-/* inv (nf) = 1 / max(|x_t|, 1e-12) */
-static void
-inv_norms(float *inv, const float *x, long nf, long D)
-{
-	for (long t = 0; t < nf; t++) {
-		double ss = 0;
-		for (long j = 0; j < D; j++)
-			ss += (double)x[t * D + j] * x[t * D + j];
-		inv[t] = (float)(1.0 / fmax(sqrt(ss), 1e-12));
-	}
+	return h;
 }
 
 /* a similarity of query id that is not finite: the features' values overflow float32 */
@@ -93,19 +83,17 @@ check_finite(const MpReader *r, const float *x, long n, const char *id)
 			        "rescale them)", id);
 }
 
-/* one query item: id, video (own index via *own), c (D); dies naming the query. ids keeps
- * every id read, for the duplicate check at the end */
+/* one query item, checked by lib/schema (keys, n = 1, x finite of dim floats): id, video (own
+ * index via *own), c (D); dies naming the query. ids keeps every id read, for the duplicate
+ * check at the end */
 static void
-read_query(MpReader *r, const msgpack_object *o, const VidSet *V, long D, const char *vpath,
-           char **id, char **video, int *own, float *c, IdList *ids)
+read_query(MpReader *r, SchemaState *ss, const msgpack_object *o, const VidSet *V, long D,
+           const char *vpath, char **id, char **video, int *own, float *c, IdList *ids)
 {
-	long n = mpr_int(r, o, "n");
-
+	schema_item(ss, o);
 	*id = mpr_strdup(r, o, "id");
 	idlist_add(ids, *id);
 	*video = mpr_strdup(r, o, "video");
-	if (n != 1)
-		mpr_die(r, "query '%s': n = %ld, expected 1 (one teacher embedding per query)", *id, n);
 	if ((*own = vidset_find(V, *video)) < 0)
 		mpr_die(r, "query '%s': video '%s' is not in %s", *id, *video, vpath);
 	mpr_f32(r, o, "x", c, (size_t)D);
@@ -125,6 +113,7 @@ main(int argc, char *argv[])
 	VidSet V;
 	char *x = "x", *teacher = "teacher";
 	IdList qids = { 0 };
+	SchemaState *ss;
 	double t0 = now_seconds();
 
 	tool_start(argc, argv, help);
@@ -149,11 +138,10 @@ main(int argc, char *argv[])
 	threads_set(scores_out ? (int)nthreads : 1);
 
 	rv = mpr_open(vpath);
-	hv = mpr_header(rv, "video-features");
+	hv = teacher_header(rv, "video-features");
 	rq = mpr_open(qpath);
-	hq = mpr_header(rq, "query-features");
-	check_role(rv, hv);
-	check_role(rq, hq);
+	hq = teacher_header(rq, "query-features");
+	ss = schema_open(rq, hq, 1);
 	if (!mpr_bool_or(rv, hv, "reduced", 0))
 		mpr_die(rv, "not reduced (HINT: feat-reduce it first, so frames match the student's)");
 	D = vidset_dim(rv, hv, rq, hq);
@@ -173,7 +161,7 @@ main(int argc, char *argv[])
 		for (int v = 0; v < V.nv; v++)
 			maxn = MAX(maxn, V.off[v + 1] - V.off[v]);
 		tau = efloats((size_t)maxn);
-		inv_norms(inv, V.fr[0], V.off[V.nv], D);
+		rownorm_inv(inv, V.fr[0], V.off[V.nv], D);
 		mpw_header(w, "teacher-sim", rq->count, 1);
 		mpw_kv_str(w, "split", qsplit);
 		mpw_record_done(w);
@@ -182,8 +170,8 @@ main(int argc, char *argv[])
 			int own, n;
 			float cinv;
 
-			read_query(rq, o, &V, D, vpath, &id, &video, &own, cq, &qids);
-			inv_norms(&cinv, cq, 1, D);
+			read_query(rq, ss, o, &V, D, vpath, &id, &video, &own, cq, &qids);
+			rownorm_inv(&cinv, cq, 1, D);
 			n = V.off[own + 1] - V.off[own];
 			/* tau (n) = C_v (n, D) . c (D), then scaled by both inverse norms */
 			cblas_sgemv(CblasRowMajor, CblasNoTrans, n, (int)D, 1.0f,
@@ -211,7 +199,7 @@ main(int argc, char *argv[])
 			int n = 0;
 
 			while (n < nblk && (o = mpr_next(rq))) {
-				read_query(rq, o, &V, D, vpath, &id[n], &video[n], &own,
+				read_query(rq, ss, o, &V, D, vpath, &id[n], &video[n], &own,
 				           cq + (size_t)n * D, &qids);
 				n++;
 			}
@@ -235,6 +223,7 @@ main(int argc, char *argv[])
 	if (nq == 0)
 		die("%s: no queries", rq->name);
 	idlist_check(&qids, rq->name, "query");
+	schema_close(ss);
 	mpr_close(rq);
 	mpw_close(w);
 	progress(1, "%ld queries x %d videos (%s) in %.1f s", nq, V.nv,

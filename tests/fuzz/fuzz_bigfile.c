@@ -1,25 +1,18 @@
-/* fuzz_bigfile: the BigFile feature reader of prvr-import (shape.txt, id.txt, feature.bin, the
- * input's three parts; feature.bin mapped). The importer's file is compiled into this harness
- * (its reader is static), its main renamed prvr_import_main. */
-#include "fuzz.h"
+/* fuzz_bigfile: the BigFile feature reader of prvr-import (lib/bigfile.h: shape.txt, id.txt,
+ * feature.bin, the input's three parts; feature.bin mapped). */
+#include <stdio.h>
+#include <string.h>
 
-#define main prvr_import_main
-#include "../../tools/prvr-import.c"
-#undef main
+#include "bigfile.h"
+#include "fuzz.h"
 
 static void
 open_feature(void *dir)
 {
-	Feature f = { 0 };
+	BigFile f;
 
-	feature_open(&f, dir);
-	munmap((void *)f.x, f.maplen);
-	free(f.dir);
-	free(f.binpath);
-	free(f.idpath);
-	free(f.idbuf);
-	free(f.rowid);
-	map_free(&f.id2row);
+	bigfile_open(&f, dir);
+	bigfile_close(&f);
 }
 
 int

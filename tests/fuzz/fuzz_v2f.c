@@ -1,49 +1,25 @@
-/* fuzz_v2f: the video2frames.txt parser of prvr-import (a Python dict literal of clip ids), on
- * one file, against the ids c0..c8 of a feature whose id c9 repeats. The importer's file is
- * compiled into this harness (its parser is static), its main renamed prvr_import_main. */
+/* fuzz_v2f: the video2frames.txt parser of prvr-import (lib/pylit.h: a Python dict literal of
+ * clip-id lists), on one file read as prvr-import reads it. */
+#include <stdlib.h>
+
 #include "fuzz.h"
-
-#define main prvr_import_main
-#include "../../tools/prvr-import.c"
-#undef main
-
-static Feature feat;
+#include "pylit.h"
+#include "util.h"
 
 static void
 parse(void *path)
 {
-	V2f v = { 0 };
+	char *text = slurp(path, (size_t)1 << 24, NULL);
+	PyDict d;
 
-	v2f_parse(&v, path, &feat);
-	free(v.path);
-	free(v.e);
-	free(v.rows);
-	map_free(&v.vid);
-	map_free(&v.broken);
-	while (arena) {
-		Chunk *n = arena->next;
-		free(arena);
-		arena = n;
-	}
-}
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	static const char *ids[] = { "c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8" };
-
-	fuzz_init();
-	for (long i = 0; i < 9; i++)
-		map_put(&feat.id2row, ids[i], i);
-	map_put(&feat.id2row, "c9", -1 - 9);   /* repeated in id.txt: first at row 9 */
-	maxwarn = 0;
-	return 0;
+	pylit_dict(&d, text, path);
+	free(text);
+	pylit_free(&d);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_run(parse, (void *)fuzz_file("video2frames.txt", data, size));
-	arena = NULL;                /* freed by parse, or with the rest of a run that died */
 	return 0;
 }
