@@ -37,6 +37,55 @@ preset_valid(const char *name)
 	return preset_of(name) >= 0;
 }
 
+/* --preset NAME:DATASET: a released configuration as option text, each pair applied unless
+ * that option is given. dldkd++: the DL-DKD++ release's training scripts (doc/method.md,
+ * "DL-DKD++"): soft alignment, its epochs, seed, selection score and separate exploration query
+ * projection, similarity KL with the exponential schedule (no feature distillation), and per
+ * dataset its learning rate, dropout and margin. */
+#define DLDKDPP "soft-align", "1", "soft-detach", "0", "branches", "dual", "kd", "sim", \
+	"kd-loss", "kl", "schedule", "exp", "shared-query-proj", "0", "epochs", "120", \
+	"seed", "9527", "beta", "0.3"
+static const struct { const char *name, *set[32]; } run_presets[] = {
+	{ "dldkd++:tvr",         { DLDKDPP, "lr", "3e-4", "dropout", "0.2", "margin", "0.1" } },
+	{ "dldkd++:activitynet", { DLDKDPP, "lr", "2.5e-4", "dropout", "0.25", "margin", "0.2" } },
+	{ "dldkd++:charades",    { DLDKDPP, "lr", "2.4e-4", "dropout", "0.15", "margin", "0.2" } },
+};
+#undef DLDKDPP
+#define NRUNPRESET ((int)(sizeof(run_presets) / sizeof(run_presets[0])))
+
+static int
+run_preset_of(const char *name)
+{
+	for (int i = 0; i < NRUNPRESET; i++)
+		if (strcmp(name, run_presets[i].name) == 0)
+			return i;
+	return -1;
+}
+
+/* "" is no preset */
+static int
+run_preset_valid(const char *name)
+{
+	return !name[0] || run_preset_of(name) >= 0;
+}
+
+void
+ckpt_preset_help(FILE *f)
+{
+	for (int i = 0; i < NRUNPRESET; i++) {
+		fprintf(f, "  %s:", run_presets[i].name);
+		for (int k = 0; run_presets[i].set[k]; k += 2) {
+			const char *fl = run_presets[i].set[k], *v = run_presets[i].set[k + 1];
+			int flag = train_opts[opts_index(train_opts, ntrain_opts, fl)].type == OPT_BOOL;
+
+			/* a boolean is its flag, or "no --flag" */
+			fprintf(f, "%s %s--%s%s%s", k && k % 10 == 0 ? "\n   " : "",
+			        flag && !strcmp(v, "0") ? "no " : "", fl, flag ? "" : " ", flag ? "" : v);
+		}
+		fprintf(f, "\n");
+	}
+}
+
 static void
 pack_branch_list(MpWriter *w, const int *on)
 {
@@ -77,6 +126,8 @@ const OptDesc train_opts[] = {
 	KEY(OPT_INT, "video_dim", mc.dv, 1, BIG),
 	KEY(OPT_INT, "token_dim", mc.dt, 1, BIG),
 	KEY(OPT_INT, "teacher_dim", mc.E, 0, BIG),
+	ARG(OPT_WORD, "preset", "preset", preset, 0, 0, NULL, 0, "NAME:DATASET",
+	    "a release's settings (presets: below); options given win", .valid = run_preset_valid),
 	{ .type = OPT_SECTION, .help = "model:" },
 	ARG(OPT_INT, "hidden", "hidden", mc.D, 1, 1 << 14, "384", OPTF_SHAPE, "N",
 	    "hidden size d"),
@@ -103,6 +154,10 @@ const OptDesc train_opts[] = {
 	    "similarity KL temperature"),
 	ARG(OPT_FLOAT, "margin", "margin", margin, 0, 10, "0.1", 0, "M", "triplet margin"),
 	ARG(OPT_FLOAT, "nce", "nce_weight", nce_weight, 0, 1e3, "0.04", 0, "W", "InfoNCE weight"),
+	ARG(OPT_BOOL, "soft-align", "soft_align", soft_align, 0, 1, NULL, 0, NULL,
+	    "DL-DKD++: soft-target InfoNCE in both branches (needs\n--teacher-query and -T)"),
+	ARG(OPT_BOOL, "soft-detach", "soft_detach", soft_detach, 0, 1, NULL, 0, NULL,
+	    "detach exploration's soft target (the release does not)"),
 	ARG(OPT_INT, "hard-pool", "hard_pool", hard_pool, 1, BIG, "20", 0, "N",
 	    "text-to-video negatives drawn from the top N"),
 	ARG(OPT_INT, "hard-start", "hard_start", hard_start, 0, BIG, "0", 0, "E",
@@ -192,6 +247,14 @@ ckpt_set_branches(TrainConfig *c, const char *preset)
 void
 ckpt_config_cli(TrainConfig *c, const unsigned char *given)
 {
+	if (c->preset[0]) {
+		int p = run_preset_of(c->preset);
+		CHECK(p >= 0);     /* train_opts accepted only known presets */
+		for (int k = 0; run_presets[p].set[k]; k += 2)
+			if (!given[opts_index(train_opts, ntrain_opts, run_presets[p].set[k])])
+				opts_set(train_opts, ntrain_opts, c, run_presets[p].set[k],
+				         run_presets[p].set[k + 1]);
+	}
 	if (!given[opts_index(train_opts, ntrain_opts, "sched-k")])
 		c->sched_k = sched_default_k(c->schedule);
 	if (!given[opts_index(train_opts, ntrain_opts, "sched-b")])
@@ -237,6 +300,12 @@ ckpt_uses_kd(const TrainConfig *c)
 	return !(c->schedule == SCHED_NONE && c->w0 == 0.0) && !(c->lambda == 0.0 && c->w0 == 0.0);
 }
 
+int
+ckpt_uses_teacher_scores(const TrainConfig *c)
+{
+	return c->soft_align && c->mc.has_branch[BR_INH];
+}
+
 void
 ckpt_loss_config(const TrainConfig *c, int e, int train, LossConfig *lc)
 {
@@ -254,6 +323,12 @@ ckpt_loss_config(const TrainConfig *c, int e, int train, LossConfig *lc)
 		                                          c->sched_k, c->sched_b);
 	}
 	lc->kd_temp = c->kd_temp;
+	lc->soft = c->soft_align;
+	if (lc->soft) {
+		lc->soft_alpha = softnce_alpha_at_epoch(e);
+		lc->soft_beta = softnce_beta_at_epoch(e);
+		lc->soft_detach = c->soft_detach;
+	}
 	lc->train = train;
 }
 
@@ -290,6 +365,8 @@ read_config(const MpReader *r, const msgpack_object *m, TrainConfig *c)
 		        c->kd_loss);
 	if ((mc->feat_kd[0] || mc->feat_kd[1]) && mc->E < 1)
 		mpr_die(r, "config: feature distillation needs teacher_dim >= 1");
+	if (ckpt_uses_teacher_scores(c) && mc->E < 1)
+		mpr_die(r, "config: soft alignment with an inheritance branch needs teacher_dim >= 1");
 }
 
 void

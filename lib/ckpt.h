@@ -10,6 +10,7 @@
 #define CKPT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "adam.h"
 #include "mpio.h"
@@ -20,6 +21,7 @@
 /* Every field that is an option or a stored key is declared once, in train_opts (lib/ckpt.c):
  * its flag, key, default, range and help line. */
 typedef struct {
+	char preset[32];           /* --preset NAME:DATASET ("" none): a release's settings */
 	ModelConfig mc;            /* dims, hidden, heads, branches, dropout (0 when deterministic) */
 	char branches[16];         /* preset: inh | exp | dual | dual-exp | dual-inh */
 	int kd_branch[NBRANCH];    /* from the preset */
@@ -28,6 +30,8 @@ typedef struct {
 	int kd;                    /* KD_* of (kd_on, kd_loss) */
 	float kd_temp;             /* 0.2 */
 	float margin, nce_weight;  /* 0.1, 0.04 */
+	int soft_align;            /* DL-DKD++'s soft-target InfoNCE in both branches */
+	int soft_detach;           /* exploration's soft target detached */
 	int hard_pool, hard_start; /* 20 (1 when deterministic), 0 */
 	int schedule;              /* SCHED_* */
 	double lambda, w0, sched_k, sched_b;
@@ -58,8 +62,9 @@ extern const int ntrain_opts;
 void ckpt_config_defaults(TrainConfig *c);
 /* set branches, kd_branch and mc.has_branch from a preset name; 0 ok, -1 unknown name */
 int  ckpt_set_branches(TrainConfig *c, const char *preset);
-/* after the command line (given[i]: option i of train_opts was given): the schedule's k and b
- * unless given, --deterministic's dropout and pool, the preset's branches and the KD kind.
+/* after the command line (given[i]: option i of train_opts was given): the --preset's settings
+ * (each unless its option was given), the schedule's k and b unless given, --deterministic's
+ * dropout and pool, the branches and the KD kind.
  * Dies with a usage error on options that do not go together. */
 void ckpt_config_cli(TrainConfig *c, const unsigned char *given);
 /* --resume with options given on the command line (cli, given) and the checkpoint's c read
@@ -69,7 +74,13 @@ int  ckpt_config_resume(const TrainConfig *cli, const unsigned char *given, cons
                         const char *path);
 /* 1 when some branch is distilled and the schedule can give a non-zero weight */
 int  ckpt_uses_kd(const TrainConfig *c);
-/* the loss configuration of epoch e (0-based): kd weight, hard negatives from hard_start on */
+/* 1 when training needs the teacher's query embeddings and frame features in each batch:
+ * soft alignment with an inheritance branch */
+int  ckpt_uses_teacher_scores(const TrainConfig *c);
+/* --preset's help: each preset with the options it sets, one line each, to f */
+void ckpt_preset_help(FILE *f);
+/* the loss configuration of epoch e (0-based): kd weight, hard negatives from hard_start on,
+ * soft alignment's alpha(e) and beta(e) */
 void ckpt_loss_config(const TrainConfig *c, int e, int train, LossConfig *lc);
 
 /* the configuration as one msgpack map value (for checkpoint and train-log headers) */

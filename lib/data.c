@@ -4,6 +4,7 @@
 
 #include "data.h"
 #include "mpio.h"
+#include "reduce.h"
 #include "schema.h"
 #include "util.h"
 #include "vidset.h"
@@ -74,6 +75,13 @@ check_f32(const MpReader *r, const msgpack_object *o, const char *key, size_t n,
 	mpr_f32(r, o, key, *x, n);
 }
 
+/* frames of video v in a batch: the teacher's count (DATA_RESAMPLE), else the student's */
+static int
+tframes(const Dataset *d, int v)
+{
+	return d->elen ? d->elen[v] : d->vlen[v];
+}
+
 /* ---- the pass over each stream ---- */
 
 static void
@@ -140,47 +148,90 @@ load_queries(Dataset *d, const IdIndex *vx, const char *path, int max_tokens)
 	free(x);
 }
 
+/* item o of a per-query teacher stream: the index of its query, which must be in the query
+ * stream, with the same video, not seen before (rec[q] still 0); its record goes to rec[q] */
+static int
+teacher_query_item(const Dataset *d, const IdIndex *qx, const MpReader *r,
+                   const msgpack_object *o, long *rec)
+{
+	char id[512], vid[512];
+	int q;
+
+	mpr_strcpy(r, o, "id", id, sizeof(id));
+	if ((q = idindex_find(qx, id)) < 0)
+		mpr_die(r, "query '%s' is not in the query stream", id);
+	if (rec[q])
+		mpr_die(r, "query '%s' appears twice", id);
+	mpr_strcpy(r, o, "video", vid, sizeof(vid));
+	if (strcmp(vid, d->vid[d->qvid[q]]) != 0)
+		mpr_die(r, "query '%s': video '%s', but the query stream says '%s'", id, vid,
+		        d->vid[d->qvid[q]]);
+	rec[q] = r->rec;
+	return q;
+}
+
+/* after the pass over a per-query teacher stream: every query has a record */
+static void
+every_query_in(const Dataset *d, const long *rec, const char *file, const char *what)
+{
+	for (int q = 0; q < d->nq; q++)
+		if (!rec[q])
+			die("%s: no %s for query '%s'", file, what, d->qid[q]);
+}
+
 static void
 load_tau(Dataset *d, const IdIndex *qx, const char *path)
 {
 	RecFile *f = d->ft = rf_open(path);
 	MpReader *r = f->r;
 	const msgpack_object *o;
-	char id[512], vid[512];
 	size_t cap_x = 0;
 	float *x = NULL;
 
 	read_header(f, "teacher-sim", NULL, NULL, 0);
 	d->trec = ecalloc((size_t)d->nq, sizeof(*d->trec));
 	while ((o = rf_next(f))) {
-		int q, v;
-		long n;
-		mpr_strcpy(r, o, "id", id, sizeof(id));
-		if ((q = idindex_find(qx, id)) < 0)
-			mpr_die(r, "query '%s' is not in the query stream", id);
-		if (d->trec[q])
-			mpr_die(r, "query '%s' appears twice", id);
-		v = d->qvid[q];
-		mpr_strcpy(r, o, "video", vid, sizeof(vid));
-		if (strcmp(vid, d->vid[v]) != 0)
-			mpr_die(r, "query '%s': video '%s', but the query stream says '%s'", id, vid,
-			        d->vid[v]);
-		n = mpr_int(r, o, "n");
-		if (n != d->vlen[v])
-			mpr_die(r, "query '%s': n = %ld, but video '%s' has %d frames", id, n, vid,
-			        d->vlen[v]);
+		int q = teacher_query_item(d, qx, r, o, d->trec), v = d->qvid[q];
+		long n = mpr_int(r, o, "n");
+		if (n != tframes(d, v))
+			mpr_die(r, "query '%s': n = %ld, but video '%s' has %d frames", d->qid[q], n,
+			        d->vid[v], tframes(d, v));
 		check_f32(r, o, "tau", (size_t)n, &x, &cap_x);
-		d->trec[q] = r->rec;
 	}
-	for (int q = 0; q < d->nq; q++)
-		if (!d->trec[q])
-			die("%s: no teacher similarities for query '%s'", r->name, d->qid[q]);
+	every_query_in(d, d->trec, r->name, "teacher similarities");
 	rf_pass_done(f);
 	free(x);
 }
 
 static void
-load_teacher_videos(Dataset *d, const IdIndex *vx, const char *path)
+load_teacher_queries(Dataset *d, const IdIndex *qx, const char *path)
+{
+	RecFile *f = d->fc = rf_open(path);
+	MpReader *r = f->r;
+	const msgpack_object *o;
+	size_t cap_x = 0;
+	float *x = NULL;
+	int E = read_header(f, "query-features", "teacher", NULL, 0);
+
+	if (d->fe && E != d->E)
+		mpr_die(r, "dim %d, but the teacher frames have dim %d", E, d->E);
+	d->E = E;
+	d->crec = ecalloc((size_t)d->nq, sizeof(*d->crec));
+	while ((o = rf_next(f))) {
+		int q = teacher_query_item(d, qx, r, o, d->crec);
+		long n = mpr_int(r, o, "n");
+		if (n != 1)
+			mpr_die(r, "query '%s': n = %ld, expected 1 (one teacher embedding per query)",
+			        d->qid[q], n);
+		check_f32(r, o, "x", (size_t)E, &x, &cap_x);
+	}
+	every_query_in(d, d->crec, r->name, "teacher embedding");
+	rf_pass_done(f);
+	free(x);
+}
+
+static void
+load_teacher_videos(Dataset *d, const IdIndex *vx, const char *path, int resample)
 {
 	RecFile *f = d->fe = rf_open(path);
 	MpReader *r = f->r;
@@ -191,6 +242,8 @@ load_teacher_videos(Dataset *d, const IdIndex *vx, const char *path)
 
 	d->E = read_header(f, "video-features", "teacher", NULL, 0);
 	d->erec = ecalloc((size_t)d->nv, sizeof(*d->erec));
+	if (resample)
+		d->elen = ecalloc((size_t)d->nv, sizeof(*d->elen));
 	while ((o = rf_next(f))) {
 		int v;
 		long n;
@@ -200,11 +253,14 @@ load_teacher_videos(Dataset *d, const IdIndex *vx, const char *path)
 		if (d->erec[v])
 			mpr_die(r, "video '%s' appears twice", id);
 		n = mpr_int(r, o, "n");
-		if (n != d->vlen[v])
-			mpr_die(r, "video '%s': n = %ld, but the student stream has %d frames", id, n,
-			        d->vlen[v]);
+		/* resampling only shrinks the student, as the release's sampling can */
+		if (resample ? n < 1 || n > d->vlen[v] : n != d->vlen[v])
+			mpr_die(r, "video '%s': n = %ld, but the student stream has %d frames%s", id, n,
+			        d->vlen[v], resample ? " (a teacher may have fewer, not more)" : "");
 		check_f32(r, o, "x", (size_t)n * d->E, &x, &cap_x);
 		d->erec[v] = r->rec;
+		if (resample)
+			d->elen[v] = (int)n;
 	}
 	for (int v = 0; v < d->nv; v++)
 		if (!d->erec[v])
@@ -215,7 +271,7 @@ load_teacher_videos(Dataset *d, const IdIndex *vx, const char *path)
 
 Dataset *
 data_load(const char *video, const char *query, const char *tsim, const char *tvideo,
-          int max_frames, int max_tokens, int every_video_queried)
+          int max_frames, int max_tokens, int flags)
 {
 	Dataset *d = ecalloc(1, sizeof(*d));
 	IdIndex vx, qx;
@@ -231,7 +287,7 @@ data_load(const char *video, const char *query, const char *tsim, const char *tv
 	for (int q = 0; q < d->nq; q++)
 		d->vq_off[d->qvid[q] + 1]++;
 	for (int v = 0; v < d->nv; v++) {
-		if (every_video_queried && d->vq_off[v + 1] == 0)
+		if ((flags & DATA_EVERY_QUERIED) && d->vq_off[v + 1] == 0)
 			die("%s: record %d: video '%s' has no query in %s", video, v + 1, d->vid[v],
 			    query);
 		d->vq_off[v + 1] += d->vq_off[v];
@@ -243,13 +299,25 @@ data_load(const char *video, const char *query, const char *tsim, const char *tv
 			d->vq[fill[d->qvid[q]]++] = q;
 		free(fill);
 	}
+	/* the teacher frames first: they fix the frame counts tau must have */
+	if (tvideo)
+		load_teacher_videos(d, &vx, tvideo, flags & DATA_RESAMPLE);
 	if (tsim)
 		load_tau(d, &qx, tsim);
-	if (tvideo)
-		load_teacher_videos(d, &vx, tvideo);
 	idindex_free(&vx);
 	idindex_free(&qx);
 	return d;
+}
+
+void
+data_load_teacher_queries(Dataset *d, const char *path)
+{
+	IdIndex qx;
+
+	CHECK(!d->fc);
+	index_ids(&qx, d->qid, d->nq, "query", d->fq->r->name);
+	load_teacher_queries(d, &qx, path);
+	idindex_free(&qx);
 }
 
 Dataset *
@@ -283,10 +351,13 @@ data_free(Dataset *d)
 	free(d->vq);
 	free(d->trec);
 	free(d->erec);
+	free(d->crec);
+	free(d->elen);
 	rf_close(d->fv);
 	rf_close(d->fq);
 	rf_close(d->ft);
 	rf_close(d->fe);
+	rf_close(d->fc);
 	free(d);
 }
 
@@ -321,9 +392,10 @@ void
 data_teacher_videos(const Dataset *d, int v0, int n, float *dst)
 {
 	CHECK(d->fe);
-	for (int v = v0; v < v0 + n; v++)
-		reread(d->fe, d->erec[v], d->vid[v], d->vlen[v], "x",
-		       dst + (size_t)(d->voff[v] - d->voff[v0]) * d->E, (size_t)d->E);
+	for (int v = v0; v < v0 + n; v++) {
+		reread(d->fe, d->erec[v], d->vid[v], tframes(d, v), "x", dst, (size_t)d->E);
+		dst += (size_t)tframes(d, v) * d->E;
+	}
 }
 
 void
@@ -339,7 +411,7 @@ void
 data_tau(const Dataset *d, int q, float *dst)
 {
 	CHECK(d->ft);
-	reread(d->ft, d->trec[q], d->qid[q], d->vlen[d->qvid[q]], "tau", dst, 1);
+	reread(d->ft, d->trec[q], d->qid[q], tframes(d, d->qvid[q]), "tau", dst, 1);
 }
 
 /* ---- batches ---- */
@@ -368,7 +440,7 @@ data_make_batch_share(const Dataset *d, const int *vids, int B, const Comm *c, B
 	for (int i = 0; i < B; i++) {
 		int v = vids[i];
 		CHECK(v >= 0 && v < d->nv);
-		L = MAX(L, d->vlen[v]);
+		L = MAX(L, tframes(d, v));
 		for (int k = d->vq_off[v]; k < d->vq_off[v + 1]; k++)
 			T = MAX(T, d->qlen[d->vq[k]]);
 		Nq += d->vq_off[v + 1] - d->vq_off[v];
@@ -400,12 +472,26 @@ data_make_batch_share(const Dataset *d, const int *vids, int B, const Comm *c, B
 		bb->tvideo = efloats_grow(bb->tvideo, &bb->cap_tvideo, (size_t)B * L * E);
 		memset(bb->tvideo, 0, (size_t)B * L * E * sizeof(float));
 	}
+	if (d->fc)
+		bb->tquery = efloats_grow(bb->tquery, &bb->cap_tquery, (size_t)Nq * E);
 	Nq = 0;
 	for (int i = 0; i < B; i++) {
-		int v = vids[i], n = d->vlen[v];
+		int v = vids[i], n = tframes(d, v);
 		bb->vlen[i] = n;
-		if (i >= vlo[r] && i < vlo[r + 1])
-			data_videos(d, v, 1, bb->video + (size_t)(i - vlo[r]) * L * dv);
+		if (i >= vlo[r] && i < vlo[r + 1]) {
+			float *x = bb->video + (size_t)(i - vlo[r]) * L * dv;
+
+			if (n == d->vlen[v]) {
+				data_videos(d, v, 1, x);
+			} else {
+				/* the student's rows of a reduced stream are unit rows: their segment means
+				 * are normalised again, as the release normalises after sampling */
+				bb->raw = efloats_grow(bb->raw, &bb->cap_raw, (size_t)d->vlen[v] * dv);
+				data_videos(d, v, 1, bb->raw);
+				reduce_segments(x, bb->raw, d->vlen[v], n, dv);
+				reduce_l2norm_rows(x, n, dv);
+			}
+		}
 		if (d->fe)
 			data_teacher_videos(d, v, 1, bb->tvideo + (size_t)i * L * E);
 		for (int k = d->vq_off[v]; k < d->vq_off[v + 1]; k++, Nq++) {
@@ -416,6 +502,9 @@ data_make_batch_share(const Dataset *d, const int *vids, int B, const Comm *c, B
 				data_queries(d, q, 1, bb->query + (size_t)(Nq - qlo[r]) * T * dt);
 			if (d->ft)
 				data_tau(d, q, bb->tau + (size_t)Nq * L);
+			if (d->fc)
+				reread(d->fc, d->crec[q], d->qid[q], 1, "x", bb->tquery + (size_t)Nq * E,
+				       (size_t)E);
 		}
 	}
 	b->B = B;
@@ -431,6 +520,7 @@ data_make_batch_share(const Dataset *d, const int *vids, int B, const Comm *c, B
 	b->qvid = bb->qvid;
 	b->tau = d->ft ? bb->tau : NULL;
 	b->tvideo = d->fe ? bb->tvideo : NULL;
+	b->tquery = d->fc ? bb->tquery : NULL;
 	free(vlo);
 	free(qlo);
 }
@@ -442,6 +532,8 @@ data_batch_free(BatchBuf *bb)
 	free(bb->query);
 	free(bb->tau);
 	free(bb->tvideo);
+	free(bb->tquery);
+	free(bb->raw);
 	free(bb->vlen);
 	free(bb->qlen);
 	free(bb->qvid);

@@ -19,7 +19,7 @@
 
 typedef struct {
 	int nv, nq;
-	int dv, dt, E;             /* E: teacher frame dim, 0 without teacher frames */
+	int dv, dt, E;             /* E: teacher dim, 0 without teacher frames or queries */
 	char split[32];
 	/* videos, in stream order (video v is record v + 1 of the student video stream): frames
 	 * of video v are rows voff[v] .. voff[v] + vlen[v] - 1 of the split's frames */
@@ -32,17 +32,30 @@ typedef struct {
 	/* queries of video v, in stream order: vq[vq_off[v] .. vq_off[v + 1] - 1] */
 	int *vq_off, *vq;
 	int max_vlen, max_qlen;
-	/* the streams: student videos and queries; teacher similarities (query q: record trec[q])
-	 * and teacher frames (video v: record erec[v]), NULL when not loaded */
-	RecFile *fv, *fq, *ft, *fe;
-	long *trec, *erec;
+	/* the streams: student videos and queries; teacher similarities (query q: record trec[q]),
+	 * teacher frames (video v: record erec[v], elen[v] frames) and teacher query embeddings
+	 * (query q: record crec[q]), NULL when not loaded */
+	RecFile *fv, *fq, *ft, *fe, *fc;
+	long *trec, *erec, *crec;
+	/* frames of video v in a batch: elen[v] <= vlen[v] with DATA_RESAMPLE, else (NULL) vlen */
+	int *elen;
 } Dataset;
 
+enum {
+	DATA_EVERY_QUERIED = 1,    /* die when a video has no query (training data) */
+	/* a teacher video may have fewer frames than its student one: in a batch the student's
+	 * frames are resampled to the teacher's count (DL-DKD++'s training, doc/method.md) */
+	DATA_RESAMPLE = 2
+};
+
 /* video and query are required; tsim (teacher-sim) and tvideo (teacher video-features) may be
- * NULL. Streams must be reduced: at most max_frames frames and max_tokens tokens.
- * every_video_queried: die when a video has no query (training data). */
+ * NULL. Streams must be reduced: at most max_frames frames and max_tokens tokens. flags:
+ * DATA_*. With DATA_RESAMPLE the teacher similarities have the teacher's frame count. */
 Dataset *data_load(const char *video, const char *query, const char *tsim, const char *tvideo,
-                   int max_frames, int max_tokens, int every_video_queried);
+                   int max_frames, int max_tokens, int flags);
+/* the teacher's query embeddings (query-features, role teacher, n = 1; dim that of the teacher
+ * frames when loaded) of every query of d, from path */
+void     data_load_teacher_queries(Dataset *d, const char *path);
 /* an evaluation set (validation or test): data_load(video, query, NULL, NULL, max_frames,
  * max_tokens, 0), dying "VIDEO, QUERY: dims ... differ from the training streams' ..." when its
  * feature dims are not those of train */
@@ -52,22 +65,25 @@ void     data_free(Dataset *d);
 
 typedef struct {
 	Batch b;                   /* points into the buffers below */
-	float *video, *query, *tau, *tvideo;
+	float *video, *query, *tau, *tvideo, *tquery, *raw;
 	int *vlen, *qlen, *qvid;
-	size_t cap_video, cap_query, cap_tau, cap_tvideo, cap_v, cap_q;
+	size_t cap_video, cap_query, cap_tau, cap_tvideo, cap_tquery, cap_raw, cap_v, cap_q;
 } BatchBuf;
 
 /* the features, read from the streams: frames (dv wide) of videos v0 .. v0 + n - 1 concatenated
- * (rows voff[v0] .. voff[v0 + n] - 1), their teacher frames (E wide), tokens (dt wide) of queries
- * q0 .. q0 + n - 1 concatenated, tau of query q (vlen[qvid[q]] values) */
+ * (rows voff[v0] .. voff[v0 + n] - 1), their teacher frames (E wide, elen rows each),
+ * tokens (dt wide) of queries q0 .. q0 + n - 1 concatenated, tau of query q (the teacher frame
+ * count of its video) */
 void data_videos(const Dataset *d, int v0, int n, float *dst);
 void data_teacher_videos(const Dataset *d, int v0, int n, float *dst);
 void data_queries(const Dataset *d, int q0, int n, float *dst);
 void data_tau(const Dataset *d, int q, float *dst);
 
 int  data_steps_per_epoch(const Dataset *d, int batch);   /* ceil(nv / batch) */
-/* batch of videos vids[0..B-1] (dataset indices), each with all its queries; tau and tvideo
- * are set when the dataset has them (ft, fe) */
+/* batch of videos vids[0..B-1] (dataset indices), each with all its queries; tau, tvideo and
+ * tquery are set when the dataset has them (ft, fe, fc). A video whose teacher has fewer
+ * frames (DATA_RESAMPLE) gets its student frames segment-averaged to that count (the rule of
+ * reduce_segments, as the release's uniform_feature_sampling) and re-normalised. */
 void data_make_batch(const Dataset *d, const int *vids, int B, BatchBuf *bb);
 /* the same batch for rank c->rank of a data-parallel step (model_loss_dp): only the student
  * features of its share of the videos and of the queries are read and held (v_first, q_first);

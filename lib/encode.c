@@ -66,7 +66,8 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	MpWriter *w;
 	const msgpack_object *h, *o, *split;
 	char role[32], **ids, **vids = NULL, fp[64];
-	float *in, *out[NBRANCH] = { NULL };
+	float *in = NULL, *out[NBRANCH] = { NULL };
+	size_t incap = 0, outcap[NBRANCH] = { 0 };
 	int *len;
 	long dim, done = 0;
 
@@ -105,22 +106,22 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 	mpw_kv_str(w, "model", fp);
 	mpw_record_done(w);
 
-	in = efloats((size_t)chunk * maxn * din);
-	for (int b = 0; b < NBRANCH; b++)
-		if (mc->has_branch[b])
-			out[b] = efloats((size_t)chunk * (s->per_row ? maxn : 1) * D);
 	len = emalloc((size_t)chunk * sizeof(*len));
 	ids = ecalloc((size_t)chunk, sizeof(*ids));
 	if (!s->per_row)
 		vids = ecalloc((size_t)chunk, sizeof(*vids));
 	for (int eof = 0; !eof;) {
 		int N = 0, T = 0;
-		/* gather a chunk at the model's padded layout, (N, maxn, din), then compact to T */
+		size_t used = 0, need;
+		/* gather a chunk packed, each item at its own length, then pad it in place to the
+		 * model's layout (N, T, din), T the chunk's longest: memory in proportion to what the
+		 * input holds, not to the model's maximum (a checkpoint can claim 2^22 floats an item) */
 		while (N < chunk && (o = mpr_next(r))) {
 			long n = mpr_int(r, o, "n");
 			if (n < 1 || n > maxn)
 				mpr_die(r, "n = %ld %s: expected 1..%d (HINT: reduce with feat-reduce -%c %d)",
 				        n, s->unit, maxn, s->reduce_opt, maxn);
+			mpr_f32n(r, o, "x", (size_t)n * din);
 			free(ids[N]);
 			ids[N] = mpr_strdup(r, o, "id");
 			if (vids) {
@@ -128,20 +129,26 @@ encode_stream(int side, const char *ckpt, const char *inpath, const char *outpat
 				vids[N] = mpr_strdup(r, o, "video");
 			}
 			len[N] = (int)n;
-			mpr_f32(r, o, "x", in + (size_t)N * maxn * din, (size_t)n * din);
+			in = egrow(in, &incap, used + (size_t)n * din, sizeof(*in));
+			mpr_f32(r, o, "x", in + used, (size_t)n * din);
+			used += (size_t)n * din;
 			T = MAX(T, (int)n);
 			N++;
 		}
 		eof = N < chunk;
 		if (N == 0)
 			break;
-		/* compact rows to a stride of T, in place (moving forward only) */
-		for (int i = 1; i < N; i++)
-			memmove(in + (size_t)i * T * din, in + (size_t)i * maxn * din,
-			        (size_t)len[i] * din * sizeof(float));
-		for (int i = 0; i < N; i++)
+		in = egrow(in, &incap, (size_t)N * T * din, sizeof(*in));
+		for (int i = N - 1; i >= 0; i--) {      /* last first: each moves forward only */
+			used -= (size_t)len[i] * din;
+			memmove(in + (size_t)i * T * din, in + used, (size_t)len[i] * din * sizeof(float));
 			memset(in + ((size_t)i * T + len[i]) * din, 0,
 			       (size_t)(T - len[i]) * din * sizeof(float));
+		}
+		need = (size_t)N * (s->per_row ? T : 1) * D;
+		for (int b = 0; b < NBRANCH; b++)
+			if (mc->has_branch[b])
+				out[b] = efloats_grow(out[b], &outcap[b], need);
 		for (int b = 0; b < NBRANCH; b++)
 			if (out[b])
 				s->encode(m, b, in, len, N, T, out[b]);

@@ -1,11 +1,15 @@
 // faissw: FAISS behind a C interface; see faissw.h. Every entry point catches what FAISS throws
 // (faiss::FaissException, std::bad_alloc, ...) and turns it into -1 / NULL and fw_error().
+#include <cmath>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 #include <omp.h>
 
+#include <faiss/Clustering.h>
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFPQ.h>
@@ -19,6 +23,12 @@
 
 struct FwIndex {
 	faiss::Index *ix;
+};
+
+// a per-thread reader of an IVF index's lists (FAISS's scanners hold per-query state)
+struct FwScan {
+	const faiss::IndexIVF *ivf;
+	faiss::InvertedListScanner *sc;
 };
 
 struct FwPQ {
@@ -180,12 +190,96 @@ fw_read(const void *p, size_t n)
 	});
 }
 
+int
+fw_probe(const FwIndex *x, long nq, const float *q, int nprobe, float *score, int64_t *list)
+{
+	auto *ivf = dynamic_cast<const faiss::IndexIVF *>(x->ix);
+
+	if (!ivf) {
+		err = "not an IVF index";
+		return -1;
+	}
+	return guard(-1, [&] {
+		ivf->quantizer->search(nq, q, nprobe, score, (faiss::Index::idx_t *)list);
+		return 0;
+	});
+}
+
+FwScan *
+fw_scan_new(const FwIndex *x)
+{
+	auto *ivf = dynamic_cast<const faiss::IndexIVF *>(x->ix);
+
+	if (!ivf) {
+		err = "not an IVF index";
+		return nullptr;
+	}
+	return guard<FwScan *>(nullptr, [&] {
+		return new FwScan{ ivf, ivf->get_InvertedListScanner(false) };
+	});
+}
+
+long
+fw_scan_max(FwScan *s, const float *q, int n, const int64_t *list, const float *lscore,
+            const int32_t *grp, long nrow, float *best, int32_t *seen, long nseen)
+{
+	return guard(-1L, [&] {
+		const faiss::InvertedLists *il = s->ivf->invlists;
+		long ns = nseen;
+		s->sc->set_query(q);
+		for (int l = 0; l < n; l++) {
+			if (list[l] < 0)
+				continue;
+			size_t m = il->list_size(list[l]), cs = il->code_size;
+			faiss::InvertedLists::ScopedCodes codes(il, list[l]);
+			faiss::InvertedLists::ScopedIds ids(il, list[l]);
+			s->sc->set_list(list[l], lscore[l]);
+			for (size_t j = 0; j < m; j++) {
+				faiss::Index::idx_t r = ids[j];
+				if (r < 0 || r >= nrow)
+					throw std::runtime_error("a list holds a row out of range");
+				int32_t g = grp[r];
+				float d = s->sc->distance_to_code(codes.get() + j * cs);
+				if (best[g] == -INFINITY)
+					seen[ns++] = g;
+				if (d > best[g])
+					best[g] = d;
+			}
+		}
+		return ns;
+	});
+}
+
+void
+fw_scan_free(FwScan *s)
+{
+	if (s)
+		delete s->sc;
+	delete s;
+}
+
 void
 fw_free(FwIndex *x)
 {
 	if (x)
 		delete x->ix;
 	delete x;
+}
+
+int
+fw_kmeans(int D, int k, long n, const float *v, int niter, float *centroids)
+{
+	return guard(-1, [&] {
+		faiss::ClusteringParameters cp;
+		cp.niter = niter;
+		cp.spherical = true;
+		cp.min_points_per_centroid = 1;
+		faiss::Clustering km(D, k, cp);
+		faiss::IndexFlatIP ix(D);
+		km.train(n, v, ix);
+		memcpy(centroids, km.centroids.data(), (size_t)k * D * sizeof(float));
+		return 0;
+	});
 }
 
 FwPQ *

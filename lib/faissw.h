@@ -19,6 +19,7 @@ extern "C" {
 
 typedef struct FwIndex FwIndex;
 typedef struct FwPQ FwPQ;
+typedef struct FwScan FwScan;
 
 /* the reason of the last failed call */
 const char *fw_error(void);
@@ -37,10 +38,25 @@ int  fw_set(FwIndex *x, int nprobe, int efsearch);
 /* the k best rows of x for each of the nq queries q (nq, D): score (nq, k), row (nq, k), -1 when
  * fewer than k were found */
 int  fw_search(const FwIndex *x, long nq, const float *q, int k, float *score, int64_t *row);
+/* IVF: the nprobe lists nearest each of the nq queries q (nq, D) by the coarse quantiser: the
+ * query's score with their centroids (nq, nprobe) and the lists (nq, nprobe), -1 past nlist */
+int  fw_probe(const FwIndex *x, long nq, const float *q, int nprobe, float *score, int64_t *list);
+/* a reader of an IVF index's lists, one per thread (NULL when x is not IVF) */
+FwScan *fw_scan_new(const FwIndex *x);
+/* every row r in the n lists list[] (from fw_probe, with their scores lscore[]) scored against
+ * the query q by the index's codes; best[grp[r]] = max(best[grp[r]], score). best starts at
+ * -INFINITY; a group raised from it is appended to seen[nseen..]. Returns the new count of seen,
+ * or -1 (a row not in 0..nrow-1: a damaged index) */
+long fw_scan_max(FwScan *s, const float *q, int n, const int64_t *list, const float *lscore,
+                 const int32_t *grp, long nrow, float *best, int32_t *seen, long nseen);
+void fw_scan_free(FwScan *s);
 /* FAISS's serialisation, appended to f / read back from n bytes at p */
 int  fw_write(const FwIndex *x, FILE *f);
 FwIndex *fw_read(const void *p, size_t n);
 void fw_free(FwIndex *x);
+
+/* spherical k-means (inner product, unit centroids) of v (n, D) into k centroids (k, D) */
+int  fw_kmeans(int D, int k, long n, const float *v, int niter, float *centroids);
 
 /* product quantiser of D-dim vectors into m sub-vectors of 2^nbits centroids each */
 FwPQ *fw_pq_new(int D, int m, int nbits);

@@ -17,6 +17,7 @@
 #include "loss.h"
 #include "model.h"
 #include "ptable.h"
+#include "softnce.h"
 #include "util.h"
 
 Clock model_time[NPHASE];
@@ -77,6 +78,7 @@ struct Model {
 	float *Q, *Qn, *qnorm;     /* (Nq, D) pooled query embeddings, unit vectors, (Nq) norms */
 	float *S, *R;              /* (Nq, B*L) cosine / raw frame similarities, reused as grads */
 	float *s, *u, *ds, *du;    /* (Nq, B) */
+	float *ts;                 /* (Nq, B) the teacher's batch scores (soft alignment) */
 	int *sarg, *uarg;          /* (Nq, B) */
 	int *negq, *kdlen;         /* (Nq) */
 	int *negv;                 /* (B) */
@@ -236,6 +238,7 @@ model_free(Model *m)
 		free(m->chunk[i]);
 	free(m->cmean); free(m->crstd);
 	free(m->S); free(m->R); free(m->s); free(m->u); free(m->ds); free(m->du);
+	free(m->ts);
 	free(m->sarg); free(m->uarg); free(m->negq); free(m->kdlen); free(m->negv);
 	free(m->Sown); free(m->dSown); free(m->dqn); free(m->dpooled); free(m->z); free(m->dz);
 	free(m->F); free(m->Fn); free(m->fnorm); free(m->Q); free(m->Qn); free(m->qnorm);
@@ -521,6 +524,7 @@ loss_reserve(Model *m, const Batch *bt)
 		growf(&m->u, Nq * B);
 		growf(&m->ds, Nq * B);
 		growf(&m->du, Nq * B);
+		growf(&m->ts, Nq * B);
 		free(m->sarg);
 		free(m->uarg);
 		m->sarg = ecalloc(Nq * B, sizeof(int));
@@ -653,8 +657,25 @@ loss_batch(Model *m, int br, const Batch *bt, const LossConfig *lc, Rng *rng, Lo
 	zero(m->du, (size_t)Nq * B);
 	t2v = triplet_t2v(m->ds, 1.0f, m->s, bt->qvid, m->negq, Nq, B, lc->margin);
 	v2t = triplet_v2t(m->ds, 1.0f, m->s, bt->qvid, m->negv, Nq, B, lc->margin);
-	n2v = nce_t2v(m->du, lc->nce_weight, m->u, bt->qvid, Nq, B);
-	nv2t = nce_v2t(m->du, lc->nce_weight, m->u, bt->qvid, Nq, B);
+	if (lc->soft) {
+		/* the soft source: the teacher's scores (a constant) for inheritance, the branch's
+		 * own u for exploration, its gradient flowing into du unless detached */
+		const float *M = m->u;
+		float *dM = lc->soft_detach ? NULL : m->du;
+
+		if (br == BR_INH) {
+			CHECK(bt->tquery && bt->tvideo && c->E > 0);
+			teacher_scores(m->ts, bt->tquery, bt->tvideo, bt->vlen, Nq, B, L, c->E);
+			M = m->ts;
+			dM = NULL;
+		}
+		n2v = softnce(m->du, dM, lc->nce_weight, m->u, M, bt->qvid, Nq, B, lc->soft_alpha,
+		              lc->soft_beta);
+		nv2t = 0.0f;
+	} else {
+		n2v = nce_t2v(m->du, lc->nce_weight, m->u, bt->qvid, Nq, B);
+		nv2t = nce_v2t(m->du, lc->nce_weight, m->u, bt->qvid, Nq, B);
+	}
 	if (simkd) {
 		CHECK(bt->tau);
 		for (int q = 0; q < Nq; q++) {

@@ -1,7 +1,8 @@
 /* model: the DL-DKD student of doc/method.md — two branches (inheritance, exploration) of
  * identical architecture and separate weights, each a video encoder (frames -> frame embeddings)
  * and a query encoder (tokens -> one embedding) — with the training loss of one batch
- * (triplet + InfoNCE per branch, plus distillation from the teacher) and its backward pass.
+ * (triplet + InfoNCE per branch, or DL-DKD++'s soft-target InfoNCE, plus distillation from the
+ * teacher) and its backward pass.
  *
  * Parameters of every branch live in one contiguous block (llm.c layout); gradients and Adam
  * moments use the identical layout, so the optimiser is one loop and a checkpoint is a walk over
@@ -42,11 +43,17 @@ typedef struct {
 	float kd_temp;             /* 0.2 for similarity KL */
 	float kd_weight;           /* w(e) of this epoch */
 	int kd_branch[NBRANCH];    /* which branches are distilled */
+	/* DL-DKD++ (doc/method.md): each branch's InfoNCE becomes the soft-target one (softnce.h)
+	 * with source the teacher's batch scores (inheritance) or the branch's own u (exploration) */
+	int soft;
+	double soft_alpha, soft_beta; /* alpha(e), beta(e) of this epoch */
+	int soft_detach;           /* exploration's own target detached (the released code: 0) */
 	int train;                 /* 1: dropout active */
 } LossConfig;
 
 typedef struct {
 	float total;
+	/* with soft alignment nce_t2v holds the whole soft InfoNCE (both directions) and nce_v2t 0 */
 	float trip_t2v[NBRANCH], trip_v2t[NBRANCH], nce_t2v[NBRANCH], nce_v2t[NBRANCH], kd[NBRANCH];
 } LossParts;
 
@@ -59,7 +66,9 @@ typedef struct {
 	const int *qlen;           /* (Nq) valid tokens, 1..T */
 	const int *qvid;           /* (Nq) index in 0..B-1 of the query's own video; every video has >= 1 */
 	const float *tau;          /* (Nq, L) teacher frame sims to own video (first vlen valid); NULL unless sim KD */
-	const float *tvideo;       /* (B, L, E) teacher frame features; NULL unless feature KD */
+	const float *tvideo;       /* (B, L, E) teacher frame features; NULL unless feature KD or
+	                              soft alignment (first vlen rows valid) */
+	const float *tquery;       /* (Nq, E) teacher query embeddings; NULL unless soft alignment */
 	/* video and query hold videos v_first .. and queries q_first .. only (0: all): a
 	 * data-parallel rank's share (model_loss_dp reads no other rows) */
 	int v_first, q_first;

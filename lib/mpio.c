@@ -9,10 +9,87 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "mpio.h"
 #include "util.h"
 
 #define WBUF (1 << 16)
+#define RMIN (1 << 16)        /* smallest read: a record's head and a few small records */
+#define PIECE (1 << 16)       /* bytes: below this a checksum or check stays on one thread */
+#define MAXPIECES 256
+
+/* ---- checksums and finiteness of large payloads, on the pool ----
+ * A video record's tensor is megabytes; checking it on one thread while the pool waits was the
+ * serial part of the encoders (doc/performance.md). Both results are independent of how the
+ * bytes are cut: CRC-32 pieces are joined exactly by crc32_combine, and the first non-finite
+ * element is the least index any piece finds. */
+
+/* pieces of at least PIECE bytes, one per thread; 1 inside a parallel region (a nested one
+ * would run on one thread anyway) */
+static int
+pieces(size_t n)
+{
+#ifdef _OPENMP
+	size_t t = omp_in_parallel() ? 1 : (size_t)omp_get_max_threads();
+	return (int)MAX((size_t)1, MIN(MIN(t, (size_t)MAXPIECES), n / PIECE));
+#else
+	(void)n;
+	return 1;
+#endif
+}
+
+static size_t
+cut(size_t n, int i, int np)
+{
+	return n / (size_t)np * (size_t)i + MIN(n % (size_t)np, (size_t)i);
+}
+
+/* CRC-32 of p[0..n) continued from crc */
+static unsigned long
+crc_more(unsigned long crc, const unsigned char *p, size_t n)
+{
+	unsigned long part[MAXPIECES];
+	int np = pieces(n);
+
+	if (np == 1)
+		return crc32_z(crc, p, n);
+#pragma omp parallel for schedule(static) num_threads(np)
+	for (int i = 0; i < np; i++)
+		part[i] = crc32_z(0, p + cut(n, i, np), cut(n, i + 1, np) - cut(n, i, np));
+	for (int i = 0; i < np; i++)
+		crc = crc32_combine(crc, part[i], (z_off_t)(cut(n, i + 1, np) - cut(n, i, np)));
+	return crc;
+}
+
+/* copies n floats from src (any alignment) to dst unless dst is NULL; returns the index of
+ * the first NaN or Inf of them, or n */
+static size_t
+copy_finite(float *dst, const void *src, size_t n)
+{
+	size_t bad[MAXPIECES];
+	int np = pieces(n * sizeof(float));
+
+#pragma omp parallel for schedule(static) num_threads(np) if (np > 1)
+	for (int i = 0; i < np; i++) {
+		size_t a = cut(n, i, np), b = cut(n, i + 1, np);
+		const float *x = dst ? dst : src;
+		if (dst)
+			memcpy(dst + a, (const char *)src + a * sizeof(float), (b - a) * sizeof(float));
+		bad[i] = n;
+		for (size_t k = a; k < b; k++)
+			if (!isfinite(x[k])) {
+				bad[i] = k;
+				break;
+			}
+	}
+	for (int i = 0; i < np; i++)
+		if (bad[i] < n)
+			return bad[i];
+	return n;
+}
 
 /* ---- reading ---- */
 
@@ -37,6 +114,8 @@ mpr_open(const char *path)
 	if (!r->gz)
 		die("%s: gzdopen: out of memory", r->name);
 	gzbuffer(r->gz, 1 << 17);
+	r->buf = emalloc(RMIN);         /* never NULL: next_object offsets it */
+	r->cap = RMIN;
 	msgpack_unpacked_init(&r->r);
 	r->rec = -1;
 	r->count = -1;
@@ -87,17 +166,21 @@ be(const unsigned char *p, int n)
 
 /* Length of the msgpack object at the start of p[0..len): 0 while incomplete, -1 if malformed.
  * Walks headers only (a bin or str body is skipped by its length), counting the objects still
- * owed by arrays and maps, so it needs no memory whatever the sizes claimed. */
+ * owed by arrays and maps, so it needs no memory whatever the sizes claimed. When incomplete,
+ * *need gets a length the object has at least (> len): a claim of the input, to size reads by,
+ * never allocations. */
 static long long
-object_extent(const unsigned char *p, size_t len)
+object_extent(const unsigned char *p, size_t len, size_t *need)
 {
 	uint64_t owed = 1, pos = 0;
 
 	while (owed > 0) {
 		unsigned b;
 		uint64_t head = 1, body = 0, items = 0;
-		if (pos >= len)
+		if (pos >= len) {
+			*need = pos + 1;
 			return 0;
+		}
 		b = p[pos];
 		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
 			;
@@ -116,8 +199,10 @@ object_extent(const unsigned char *p, size_t len)
 				1, 1, 1, 1, 1, 1, 2, 4, 2, 4, 2, 4 };             /* d4 fixext..df map32 */
 			int k = w[b - 0xc4];
 			uint64_t v;
-			if (pos + 1 + k > len)
+			if (pos + 1 + k > len) {
+				*need = pos + 1 + k;
 				return 0;
+			}
 			v = be(p + pos + 1, k);
 			head = 1 + k;
 			if (b <= 0xc6 || (b >= 0xd9 && b <= 0xdb))
@@ -137,6 +222,7 @@ object_extent(const unsigned char *p, size_t len)
 		owed += items;
 		owed--;
 	}
+	*need = pos;
 	return pos <= len ? (long long)pos : 0;
 }
 
@@ -145,19 +231,28 @@ static int
 next_object(MpReader *r)
 {
 	long long ext;
-	size_t off = 0;
+	size_t off = 0, need = 0;
 	z_off_t z0 = gzoffset(r->gz);
 
 	/* drop the previous record: its objects point into buf and are no longer needed */
-	if (r->used)
-		memmove(r->buf, r->buf + r->used, r->len - r->used);
-	r->len -= r->used;
+	r->start += r->used;
 	r->consumed += (long long)r->used;
 	r->used = 0;
-	while ((ext = object_extent((unsigned char *)r->buf, r->len)) == 0) {
+	if (r->start == r->len)
+		r->start = r->len = 0;
+	while ((ext = object_extent((unsigned char *)r->buf + r->start, r->len - r->start,
+	                            &need)) == 0) {
+		size_t have = r->len - r->start;
 		int n;
+		/* the partial record moves to the front only when the rest of it cannot follow it in
+		 * place: small records are read many per read, a large one mostly where it lands */
+		if (r->start > 0 && (r->len == r->cap || r->start + need > r->cap)) {
+			memmove(r->buf, r->buf + r->start, have);
+			r->len = have;
+			r->start = 0;
+		}
 		if (r->len == r->cap) {
-			size_t nc = r->cap ? 2 * r->cap : 1 << 16;
+			size_t nc = 2 * r->cap;
 			if (!gzdirect(r->gz) && nc > MP_GZ_FLOOR &&
 			    nc / MP_GZ_RATIO > (size_t)(gzoffset(r->gz) - z0) + (1 << 17))
 				die("%s: record %ld: gzip expands more than %dx past %zu MiB (a "
@@ -167,14 +262,17 @@ next_object(MpReader *r)
 				die("%s: record %ld: out of memory for %zu bytes", r->name, r->rec + 1, nc);
 			r->cap = nc;
 		}
-		n = gzread(r->gz, r->buf + r->len, (unsigned)MIN(r->cap - r->len, (size_t)1 << 30));
+		/* what the record is known to lack (all of its tensor once its head is in) and RMIN
+		 * more, for its last pairs and the next record's head: two reads per large record */
+		n = gzread(r->gz, r->buf + r->len,
+		           (unsigned)MIN(MIN(r->cap - r->len, need - have + RMIN), (size_t)1 << 30));
 		if (n < 0) {
 			int e;
 			const char *m = gzerror(r->gz, &e);
 			die("%s: read: %s", r->name, e == Z_ERRNO ? strerror(errno) : m);
 		}
 		if (n == 0) {
-			if (r->len != 0)
+			if (have != 0)
 				die("%s: record %ld: truncated stream", r->name, r->rec + 1);
 			return 0;
 		}
@@ -182,7 +280,7 @@ next_object(MpReader *r)
 	}
 	if (ext < 0)
 		die("%s: record %ld: malformed msgpack", r->name, r->rec + 1);
-	switch (msgpack_unpack_next(&r->r, r->buf, (size_t)ext, &off)) {
+	switch (msgpack_unpack_next(&r->r, r->buf + r->start, (size_t)ext, &off)) {
 	case MSGPACK_UNPACK_SUCCESS:
 		break;
 	case MSGPACK_UNPACK_NOMEM_ERROR:
@@ -201,7 +299,7 @@ crc_write(void *data, const char *p, size_t n)
 {
 	unsigned long *crc = data;
 
-	*crc = crc32_z(*crc, (const unsigned char *)p, n);
+	*crc = crc_more(*crc, (const unsigned char *)p, n);
 	return 0;
 }
 
@@ -467,13 +565,11 @@ mpr_f32n(const MpReader *r, const msgpack_object *map, const char *key, size_t n
 void
 mpr_f32(const MpReader *r, const msgpack_object *map, const char *key, float *dst, size_t n)
 {
-	size_t len = n * 4;
+	size_t i;
 
 	mpr_f32n(r, map, key, n);
-	memcpy(dst, mp_find(map, key)->via.bin.ptr, len);
-	for (size_t i = 0; i < n; i++)
-		if (!isfinite(dst[i]))
-			mpr_die(r, "'%s': NaN or Inf at element %zu", key, i);
+	if ((i = copy_finite(dst, mp_find(map, key)->via.bin.ptr, n)) < n)
+		mpr_die(r, "'%s': NaN or Inf at element %zu", key, i);
 }
 
 void
@@ -559,8 +655,10 @@ pack_write(void *data, const char *p, size_t n)
 {
 	MpWriter *w = data;
 
+	if (n == 0)   /* msgpack-c may pass NULL for an empty body: crc32_z(c, NULL, 0) is 0, not c */
+		return 0;
 	if (w->crc_on)
-		w->crc = crc32_z(w->crc, (const unsigned char *)p, n);
+		w->crc = crc_more(w->crc, (const unsigned char *)p, n);
 	if (w->nbuf + n > WBUF)
 		flush_buf(w);
 	if (n >= WBUF) {              /* large bins bypass the buffer */
@@ -705,9 +803,10 @@ mpw_f64(MpWriter *w, double v)
 void
 mpw_f32bin(MpWriter *w, const float *x, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!isfinite(x[i]))
-			die("write %s: record %ld: NaN or Inf at element %zu (diverged?)", w->name, w->rec, i);
+	size_t i;
+
+	if ((i = copy_finite(NULL, x, n)) < n)
+		die("write %s: record %ld: NaN or Inf at element %zu (diverged?)", w->name, w->rec, i);
 	VALUE(msgpack_pack_bin_with_body(&w->pk, x, n * sizeof(*x)));
 }
 

@@ -33,8 +33,9 @@
 typedef struct {
 	char *name;            /* path, or "<stdin>": used in every message */
 	gzFile gz;
-	char *buf;             /* bytes read: the current record from 0, then what follows */
-	size_t cap, len, used; /* allocated, filled, bytes of the current record */
+	char *buf;             /* bytes read: the current record from start, then what follows */
+	size_t cap, len;       /* allocated, filled */
+	size_t start, used;    /* offset and bytes of the current record */
 	long long fsize;       /* size of a regular file, -1 otherwise */
 	long long consumed;    /* decoded bytes of the records before the current one */
 	msgpack_unpacked r;

@@ -97,6 +97,12 @@ opts_parse(const OptDesc *t, int n, void *cfg, int code, const char *arg)
 }
 
 void
+opts_set(const OptDesc *t, int n, void *cfg, const char *flag, const char *value)
+{
+	set_text(&t[opts_index(t, n, flag)], cfg, value);
+}
+
+void
 opts_help(const OptDesc *t, int n, const void *dflt)
 {
 	char buf[64];

@@ -60,6 +60,9 @@ int  opts_index(const OptDesc *t, int n, const char *flag);
 /* getopt_long returned code with arg: set the field, dying with a one-line usage error naming
  * the flag on a bad value. Returns the entry's index, or -1 when code is not one of t's. */
 int  opts_parse(const OptDesc *t, int n, void *cfg, int code, const char *arg);
+/* set the option with this flag (it must exist) from text, as the command line would; a
+ * boolean from "0" or "1" */
+void opts_set(const OptDesc *t, int n, void *cfg, const char *flag, const char *value);
 /* the flags of t with their help and default (def, else the value in dflt when not NULL),
  * under their section headings */
 void opts_help(const OptDesc *t, int n, const void *dflt);

@@ -21,14 +21,32 @@
 #define VX_ALIGN 64            /* sections start on a cache line, so f32 codes are float-aligned */
 #define VX_PEND 65536          /* normalised frames handed to FAISS per add call */
 #define PQ_BITS 8              /* stored pq: one byte per sub-vector */
+#define KM_ITER 10             /* VX_IVF: k-means iterations */
+#define VX_AHEAD 4             /* VX_IVF: rows of a list prefetched ahead of the one scored */
 
 const char *const vx_code_name[VX_NCODE] = { "f32", "f16", "sq8", "pq" };
-const char *const vx_ann_name[VX_NANN] = { "ivf-flat", "ivf-sq", "ivf-pq", "hnsw", "hnsw-sq" };
+const char *const vx_ann_name[VX_NANN] = {
+	"ivf-flat", "ivf-sq", "ivf-pq", "hnsw", "hnsw-sq", "ivf"
+};
 static const char *const sec_name[VX_NSEC] = {
 	"ids", "offsets", "codec0", "codec1", "codes0", "codes1", "ann0", "ann1"
 };
 
 _Static_assert(sizeof(VxHeader) == 400, "the header layout of doc/frame-index.md");
+
+/* an IVF kind: inverted lists, trained by k-means on nlist centroids */
+static int
+is_ivf(int ann)
+{
+	return ann <= VX_IVFPQ || ann == VX_IVF;
+}
+
+/* bytes of a VX_IVF section: centroids, list starts, rows */
+static uint64_t
+own_ivf_bytes(uint64_t nlist, int D, uint64_t nframe)
+{
+	return nlist * D * sizeof(float) + (nlist + 1 + nframe) * sizeof(int32_t);
+}
 
 /* ---- codecs ---- */
 
@@ -145,32 +163,14 @@ encode(uint8_t *out, int code, const float *codec, const FwPQ *pq, const float *
 	}
 }
 
-/* approximate unit frames (n, D) from n codes (not f32: those are used in place) */
+/* floats from n f16 codes */
 static void
-decode(float *out, int code, const float *codec, int pq_m, const uint8_t *in, long n, int D)
+decode_f16(float *out, const uint8_t *in, size_t n)
 {
-	int ds = pq_m ? D / pq_m : 0;
-
-	switch (code) {
-	case VX_F16:
-		for (long i = 0; i < n * D; i++) {
-			uint16_t h;
-			memcpy(&h, in + 2 * i, 2);
-			out[i] = float_of16(h);
-		}
-		break;
-	case VX_SQ8:
-		for (long t = 0; t < n; t++)
-			for (int j = 0; j < D; j++)
-				out[t * D + j] = codec[j] + in[t * D + j] * codec[D + j];
-		break;
-	default:
-		/* centroids (m, 256, ds): sub-vector j of a frame is centroid in[j] of sub-space j */
-		for (long t = 0; t < n; t++)
-			for (int j = 0; j < pq_m; j++)
-				memcpy(out + t * D + j * ds,
-				       codec + ((size_t)j << PQ_BITS | in[t * pq_m + j]) * ds,
-				       (size_t)ds * sizeof(float));
+	for (size_t i = 0; i < n; i++) {
+		uint16_t h;
+		memcpy(&h, in + 2 * i, 2);
+		out[i] = float_of16(h);
 	}
 }
 
@@ -193,6 +193,11 @@ struct VxWriter {
 	float *pend[VX_MAXBR];     /* unit frames not yet given to FAISS: (npend, D) */
 	long npend[VX_MAXBR];
 	uint8_t *cbuf;             /* codes of VX_PEND frames */
+	float *cent[VX_MAXBR];     /* VX_IVF: centroids (nlist, D); ann[b] is a flat index of them */
+	int32_t *list[VX_MAXBR];   /* VX_IVF: the list of each frame given to FAISS */
+	long nassigned[VX_MAXBR], lcap[VX_MAXBR];
+	float *dbuf;               /* VX_IVF: (VX_PEND) */
+	int64_t *ibuf;             /* VX_IVF: (VX_PEND) */
 };
 
 static void
@@ -203,7 +208,8 @@ ann_spec(char *s, size_t n, const VxConfig *c)
 	case VX_IVFSQ: snprintf(s, n, "IVF%d,SQ8", c->nlist); break;
 	case VX_IVFPQ: snprintf(s, n, "IVF%d,PQ%dx%d", c->nlist, c->ivf_m, c->ivf_bits); break;
 	case VX_HNSW: snprintf(s, n, "HNSW%d", c->hnsw_m); break;
-	default: snprintf(s, n, "HNSW%d_SQ8", c->hnsw_m);
+	case VX_HNSWSQ: snprintf(s, n, "HNSW%d_SQ8", c->hnsw_m); break;
+	default: snprintf(s, n, "Flat");        /* VX_IVF: the centroids, for assigning frames */
 	}
 }
 
@@ -259,14 +265,36 @@ vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb, con
 	strcpy(w->h.model, model);
 	strcpy(w->h.split, split);
 	w->cbuf = emalloc((size_t)VX_PEND * code_bytes(c->code, D, c->pq_m));
+	if (c->ann == VX_IVF) {
+		w->dbuf = efloats(VX_PEND);
+		w->ibuf = emalloc(VX_PEND * sizeof(*w->ibuf));
+	}
 	return w;
 }
 
+/* the pending frames to FAISS: added to its structure, or (VX_IVF) assigned to their nearest
+ * centroid, the list numbers appended after those of the frames before */
 static void
 flush_pend(VxWriter *w, int b)
 {
-	if (w->npend[b] && fw_add(w->ann[b], w->npend[b], w->pend[b]))
-		die("FAISS add (%s): %s", w->h.branch[b], fw_error());
+	long n = w->npend[b], at = w->nassigned[b];
+
+	if (!n)
+		return;
+	if (w->c.ann != VX_IVF) {
+		if (fw_add(w->ann[b], n, w->pend[b]))
+			die("FAISS add (%s): %s", w->h.branch[b], fw_error());
+	} else {
+		if (fw_search(w->ann[b], n, w->pend[b], 1, w->dbuf, w->ibuf))
+			die("FAISS assign (%s): %s", w->h.branch[b], fw_error());
+		if (at + n > w->lcap[b]) {
+			w->lcap[b] = MAX(2 * w->lcap[b], at + n);
+			w->list[b] = erealloc(w->list[b], (size_t)w->lcap[b] * sizeof(*w->list[b]));
+		}
+		for (long i = 0; i < n; i++)
+			w->list[b][at + i] = (int32_t)w->ibuf[i];
+		w->nassigned[b] = at + n;
+	}
 	w->npend[b] = 0;
 }
 
@@ -302,12 +330,12 @@ train(VxWriter *w)
 
 	ann_spec(spec, sizeof(spec), &w->c);
 	/* FAISS's advice: 39 training points a k-means centroid */
-	need = w->c.ann <= VX_IVFPQ ? 39L * w->c.nlist : 0;
+	need = is_ivf(w->c.ann) ? 39L * w->c.nlist : 0;
 	if (w->c.ann == VX_IVFPQ)
 		need = MAX(need, 39L << w->c.ivf_bits);
 	if (w->c.code == VX_PQ)
 		need = MAX(need, 39L << PQ_BITS);
-	if (w->c.ann <= VX_IVFPQ && w->ns < w->c.nlist)
+	if (is_ivf(w->c.ann) && w->ns < w->c.nlist)
 		die("%d inverted lists need at least as many training frames, not %ld (-t, -n)",
 		    w->c.nlist, w->ns);
 	if (w->c.code == VX_PQ && w->ns < (1L << PQ_BITS))
@@ -329,6 +357,13 @@ train(VxWriter *w)
 		}
 		if (!(w->ann[b] = fw_new(w->D, spec)))
 			die("FAISS %s: %s", spec, fw_error());
+		if (w->c.ann == VX_IVF) {
+			w->cent[b] = efloats((size_t)w->c.nlist * w->D);
+			if (fw_kmeans(w->D, w->c.nlist, w->ns, unit, KM_ITER, w->cent[b]) ||
+			    fw_add(w->ann[b], w->c.nlist, w->cent[b]))
+				die("k-means of %d lists on %ld frames: %s", w->c.nlist, w->ns,
+				    fw_error());
+		}
 		if (!fw_is_trained(w->ann[b]) && fw_train(w->ann[b], w->ns, unit))
 			die("FAISS %s training on %ld frames: %s", spec, w->ns, fw_error());
 	}
@@ -422,6 +457,30 @@ header_crc(const VxHeader *h)
 	return crc_of((const unsigned char *)h, offsetof(VxHeader, hdr_crc));
 }
 
+/* a VX_IVF section: centroids (nlist, D), list starts (nlist + 1), then the frame rows list by
+ * list, increasing within a list (a counting sort of the frames by list) */
+static void
+write_lists(VxWriter *w, int b, FILE *f)
+{
+	long nl = w->c.nlist;
+	int32_t *start = ecalloc((size_t)nl + 1, sizeof(*start));
+	int32_t *row = emalloc((size_t)MAX(w->nf, 1) * sizeof(*row)), *at;
+
+	CHECK(w->nassigned[b] == w->nf);
+	for (long t = 0; t < w->nf; t++)
+		start[w->list[b][t] + 1]++;
+	for (long l = 0; l < nl; l++)
+		start[l + 1] += start[l];
+	at = emalloc((size_t)nl * sizeof(*at));
+	memcpy(at, start, (size_t)nl * sizeof(*at));
+	for (long t = 0; t < w->nf; t++)
+		row[at[w->list[b][t]]++] = (int32_t)t;
+	efwrite(w->cent[b], (size_t)nl * w->D * sizeof(float), f, w->tmp);
+	efwrite(start, ((size_t)nl + 1) * sizeof(*start), f, w->tmp);
+	efwrite(row, (size_t)w->nf * sizeof(*row), f, w->tmp);
+	free(start), free(row), free(at);
+}
+
 void
 vx_finish(VxWriter *w, const char *src)
 {
@@ -470,7 +529,9 @@ vx_finish(VxWriter *w, const char *src)
 	}
 	for (int b = 0; b < w->nb; b++) {
 		sec_begin(w, f, VX_ANN0 + b);
-		if (fw_write(w->ann[b], f))
+		if (w->c.ann == VX_IVF)
+			write_lists(w, b, f);
+		else if (fw_write(w->ann[b], f))
 			die("write %s: FAISS: %s", w->tmp, fw_error());
 		sec_end(w, f, VX_ANN0 + b);
 	}
@@ -504,8 +565,11 @@ vx_finish(VxWriter *w, const char *src)
 		free(w->pend[b]);
 		fw_pq_free(w->pq[b]);
 		fw_free(w->ann[b]);
+		free(w->cent[b]);
+		free(w->list[b]);
 	}
 	free(w->id), free(w->off), free(w->cbuf), free(w->path), free(w->tmp);
+	free(w->dbuf), free(w->ibuf);
 	free(w);
 }
 
@@ -515,6 +579,35 @@ _Noreturn static void
 bad(const VxIndex *x, const char *what)
 {
 	die("%s: %s", x->path, what);
+}
+
+/* a VX_IVF section (its size checked): list starts from 0 to nframe, never decreasing; rows
+ * in range */
+static void
+open_lists(VxIndex *x, int b)
+{
+	const char *p = (const char *)x->map + x->h.sec_off[VX_ANN0 + b];
+	long nl = (long)x->h.nlist, nf = (long)x->h.nframe;
+	const int32_t *start = (const int32_t *)(p + (size_t)nl * x->D * sizeof(float));
+	const int32_t *row = start + nl + 1;
+	char msg[128];
+	int ok = start[0] == 0 && start[nl] == nf;
+
+	for (long l = 0; ok && l < nl; l++)
+		ok = start[l + 1] >= start[l];
+	if (!ok) {
+		snprintf(msg, sizeof(msg), "lists of %s: starts not increasing from 0 to %ld",
+		         x->h.branch[b], nf);
+		bad(x, msg);
+	}
+	for (long t = 0; t < nf; t++)
+		if (row[t] < 0 || row[t] >= nf) {
+			snprintf(msg, sizeof(msg), "lists of %s: a row out of range", x->h.branch[b]);
+			bad(x, msg);
+		}
+	x->cent[b] = (const float *)p;
+	x->loff[b] = start;
+	x->lrow[b] = row;
 }
 
 void
@@ -551,7 +644,8 @@ vx_open(VxIndex *x, const char *path)
 	if (h->dim < 1 || h->dim > VIDSET_MAXDIM || h->nbranch < 1 || h->nbranch > VX_MAXBR ||
 	    h->nvideo < 1 || h->nvideo > (1u << 30) || h->nframe < h->nvideo ||
 	    h->nframe > (1u << 30) || h->code >= VX_NCODE || h->ann >= VX_NANN ||
-	    (h->code == VX_PQ && (h->pq_m < 1 || h->dim % h->pq_m)))
+	    (h->code == VX_PQ && (h->pq_m < 1 || h->dim % h->pq_m)) ||
+	    (h->ann == VX_IVF && (h->nlist < 1 || h->nlist > (1u << 24))))
 		bad(x, "header values out of range");
 	x->D = (int)h->dim, x->nb = (int)h->nbranch, x->nv = (int)h->nvideo;
 	for (int b = 0; b < VX_MAXBR; b++)
@@ -569,6 +663,8 @@ vx_open(VxIndex *x, const char *path)
 			       h->nframe * code_bytes((int)h->code, x->D, (int)h->pq_m);
 		else if (s != VX_IDS && s != VX_ANN0 && !(s == VX_ANN1 && x->nb == 2))
 			want = 0;
+		else if (s != VX_IDS && h->ann == VX_IVF)
+			want = own_ivf_bytes(h->nlist, x->D, h->nframe);
 		if (h->sec_off[s] > x->size || h->sec_len[s] > x->size - h->sec_off[s] ||
 		    (want != UINT64_MAX && h->sec_len[s] != want) || h->sec_off[s] % VX_ALIGN) {
 			snprintf(msg, sizeof(msg), "section %s: %llu bytes at %llu do not fit the header "
@@ -599,15 +695,21 @@ vx_open(VxIndex *x, const char *path)
 	if (x->off[0] != 0 || (uint64_t)x->off[x->nv] != h->nframe)
 		bad(x, "section offsets: do not span the frames");
 	for (int v = 0; v < x->nv; v++) {
-		int n = x->off[v + 1] - x->off[v];
+		long n = (long)x->off[v + 1] - x->off[v];   /* offsets are any int: no overflow */
 		if (n < 1 || n > VIDSET_MAXN)
 			bad(x, "section offsets: a video without frames or with too many");
-		x->maxn = MAX(x->maxn, n);
+		x->maxn = MAX(x->maxn, (int)n);
 	}
 	for (int b = 0; b < x->nb; b++) {
 		x->codes[b] = (const char *)x->map + h->sec_off[VX_CODES0 + b];
 		x->codec[b] = (const float *)((const char *)x->map + h->sec_off[VX_CODEC0 + b]);
+		if (h->ann == VX_IVF)
+			open_lists(x, b);
 	}
+	x->vid = emalloc((size_t)h->nframe * sizeof(*x->vid));
+	for (int v = 0; v < x->nv; v++)
+		for (int t = x->off[v]; t < x->off[v + 1]; t++)
+			x->vid[t] = v;
 	idindex_build(&x->ix, x->id, x->nv, path);
 }
 
@@ -616,6 +718,8 @@ vx_load_ann(VxIndex *x)
 {
 	char msg[512];
 
+	if (x->h.ann == VX_IVF)
+		return;
 	for (int b = 0; b < x->nb; b++) {
 		FwIndex *a = fw_read((const char *)x->map + x->h.sec_off[VX_ANN0 + b],
 		                     x->h.sec_len[VX_ANN0 + b]);
@@ -641,47 +745,164 @@ vx_close(VxIndex *x)
 	idindex_free(&x->ix);
 	munmap(x->map, x->size);
 	free(x->id);
+	free(x->vid);
 	free(x->path);
 	memset(x, 0, sizeof(*x));
 }
 
-int
-vx_video_of(const VxIndex *x, long f)
+/* sq8 query tables: [q . min, (q * step)[D], s, w16[D] as int16 in (D + 1) / 2 floats], where
+ * w16 = round((q * step) / s) is what list scans use: integer products with the bytes, s the
+ * scale that keeps 255 * D * |w16| within int32 */
+size_t
+vx_query_floats(const VxIndex *x)
 {
-	int lo = 0, hi = x->nv - 1;
+	return x->h.code == VX_PQ ? (size_t)x->h.pq_m << PQ_BITS :
+	       x->h.code == VX_SQ8 ? (size_t)x->D + 2 + ((size_t)x->D + 1) / 2 : (size_t)x->D;
+}
 
-	/* the last v with off[v] <= f */
-	while (lo < hi) {
-		int mid = lo + (hi - lo + 1) / 2;
-		if (x->off[mid] <= f)
-			lo = mid;
-		else
-			hi = mid - 1;
+void
+vx_query(const VxIndex *x, int b, const float *qn, float *tab)
+{
+	const float *cd = x->codec[b];
+	int D = x->D, m = (int)x->h.pq_m;
+
+	switch (x->h.code) {
+	case VX_SQ8:
+		/* q . (min + code * step) = q . min + (q * step) . code */
+		tab[0] = cblas_sdot(D, qn, 1, cd, 1);
+		for (int j = 0; j < D; j++)
+			tab[1 + j] = qn[j] * cd[D + j];
+		{
+			float big = 0, top = (float)MIN(16383, INT32_MAX / (255L * D));
+			int16_t *w16 = (int16_t *)(tab + D + 2);
+			for (int j = 0; j < D; j++)
+				big = fmaxf(big, fabsf(tab[1 + j]));
+			tab[D + 1] = big > 0 ? big / top : 1;
+			for (int j = 0; j < D; j++)
+				w16[j] = (int16_t)lrintf(tab[1 + j] / tab[D + 1]);
+		}
+		break;
+	case VX_PQ:
+		/* centroids (m, 256, ds): a (m x 256, ds) matrix times each sub-vector of q */
+		for (int j = 0; j < m; j++)
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, 1 << PQ_BITS, D / m, 1.0f,
+			            cd + ((size_t)j << PQ_BITS) * (D / m), D / m, qn + j * (D / m), 1,
+			            0.0f, tab + ((size_t)j << PQ_BITS), 1);
+		break;
+	default:
+		memcpy(tab, qn, (size_t)D * sizeof(*tab));
 	}
-	return lo;
+}
+
+/* w . c over D bytes c, in integers (exact, so the order of the sums does not matter); sixteen
+ * partial sums, vector lanes as in dot_u8 */
+__attribute__((target_clones("avx2", "default")))
+static int32_t
+dot_u8_i16(const int16_t *w, const uint8_t *c, int D)
+{
+	int32_t acc[16] = { 0 }, s = 0;
+	int j = 0;
+
+	for (; j + 16 <= D; j += 16)
+		for (int l = 0; l < 16; l++)
+			acc[l] += w[j + l] * c[j + l];
+	for (; j < D; j++)
+		s += w[j] * c[j];
+	for (int l = 0; l < 16; l++)
+		s += acc[l];
+	return s;
+}
+
+/* w . c over D bytes c; eight partial sums, so that the compiler keeps them in vector lanes
+ * (one AVX2 register where the CPU has it, chosen at load time; the sums are the same) */
+__attribute__((target_clones("avx2", "default")))
+static float
+dot_u8(const float *w, const uint8_t *c, int D)
+{
+	float acc[8] = { 0 }, s = 0;
+	int j = 0;
+
+	for (; j + 8 <= D; j += 8)
+		for (int l = 0; l < 8; l++)
+			acc[l] += w[j + l] * (float)c[j + l];
+	for (; j < D; j++)
+		s += w[j] * (float)c[j];
+	for (int l = 0; l < 8; l++)
+		s += acc[l];
+	return s;
 }
 
 float
-vx_score(const VxIndex *x, int b, int v, const float *qn, float *scratch)
+vx_frame(const VxIndex *x, int b, long r, const float *tab, float *scratch)
+{
+	int D = x->D, m = (int)x->h.pq_m;
+	const uint8_t *c = (const uint8_t *)x->codes[b] + (size_t)r * code_bytes((int)x->h.code, D, m);
+	const float *f = (const float *)c;
+	float d = 0;
+
+	switch (x->h.code) {
+	case VX_SQ8:
+		return tab[0] + dot_u8(tab + 1, c, D);
+	case VX_PQ:
+		for (int j = 0; j < m; j++)
+			d += tab[(size_t)j << PQ_BITS | c[j]];
+		return d;
+	case VX_F16:
+		decode_f16(scratch, c, (size_t)D);
+		return cblas_sdot(D, scratch, 1, tab, 1);
+	default:
+		return cblas_sdot(D, f, 1, tab, 1) / fmaxf(cblas_snrm2(D, f, 1), 1e-12f);
+	}
+}
+
+void
+vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scratch)
+{
+	size_t cb = code_bytes((int)x->h.code, x->D, (int)x->h.pq_m);
+	const char *codes = x->codes[b];
+	const int32_t *row = x->lrow[b] + x->loff[b][l];
+	int n = x->loff[b][l + 1] - x->loff[b][l];
+	const int16_t *w16 = (const int16_t *)(tab + x->D + 2);    /* sq8 */
+
+	for (int j = 0; j < n; j++) {
+		const uint8_t *c = (const uint8_t *)codes + (size_t)row[j] * cb;
+		/* the rows are scattered over the codes: fetch a later one while scoring this one */
+		if (j + VX_AHEAD < n)
+			for (size_t o = 0; o < cb; o += 64)
+				__builtin_prefetch(codes + (size_t)row[j + VX_AHEAD] * cb + o);
+		/* sq8: the integer table (its rounding, ~1e-4, is a first pass's, re-scored away) */
+		if (x->h.code == VX_SQ8)
+			s[j] = tab[0] + tab[x->D + 1] * (float)dot_u8_i16(w16, c, x->D);
+		else
+			s[j] = vx_frame(x, b, row[j], tab, scratch);
+	}
+}
+
+float
+vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch)
 {
 	long n = x->off[v + 1] - x->off[v];
 	size_t cb = code_bytes((int)x->h.code, x->D, (int)x->h.pq_m);
 	const uint8_t *c = (const uint8_t *)x->codes[b] + (size_t)x->off[v] * cb;
 	const float *f = (const float *)c;   /* f32 codes are the frames, in place */
-	float *s = scratch + (size_t)x->maxn * x->D, m;
+	float *s = scratch + (size_t)x->maxn * x->D, best = -INFINITY;
 
-	if (x->h.code != VX_F32) {
-		decode(scratch, (int)x->h.code, x->codec[b], (int)x->h.pq_m, c, n, x->D);
+	switch (x->h.code) {
+	case VX_SQ8:
+	case VX_PQ:
+		for (long t = 0; t < n; t++)
+			best = fmaxf(best, vx_frame(x, b, x->off[v] + t, tab, NULL));
+		return best;
+	case VX_F16:
+		decode_f16(scratch, c, (size_t)n * x->D);
 		f = scratch;
+		break;
 	}
-	cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, x->D, 1.0f, f, x->D, qn, 1, 0.0f, s, 1);
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, x->D, 1.0f, f, x->D, tab, 1, 0.0f, s, 1);
 	/* raw frames are normalised here; decoded ones were unit vectors when encoded, and the
 	 * dot product with them is taken as their cosine */
-	if (x->h.code == VX_F32)
-		for (long t = 0; t < n; t++)
-			s[t] /= fmaxf(cblas_snrm2(x->D, f + t * x->D, 1), 1e-12f);
-	m = s[0];
-	for (long t = 1; t < n; t++)
-		m = fmaxf(m, s[t]);
-	return m;
+	for (long t = 0; t < n; t++)
+		best = fmaxf(best, x->h.code == VX_F32 ?
+		             s[t] / fmaxf(cblas_snrm2(x->D, f + t * x->D, 1), 1e-12f) : s[t]);
+	return best;
 }

@@ -24,9 +24,11 @@
 #define VX_MAXBR 2
 
 enum { VX_F32, VX_F16, VX_SQ8, VX_PQ, VX_NCODE };                 /* stored codes */
-enum { VX_IVFFLAT, VX_IVFSQ, VX_IVFPQ, VX_HNSW, VX_HNSWSQ, VX_NANN }; /* candidate structure */
+/* candidate structure: FAISS's, or VX_IVF: inverted lists of frame rows over the stored codes
+ * (FAISS's spherical k-means centroids; no second copy of the frames) */
+enum { VX_IVFFLAT, VX_IVFSQ, VX_IVFPQ, VX_HNSW, VX_HNSWSQ, VX_IVF, VX_NANN };
 extern const char *const vx_code_name[VX_NCODE];   /* "f32", "f16", "sq8", "pq" */
-extern const char *const vx_ann_name[VX_NANN];     /* "ivf-flat", "ivf-sq", "ivf-pq", "hnsw", "hnsw-sq" */
+extern const char *const vx_ann_name[VX_NANN];     /* "ivf-flat", .., "hnsw-sq", "ivf" */
 
 typedef struct {
 	int code;              /* VX_F32 .. */
@@ -84,21 +86,34 @@ typedef struct {
 	const int *off;            /* (nv + 1) into the mapping */
 	const void *codes[VX_MAXBR];
 	const float *codec[VX_MAXBR];
-	FwIndex *ann[VX_MAXBR];    /* NULL until vx_load_ann */
+	FwIndex *ann[VX_MAXBR];    /* NULL until vx_load_ann; always NULL for VX_IVF */
+	const float *cent[VX_MAXBR];   /* VX_IVF: (nlist, D) unit centroids */
+	const int32_t *loff[VX_MAXBR]; /* VX_IVF: (nlist + 1) where each list starts in lrow */
+	const int32_t *lrow[VX_MAXBR]; /* VX_IVF: (nframe) frame rows, list by list */
 	IdIndex ix;
+	int32_t *vid;              /* (nframe) the video owning each frame */
 } VxIndex;
 
 /* map and check everything but the FAISS structures; dies "PATH: what is wrong" */
 void vx_open(VxIndex *x, const char *path);
-/* deserialise the FAISS structures; dies naming the file */
+/* deserialise the FAISS structures (none for VX_IVF); dies naming the file */
 void vx_load_ann(VxIndex *x);
 void vx_close(VxIndex *x);
 
-/* the video owning frame f */
-int vx_video_of(const VxIndex *x, long f);
-/* max over video v's frames of the cosine with the unit vector qn (D) in branch b, from the
+/* floats of a query table (vx_query) */
+size_t vx_query_floats(const VxIndex *x);
+/* the table of the unit query qn (D) against branch b's codes, so that scoring reads codes without
+ * decoding them: sq8: (q . min, q * step), pq: the (m, 256) sub-vector inner products, f16 and
+ * f32: qn itself */
+void vx_query(const VxIndex *x, int b, const float *qn, float *tab);
+/* the cosine of frame row r of branch b with the query of table tab, from the stored code */
+float vx_frame(const VxIndex *x, int b, long r, const float *tab, float *scratch);
+/* VX_IVF: the cosines s (list length) of list l's frames (in lrow order) with the query of
+ * table tab in branch b; sq8: with the query table rounded to 16-bit integers (a first pass) */
+void vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scratch);
+/* max over video v's frames of the cosine with the query of table tab in branch b, from the
  * stored codes; scratch holds maxn x (D + 1) floats */
-float vx_score(const VxIndex *x, int b, int v, const float *qn, float *scratch);
+float vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch);
 /* x / max(|x|, 1e-12) in place, n rows of D (score_cosmax's normalisation) */
 void vx_normalise(float *x, long n, int D);
 

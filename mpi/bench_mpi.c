@@ -100,7 +100,7 @@ main(int argc, char *argv[])
 		qlen[q] = T;
 		qvid[q] = q % B;
 	}
-	bt = (Batch){B, L, video, vlen, NQ, T, query, qlen, qvid, tau, NULL, vlo[cm->rank],
+	bt = (Batch){B, L, video, vlen, NQ, T, query, qlen, qvid, tau, NULL, NULL, vlo[cm->rank],
 	             qlo[cm->rank]};
 	m = model_new(&c);
 	rng_seed(&r, 2);            /* the same weights and random stream on every rank */

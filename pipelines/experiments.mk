@@ -15,6 +15,9 @@
 #   the reference row, metrics --compare, see doc/pipelines.md)
 #   make cost        supp. Table 4: FLOPs per video-text pair (analytic, checked against a
 #                    measured count), peak training memory at batch 128, SumR
+#   make plusplus    the successor, DL-DKD++ (doc/method.md): DL-DKD and DL-DKD++ with its
+#                    release's settings (PP_ROWS adds soft alignment alone), beside the
+#                    release's expected numbers (not part of `paper`; default DATASETS: all three)
 #   make paper       all of the above;  make demo: DL-DKD on a small TVR-like corpus, table on stdout
 #   make publish     copy the tables and figures of RESULTS under examples/results/
 #
@@ -29,7 +32,8 @@
 # ---- knobs -------------------------------------------------------------------------------------
 
 DATASET  ?=
-DATASETS ?= $(if $(DATASET),$(DATASET),tvr activitynet)
+# (make plusplus: all three PRVR sets, as the successor's release)
+DATASETS ?= $(if $(DATASET),$(DATASET),tvr activitynet$(if $(filter plusplus,$(MAKECMDGOALS)), charades))
 SCALE    ?= small
 DATA     ?=
 SEED     ?= 1
@@ -137,8 +141,14 @@ OPT_dual-inh = --branches dual-inh --kd sim --kd-loss kl --schedule exp
 OPT_fixed    = --branches dual --kd sim --kd-loss kl --schedule fixed
 OPT_linear   = --branches dual --kd sim --kd-loss kl --schedule linear
 OPT_sigmoid  = --branches dual --kd sim --kd-loss kl --schedule sigmoid
+# DL-DKD++: soft alignment alone (DL-DKD's other settings), and the release's settings for the
+# dataset ($(1) is the dataset when a rule expands this; other names get TVR's)
+OPT_soft     = $(OPT_dldkd) --soft-align
+OPT_dldkdpp  = --preset dldkd++:$(or $(filter tvr activitynet charades,$(1)),tvr)
 NOTEACHER    = exp dual-exp
 FEATKD       = feat-kl feat-mse
+# trained with the teacher's frames and query embeddings in every batch
+SOFTALIGN    = soft dldkdpp
 SINGLE       = inh exp
 
 # which models each experiment needs (variant/seed words)
@@ -148,8 +158,9 @@ NEED_beta     = $(foreach s,$(SEEDS),dldkd/$(s))
 NEED_branches = $(foreach s,$(SEEDS),dldkd/$(s) dual-exp/$(s) dual-inh/$(s))
 NEED_schedule = $(foreach s,$(SEEDS),dual-exp/$(s) fixed/$(s) linear/$(s) dldkd/$(s) sigmoid/$(s))
 NEED_cost     = dldkd/$(SEED)
+NEED_plusplus = $(foreach s,$(SEEDS),$(foreach r,$(PP_ROWS),$(lastword $(subst :, ,$(r)))/$(s)))
 NEED_all      = $(sort $(NEED_main) $(NEED_kd-kind) $(NEED_beta) $(NEED_branches) \
-	$(NEED_schedule) $(NEED_cost))
+	$(NEED_schedule) $(NEED_cost) $(NEED_plusplus))
 
 # the schedule ablation's rows and the models behind them ("none" is w = 0, i.e. two branches
 # without a teacher: the dual-exploration model)
@@ -162,6 +173,10 @@ REF_kd-kind  = sim-kl:dldkd
 REF_schedule = exp:dldkd
 REF_branches = dl-dkd:dldkd
 BRANCH_ROWS  = dl-dkd:dldkd dual-exp:dual-exp dual-inh:dual-inh
+# plusplus's rows: DL-DKD and DL-DKD++;
+# PP_ROWS="dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp" adds soft alignment alone
+PP_ROWS     ?= dl-dkd:dldkd dl-dkd++:dldkdpp
+REF_plusplus = dl-dkd:dldkd
 # bootstrap resamples and permutations of those comparisons
 RESAMPLES ?= 10000
 
@@ -228,7 +243,8 @@ $(call mdir,$(1),$(2),$(3))/ckpt.mp: $(T_distill-step) $(MODELS)/$(call ckey,$(1
 		$(addprefix $(call streams,$(1))/,train-video-student.mp train-query-student.mp \
 		val-video-student.mp val-query-student.mp) \
 		$(if $(filter $(2),$(NOTEACHER)),,$(call streams,$(1))/train-tsim.mp) \
-		$(if $(filter $(2),$(FEATKD)),$(call streams,$(1))/train-video-teacher.mp)
+		$(if $(filter $(2),$(FEATKD) $(SOFTALIGN)),$(call streams,$(1))/train-video-teacher.mp) \
+		$(if $(filter $(2),$(SOFTALIGN)),$(call streams,$(1))/train-query-teacher.mp)
 	@mkdir -p $$(@D)
 	@echo "train $(call ckey,$(1)) $(2) seed $(3) ($(EPOCHS) epochs at most)" >&2
 	SECONDS=0; resume=; \
@@ -240,7 +256,8 @@ $(call mdir,$(1),$(2),$(3))/ckpt.mp: $(T_distill-step) $(MODELS)/$(call ckey,$(1
 		-v $(call streams,$(1))/train-video-student.mp \
 		-q $(call streams,$(1))/train-query-student.mp \
 		$(if $(filter $(2),$(NOTEACHER)),,-t $(call streams,$(1))/train-tsim.mp) \
-		$(if $(filter $(2),$(FEATKD)),-T $(call streams,$(1))/train-video-teacher.mp) \
+		$(if $(filter $(2),$(FEATKD) $(SOFTALIGN)),-T $(call streams,$(1))/train-video-teacher.mp) \
+		$(if $(filter $(2),$(SOFTALIGN)),--teacher-query $(call streams,$(1))/train-query-teacher.mp) \
 		--val-video $(call streams,$(1))/val-video-student.mp \
 		--val-query $(call streams,$(1))/val-query-student.mp \
 		$(OPT_$(2)) --margin $(MARGIN_$(1)) --epochs $(EPOCHS) --patience $(PATIENCE) \
@@ -327,7 +344,7 @@ $(call rdir,$(1),$(2))/knobs.txt: FORCE
 endef
 
 define EXPERIMENT_rules
-$(foreach t,main kd-kind beta-sweep branches schedule cost,$(eval $(call KNOBS_rule,$(t),$(1))))
+$(foreach t,main kd-kind beta-sweep branches schedule cost plusplus,$(eval $(call KNOBS_rule,$(t),$(1))))
 
 # main: teacher, exploration, inheritance, DL-DKD over SEEDS
 $(call rdir,main,$(1))/main.tsv $(call rdir,main,$(1))/main.md &: $(call rdir,main,$(1))/knobs.txt \
@@ -420,6 +437,25 @@ $(call rdir,schedule,$(1))/schedule.png: $(foreach r,$(SCHED_ROWS),$(call mdir,$
 	gnuplot -e "in='$$(@D)/schedule-curves.tsv'; out='$$@.tmp'; k=$(words $(SCHED_ROWS)); title='$(call rtag,$(1)): distillation schedules, seed $(firstword $(SEEDS))'" $(P)/schedule.gp
 	mv $$@.tmp $$@
 
+# plusplus: DL-DKD, DL-DKD++ (release settings) and with PP_ROWS soft alignment alone, over SEEDS,
+# each compared with DL-DKD per seed; beside them the DL-DKD paper's and the DL-DKD++ release's
+# numbers
+$(call rdir,plusplus,$(1))/plusplus.tsv $(call rdir,plusplus,$(1))/plusplus.md &: $(call rdir,plusplus,$(1))/knobs.txt \
+		$(foreach r,$(PP_ROWS),$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEEDS))) \
+		$(call scorefiles,$(1),$(PP_ROWS)) $(T_metrics) \
+		$(P)/rows.awk $(P)/table.sh $(P)/paper/plusplus.tsv
+	rm -f $$(@D)/rows.tmp $$(@D)/diffs.tmp
+	$(foreach r,$(PP_ROWS),awk -v dataset=$(1) -v row=$(firstword $(subst :, ,$(r))) -f $(P)/rows.awk \
+		$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEEDS)) >> $$(@D)/rows.tmp;)
+	$(call compare,$(1),$(PP_ROWS),$(REF_plusplus),$$(@D)/diffs.tmp)
+	{ $(call meta,plusplus,$(1),$(SEEDS)); \
+	  echo 'command: make plusplus DATASET=$(1) SCALE=$(SCALE) SEEDS="$(SEEDS)" JOBS=$(JOBS)$(if $(filter-out $(EPOCHS_$(SCALE)),$(EPOCHS)), EPOCHS=$(EPOCHS))$(if $(DATA), DATA=$(DATA))$(if $(filter-out dl-dkd:dldkd dl-dkd++:dldkdpp,$(PP_ROWS)), PP_ROWS="$(PP_ROWS)")'; \
+	  echo 'DL-DKD++: --preset dldkd++:$(or $(filter tvr activitynet charades,$(1)),tvr) with the scale'"'"'s epochs, patience and seeds$(if $(filter dl-dkd-soft:soft,$(PP_ROWS)),; soft alignment alone: DL-DKD + --soft-align)'; \
+	} > $$(@D)/meta.tmp
+	$(P)/table.sh -r $$(@D)/rows.tmp -d $$(@D)/diffs.tmp -p $(P)/paper/plusplus.tsv -m $$(@D)/meta.tmp \
+		-t "DL-DKD and its successor DL-DKD++ (soft alignment), $(call rtag,$(1))" -o $$(@D)/plusplus
+	rm -f $$(@D)/rows.tmp $$(@D)/diffs.tmp $$(@D)/meta.tmp
+
 # cost: supp. Table 4 at this dataset's shape
 $(call rdir,cost,$(1))/cost.tsv $(call rdir,cost,$(1))/cost.md &: $(call rdir,cost,$(1))/knobs.txt \
 		$(addprefix $(call streams,$(1))/,train-video-student.mp train-query-student.mp \
@@ -448,9 +484,12 @@ OUT_beta-sweep = beta-sweep.md beta-sweep.tsv beta-sweep.png
 OUT_branches   = branches.md branches.tsv branches.png
 OUT_schedule   = schedule.md schedule.tsv schedule.png
 OUT_cost       = cost.md cost.tsv
+OUT_plusplus   = plusplus.md plusplus.tsv
 EXPERIMENTS    = main kd-kind beta-sweep branches schedule cost
+# the successor's comparison: its own target, not the paper's
+EXTRAS         = plusplus
 
-$(foreach t,$(EXPERIMENTS),$(eval $(t): $(foreach d,$(DATASETS),$(addprefix $(call rdir,$(t),$(d))/,$(OUT_$(t))))))
+$(foreach t,$(EXPERIMENTS) $(EXTRAS),$(eval $(t): $(foreach d,$(DATASETS),$(addprefix $(call rdir,$(t),$(d))/,$(OUT_$(t))))))
 
 paper: $(EXPERIMENTS) t2vr
 
@@ -464,11 +503,11 @@ demo:
 # copy the tables and figures (not the models or data) under examples/results/ for the README
 EXAMPLES ?= examples/results
 publish:
-	@for t in $(EXPERIMENTS); do for d in $(DATASETS); do \
+	@for t in $(EXPERIMENTS) $(EXTRAS); do for d in $(DATASETS); do \
 		src=$(RESULTS)/$$t/$$d-$(if $(DATA),import,$(SCALE)); \
 		[ -d $$src ] || continue; mkdir -p $(EXAMPLES)/$$t/$$d-$(if $(DATA),import,$(SCALE)); \
-		for f in $(foreach o,$(sort $(foreach t,$(EXPERIMENTS),$(OUT_$(t)))),$(o)); do \
+		for f in $(foreach o,$(sort $(foreach t,$(EXPERIMENTS) $(EXTRAS),$(OUT_$(t)))),$(o)); do \
 			[ ! -f $$src/$$f ] || cp $$src/$$f $(EXAMPLES)/$$t/$$d-$(if $(DATA),import,$(SCALE))/; \
 		done; echo "$(EXAMPLES)/$$t/$$d-$(if $(DATA),import,$(SCALE))"; done; done
 
-.PHONY: paper demo publish $(EXPERIMENTS)
+.PHONY: paper demo publish $(EXPERIMENTS) $(EXTRAS)

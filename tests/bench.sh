@@ -8,10 +8,13 @@
 #       and a randomly initialised checkpoint (tests/bench_rank.c), at each thread count of
 #       BENCH_THREADS, each with the ratio to the floor at that count; with 1 and 2 threads, the
 #       serial fraction by a wall-time Amdahl fit (s = 2 T(2) / T(1) - 1: meaningful on an idle
-#       machine only) and the projected time at 16, 32 and 64 threads (projections)
+#       machine only) and the projected time at 16, 32 and 64 threads (projections); at 2 threads
+#       and more, with perf installed, each tool's serial fraction from per-thread CPU time
 #   (b) $TBIN/bench_step: training step at TVR and ActivityNet shapes, phase by phase (data,
 #       forward, loss, backward, Adam) at each thread count, the serial fraction of each phase
 #       from CPU time (valid on a shared machine too) and the projection at 16, 32, 64 threads
+#   (b') tests/bench_torch.py: the same step in PyTorch beside bench_step, alternating, when a
+#       python3 with torch is found (PYTHON, python3, /usr/bin/python3); skipped otherwise
 #   (c) prvr-synth MB/s on tvr-small; metrics (and rank -s) on ActivityNet test-scale scores
 #       (15,753 queries x 4,430 videos, two branches)
 #   (d) $TBIN/bench_import (prvr-import at TVR scale x BENCH_IMPORT_SCALE, default 1) and any other
@@ -105,6 +108,23 @@ amdahl() {
 		"$(calc "$t1 * ($s + (1 - $s) / 64)")"
 }
 
+# NAME CMD...: at -j 2 and above, with perf installed, the serial fraction of CMD's CPU work from
+# the CPU time of each of its threads (perf's task-clock per thread; stdin from $TIMED_IN): with
+# threads that sleep while they wait, the main thread has S + P/n and the process S + P, so the
+# fraction holds on a shared machine too (as bench_step's)
+cpu_serial() {
+	local name=$1
+	shift
+	command -v perf >/dev/null || return 0
+	perf record -e task-clock -q -o "$W/perf.data" "$@" <"${TIMED_IN:-/dev/null}" >/dev/null 2>&1 || return 0
+	perf report -i "$W/perf.data" --sort pid --stdio -F period,pid 2>/dev/null | grep -v '^#' | grep . |
+		tr ':' ' ' | sort -k2,2n | awk -v name="$name" '
+		{ p[NR] = $1 / 1e9; tot += $1 / 1e9 }
+		END { if (NR < 2) exit; s = (NR * p[1] - tot) / (NR - 1); if (s < 0) s = 0
+		      printf "%-34s serial fraction %.3f from CPU time (%d threads, %.2f CPU s; measured)\n", "  " name, s / tot, NR, tot }'
+	rm -f "$W/perf.data"
+}
+
 # ---- (a) encode + rank at TVR test scale ----
 say ""
 say "(a) TVR test scale: $NV videos x $L frames x $DV-d, $NQ queries x $T tokens x $DT-d, 2 branches (d $D)"
@@ -123,10 +143,12 @@ if "$TBIN/bench_rank" ckpt "$DV" "$DT" dual "$W/ckpt.mp" 2>"$W/err" &&
 		if TIMED_IN=$W/v.mp timed "$BIN/encode-video" -c "$W/ckpt.mp" -j "$j" -o "$W/ev.mp"; then
 			report "encode-video -j $j" "$(calc "2 * $NV * $FV")"
 			eval "SEC_${j}_encode_video=$SEC"
+			[ "$j" -ge 2 ] && TIMED_IN=$W/v.mp cpu_serial encode-video "$BIN/encode-video" -c "$W/ckpt.mp" -j "$j" -o "$W/ev.mp"
 		fi
 		if TIMED_IN=$W/q.mp timed "$BIN/encode-text" -c "$W/ckpt.mp" -j "$j" -o "$W/eq.mp"; then
 			report "encode-text -j $j" "$(calc "2 * $NQ * $FQ")"
 			eval "SEC_${j}_encode_text=$SEC"
+			[ "$j" -ge 2 ] && TIMED_IN=$W/q.mp cpu_serial encode-text "$BIN/encode-text" -c "$W/ckpt.mp" -j "$j" -o "$W/eq.mp"
 		fi
 		# scoring: one sgemm of every query with every frame per branch (max and top-k not counted)
 		FR=$(calc "2 * 2 * $NQ * $NV * $L * $D")
@@ -141,6 +163,7 @@ if "$TBIN/bench_rank" ckpt "$DV" "$DT" dual "$W/ckpt.mp" 2>"$W/err" &&
 			if timed "$BIN/rank" -Q -j "$j" -v "$W/ev.mp" -q "$W/eq.mp" -o "$W/r.mp"; then
 				report "rank (fused, top 100) -j $j" "$FR"
 				eval "SEC_${j}_rank=$SEC"
+				[ "$j" -ge 2 ] && cpu_serial rank "$BIN/rank" -Q -j "$j" -v "$W/ev.mp" -q "$W/eq.mp" -o "$W/r.mp"
 			fi
 			if timed "$BIN/rank" -Q -j "$j" -v "$W/ev.mp" -q "$W/eq.mp" -S -o "$W/s.mp"; then
 				report "rank -S (both branches) -j $j" "$FR"
@@ -177,6 +200,25 @@ if [ -x "$TBIN/bench_step" ]; then
 	"$TBIN/bench_step" -p all -n "$n" -j "$(echo $JS | tr ' ' ,)" || say "    FAILED: bench_step exit $?"
 else
 	say "(b) training step: no $TBIN/bench_step (tests/bench_step.c not built yet)"
+fi
+
+# PyTorch beside it (not a project dependency: skipped without torch)
+say ""
+PY=
+for p in ${PYTHON:-python3 /usr/bin/python3}; do
+	if "$p" -c 'import torch' 2>/dev/null; then
+		PY=$p
+		break
+	fi
+done
+if [ -z "$PY" ]; then
+	say "(b') PyTorch beside bench_step: skipped (no python3 with torch; set PYTHON)"
+elif [ "${BENCH_QUICK:-0}" = 1 ]; then
+	say "(b') PyTorch beside bench_step: skipped with BENCH_QUICK=1"
+else
+	say "(b') $(dirname "$0")/bench_torch.py"
+	BENCH_REPS=$REPS BENCH_THREADS=$JS "$PY" "$(dirname "$0")/bench_torch.py" "$TBIN" ||
+		say "    FAILED: bench_torch.py exit $?"
 fi
 
 # ---- (c) synthetic data and metrics ----

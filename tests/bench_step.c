@@ -151,7 +151,7 @@ bench(const Preset *p, int steps, const int *js, int nj)
 		qlen[q] = T;
 		qvid[q] = q % B;
 	}
-	bt = (Batch){B, L, video, vlen, Nq, T, query, qlen, qvid, tau, NULL, 0, 0};
+	bt = (Batch){B, L, video, vlen, Nq, T, query, qlen, qvid, tau, NULL, NULL, 0, 0};
 
 	m = model_new(&c);
 	model_init(m, &r);
@@ -161,9 +161,9 @@ bench(const Preset *p, int steps, const int *js, int nj)
 
 		for (int s = -1; s < steps; s++) {   /* step -1 warms up (allocation) */
 			double rate = sgemm_rate(), ph[NPH], f0, step = 0.0;
-			Clock c0, c1, m0[NPHASE];
+			Clock c0, c1, m0[NPHASE], s0 = clock_now();
 
-			c0 = clock_now();
+			c0 = s0;
 			make_batch(&bt, video, query, tau, cv, cq, ct, p->dv, p->dt);
 			c1 = clock_now();
 			ph[PH_DATA] = c1.wall - c0.wall;
@@ -189,9 +189,11 @@ bench(const Preset *p, int steps, const int *js, int nj)
 			rate = 0.5 * (rate + sgemm_rate());
 			for (int k = 0; k < NPH; k++)
 				step += ph[k];
+			/* c1 - s0: the step's CPU seconds, all threads (tests/bench_torch.py compares them) */
 			fprintf(stderr, "%s -j %d step %d: %.3f s (data %.3f fwd %.3f loss %.3f bwd %.3f "
-			        "adam %.3f), sgemm %.0f GFLOP/s now\n", p->name, js[j], s, step,
-			        ph[PH_DATA], ph[PH_FWD], ph[PH_LOSS], ph[PH_BWD], ph[PH_ADAM], rate);
+			        "adam %.3f), cpu %.3f s, sgemm %.0f GFLOP/s now\n", p->name, js[j], s, step,
+			        ph[PH_DATA], ph[PH_FWD], ph[PH_LOSS], ph[PH_BWD], ph[PH_ADAM],
+			        c1.all - s0.all, rate);
 			if (s < 0)
 				continue;
 			for (int k = 0; k < NPH; k++)
@@ -211,9 +213,9 @@ bench(const Preset *p, int steps, const int *js, int nj)
 		i2 = js[j] == 2 ? j : i2;
 	}
 
-	printf("%s: B=%d L=%d dv=%d Nq=%d T=%d dt=%d, %.1f GFLOP (matmuls) per step, medians of %d "
-	       "steps, peak RSS %.0f MiB\n", p->name, B, L, p->dv, Nq, T, p->dt, flops / 1e9, steps,
-	       peak_rss_kib() / 1024.0);
+	printf("%s: B=%d L=%d dv=%d Nq=%d T=%d dt=%d, %zu parameters, %.1f GFLOP (matmuls) per step, "
+	       "medians of %d steps, peak RSS %.0f MiB\n", p->name, B, L, p->dv, Nq, T, p->dt,
+	       model_num_params(m), flops / 1e9, steps, peak_rss_kib() / 1024.0);
 	printf("  %-8s", "threads");
 	for (int k = 0; k < NPH; k++)
 		printf(" %9s", phname[k]);

@@ -137,7 +137,7 @@ share_batch(Rank *k)
 		k->video[i] = i / (L * DV) >= vlo[r] && i / (L * DV) < vlo[r + 1] ? video[i] : NAN;
 	for (int i = 0; i < NQ * T * DT; i++)
 		k->query[i] = i / (T * DT) >= qlo[r] && i / (T * DT) < qlo[r + 1] ? query[i] : NAN;
-	k->bt = (Batch){B, L, k->video, vlen, NQ, T, k->query, qlen, qvid, tau, tvideo, 0, 0};
+	k->bt = (Batch){B, L, k->video, vlen, NQ, T, k->query, qlen, qvid, tau, tvideo, NULL, 0, 0};
 }
 
 static float
@@ -170,7 +170,7 @@ run(const char *label, const ModelConfig *mc, const LossConfig *lc, int P)
 {
 	Model *m = new_model(mc);
 	size_t np = model_num_params(m);
-	Batch bt = {B, L, video, vlen, NQ, T, query, qlen, qvid, tau, tvideo, 0, 0};
+	Batch bt = {B, L, video, vlen, NQ, T, query, qlen, qvid, tau, tvideo, NULL, 0, 0};
 	Rank k[MAXP];
 	pthread_t th[MAXP];
 	Shared sh;

@@ -3,18 +3,23 @@
  * beyond what the tool starts with (ulimit -v; the OpenMP OpenBLAS alone reserves ~128 MiB at
  * load; skipped under ASan, which reserves terabytes of shadow: PRVR_SANITIZED=1).
  * The crafted streams are written here with the stream library (so their checksums are right
- * and only the claim is wrong); the tools in $BIN read them. Times are printed, not asserted. */
+ * and only the claim is wrong); the tools in $BIN read them. Times are printed, not asserted.
+ * A tool that gets as far as computing (encode-video on a checkpoint whose frame limit is far
+ * above its input) is measured by its peak resident memory instead, against the same run with
+ * a small limit: OpenBLAS's first product maps 128 MiB, beyond any ulimit -v headroom here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "ckpt.h"
 #include "model.h"
 #include "mpio.h"
+#include "rng.h"
 #include "util.h"
 
 static int failures;
@@ -109,6 +114,35 @@ refused(const char *what, const char *cmd, const char *want)
 		failures++;
 	} else
 		printf("OK %s: refused in %.3f s: %s\n", what, secs, line);
+}
+
+/* run "cmd" (no memory limit: OpenBLAS's first product maps a buffer of 128 MiB, which ulimit -v
+ * would refuse) in a child, which reports the peak resident memory of its descendants in KiB;
+ * -1 unless it exits 0 */
+static long
+run_peak_kib(const char *cmd)
+{
+	char sh[4096];
+	int fd[2], st;
+	long kib = -1;
+	pid_t pid;
+
+	snprintf(sh, sizeof(sh), "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 %s 2>%s/err", cmd, dir);
+	CHECK(pipe(fd) == 0);
+	CHECK((pid = fork()) >= 0);
+	if (pid == 0) {
+		struct rusage ru;
+		st = system(sh);
+		getrusage(RUSAGE_CHILDREN, &ru);
+		kib = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? ru.ru_maxrss : -1;
+		_exit(write(fd[1], &kib, sizeof(kib)) == sizeof(kib) ? 0 : 1);
+	}
+	close(fd[1]);
+	if (read(fd[0], &kib, sizeof(kib)) != sizeof(kib))
+		kib = -1;
+	close(fd[0]);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	return kib;
 }
 
 static void
@@ -313,6 +347,48 @@ main(void)
 	path(p, sizeof(p), "mid.mp");
 	snprintf(cmd, sizeof(cmd), "%s/encode-video -c %s -o %s/out < /dev/null", bin, p, dir);
 	refused("checkpoint claiming 2^12 x 1024, consistent counts", cmd, "bytes left in the file");
+
+	/* real checkpoints of a model of 4096-d frames, hidden 4, at most 1024 frames (about
+	 * 700 KiB) and at most 16: encode-video padded every chunk of 64 videos to the model's
+	 * maximum before reading any (1 GiB for the first); on one video of one frame, the first
+	 * must take less than 64 MiB more than the second */
+	{
+		static const int maxf[2] = { 1024, 16 };
+		TrainState st = { .best_sumr = -1, .best_epoch = -1 };
+		long peak[2];
+		double secs;
+		crafted_video_x("oneframe.mp", "student", 4096, 1, 4096, 1);
+		path(q, sizeof(q), "oneframe.mp");
+		for (int i = 0; i < 2; i++) {
+			Model *m;
+			char name[32];
+			ckpt_config_defaults(&c);
+			c.mc.dv = 4096;
+			c.mc.dt = c.mc.E = 4;
+			c.mc.D = 4;
+			c.mc.NH = 1;
+			c.mc.max_frames = maxf[i];
+			rng_seed(&st.rng, 1);
+			m = model_new(&c.mc);
+			model_init(m, &st.rng);
+			snprintf(name, sizeof(name), "max%d.mp", maxf[i]);
+			path(p, sizeof(p), name);
+			ckpt_write(p, &c, &st, m);
+			model_free(m);
+			snprintf(cmd, sizeof(cmd), "%s/encode-video -j 1 -c %s -o %s/out < %s", bin, p,
+			         dir, q);
+			secs = now_seconds();
+			peak[i] = run_peak_kib(cmd);
+			secs = now_seconds() - secs;
+			printf("# encode-video, 1 frame, checkpoint of up to %d frames: peak %ld KiB in "
+			       "%.3f s\n", maxf[i], peak[i], secs);
+		}
+		EXPECT(peak[0] > 0 && peak[1] > 0);
+		printf("%s encode-video, 1 frame: a checkpoint of 1024 x 4096-d frames takes %ld KiB "
+		       "more than one of 16 (under 65536)\n", peak[0] - peak[1] < 65536 ? "OK" : "NOT OK",
+		       peak[0] - peak[1]);
+		failures += peak[0] - peak[1] >= 65536;
+	}
 
 	/* videos claiming 2^31 frames, and 2^24 frames of 64 floats (1 GiB), with 4 floats */
 	crafted_video("v31.mp", "student", 64, 1L << 31);

@@ -56,6 +56,15 @@ refused "encode-video -o" "cannot create output $N/o" $B/encode-video -c "$d/ck.
 refused "rank -o" "cannot create output $N/o" $B/rank -Q -v "$d/ev.mp" -q "$d/eq.mp" -o "$N/o"
 refused "metrics -r" "cannot create output $N/o" $B/metrics -q -i "$d/rk.mp" -o "$d/m.mp" -r "$N/o"
 ls "$d"/x.mp* "$d"/m.mp* >/dev/null 2>&1 && notok "an output was left behind: $(ls "$d"/x.mp* "$d"/m.mp*)"
+# an output directory that takes no files (/proc): refused before the corpus is generated or the
+# release read (a late failure names the temporary file without "cannot create output")
+refused "prvr-synth -o DIR taking no files" "cannot create output /proc/corpus.mp" \
+	$B/prvr-synth -q -p tvr-small -s 1 -o /proc
+if [ -x $B/prvr-import ]; then
+	mkdir "$d/release"     # empty: anything read from it would fail with another message
+	refused "prvr-import -o DIR taking no files" "cannot create output /proc/corpus.mp" \
+		$B/prvr-import -q -r "$d/release" -o /proc
+fi
 
 # ---- an output that is an input or another output: refused, the file unchanged
 cp "$d/ck.mp" "$d/ck0.mp"

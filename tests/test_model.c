@@ -1,7 +1,10 @@
 /* test_model: the whole DL-DKD student (lib/model.c) on a tiny configuration.
  * - gradient of model_loss against central differences, for a random subset of the elements
  *   of every parameter tensor, with dropout 0 and hard pool 1 (a deterministic loss), for every
- *   distillation kind, dual branches, separate and shared query projection;
+ *   distillation kind, dual branches, separate and shared query projection, and DL-DKD++'s
+ *   soft alignment (both branches' soft-target InfoNCE, hard and soft rows, exploration's
+ *   target not detached; detaching it must change the gradient; the teacher's query
+ *   embeddings move inheritance's soft InfoNCE and not exploration's);
  * - padded input rows are ignored (NaN there changes nothing);
  * - encoding is independent of padding and batching (a video encoded alone, unpadded, gives
  *   the rows it gets inside a padded batch), and layers_flops of encoding full-length inputs
@@ -23,12 +26,13 @@
 enum { B = 3, L = 5, NQ = 5, T = 4, DV = 12, DT = 10, E = 8, D = 8, NH = 2 };
 
 static float video[B * L * DV], query[NQ * T * DT], tau[NQ * L], tvideo[B * L * E];
+static float tquery[NQ * E];
 static int vlen[B] = {5, 3, 2}, qlen[NQ] = {4, 2, 1, 3, 4}, qvid[NQ] = {0, 0, 1, 2, 2};
 
 static Batch
 make_batch(void)
 {
-	Batch b = {B, L, video, vlen, NQ, T, query, qlen, qvid, tau, tvideo, 0, 0};
+	Batch b = {B, L, video, vlen, NQ, T, query, qlen, qvid, tau, tvideo, tquery, 0, 0};
 	return b;
 }
 
@@ -47,6 +51,8 @@ fill_inputs(Rng *r, float padval)
 		tau[i] = rng_uniform(r) * 0.6f - 0.1f;
 	for (int i = 0; i < B * L * E; i++)
 		tvideo[i] = rng_normal(r);
+	for (int i = 0; i < NQ * E; i++)
+		tquery[i] = 0.5f * rng_normal(r);
 }
 
 static ModelConfig
@@ -181,6 +187,67 @@ gradcheck_model(const char *label, const ModelConfig *c, const LossConfig *lc, i
 		gc_report(what, bad == 0, worst);
 	}
 	free(ana);
+	model_free(m);
+}
+
+/* DL-DKD++: the soft-target InfoNCE in both branches with similarity KL, as --preset dldkd++.
+ * alpha 0.5 makes query rows 0-1 and video column 0 hard, the others soft; InfoNCE weight 1
+ * (not 0.04) so that its gradient is far above the check's tolerance */
+static LossConfig
+soft_config(int detach)
+{
+	LossConfig lc = loss_config(KD_SIM_KL, 0);
+
+	lc.soft = 1, lc.soft_alpha = 0.5, lc.soft_beta = 0.6, lc.soft_detach = detach;
+	lc.nce_weight = 1.0f;
+	return lc;
+}
+
+static void
+test_soft_alignment(int per)
+{
+	ModelConfig c = tiny_config(0, 0, 0);
+	LossConfig on = soft_config(0), det = soft_config(1);
+	Model *m = model_new(&c);
+	size_t np = model_num_params(m);
+	float *g0 = emalloc(np * sizeof(float)), *g1 = emalloc(np * sizeof(float));
+	Batch bt = make_batch();
+	double d = 0.0;
+	Rng r;
+
+	gradcheck_model("dual, kd sim-kl, soft alignment (exploration target not detached)", &c,
+	                &on, per);
+	/* a detached target's gradient is not the loss's (finite differences move the target
+	 * too): it is softnce's with M held fixed, checked in test_softnce, the path inheritance
+	 * takes above. Here: the two differ only through exploration's target, so the check above
+	 * would fail if that part of the gradient were missing */
+	rng_seed(&r, 7);
+	model_init(m, &r);
+	analytic(m, &bt, &on, g0);
+	analytic(m, &bt, &det, g1);
+	for (size_t i = 0; i < np; i++)
+		d = fmax(d, fabs(g0[i] - g1[i]));
+	gc_report("soft alignment: detaching exploration's target changes its gradient", d > 1e-3, d);
+	/* the teacher's embeddings are inheritance's soft source and nothing of exploration's */
+	{
+		LossParts a, b;
+		float keep[NQ * E];
+
+		memcpy(keep, tquery, sizeof(keep));
+		rng_seed(&r, 3);
+		model_loss(m, &bt, &on, &r, &a, 0);
+		for (int i = 0; i < NQ * E; i++)
+			tquery[i] *= -2.0f;
+		rng_seed(&r, 3);
+		model_loss(m, &bt, &on, &r, &b, 0);
+		memcpy(tquery, keep, sizeof(keep));
+		gc_report("soft alignment: the teacher's query embeddings move inheritance's soft "
+		          "InfoNCE only", a.nce_t2v[BR_INH] != b.nce_t2v[BR_INH] &&
+		          a.nce_t2v[BR_EXP] == b.nce_t2v[BR_EXP] && a.nce_v2t[BR_INH] == 0.0f,
+		          fabs(a.nce_t2v[BR_INH] - b.nce_t2v[BR_INH]));
+	}
+	free(g0);
+	free(g1);
 	model_free(m);
 }
 
@@ -378,6 +445,7 @@ main(void)
 		lc.hard_negatives = 0;
 		gradcheck_model("exploration only, no kd, uniform negatives", &c, &lc, per);
 	}
+	test_soft_alignment(per);
 	test_padding_ignored();
 	test_encode();
 	test_determinism();

@@ -9,6 +9,7 @@
 
 #include "mpio.h"
 #include "rng.h"
+#include "threads.h"
 #include "util.h"
 
 static int failures;
@@ -199,13 +200,171 @@ miscount(const char *path, int promised, int written)
 	unlink(path);
 }
 
+/* records of 1.2 MB tensors between small ones: their checksums and finiteness checks run in
+ * pieces on the pool above 64 KiB, and the reader keeps a large record where it lands. Written
+ * at 3 threads and at 1, the files are byte-identical (the CRC-32 of the pieces, joined, is
+ * zlib's of the whole), and each reads back at the other count */
+static float
+big_value(int i, int j)
+{
+	return (float)i - (float)(j % 1000) * 0.5f;
+}
+
+static int
+big_dim(int i)
+{
+	return i % 3 == 0 ? 300000 + 1001 * i : 5 + i;
+}
+
+static void
+write_big(const char *path, int threads)
+{
+	MpWriter *w = mpw_open(path, 0);
+	float *x = efloats(400000);
+
+	threads_set(threads);
+	mpw_header(w, "test", 12, 0);
+	mpw_record_done(w);
+	for (int i = 0; i < 12; i++) {
+		for (int j = 0; j < big_dim(i); j++)
+			x[j] = big_value(i, j);
+		mpw_map(w, 1);
+		mpw_kv_f32(w, "x", x, (size_t)big_dim(i));
+		mpw_record_done(w);
+	}
+	mpw_close(w);
+	free(x);
+}
+
+static void
+read_big(const char *path, int threads)
+{
+	MpReader *r = mpr_open(path);
+	const msgpack_object *o;
+	float *x = efloats(400000);
+	int i = 0, bad = 0;
+
+	threads_set(threads);
+	mpr_header(r, "test");
+	while ((o = mpr_next(r))) {
+		mpr_f32(r, o, "x", x, (size_t)big_dim(i));
+		for (int j = 0; j < big_dim(i); j++)
+			bad += x[j] != big_value(i, j);
+		i++;
+	}
+	EXPECT(i == 12 && bad == 0);
+	mpr_close(r);
+	free(x);
+}
+
+static char *
+slurp_file(const char *path, long *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *b;
+
+	CHECK(f && fseek(f, 0, SEEK_END) == 0 && (*n = ftell(f)) > 0);
+	rewind(f);
+	b = emalloc((size_t)*n);
+	CHECK(fread(b, 1, (size_t)*n, f) == (size_t)*n);
+	fclose(f);
+	return b;
+}
+
+/* reading path at 3 threads (test_mpio read3 PATH) dies (exit 1) with a message containing
+ * want */
+static void
+read_dies(const char *path, const char *want)
+{
+	char log[300], msg[512] = "";
+	pid_t pid;
+	int status;
+	FILE *f;
+
+	snprintf(log, sizeof(log), "%s.log", path);
+	/* a new process, not a fork: libgomp's pool does not survive fork() */
+	if ((pid = fork()) == 0) {
+		CHECK(freopen(log, "w", stderr));
+		execl("/proc/self/exe", "test_mpio", "read3", path, (char *)NULL);
+		_exit(2);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	if ((f = fopen(log, "r"))) {
+		if (!fgets(msg, sizeof(msg), f))
+			msg[0] = '\0';
+		fclose(f);
+	}
+	EXPECT(strstr(msg, want) != NULL);
+	if (!strstr(msg, want))
+		fprintf(stderr, "  expected '%s' in: %s", want, msg);
+	unlink(log);
+}
+
+static void
+big_records(const char *path)
+{
+	char other[300];
+	char *a, *b;
+	long na, nb;
+	float nan = NAN;
+	MpWriter *w;
+
+	snprintf(other, sizeof(other), "%s.1", path);
+	write_big(path, 3);
+	write_big(other, 1);
+	read_big(path, 1);
+	read_big(other, 3);
+	a = slurp_file(path, &na);
+	b = slurp_file(other, &nb);
+	EXPECT(na == nb && memcmp(a, b, (size_t)na) == 0);
+
+	/* a flipped byte late in a large tensor (another piece than the first) */
+	a[na - 600000] ^= 4;
+	w = mpw_open(path, 0);
+	CHECK(write(w->fd, a, (size_t)na) == na);
+	w->rec = 13;
+	w->count = 12;
+	mpw_close(w);
+	read_dies(path, "checksum mismatch");
+
+	/* NaNs in the last piece and in the first: the first is named, whatever the pieces */
+	for (int k = 0; k < 2; k++) {
+		int32_t *x = emalloc(300000 * sizeof(*x));
+		for (int j = 0; j < 300000; j++)
+			memcpy(&x[j], &(float){ big_value(0, j) }, 4);
+		memcpy(&x[299999], &nan, 4);
+		if (k)
+			memcpy(&x[70001], &nan, 4);
+		w = mpw_open(path, 0);
+		mpw_header(w, "test", 1, 0);
+		mpw_record_done(w);
+		mpw_map(w, 1);
+		mpw_key(w, "x");
+		mpw_i32bin(w, x, 300000);
+		mpw_record_done(w);
+		mpw_close(w);
+		read_dies(path, k ? "NaN or Inf at element 70001" : "NaN or Inf at element 299999");
+		free(x);
+	}
+	threads_set(1);
+	free(a);
+	free(b);
+	unlink(other);
+	unlink(path);
+}
+
 int
-main(void)
+main(int argc, char *argv[])
 {
 	char dir[] = "/tmp/test_mpio.XXXXXX", path[256];
 	Rng rng;
 
 	argv0 = "test_mpio";
+	if (argc == 3 && strcmp(argv[1], "read3") == 0) {
+		read_big(argv[2], 3);
+		return 0;
+	}
 	CHECK(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/a.mp", dir);
 	write_sample(path, 0, 100, 1000);      /* records bigger than the 64 KiB buffer */
@@ -215,6 +374,7 @@ main(void)
 	every_type(path);
 	EXPECT(access(path, F_OK) == 0);
 	unlink(path);
+	big_records(path);
 
 	/* a map's promised size is checked by the writer */
 	miscount(path, 3, 3);

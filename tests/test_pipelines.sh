@@ -25,10 +25,10 @@ for b in "$BIN"/*; do OLD="$OLD -o $b"; done
 if [ "${PRVR_SANITIZED:-0}" = 1 ]; then
 	SEEDS="1"; TARGETS="main beta-sweep"
 else
-	SEEDS="1 2"; TARGETS="main kd-kind beta-sweep branches schedule cost"
+	SEEDS="1 2"; TARGETS="main kd-kind beta-sweep branches schedule cost plusplus"
 fi
 KNOBS=(DATASET=tvr SCALE=tiny "SEEDS=$SEEDS" SEED=1 EPOCHS=2 JOBS=1 "TRAIN_OPTS=--hidden 32 --heads 2" RESAMPLES=2000
-	COST_BATCH=8 COST_STEPS=1 "RESULTS=$T/res" "DATADIR=$T/data" "BINDIR=$BIN" "OBJ=$T/obj")
+	COST_BATCH=8 COST_STEPS=1 "PP_ROWS=dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp" "RESULTS=$T/res" "DATADIR=$T/data" "BINDIR=$BIN" "OBJ=$T/obj")
 pmake() { make -C "$ROOT" --no-print-directory $OLD "${KNOBS[@]}" "$@"; }
 
 if pmake -j2 $TARGETS > "$T/make.log" 2>&1; then
@@ -46,7 +46,8 @@ beta-sweep/tvr-tiny/beta-sweep.md beta-sweep/tvr-tiny/beta-sweep.tsv beta-sweep/
 kd-kind/tvr-tiny/kd-kind.md kd-kind/tvr-tiny/kd-kind.tsv kd-kind/tvr-tiny/kd-kind.png
 branches/tvr-tiny/branches.md branches/tvr-tiny/branches.tsv branches/tvr-tiny/branches.png
 schedule/tvr-tiny/schedule.md schedule/tvr-tiny/schedule.tsv schedule/tvr-tiny/schedule.png
-cost/tvr-tiny/cost.md cost/tvr-tiny/cost.tsv"
+cost/tvr-tiny/cost.md cost/tvr-tiny/cost.tsv
+plusplus/tvr-tiny/plusplus.md plusplus/tvr-tiny/plusplus.tsv"
 for f in $want; do
 	if [ ! -s "$R/$f" ]; then bad "missing $f"; continue; fi
 	case $f in
@@ -179,6 +180,26 @@ if [ "${PRVR_SANITIZED:-0}" != 1 ]; then
 		exit e || n != 2
 	}' "$f" && grep -q '^- dual-inheritance − DL-DKD at β = 0.3: SumR [+-][0-9.]* \[' "$R/branches/tvr-tiny/branches.md" &&
 		ok "branches: baselines minus DL-DKD at β = 0.3 with intervals" || bad "branches: differences"
+
+	# ---- plusplus: DL-DKD (the main table's models), soft alignment alone, DL-DKD++ with the
+	# release's TVR settings except what the pipeline gives (epochs, seed, margin) ----
+	f=$R/plusplus/tvr-tiny/plusplus.tsv
+	check_table "$f" "dl-dkd dl-dkd-soft dl-dkd++" "$nseeds" && ok "plusplus rows and values" || bad "plusplus table"
+	check_diffs "$f" dl-dkd "$nseeds" && ok "plusplus: paired differences to DL-DKD with intervals" ||
+		bad "plusplus: differences"
+	same "$(tsv_value "$f" dl-dkd sumr)" "$(tsv_value "$main" dl-dkd sumr)" &&
+		[ "$(tsv_value "$f" dl-dkd++ paper_sumr)" = 184.8 ] && [ "$(tsv_value "$f" dl-dkd paper_sumr)" = 179.9 ] &&
+		ok "plusplus: DL-DKD is the main table's; the release's 184.8 beside DL-DKD++" || bad "plusplus: shared model or paper"
+	cfgs=$("$BIN/prvr-cat" -n 0 "$M/dldkdpp-s2-e2/ckpt.mp")
+	cfgo=$("$BIN/prvr-cat" -n 0 "$M/soft-s1-e2/ckpt.mp")
+	for k in '"preset":"dldkd++:tvr"' '"soft_align":true' '"lr":0.00029999999999999997' '"epochs":2,' \
+	    '"seed":2,' '"dropout":0.20000000298023224'; do
+		case $cfgs in *"$k"*) ;; *) bad "plusplus: DL-DKD++ checkpoint lacks $k" ;; esac
+	done
+	case $cfgo in *'"preset":"","'*'"soft_align":true'*'"lr":0.00025000000000000001'*) ok "plusplus: checkpoints' settings" ;;
+	*) bad "plusplus: soft-alignment-alone checkpoint: $cfgo" ;; esac
+	grep -q 'command: make plusplus DATASET=tvr SCALE=tiny SEEDS="1 2" JOBS=1 EPOCHS=2 PP_ROWS="dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp"' "$R/plusplus/tvr-tiny/plusplus.md" &&
+		ok "plusplus: the command in the footer" || bad "plusplus: footer"
 
 	# ---- cost: analytic FLOPs = hand count from the architecture = measured ----
 	f=$R/cost/tvr-tiny/cost.tsv

@@ -3,7 +3,11 @@
  * student's included; a stream replaced by rename during a run changes nothing (the run reads
  * the file it indexed); a stream cut, damaged or rewritten in place after it was indexed makes
  * the next read die with one line naming the file and the record; gzip and non-regular files
- * are refused when indexing. Deaths run in a forked child whose stderr is checked. */
+ * are refused when indexing. The teacher's query embeddings (DL-DKD++) reach the batch; with
+ * DATA_RESAMPLE a teacher video with fewer frames gets the student's frames segment-averaged
+ * and re-normalised to its count (values computed here by hand), one with more is refused.
+ * Deaths run in a forked child whose stderr is checked. */
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +28,14 @@
 
 static int failures;
 static char dir[] = "/tmp/test_recfile.XXXXXX";
-static char pv[256], pq[256], pt[256], pe[256], errpath[256];
+static char pv[256], pq[256], pt[256], pe[256], pc[256], errpath[256];
 
 #define EXPECT(c) do { if (!(c)) { fprintf(stderr, "NOT OK %s:%d: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
 
 static int vlen_of(int v) { return 1 + (v * 5) % 7; }
+/* a teacher with fewer frames (DATA_RESAMPLE), one with more (refused) */
+static int half_of(int v) { return (vlen_of(v) + 1) / 2; }
+static int more_of(int v) { return vlen_of(v) + (v == 5); }
 static int qlen_of(int q) { return 1 + q % 3; }
 /* the value at (record, row, column) of each stream, distinct across streams */
 static float val(int s, int i, int t, int j) { return (float)(s * 10000 + i * 100 + t * 10 + j) / 64; }
@@ -49,10 +56,10 @@ header(MpWriter *w, const char *kind, const char *role, int dim, long count)
 }
 
 /* a video-features stream of role and dim at path, values of stream s, records in reverse
- * order when rev */
+ * order when rev, len(v) frames for video v */
 static void
 write_videos(const char *path, int gzip, const char *prefix, const char *role, int dim, int s,
-             int rev)
+             int rev, int (*len)(int))
 {
 	MpWriter *w = mpw_open(path, gzip);
 	float x[16 * DV];
@@ -61,14 +68,14 @@ write_videos(const char *path, int gzip, const char *prefix, const char *role, i
 	header(w, "video-features", role, dim, NV);
 	for (int i = 0; i < NV; i++) {
 		int v = rev ? NV - 1 - i : i;
-		for (int t = 0; t < vlen_of(v); t++)
+		for (int t = 0; t < len(v); t++)
 			for (int j = 0; j < dim; j++)
 				x[t * dim + j] = val(s, v, t, j);
 		snprintf(id, sizeof(id), "%s%02d", prefix, v);
 		mpw_map(w, 3);
 		mpw_kv_str(w, "id", id);
-		mpw_kv_int(w, "n", vlen_of(v));
-		mpw_kv_f32(w, "x", x, (size_t)vlen_of(v) * dim);
+		mpw_kv_int(w, "n", len(v));
+		mpw_kv_f32(w, "x", x, (size_t)len(v) * dim);
 		mpw_record_done(w);
 	}
 	mpw_close(w);
@@ -82,7 +89,7 @@ write_streams(const char *prefix, int gzip)
 	float x[16 * DV];
 	char id[64], vid[64];
 
-	write_videos(pv, gzip, prefix, "student", DV, 1, 0);
+	write_videos(pv, gzip, prefix, "student", DV, 1, 0, vlen_of);
 	w = mpw_open(pq, gzip);
 	header(w, "query-features", "student", DT, NV * QPV);
 	for (int q = 0; q < NV * QPV; q++) {
@@ -116,13 +123,84 @@ write_streams(const char *prefix, int gzip)
 		mpw_record_done(w);
 	}
 	mpw_close(w);
-	write_videos(pe, gzip, prefix, "teacher", DE, 4, 1);
+	write_videos(pe, gzip, prefix, "teacher", DE, 4, 1, vlen_of);
+	/* the teacher's query embeddings, also in reverse order */
+	w = mpw_open(pc, gzip);
+	header(w, "query-features", "teacher", DE, NV * QPV);
+	for (int q = NV * QPV - 1; q >= 0; q--) {
+		for (int j = 0; j < DE; j++)
+			x[j] = val(5, q, 0, j);
+		snprintf(id, sizeof(id), "%s%02d#%d", prefix, q % NV, q / NV);
+		snprintf(vid, sizeof(vid), "%s%02d", prefix, q % NV);
+		mpw_map(w, 4);
+		mpw_kv_str(w, "id", id);
+		mpw_kv_str(w, "video", vid);
+		mpw_kv_int(w, "n", 1);
+		mpw_kv_f32(w, "x", x, DE);
+		mpw_record_done(w);
+	}
+	mpw_close(w);
 }
 
 static Dataset *
 load(void)
 {
 	return data_load(pv, pq, pt, pe, 16, 16, 1);
+}
+
+/* the teacher's embeddings of each query of a batch of vids */
+static void
+check_tquery(Dataset *d, const int *vids, int B)
+{
+	BatchBuf bb = { 0 };
+	int Nq = 0, ok = 1;
+
+	data_make_batch(d, vids, B, &bb);
+	EXPECT(bb.b.tquery != NULL);
+	for (int i = 0; i < B; i++)
+		for (int k = 0; k < QPV; k++, Nq++)
+			for (int j = 0; j < DE; j++)
+				ok &= bb.b.tquery[(size_t)Nq * DE + j] == val(5, vids[i] + k * NV, 0, j);
+	EXPECT(ok);
+	data_batch_free(&bb);
+}
+
+/* with teacher videos of half_of(v) frames: the batch of video v has those frames, the
+ * student's segment means (by hand: video 1, 6 frames -> 3, segments [0,2) [2,4) and the
+ * clipped [4,5); video 0, 1 frame, unchanged) normalised as x / (|x| + 1e-5) */
+static void
+check_resampled(Dataset *d)
+{
+	static const int seg[3][2] = { { 0, 2 }, { 2, 4 }, { 4, 5 } };
+	BatchBuf bb = { 0 };
+	int vids[] = { 1, 0 }, ok = 1;
+	const Batch *b = &bb.b;
+
+	data_make_batch(d, vids, 2, &bb);
+	EXPECT(vlen_of(1) == 6 && b->L == 3 && b->vlen[0] == 3 && b->vlen[1] == 1);
+	for (int t = 0; t < 3; t++) {
+		double row[DV], nrm = 0.0;
+		for (int j = 0; j < DV; j++) {
+			row[j] = 0.0;
+			for (int u = seg[t][0]; u < seg[t][1]; u++)
+				row[j] += val(1, 1, u, j) / (seg[t][1] - seg[t][0]);
+			nrm += row[j] * row[j];
+		}
+		for (int j = 0; j < DV; j++)
+			ok &= fabs(b->video[t * DV + j] - row[j] / (sqrt(nrm) + 1e-5)) < 1e-6;
+		for (int j = 0; j < DE; j++)
+			ok &= b->tvideo[t * DE + j] == val(4, 1, t, j);
+	}
+	for (int j = 0; j < DV; j++)
+		ok &= b->video[3 * DV + j] == val(1, 0, 0, j) && b->video[4 * DV + j] == 0.0f;
+	EXPECT(ok);
+	data_batch_free(&bb);
+}
+
+static void
+load_resample(Dataset *d, int arg)
+{
+	data_free(data_load(pv, pq, NULL, pe, 16, 16, DATA_EVERY_QUERIED | arg));
 }
 
 /* every value of a batch of vids: the streams' values, zero padding */
@@ -249,7 +327,7 @@ overwrite(const char *dst, const char *src)
 int
 main(void)
 {
-	char moved[300], msg[300];
+	char moved[300], msg[600];
 	Dataset *d;
 	int vids[] = { 7, 0, 11, 3 }, all[NV];
 
@@ -259,6 +337,7 @@ main(void)
 	snprintf(pq, sizeof(pq), "%s/query.mp", dir);
 	snprintf(pt, sizeof(pt), "%s/tsim.mp", dir);
 	snprintf(pe, sizeof(pe), "%s/tvideo.mp", dir);
+	snprintf(pc, sizeof(pc), "%s/tquery.mp", dir);
 	snprintf(errpath, sizeof(errpath), "%s/err", dir);
 	snprintf(moved, sizeof(moved), "%s/video-old.mp", dir);
 
@@ -281,6 +360,10 @@ main(void)
 		EXPECT(ok);
 		free(x);
 	}
+
+	/* the teacher's query embeddings, by id */
+	data_load_teacher_queries(d, pc);
+	check_tquery(d, vids, 4);
 
 	/* replaced by rename (as every tool writes): the run keeps the file it indexed */
 	write_streams("w", 0);
@@ -323,6 +406,21 @@ main(void)
 	expect_death("video stream rewritten in place", batch_of, d, 3, msg, "'v03'");
 	data_free(d);
 
+	/* DL-DKD++'s resampling to a shorter teacher; a longer one, or a shorter one without
+	 * DATA_RESAMPLE, is refused */
+	write_streams("v", 0);
+	write_videos(pe, 0, "v", "teacher", DE, 4, 0, half_of);
+	d = data_load(pv, pq, NULL, pe, 16, 16, DATA_EVERY_QUERIED | DATA_RESAMPLE);
+	check_resampled(d);
+	data_free(d);
+	snprintf(msg, sizeof(msg), "%s: record 2: video 'v01': n = 3, but the student stream has 6",
+	         pe);
+	expect_death("shorter teacher without DATA_RESAMPLE", load_resample, NULL, 0, msg, "");
+	write_videos(pe, 0, "v", "teacher", DE, 4, 0, more_of);
+	snprintf(msg, sizeof(msg), "%s: record 6: video 'v05': n = 6, but the student stream has 5", pe);
+	expect_death("longer teacher with DATA_RESAMPLE", load_resample, NULL, DATA_RESAMPLE, msg,
+	             "a teacher may have fewer, not more");
+
 	/* refused when indexing: gzip, not a regular file */
 	write_streams("v", 1);
 	snprintf(msg, sizeof(msg), "%s: gzip-compressed", pv);
@@ -336,6 +434,7 @@ main(void)
 	unlink(pq);
 	unlink(pt);
 	unlink(pe);
+	unlink(pc);
 	unlink(errpath);
 	rmdir(dir);
 	printf("%s\n", failures ? "NOT OK" : "OK");

@@ -4,7 +4,9 @@
 # with a small dual-branch model. Checks: the training loss falls; the test SumR of the trained
 # model is far above chance; the same seed and threads give byte-identical checkpoints; resuming
 # from epoch k's checkpoint gives the same checkpoints as not stopping; --eval-loss reproduces
-# the logged loss components of a step; bad inputs exit 1 and leave no output behind.
+# the logged loss components of a step; --preset dldkd++:DATASET (DL-DKD++) sets the release's
+# configuration, read back from the checkpoint, with options given winning, and trains
+# reproducibly with the soft InfoNCE logged; bad inputs exit 1 and leave no output behind.
 # Every tool it needs must exist: a missing one is a failure, not a skip.
 set -u
 : "${BIN:=bin}"
@@ -158,6 +160,51 @@ preset '"inh","exp" inh0 exp0' --schedule none
 preset '"inh","exp" inh+ exp0' --kd feat -T ../train-video-teacher.mp
 preset '"inh","exp" inh+ exp0' --kd-loss mse --schedule sigmoid --shared-query-proj
 
+# ---- DL-DKD++: each --preset dldkd++:DATASET's settings in the checkpoint's config (options
+# given win: --epochs, and --lr for activitynet); two runs byte-identical; the soft InfoNCE
+# (both directions in _nce_t2v, _nce_v2t 0) logged for both branches
+mkdir g
+PP="-v ../../train-video-student.mp -q ../../train-query-student.mp -t ../../train-tsim.mp
+    -T ../../train-video-teacher.mp --teacher-query ../../train-query-teacher.mp --hidden 16
+    --heads 2 --batch 16 --epochs 2 -j 1"
+# config value of key $2 in the checkpoint file $1
+cfg() { "$BIN"/prvr-cat < "$1" | head -n 1 | sed -n "s/.*\"config\":{//; s/.*\"$2\":\([^,}]*\).*/\1/p"; }
+n=0
+for p in tvr:3e-4:0.2:0.1 activitynet:1e-3:0.25:0.2 activitynet:1e-3:0.25:0.2 charades:2.4e-4:0.15:0.2; do
+	set -- $(echo "$p" | tr : ' ')
+	lr=; [ "$1" = activitynet ] && lr="--lr 1e-3"
+	n=$((n + 1))
+	mkdir g/$n
+	(cd g/$n && "$BIN"/distill-step $PP --preset dldkd++:$1 $lr -o pp.mp -l pp.log 2>err) ||
+		{ cat g/$n/err; notok "--preset dldkd++:$1 failed"; continue; }
+	got="$(cfg g/$n/pp.mp preset) $(cfg g/$n/pp.mp soft_align) $(cfg g/$n/pp.mp soft_detach)"
+	got="$got $(cfg g/$n/pp.mp branches) $(cfg g/$n/pp.mp shared_query_proj) $(cfg g/$n/pp.mp kd)"
+	got="$got $(cfg g/$n/pp.mp kd_loss) $(cfg g/$n/pp.mp schedule) $(cfg g/$n/pp.mp epochs)"
+	got="$got $(cfg g/$n/pp.mp seed) $(cfg g/$n/pp.mp teacher_dim)"
+	want="\"dldkd++:$1\" true false \"dual\" false \"sim\" \"kl\" \"exp\" 2 9527 32"
+	if [ "$got" = "$want" ] && awk -v lr="$(cfg g/$n/pp.mp lr)" -v dr="$(cfg g/$n/pp.mp dropout)" \
+	    -v m="$(cfg g/$n/pp.mp margin)" -v b="$(cfg g/$n/pp.mp beta)" -v wlr="$2" -v wdr="$3" \
+	    -v wm="$4" 'function near(a, b) { return a - b < 1e-7 && b - a < 1e-7 }
+	    BEGIN { exit !(near(lr, wlr) && near(dr, wdr) && near(m, wm) && near(b, 0.3)) }'; then
+		ok "--preset dldkd++:$1${lr:+ $lr}: lr $2, dropout $3, margin $4, beta 0.3, $got"
+	else
+		notok "--preset dldkd++:$1: got '$got' lr $(cfg g/$n/pp.mp lr) dropout $(cfg g/$n/pp.mp dropout)"
+	fi
+done
+if cmp -s g/2/pp.mp g/3/pp.mp; then
+	ok "dldkd++: same seed and threads: identical checkpoints"
+else
+	notok "dldkd++: same seed and threads: checkpoints differ"
+fi
+"$BIN"/prvr-cat < g/1/pp.log | grep '"type":"step"' | head -n 1 > g/step1
+if [ "$(field inh_nce_v2t < g/step1)" = 0 ] && [ "$(field exp_nce_v2t < g/step1)" = 0 ] &&
+   awk -v a="$(field inh_nce_t2v < g/step1)" -v b="$(field exp_nce_t2v < g/step1)" \
+   'BEGIN { exit !(a > 0 && b > 0) }'; then
+	ok "dldkd++: soft InfoNCE logged in _nce_t2v of both branches"
+else
+	notok "dldkd++: step record $(cat g/step1)"
+fi
+
 # ---- bad inputs: exit 1, and nothing left in the directory
 cd e || exit 1
 expect_fail() {
@@ -194,6 +241,15 @@ expect_fail "encode-text with a bad checkpoint" sh -c \
 expect_fail "resume on other data" "$BIN"/distill-step -v ../val-video-student.mp \
     -q ../val-query-student.mp -t ../val-tsim.mp --resume ../a/ep/epoch-1.mp -o ck.mp
 expect_fail "--eval-loss without --resume" "$BIN"/distill-step $DATA --eval-loss
+expect_fail "--soft-align without --teacher-query" "$BIN"/distill-step $DATA \
+    -T ../train-video-teacher.mp --soft-align -o ck.mp
+expect_fail "--preset without a dataset" "$BIN"/distill-step $DATA --preset dldkd++ -o ck.mp
+expect_fail "--teacher-query of other queries" "$BIN"/distill-step $DATA --soft-align \
+    -T ../train-video-teacher.mp --teacher-query ../val-query-teacher.mp $OPTS -o ck.mp
+grep -q "val-query-teacher.mp: record 1: query 'tvr_val_000000#enc#0' is not in the query stream" err ||
+	notok "--teacher-query of other queries: error does not name file, record and query"
+expect_fail "--teacher-query given student queries" "$BIN"/distill-step $DATA --soft-align \
+    -T ../train-video-teacher.mp --teacher-query ../train-query-student.mp $OPTS -o ck.mp
 # options of train_opts (lib/ckpt.c): range errors name the flag; with --resume, a shape option
 # that differs from the checkpoint's is an error, the others are ignored with a warning
 expect_fail "--hidden 0" "$BIN"/distill-step $DATA --hidden 0 -o ck.mp

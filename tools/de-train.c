@@ -163,7 +163,8 @@ static const OptDesc opts[] = {
 	    "temperature of both softmaxes over videos"),
 	{ .type = OPT_SECTION, .help = "optimisation:" },
 	ARG(OPT_INT, "batch", "batch", batch, 2, BIG, "128", "N",
-	    "videos per step at most; an epoch has\nceil(videos / N) steps of nearly equal size"),
+	    "videos per step at most; an epoch has\nceil(videos / N) steps of nearly equal size\n"
+	    "(N = 2, odd count: one step of 3, as batch norm needs two)"),
 	ARG(OPT_INT, "captions", "captions", captions, 0, BIG, "0", "N",
 	    "captions per video and epoch, drawn at random each epoch; 0 = all:\n"
 	    "every caption once per epoch, as the original's epoch"),
@@ -615,7 +616,9 @@ main(int argc, char *argv[])
 	de_init(m, &rng);
 	adam_defaults(&ac);
 	ac.weight_decay = 0;
-	spe = (d->nv + c.batch - 1) / c.batch;
+	/* ceil(videos / batch) steps, fewer where that would leave a batch of one video (--batch 2
+	 * and an odd count): batch norm needs two */
+	spe = MIN((d->nv + c.batch - 1) / c.batch, d->nv / 2);
 	total_steps = (long)spe * c.epochs;
 	perm = emalloc((size_t)d->nv * sizeof(*perm));
 	log = trainlog_open(logpath, opts, NOPTS, &c, 0, 0);

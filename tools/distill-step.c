@@ -52,14 +52,15 @@ help(void)
 	printf(
 "distill-step - train the DL-DKD student (dual branches, dynamic distillation)\n"
 "\n"
-"usage: %s -v VIDEO -q QUERY [-t TEACHER_SIM] [-T VIDEO_TEACHER]\n"
+"usage: %s -v VIDEO -q QUERY [-t TEACHER_SIM] [-T VIDEO_TEACHER] [--teacher-query F]\n"
 "       [--val-video F --val-query F] -o CKPT [-l LOG] [options]\n"
 "\n"
 "Trains the student of doc/method.md and writes its checkpoint (kind checkpoint) to\n"
 "CKPT: the best one by validation SumR of the fused score, or the last one without\n"
 "validation. Reads reduced streams: VIDEO video-features (student), QUERY query-features\n"
 "(student), TEACHER_SIM teacher-sim (similarity distillation), VIDEO_TEACHER video-features\n"
-"(teacher; feature distillation), all uncompressed files: only their index stays in memory\n"
+"(teacher; feature distillation, soft alignment), all uncompressed files: only their index\n"
+"stays in memory\n"
 "and each batch is read again from them. LOG (kind train-log): one record per step and per\n"
 "epoch.\n"
 "Nothing is written to stdout except the --eval-loss log without -l.\n"
@@ -68,7 +69,9 @@ help(void)
 "  -v, --video F          training videos (required)\n"
 "  -q, --query F          training queries (required)\n"
 "  -t, --teacher-sim F    teacher similarities tau(q, v) (needed by --kd sim when distilling)\n"
-"  -T, --teacher-video F  teacher frame features (needed by --kd feat)\n"
+"  -T, --teacher-video F  teacher frame features (needed by --kd feat and --soft-align)\n"
+"      --teacher-query F  teacher query embeddings, query-features with role teacher\n"
+"                         (needed by --soft-align with an inheritance branch)\n"
 "      --val-video F      validation videos   } both or neither: per-epoch validation,\n"
 "      --val-query F      validation queries  } best-checkpoint selection, early stopping\n"
 "  -o, --output CKPT      checkpoint written atomically (required unless --eval-loss);\n"
@@ -87,6 +90,8 @@ help(void)
 	opts_help(train_opts, ntrain_opts, NULL);
 	printf("distillation kinds:\n");
 	kd_help(stdout);
+	printf("presets (--preset NAME:DATASET):\n");
+	ckpt_preset_help(stdout);
 	printf(
 "  Under mpirun -np P (built with MPI): the same training data-parallel over P ranks, -j\n"
 "  threads each; rank 0 validates and writes CKPT and LOG (doc/scale.md).\n"
@@ -96,7 +101,7 @@ help(void)
 	exit(0);
 }
 
-enum { O_VALV = 256, O_VALQ, O_SAVE, O_RESUME, O_EVAL };
+enum { O_VALV = 256, O_VALQ, O_SAVE, O_RESUME, O_EVAL, O_TQUERY };
 
 /* the options that are not configuration; train_opts (lib/ckpt.c) adds the others */
 static const struct option io_opts[] = {
@@ -104,6 +109,7 @@ static const struct option io_opts[] = {
 	{ "query", required_argument, NULL, 'q' },
 	{ "teacher-sim", required_argument, NULL, 't' },
 	{ "teacher-video", required_argument, NULL, 'T' },
+	{ "teacher-query", required_argument, NULL, O_TQUERY },
 	{ "output", required_argument, NULL, 'o' },
 	{ "log", required_argument, NULL, 'l' },
 	{ "threads", required_argument, NULL, 'j' },
@@ -385,7 +391,7 @@ main(int argc, char *argv[])
 	TrainState st;
 	const char *video = NULL, *query = NULL, *tsim = NULL, *tvideo = NULL, *valv = NULL;
 	const char *valq = NULL, *out = NULL, *logpath = NULL, *savedir = NULL, *resume = NULL;
-	const char *jarg = NULL;
+	const char *jarg = NULL, *tquery = NULL;
 	int c, threads, eval_loss = 0, wrote_out = 0, feat;
 	unsigned char *given = ecalloc((size_t)ntrain_opts, 1);
 	struct option *longopts = opts_longopts(io_opts, train_opts, ntrain_opts);
@@ -425,6 +431,7 @@ main(int argc, char *argv[])
 		case O_SAVE: savedir = optarg; break;
 		case O_RESUME: resume = optarg; break;
 		case O_EVAL: eval_loss = 1; break;
+		case O_TQUERY: tquery = optarg; break;
 		case 'h': help(); break;
 		default:
 			if ((k = opts_parse(train_opts, ntrain_opts, &tc, c, optarg)) < 0)
@@ -452,7 +459,7 @@ main(int argc, char *argv[])
 	                (int)sizeof(save_probe)))
 		die("mkdir %s:", savedir);
 	if (cm->rank == 0) {   /* the one writer */
-		check_outputs((const char *[]){ video, query, tsim, tvideo, valv, valq }, 6,
+		check_outputs((const char *[]){ video, query, tsim, tvideo, valv, valq, tquery }, 7,
 		              (const char *[]){ out, out ? best_path : NULL, logpath,
 		                                savedir ? save_probe : NULL }, 4);
 		/* resuming from CKPT.best is how an interrupted run continues: it is read before
@@ -485,11 +492,17 @@ main(int argc, char *argv[])
 		    "(or --schedule none)", tc.branches);
 	if (ckpt_uses_kd(&tc) && feat && !tvideo)
 		die("usage: --kd feat needs -T VIDEO_TEACHER");
+	if (ckpt_uses_teacher_scores(&tc) && (!tvideo || !tquery))
+		die("usage: --soft-align with an inheritance branch needs -T VIDEO_TEACHER and "
+		    "--teacher-query F (the teacher's batch scores)");
 
 	/* ---- data ---- */
 	d = data_load(video, query, ckpt_uses_kd(&tc) && !feat ? tsim : NULL,
-	              ckpt_uses_kd(&tc) && feat ? tvideo : NULL,
-	              tc.mc.max_frames, tc.mc.max_tokens, 1);
+	              (ckpt_uses_kd(&tc) && feat) || ckpt_uses_teacher_scores(&tc) ? tvideo : NULL,
+	              tc.mc.max_frames, tc.mc.max_tokens,
+	              DATA_EVERY_QUERIED | (tc.soft_align ? DATA_RESAMPLE : 0));
+	if (ckpt_uses_teacher_scores(&tc))
+		data_load_teacher_queries(d, tquery);
 	if (d->nv < 2)
 		die("%s: %d video: training needs at least 2", video, d->nv);
 	if (valv)
@@ -501,14 +514,14 @@ main(int argc, char *argv[])
 		if (d->nv != tc.train_videos || d->nq != tc.train_queries)
 			die("%s: %d videos and %d queries, but %s was trained on %ld and %ld", video,
 			    d->nv, d->nq, resume, tc.train_videos, tc.train_queries);
-		if (ckpt_uses_kd(&tc) && feat && d->E != tc.mc.E)
+		if (((ckpt_uses_kd(&tc) && feat) || ckpt_uses_teacher_scores(&tc)) && d->E != tc.mc.E)
 			die("%s: teacher dim %d, but %s has %d", tvideo, d->E, resume, tc.mc.E);
 		if (val && !eval_loss && st.epoch == st.best_epoch && out)
 			resume_bytes = slurp(resume, SIZE_MAX / 2, &resume_n);   /* re-emitted as is */
 	} else {
 		tc.mc.dv = d->dv;
 		tc.mc.dt = d->dt;
-		tc.mc.E = d->E;     /* 0 without feature distillation */
+		tc.mc.E = d->E;     /* 0 without feature distillation or teacher scores */
 		tc.train_videos = d->nv;
 		tc.train_queries = d->nq;
 		tc.steps_per_epoch = data_steps_per_epoch(d, tc.batch);

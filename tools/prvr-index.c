@@ -1,6 +1,7 @@
 /* prvr-index: an encoded-videos stream -> a frame index file (lib/vindex, doc/frame-index.md)
- * for prvr-search: the frames of every branch stored as codes (f32, f16, sq8 or pq) and a FAISS
- * candidate structure over them (IVF-Flat/SQ8/PQ or HNSW-Flat/SQ8). The stream is read once,
+ * for prvr-search: the frames of every branch stored as codes (f32, f16, sq8 or pq) and a
+ * candidate structure over them (inverted lists over the codes, or FAISS's IVF-Flat/SQ8/PQ or
+ * HNSW-Flat/SQ8). The stream is read once,
  * one video at a time; the first -t frames train the codecs and FAISS.
  * Not here: the file format, codecs and FAISS calls (lib/vindex.c, lib/faissw.cpp); search. */
 #include <stdio.h>
@@ -25,8 +26,9 @@ help(void)
 	       "       [-M M] [-p NPROBE] [-e EF] [-t FRAMES] [-j N] [-Q]\n"
 	       "\n"
 	       "Reads an encoded-videos stream (every branch) and writes INDEX: the video ids, frame\n"
-	       "counts, each branch's frames as codes and a FAISS structure over the L2-normalised\n"
-	       "frames (inner product = cosine). The first FRAMES frames train the codes and FAISS.\n"
+	       "counts, each branch's frames as codes and a candidate structure over the L2-normalised\n"
+	       "frames (inner product = cosine): lists of frame rows over the codes (ivf; FAISS's k-means\n"
+	       "and assignment) or a FAISS index. The first FRAMES frames train the codes and lists.\n"
 	       "INDEX appears complete or not at all.\n"
 	       "\n"
 	       "  -v FILE    encoded-videos stream (default stdin)\n"
@@ -34,12 +36,13 @@ help(void)
 	       "  -c CODE    stored frames: f32 (the encodings as they are; needed by prvr-search -E),\n"
 	       "             f16, sq8 (8-bit per dim) or pq (product quantised) (default sq8)\n"
 	       "  -m M       pq: bytes a frame, dividing the dim (default dim/4)\n"
-	       "  -a ANN     FAISS structure: ivf-flat, ivf-sq, ivf-pq, hnsw, hnsw-sq (default ivf-pq)\n"
-	       "  -n NLIST   ivf-*: inverted lists (default 1024)\n"
+	       "  -a ANN     candidate structure: ivf (lists over the stored codes), or FAISS's ivf-flat,\n"
+	       "             ivf-sq, ivf-pq, hnsw, hnsw-sq (default ivf)\n"
+	       "  -n NLIST   ivf*: inverted lists (default 256)\n"
 	       "  -s M       ivf-pq: sub-vectors, dividing the dim (default dim/8)\n"
 	       "  -S BITS    ivf-pq: bits a sub-vector, 4..8 (default 8)\n"
 	       "  -M M       hnsw*: links a node (default 32)\n"
-	       "  -p NPROBE  ivf-*: lists searched, prvr-search's default (default 32)\n"
+	       "  -p NPROBE  ivf*: lists scanned, prvr-search's default (default 8)\n"
 	       "  -e EF      hnsw*: efSearch, prvr-search's default (default 128)\n"
 	       "  -t FRAMES  frames sampled for training, from the start (default 100000)\n"
 	       "  -j N       threads (default 2)\n"
@@ -69,7 +72,7 @@ int
 main(int argc, char *argv[])
 {
 	const char *vpath = "-", *out = NULL;
-	VxConfig c = { VX_SQ8, 0, VX_IVFPQ, 1024, 0, 8, 32, 32, 128, 100000 };
+	VxConfig c = { VX_SQ8, 0, VX_IVF, 256, 0, 8, 32, 8, 128, 100000 };
 	long nthreads = 2, D, nv = 0;
 	int opt;
 	MpReader *r;

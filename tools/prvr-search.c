@@ -1,21 +1,26 @@
 /* prvr-search: encoded queries against a frame index (prvr-index) -> a ranking stream, as rank
  * writes it (schemas/ranking.md).
- * Approximate (default): per branch, FAISS returns the F frames nearest each normalised query;
- * the videos owning them, in both branches, are the candidates (F doubles until there are at
- * least min(K, videos)); each candidate is re-scored with the DL-DKD score from the stored codes,
- * s_b = max over its frames of the cosine, fused beta * s_exp + (1 - beta) * s_inh, and the
- * candidates are ranked (ties to the lower corpus index). The own video's rank is its rank among
- * the candidates, or (number of candidates + 1) when it is not one.
+ * Approximate (default), in two passes. First, per used branch, every video met by FAISS gets an
+ * approximate best frame score: an IVF index scans its NPROBE nearest lists and keeps the best
+ * code score per video (so one video's many frames cannot crowd the others out); an HNSW index
+ * returns its F nearest frames. A video's first-pass score is fused as the final one, a branch
+ * that did not meet it counting as the lowest best that branch met. Then the C best by first
+ * pass (at least min(K, videos), padded with the first other videos) are re-scored with the
+ * DL-DKD score from the stored codes, s_b = max over its frames of the cosine, fused
+ * beta * s_exp + (1 - beta) * s_inh, and ranked (ties to the lower corpus index). The own
+ * video's rank is its rank among the re-scored, or (their number + 1) when it is not one.
  * Exact (-E, an index of f32 codes): rank's exhaustive scoring (lib/score's score_cosmax over
  * the mapped frames, in rank's rounds of queries), so the ranking equals rank's bit for bit.
  * Not here: the index file and codecs (lib/vindex.c), FAISS (lib/faissw.cpp), ranking I/O
  * (lib/ranking.c). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cblas.h>
+#include <omp.h>
 
 #include "evalm.h"
 #include "faissw.h"
@@ -27,31 +32,34 @@
 #include "vindex.h"
 
 #define QB 256                 /* queries given to FAISS at once (approximate search) */
+#define DEFAULT_C 4            /* re-scored videos a query: DEFAULT_C x K */
 
 static void
 help(void)
 {
 	printf("prvr-search - rank the videos of a frame index for encoded queries\n"
 	       "\n"
-	       "usage: %s -x INDEX -q QUERIES [-E] [-k K] [-f F] [-p NPROBE] [-e EF]\n"
+	       "usage: %s -x INDEX -q QUERIES [-E] [-k K] [-C C] [-p NPROBE] [-e EF] [-f F]\n"
 	       "       [-b BETA | -B BRANCH] [-j N] [-o FILE] [-z] [-Q]\n"
 	       "\n"
 	       "Reads a frame index (prvr-index) and an encoded-queries stream of the same model and\n"
 	       "dim, and writes a ranking stream as rank does: per query {id, video, rank, top, topscore}.\n"
-	       "Candidates are the videos owning the F frames nearest the query in each branch (FAISS;\n"
-	       "F doubles until there are min(K, videos)); they are re-scored exactly as rank scores,\n"
-	       "s_b = max over the video's frames of cos(q_b, F_b,t), from the stored codes, fused\n"
-	       "beta * s_exp + (1 - beta) * s_inh, and ranked (ties: lower index first). 'rank' is the own\n"
-	       "video's rank among the candidates, or the number of candidates + 1 when it is not one.\n"
+	       "First pass: per branch, the videos FAISS meets get their best approximate frame score\n"
+	       "(IVF: every code in the NPROBE nearest lists; HNSW: the F nearest frames), fused as below.\n"
+	       "Then the C best of them are re-scored exactly as rank scores, s_b = max over the video's\n"
+	       "frames of cos(q_b, F_b,t), from the stored codes, fused beta * s_exp + (1 - beta) * s_inh,\n"
+	       "and ranked (ties: lower index first). 'rank' is the own video's rank among the re-scored,\n"
+	       "or their number + 1 when it is not one.\n"
 	       "With -E, every video is scored from f32 codes as rank does: the same ranking, bit for bit.\n"
 	       "\n"
 	       "  -x FILE    frame index\n"
 	       "  -q FILE    encoded-queries stream (- is stdin)\n"
 	       "  -E         exhaustive, exact search (an index built with -c f32)\n"
 	       "  -k K       videos listed per query, 1..1073741824 (default 100)\n"
-	       "  -f F       frames fetched per branch and query (default 16 K)\n"
-	       "  -p NPROBE  ivf-*: lists searched (default: the index's)\n"
+	       "  -C C       videos re-scored per query, at least K (default 4 K)\n"
+	       "  -p NPROBE  ivf-*: lists scanned (default: the index's)\n"
 	       "  -e EF      hnsw*: efSearch (default: the index's)\n"
+	       "  -f F       hnsw*: frames fetched per branch and query (default 16 K)\n"
 	       "  -b BETA    weight of the exploration branch, 0..1 (default 0.3)\n"
 	       "  -B BRANCH  rank this branch alone (inh or exp)\n"
 	       "  -j N       threads (default $OPENBLAS_NUM_THREADS or 2)\n"
@@ -66,7 +74,7 @@ help(void)
 static void
 usage(void)
 {
-	die("usage: %s -x INDEX -q QUERIES [-E] [-k K] [-f F] [-p NPROBE] [-e EF] "
+	die("usage: %s -x INDEX -q QUERIES [-E] [-k K] [-C C] [-p NPROBE] [-e EF] [-f F] "
 	    "[-b BETA | -B BRANCH] [-j N] [-o FILE] [-z] [-Q]", argv0);
 }
 
@@ -228,7 +236,7 @@ search_exact(Search *S)
 	free(fused), free(topscore), free(top), free(qid), free(qvid), free(own);
 }
 
-/* ---- approximate: FAISS candidates, re-scored from the codes ---- */
+/* ---- approximate: FAISS candidates, the best re-scored from the codes ---- */
 
 static int
 cmp_int(const void *a, const void *b)
@@ -238,147 +246,269 @@ cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+enum { ST_IVF, ST_FAISS_IVF, ST_HNSW };
 
-	return (x > y) - (x < y);
-}
-
-/* distinct videos owning rows[0..n) (-1 skipped), sorted, into cand; the rows are overwritten
- * with their videos */
-static int
-videos_of(const VxIndex *x, int64_t *rows, long n, int *cand)
-{
-	long m = 0;
-	int u = 0;
-
-	for (long i = 0; i < n; i++)
-		if (rows[i] >= 0)
-			rows[m++] = vx_video_of(x, (long)rows[i]);
-	qsort(rows, (size_t)m, sizeof(*rows), cmp_i64);
-	for (long i = 0; i < m; i++)
-		if (i == 0 || rows[i] != rows[i - 1])
-			cand[u++] = (int)rows[i];
-	return u;
-}
-
-/* scratch of the candidate step, grown with F (serial: one for all queries) */
+/* what the candidate stage handed over for a block of queries, per used branch: IVF (the
+ * index's own lists, or FAISS's): the lists to scan (QB, nprobe) and their centroid scores;
+ * HNSW: the F nearest frames (QB, F) */
 typedef struct {
-	long cap;                  /* frames a branch it holds */
-	int64_t *rows;             /* (nuse, cap) */
-	float *dist;               /* (cap) */
-	int *vid;                  /* (max(nuse x cap, kk)) */
-} CandBuf;
+	int kind, width;           /* ST_*; nprobe or F */
+	int64_t *row[VX_MAXBR];
+	float *score[VX_MAXBR];
+	float *cs;                 /* ST_IVF: (QB, nlist) centroid scores */
+	int32_t *pick;             /* ST_IVF: (nprobe) */
+} Stage;
 
-/* candidates of query qn[u] (one per used branch): the videos of its F nearest frames in each
- * branch, F doubled until there are kk; then (all frames fetched, IVF missing some) padded with
- * the first other videos. *cand gets them sorted (free it); returns their number */
-static int
-candidates(Search *S, float **qn, long i, long F0, const int64_t *rows0, CandBuf *B, int **cand)
+/* one thread's scratch */
+typedef struct {
+	float *best[VX_MAXBR];     /* (nv) per used branch: the approximate max over the frames seen */
+	int32_t *seen[VX_MAXBR];   /* (nv) the videos whose best was raised from -inf */
+	long nseen[VX_MAXBR];
+	FwScan *scan[VX_MAXBR];
+	uint8_t *mark;             /* (nv) a candidate */
+	int *cand, *pick;          /* (nv) */
+	float *first;              /* (nv) first-pass scores of the candidates */
+	float *tab[VX_MAXBR], *scratch, *sc[VX_MAXBR], *fused;
+	float *ls;                 /* ST_IVF: (longest list) frame scores */
+} Worker;
+
+static void
+worker_init(Worker *W, const Search *S, int faiss_ivf)
 {
-	VxIndex *x = &S->x;
-	long F = F0, nf = (long)x->h.nframe;
-	int nc;
+	const VxIndex *x = &S->x;
+	size_t nv = (size_t)x->nv;
 
-	for (;;) {
-		if (F > B->cap) {
-			B->cap = F;
-			B->rows = erealloc(B->rows, (size_t)S->nuse * F * sizeof(*B->rows));
-			B->dist = erealloc(B->dist, (size_t)F * sizeof(*B->dist));
-			B->vid = erealloc(B->vid, (size_t)MAX(S->nuse * F, S->kk) * sizeof(*B->vid));
-		}
-		for (int u = 0; u < S->nuse; u++)
-			if (F == F0)
-				memcpy(B->rows + u * F, rows0 + (size_t)u * QB * F0 + i * F0,
-				       (size_t)F * sizeof(*B->rows));
-			else if (fw_search(x->ann[S->use[u]], 1, qn[u] + i * x->D, (int)F, B->dist,
-			                   B->rows + u * F))
-				die("%s: FAISS search: %s", x->path, fw_error());
-		nc = videos_of(x, B->rows, F * S->nuse, B->vid);
-		if (nc >= S->kk || F == nf)
-			break;
-		F = MIN(2 * F, nf);
+	memset(W, 0, sizeof(*W));
+	for (int u = 0; u < S->nuse; u++) {
+		W->best[u] = efloats(nv);
+		for (size_t v = 0; v < nv; v++)
+			W->best[u][v] = -INFINITY;
+		W->seen[u] = emalloc(nv * sizeof(*W->seen[u]));
+		if (faiss_ivf && !(W->scan[u] = fw_scan_new(x->ann[S->use[u]])))
+			die("%s: FAISS: %s", x->path, fw_error());
+		W->tab[u] = efloats(vx_query_floats(x));
+		W->sc[u] = efloats(nv);
 	}
-	for (int v = 0; nc < S->kk; v++)
-		if (!bsearch(&v, B->vid, (size_t)nc, sizeof(*B->vid), cmp_int)) {
-			B->vid[nc++] = v;
-			qsort(B->vid, (size_t)nc, sizeof(*B->vid), cmp_int);
-		}
-	*cand = emalloc((size_t)nc * sizeof(**cand));
-	memcpy(*cand, B->vid, (size_t)nc * sizeof(**cand));
-	return nc;
+	W->mark = ecalloc(nv, 1);
+	W->cand = emalloc(nv * sizeof(*W->cand));
+	W->pick = emalloc(nv * sizeof(*W->pick));
+	W->first = efloats(nv);
+	W->fused = efloats(nv);
+	W->scratch = efloats((size_t)x->maxn * (x->D + 1));
+	if (x->h.ann == VX_IVF) {
+		int m = 1;
+		for (int u = 0; u < S->nuse; u++)
+			for (long l = 0; l < (long)x->h.nlist; l++)
+				m = MAX(m, x->loff[S->use[u]][l + 1] - x->loff[S->use[u]][l]);
+		W->ls = efloats((size_t)m);
+	}
 }
 
 static void
-search_approx(Search *S, long F, int nprobe, int ef, int nthreads)
+worker_free(Worker *W, int nuse)
+{
+	for (int u = 0; u < nuse; u++) {
+		free(W->best[u]), free(W->seen[u]), free(W->tab[u]), free(W->sc[u]);
+		fw_scan_free(W->scan[u]);
+	}
+	free(W->mark), free(W->cand), free(W->pick), free(W->first), free(W->fused), free(W->scratch);
+	free(W->ls);
+}
+
+/* per used branch, the approximate best frame score of every video met by the candidate stage
+ * (query i of the block; W->tab its tables): IVF scans the probed lists (the index's own: the
+ * stored codes of their frames; FAISS's: its codes), HNSW reads its F frames */
+static void
+first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
+{
+	const VxIndex *x = &S->x;
+	long nf = (long)x->h.nframe;
+
+	for (int u = 0; u < S->nuse; u++) {
+		const int64_t *row = G->row[u] + i * G->width;
+		const float *sc = G->score[u] + i * G->width;
+		float *best = W->best[u];
+		long ns = 0;
+		if (G->kind == ST_IVF) {
+			int b = S->use[u];
+			for (int j = 0; j < G->width; j++) {
+				int l = (int)row[j], p0 = x->loff[b][l], n = x->loff[b][l + 1] - p0;
+				vx_scan(x, b, l, W->tab[u], W->ls, W->scratch);
+				for (int p = 0; p < n; p++) {
+					int v = x->vid[x->lrow[b][p0 + p]];
+					if (best[v] == -INFINITY)
+						W->seen[u][ns++] = v;
+					best[v] = fmaxf(best[v], W->ls[p]);
+				}
+			}
+		} else if (G->kind == ST_FAISS_IVF) {
+			ns = fw_scan_max(W->scan[u], qn[u] + i * x->D, G->width, row, sc, x->vid, nf,
+			                 best, W->seen[u], 0);
+			if (ns < 0)
+				die("%s: FAISS structure of %s: %s", x->path, x->h.branch[S->use[u]],
+				    fw_error());
+		} else
+			for (int j = 0; j < G->width; j++) {
+				int v;
+				if (row[j] < 0)
+					continue;
+				if (row[j] >= nf)
+					die("%s: FAISS structure of %s: a row out of range", x->path,
+					    x->h.branch[S->use[u]]);
+				v = x->vid[row[j]];
+				if (best[v] == -INFINITY)
+					W->seen[u][ns++] = v;
+				best[v] = fmaxf(best[v], sc[j]);
+			}
+		W->nseen[u] = ns;
+	}
+}
+
+/* the C candidates to re-score, sorted (rank's tie rule is by corpus index): the videos met in
+ * any branch, ranked by their first-pass score (a branch that did not meet a video counts as
+ * the lowest best it met), padded with the first other videos when fewer than kk were met */
+static int
+pick_candidates(const Search *S, Worker *W, int C)
+{
+	int nv = S->x.nv, nc = 0, np;
+	float floor[VX_MAXBR], *s[VX_MAXBR];
+
+	for (int u = 0; u < S->nuse; u++) {
+		floor[u] = 0;
+		for (long j = 0; j < W->nseen[u]; j++) {
+			int v = W->seen[u][j];
+			floor[u] = j ? fminf(floor[u], W->best[u][v]) : W->best[u][v];
+			if (!W->mark[v])
+				W->mark[v] = 1, W->cand[nc++] = v;
+		}
+	}
+	for (int v = 0; nc < S->kk && v < nv; v++)
+		if (!W->mark[v])
+			W->mark[v] = 1, W->cand[nc++] = v;
+	/* first-pass scores: the branches' bests into sc[u], then as the final score is chosen */
+	for (int u = 0; u < S->nuse; u++) {
+		s[u] = W->sc[u];
+		for (int j = 0; j < nc; j++) {
+			float b = W->best[u][W->cand[j]];
+			s[u][j] = b == -INFINITY ? floor[u] : b;
+		}
+	}
+	np = MIN(C, nc);
+	if (np < nc) {
+		const float *f = chosen(S, s, 0, nc, W->first);
+		top_k(W->pick, W->fused, f, nc, np);
+		for (int j = 0; j < np; j++)
+			W->pick[j] = W->cand[W->pick[j]];
+	} else
+		memcpy(W->pick, W->cand, (size_t)nc * sizeof(*W->pick));
+	qsort(W->pick, (size_t)np, sizeof(*W->pick), cmp_int);
+	/* clear for the next query: only what was set */
+	for (int u = 0; u < S->nuse; u++)
+		for (long j = 0; j < W->nseen[u]; j++)
+			W->best[u][W->seen[u][j]] = -INFINITY;
+	for (int j = 0; j < nc; j++)
+		W->mark[W->cand[j]] = 0;
+	return np;
+}
+
+/* ST_IVF: the nprobe lists of branch b whose centroids score best with each of the n unit
+ * queries q (n, D), into used branch u's rows of the stage */
+static void
+probe(const VxIndex *x, int b, Stage *G, int u, const float *q, long n)
+{
+	int nl = (int)x->h.nlist;
+
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, nl, x->D, 1.0f, q, x->D,
+	            x->cent[b], x->D, 0.0f, G->cs, nl);
+	for (long i = 0; i < n; i++) {
+		top_k(G->pick, G->score[u] + i * G->width, G->cs + i * nl, nl, G->width);
+		for (int j = 0; j < G->width; j++)
+			G->row[u][i * G->width + j] = G->pick[j];
+	}
+}
+
+static void
+search_approx(Search *S, long F, int nprobe, int ef, int C, int nthreads)
 {
 	VxIndex *x = &S->x;
 	long n;
-	float *qb[VX_MAXBR], *dist = efloats((size_t)QB * F);
-	int64_t *rows0 = emalloc((size_t)S->nuse * QB * F * sizeof(*rows0));
-	CandBuf B = { 0, NULL, NULL, NULL };
-	int *cand[QB], *nc = emalloc(QB * sizeof(*nc));
+	float *qb[VX_MAXBR];
+	Stage G = { 0 };
+	Worker *W = emalloc((size_t)nthreads * sizeof(*W));
 	int *rk = emalloc(QB * sizeof(*rk)), *own = emalloc(QB * sizeof(*own));
 	int32_t *top = emalloc((size_t)QB * S->kk * sizeof(*top));
 	float *topscore = efloats((size_t)QB * S->kk);
 	char *qid[QB], *qvid[QB];
 
+	G.kind = x->h.ann == VX_IVF ? ST_IVF : x->h.ann <= VX_IVFPQ ? ST_FAISS_IVF : ST_HNSW;
+	G.width = G.kind != ST_HNSW ? (int)MIN(nprobe, (long)x->h.nlist) : (int)F;
 	for (int u = 0; u < S->nuse; u++) {
 		qb[u] = efloats((size_t)QB * x->D);
-		if (fw_set(x->ann[S->use[u]], nprobe, ef))
+		G.row[u] = emalloc((size_t)QB * G.width * sizeof(*G.row[u]));
+		G.score[u] = efloats((size_t)QB * G.width);
+		if (G.kind != ST_IVF && fw_set(x->ann[S->use[u]], nprobe, ef))
 			die("%s: %s", x->path, fw_error());
 	}
+	if (G.kind == ST_IVF) {
+		G.cs = efloats((size_t)QB * x->h.nlist);
+		G.pick = emalloc((size_t)G.width * sizeof(*G.pick));
+	}
+	for (int t = 0; t < nthreads; t++)
+		worker_init(&W[t], S, G.kind == ST_FAISS_IVF);
 	while ((n = read_block(S, QB, qid, qvid, own, qb)) > 0) {
+		/* the candidate stage, a block of queries per FAISS call */
 		for (int u = 0; u < S->nuse; u++) {
+			const FwIndex *a = x->ann[S->use[u]];
 			vx_normalise(qb[u], n, x->D);
-			if (fw_search(x->ann[S->use[u]], n, qb[u], (int)F, dist,
-			              rows0 + (size_t)u * QB * F))
+			if (G.kind == ST_IVF)
+				probe(x, S->use[u], &G, u, qb[u], n);
+			else if (G.kind == ST_FAISS_IVF ?
+			         fw_probe(a, n, qb[u], G.width, G.score[u], G.row[u]) :
+			         fw_search(a, n, qb[u], G.width, G.score[u], G.row[u]))
 				die("%s: FAISS search: %s", x->path, fw_error());
 		}
-		for (long i = 0; i < n; i++)
-			nc[i] = candidates(S, qb, i, F, rows0, &B, &cand[i]);
-		/* re-scoring, one query a thread: no shared writes */
+		/* one query a thread: no shared writes */
 		#pragma omp parallel num_threads(nthreads)
 		{
-			float *scratch = efloats((size_t)x->maxn * (x->D + 1));
-			float *sc[VX_MAXBR], *fused = efloats((size_t)x->nv);
-			for (int u = 0; u < S->nuse; u++)
-				sc[u] = efloats((size_t)x->nv);
+			Worker *w = &W[omp_get_thread_num()];
 			#pragma omp for schedule(dynamic, 1)
 			for (long i = 0; i < n; i++) {
-				const int *c = cand[i];
+				const int *c = w->pick;
 				const int *p;
 				const float *s;
-				for (int j = 0; j < nc[i]; j++)
-					for (int u = 0; u < S->nuse; u++)
-						sc[u][j] = vx_score(x, S->use[u], c[j],
-						                    qb[u] + (size_t)i * x->D, scratch);
-				s = chosen(S, sc, 0, nc[i], fused);
-				p = bsearch(&own[i], c, (size_t)nc[i], sizeof(*c), cmp_int);
-				rk[i] = p ? rank_of(s, nc[i], (int)(p - c)) : nc[i] + 1;
-				top_k(top + i * S->kk, topscore + i * S->kk, s, nc[i], S->kk);
+				int nc;
+				for (int u = 0; u < S->nuse; u++)
+					vx_query(x, S->use[u], qb[u] + (size_t)i * x->D, w->tab[u]);
+				first_scores(S, &G, w, qb, i);
+				nc = pick_candidates(S, w, C);
+				for (int u = 0; u < S->nuse; u++) {
+					for (int j = 0; j < nc; j++)
+						w->sc[u][j] = vx_score(x, S->use[u], c[j], w->tab[u],
+						                       w->scratch);
+				}
+				s = chosen(S, w->sc, 0, nc, w->fused);
+				p = bsearch(&own[i], c, (size_t)nc, sizeof(*c), cmp_int);
+				rk[i] = p ? rank_of(s, nc, (int)(p - c)) : nc + 1;
+				top_k(top + i * S->kk, topscore + i * S->kk, s, nc, S->kk);
 				for (int j = 0; j < S->kk; j++)
 					top[i * S->kk + j] = c[top[i * S->kk + j]];
 			}
-			free(scratch), free(fused);
-			for (int u = 0; u < S->nuse; u++)
-				free(sc[u]);
 		}
 		for (long i = 0; i < n; i++) {
 			CHECK(rk[i] > S->kk || top[i * S->kk + rk[i] - 1] == own[i]);
 			ranking_item(S->w, qid[i], qvid[i], rk[i], top + i * S->kk,
 			             topscore + i * S->kk, S->kk);
-			free(qid[i]), free(qvid[i]), free(cand[i]);
+			free(qid[i]), free(qvid[i]);
 		}
 		S->nq += n;
 		progress(0, "%ld queries ranked", S->nq);
 	}
+	for (int t = 0; t < nthreads; t++)
+		worker_free(&W[t], S->nuse);
 	for (int u = 0; u < S->nuse; u++)
-		free(qb[u]);
-	free(dist), free(rows0), free(B.rows), free(B.dist), free(B.vid), free(nc), free(rk), free(own);
-	free(top), free(topscore);
+		free(qb[u]), free(G.row[u]), free(G.score[u]);
+	free(G.cs), free(G.pick);
+	free(W), free(rk), free(own), free(top), free(topscore);
 }
 
 int
@@ -387,7 +517,7 @@ main(int argc, char *argv[])
 	const char *xpath = NULL, *qpath = NULL, *out = "-", *bname = NULL;
 	const char *env = getenv("OPENBLAS_NUM_THREADS");
 	double beta = 0.3, t0 = now_seconds();
-	long k = 100, F = 0, nthreads = 2;
+	long k = 100, F = 0, C = 0, nthreads = 2;
 	int c, gz = 0, exact = 0, have_beta = 0, nprobe = 0, ef = 0;
 	Search S = { 0 };
 	const msgpack_object *hq;
@@ -396,13 +526,14 @@ main(int argc, char *argv[])
 	tool_start(argc, argv, help);
 	if (env && *env)
 		nthreads = estrtol(env, 1, 256);
-	while ((c = getopt(argc, argv, ":x:q:Ek:f:p:e:b:B:j:o:zQ")) != -1) {
+	while ((c = getopt(argc, argv, ":x:q:Ek:f:C:p:e:b:B:j:o:zQ")) != -1) {
 		switch (c) {
 		case 'x': xpath = optarg; break;
 		case 'q': qpath = optarg; break;
 		case 'E': exact = 1; break;
 		case 'k': k = estrtol(optarg, 1, 1L << 30); break;
 		case 'f': F = estrtol(optarg, 1, 1L << 30); break;
+		case 'C': C = estrtol(optarg, 1, 1L << 30); break;
 		case 'p': nprobe = (int)estrtol(optarg, 1, 1 << 24); break;
 		case 'e': ef = (int)estrtol(optarg, 1, 1 << 20); break;
 		case 'b': beta = estrtod(optarg, 0, 1); have_beta = 1; break;
@@ -427,6 +558,9 @@ main(int argc, char *argv[])
 	if (!F)
 		F = 16 * (long)S.kk;
 	F = MIN(F, (long)S.x.h.nframe);
+	if (!C)
+		C = DEFAULT_C * (long)S.kk;
+	C = MAX(C, (long)S.kk);
 	if (!nprobe)
 		nprobe = (int)S.x.h.nprobe;
 	if (!ef)
@@ -448,7 +582,7 @@ main(int argc, char *argv[])
 	} else {
 		openblas_set_num_threads(1);
 		fw_threads((int)nthreads);
-		search_approx(&S, F, nprobe, ef, (int)nthreads);
+		search_approx(&S, F, nprobe, ef, (int)MIN(C, (long)S.x.nv), (int)nthreads);
 	}
 	if (S.nq == 0)
 		die("%s: no queries", S.rq->name);

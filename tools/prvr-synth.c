@@ -220,6 +220,11 @@ main(int argc, char *argv[])
 			die("mkdir %s:", dir);
 	} else if (!S_ISDIR(st.st_mode))
 		die("%s: not a directory", dir);
+	{	/* before any work: dir takes files (corpus.mp, the first synth_write writes) */
+		char probe[4096];
+		snprintf(probe, sizeof(probe), "%s/corpus.mp", dir);
+		check_outputs(NULL, 0, (const char *const[]){ probe }, 1);
+	}
 
 	bytes = synth_write(&c, dir, gzip);
 	dt = now_seconds() - t0;

@@ -198,11 +198,24 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 static sigjmp_buf jb;
+void (*fuzz_before_release)(void);
 
 static void
 back_to_run(void)
 {
 	siglongjmp(jb, 1);
+}
+
+/* exit is linked wrapped (-Wl,--wrap=exit): a usage error or --help ends a tool with exit, not
+ * die, and inside a run that is the run dying; elsewhere (libFuzzer) it is exit */
+_Noreturn void __real_exit(int status);
+
+_Noreturn void
+__wrap_exit(int status)
+{
+	if (die_hook)
+		die_hook();
+	__real_exit(status);
 }
 
 static void
@@ -242,6 +255,8 @@ fuzz_run(void (*f)(void *), void *arg)
 		ok = 1;
 		tracking = 0;
 	} else {
+		if (fuzz_before_release)
+			fuzz_before_release();
 		release();
 	}
 	die_hook = NULL;
@@ -388,7 +403,7 @@ fuzz_stream_file(const char *name, const uint8_t *p, size_t n)
 struct main_call {
 	int (*main)(int, char **);
 	int argc;
-	char *argv[32];
+	char **argv;
 };
 
 static void
@@ -403,16 +418,24 @@ call_main(void *arg)
 }
 
 int
+fuzz_mainv(int (*main)(int, char **), int argc, char **argv)
+{
+	struct main_call c = { main, argc, argv };
+
+	return fuzz_run(call_main, &c);
+}
+
+int
 fuzz_main(int (*main)(int, char **), const char *arg0, ...)
 {
-	struct main_call c = { main, 0, { 0 } };
+	char *argv[32] = { (char *)arg0 };
+	int argc = 1;
 	va_list ap;
 	const char *a;
 
-	c.argv[c.argc++] = (char *)arg0;
 	va_start(ap, arg0);
-	while ((a = va_arg(ap, const char *)) && c.argc < 31)
-		c.argv[c.argc++] = (char *)a;
+	while ((a = va_arg(ap, const char *)) && argc < 31)
+		argv[argc++] = (char *)a;
 	va_end(ap);
-	return fuzz_run(call_main, &c);
+	return fuzz_mainv(main, argc, argv);
 }

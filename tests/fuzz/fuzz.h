@@ -28,6 +28,10 @@
 void fuzz_init(void);
 /* run f(arg); 1 when it returned, 0 when it died (its resources then released) */
 int fuzz_run(void (*f)(void *), void *arg);
+/* when set, called after a run died and before what it held is released: a library that keeps
+ * state of its own across calls (libhdf5: open files, free lists) is shut down there, so that
+ * nothing it still points to is freed under it */
+extern void (*fuzz_before_release)(void);
 /* split data at FUZZ_SEP into at most max parts; returns the count (missing parts: length 0) */
 size_t fuzz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len, size_t max);
 /* write n bytes into the file name of the private directory; returns its path (static storage,
@@ -46,5 +50,7 @@ const char *fuzz_path(const char *name);
 /* call a tool's main (compiled in with -Dmain=NAME_main) on a NULL-terminated argument list,
  * getopt reset and progress off, as one fuzz_run; returns 1 when main returned */
 int fuzz_main(int (*main)(int, char **), const char *arg0, ...);
+/* the same on an argument vector (argv[argc] NULL; getopt may permute it) */
+int fuzz_mainv(int (*main)(int, char **), int argc, char **argv);
 
 #endif

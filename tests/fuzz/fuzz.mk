@@ -9,11 +9,16 @@ FUZZ_OUT     = build/fuzz
 FUZZ_SECONDS = 300
 FUZZ_SMOKE   = 4
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS  = -std=c11 -g -O1 -fno-omit-frame-pointer -Wall $(FUZZ_SAN) -fsanitize=fuzzer-no-link
-# what a run that died leaves open is released by tests/fuzz/fuzz.c, which sees these calls
-FUZZ_WRAP    = -Wl,--wrap=fopen,--wrap=fdopen,--wrap=fclose,--wrap=mmap,--wrap=munmap
-# v2f and bigfile compile tools/prvr-import.c in, which needs HDF5
-FUZZ_NAMES   = $(filter-out $(if $(filter no,$(HAVE_HDF5)),v2f bigfile),\
+# FUZZING_BUILD_MODE_...: a failed CHECK aborts (lib/util.h)
+FUZZ_CFLAGS  = -std=c11 -g -O1 -fno-omit-frame-pointer -Wall $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+               -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+# what a run that died leaves open is released by tests/fuzz/fuzz.c, which sees these calls;
+# exit inside a run (usage errors, --help) returns to the harness as die does
+FUZZ_WRAP    = -Wl,--wrap=fopen,--wrap=fdopen,--wrap=fclose,--wrap=mmap,--wrap=munmap,--wrap=exit
+# h5import compiles tools/prvr-import.c in, which needs HDF5; vindex links lib/faissw.cpp, which
+# needs FAISS (search.mk)
+FUZZ_NAMES   = $(filter-out $(if $(filter no,$(HAVE_HDF5)),h5import) \
+                 $(if $(filter yes,$(HAVE_FAISS)),,vindex),\
                  $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BIN     = $(addprefix $(FUZZ_OUT)/bin/fuzz_,$(FUZZ_NAMES))
 FUZZ_LIBA    = $(FUZZ_OUT)/obj/libprvr.a
@@ -27,6 +32,10 @@ $(FUZZ_OUT)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(HDF5_CFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
+$(FUZZ_OUT)/obj/lib/%.o: lib/%.cpp
+	@mkdir -p $(@D)
+	$(FUZZ_CC)++ $(CPPFLAGS) -std=c++17 $(filter-out -std=c11,$(FUZZ_CFLAGS)) -MMD -MP -c -o $@ $<
+
 # a tool's main becomes NAME_main (feat-reduce: feat_reduce_main) for the harness to call
 $(FUZZ_OUT)/obj/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
@@ -37,9 +46,13 @@ define FUZZ_LINK
 $(FUZZ_OUT)/bin/fuzz_$(1): $(FUZZ_OUT)/obj/tests/fuzz/fuzz_$(1).o $(FUZZ_OUT)/obj/tests/fuzz/fuzz.o \
   $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(wildcard tools/$(subst _,-,$(1)).c)) $(FUZZ_LIBA)
 	@mkdir -p $$(@D)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_WRAP) -o $$@ $$^ $(HDF5_LIBS) $(LDLIBS)
+	$$(FUZZ_LD) $(FUZZ_SAN) -fsanitize=fuzzer $(FUZZ_WRAP) -o $$@ $$^ $(HDF5_LIBS) $$(FUZZ_XLIBS) $(LDLIBS)
 endef
 $(foreach h,$(FUZZ_NAMES),$(eval $(call FUZZ_LINK,$(h))))
+FUZZ_LD = $(FUZZ_CC)
+$(FUZZ_OUT)/bin/fuzz_vindex: $(FUZZ_OUT)/obj/lib/faissw.o
+$(FUZZ_OUT)/bin/fuzz_vindex: FUZZ_LD = $(FUZZ_CC)++
+$(FUZZ_OUT)/bin/fuzz_vindex: FUZZ_XLIBS = $(FAISS_LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 

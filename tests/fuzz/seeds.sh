@@ -24,7 +24,8 @@ mkdir -p "$D"
 	printf '%s\n' "\"{'\"" "\"': ['\"" "\"', '\"" "\"'],\"" "\"u'\"" "\"b\\\"\"" "\"r'\"" '"\\x41"'
 } > "$D/prvr.dict"
 mkdir -p "$D/work" "$D/stream" "$D/ckpt" "$D/feat_reduce" "$D/teacher_sim" "$D/rank" "$D/metrics" \
-	"$D/data" "$D/encode" "$D/v2f" "$D/bigfile"
+	"$D/data" "$D/encode" "$D/v2f" "$D/bigfile" "$D/de_train" "$D/prvr_cost" "$D/vindex" \
+	"$D/h5import"
 cd "$D/work"
 # the separator of fuzz.h, as a file
 printf '\n--prvr-fuzz-part--\n' > sep
@@ -72,9 +73,38 @@ join ../data/train train-video-student.mp train-query-student.mp train-tsim.mp t
 join ../data/val val-video-student.mp val-query-student.mp val-tsim.mp val-video-teacher.mp
 join ../encode/video ck.mp val-video-student.mp
 join ../encode/query ck.mp val-query-student.mp
+join ../de_train/train train-video-student.mp train-query-student.mp train-video-teacher.mp \
+	train-query-teacher.mp val-video-student.mp val-query-student.mp
+# prvr-cost's command lines, one argument a line
+printf -- '-p\ntvr-tiny\n' > ../prvr_cost/preset
+printf -- '--dims\n6,5\n--branches\ninh\n--queries\n2.5\n-s\n7\n' > ../prvr_cost/dims
+printf -- '-p\ncharades\n--no-train\n--branches\nexp\n' > ../prvr_cost/notrain
+# frame indexes of the val videos (the FAISS tools are optional: no seeds without them), and of
+# 90 more for pq, which trains on at least 256 frames
+if [ -x "$BIN"/prvr-index ]; then
+	"$BIN"/prvr-synth -p tvr-tiny -s 2 --videos 2,90,2 --queries 1 --frames 3 --frames-min 3 \
+		--frames-max 3 --dims 4,4,4 -o c90 -q
+	"$BIN"/feat-reduce -q -f 3 -t 3 -i c90/val-video-student.mp -o v90.mp
+	"$BIN"/encode-video -c ck.mp -j 1 -o encv90.mp < v90.mp
+	"$BIN"/prvr-index -Q -j 1 -v encv.mp -o ../vindex/f32 -c f32 -a hnsw -M 4
+	"$BIN"/prvr-index -Q -j 1 -v encv.mp -o ../vindex/f16 -c f16 -a ivf-flat -n 1
+	"$BIN"/prvr-index -Q -j 1 -v encv90.mp -o ../vindex/sq8 -c sq8 -a ivf-sq -n 2
+	"$BIN"/prvr-index -Q -j 1 -v encv90.mp -o ../vindex/pq -c pq -m 2 -a hnsw-sq -M 4
+fi
 # video2frames.txt as the released files write it, and with the prefixes and forms Python allows
 printf "{'v0': ['c0', 'c1', 'c2'], 'v1': ['c3', 'c4'], 'v2': ['c5']}\n" > ../v2f/oneline
 printf "{\n  u'v0': (\"c0\", r'c1',),\n  b'v1': ['c9', 'c4\\\\x41'],\n  'v2': [],\n}\n" > ../v2f/lines
+# recipes of the three HDF5 files of fuzz_h5import (its header says how they read): a valid
+# release (teacher dim 3, RoBERTa dim 5; f32, f64, f16, chunked, deflated, compact, both CLIP key
+# forms) and one with a NaN, an unwritten 2^30-element claim, a group and links, run --strict
+bytes() { for b; do printf "\\$(printf %03o "$b")"; done; }
+bytes 0 0 2 2 3 1  1 0 2 3 3 5  2 2 2 1 3 9 > h5t
+bytes 4 0 2 2 5 17  5 8 3 1 3 5 18  6 16 2 1 5 19  7 1 2 4 5 20  8 24 2 2 5 21 > h5r
+bytes 4 0 2 1 3 33  10 0 1 3 34  11 0 2 1 3 35  12 0 2 1 3 36  13 2 2 1 3 37 > h5c
+join ../h5import/valid h5t h5r h5c
+bytes 0 0 2 2 3 128  1 0 1 242 0  174  195 2  2 2 2 1 3 9  0 > h5t
+bytes 4 0 2 2 5 17  213 6  6 16 2 1 5 19  7 1 2 4 5 20  8 24 2 2 5 21  231 4 > h5r
+join ../h5import/problems h5t h5r h5c
 # a BigFile feature directory: shape.txt, id.txt, feature.bin (3 rows of 2 float32)
 printf '3 2\n' > shape
 printf 'c0\nc1\nc2\n' > ids
