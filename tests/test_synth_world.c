@@ -361,6 +361,45 @@ check_preset(const char *preset, const char *tmp)
 		EXPECT(train_maxtok > 30, "%s: no query longer than 30 tokens (max %.0f)", preset, train_maxtok);
 }
 
+/* the calibrated world knobs (doc/synth.md, "Calibration"): a changed default is a deliberate
+ * change of this test. PRESET and PRESET-small live in the same world (same world knobs); the
+ * tiny presets keep their own small world. */
+static void
+check_calibration(void)
+{
+	static const struct {
+		const char *base;
+		int concepts;
+		double similarity, mention, student_noise, teacher_noise;
+	} cal[] = {
+		{ "tvr", 24, 0, 1, 2.0, 2.25 },
+		{ "activitynet", 24, 0, 1, 2.0, 3.0 },
+		{ "charades", 24, 0, 1, 2.0, 3.5 },
+		{ "msrvtt", 48, 0.5, 0.6, 0.3, 2.75 },
+	};
+	SynthConfig c, s;
+	char name[32];
+
+	for (size_t i = 0; i < sizeof(cal) / sizeof(cal[0]); i++) {
+		EXPECT(synth_preset(&c, cal[i].base), "preset %s", cal[i].base);
+		EXPECT(c.concepts == cal[i].concepts && c.similarity == cal[i].similarity &&
+		       c.mention == cal[i].mention && c.student_noise == cal[i].student_noise &&
+		       c.teacher_noise == cal[i].teacher_noise && c.sensor_noise == 0.5 &&
+		       c.text_noise == 0.5 && c.latent_noise == 0.3 && c.gap == 1,
+		       "%s: calibrated knobs changed (concepts %d similarity %g mention %g student noise %g "
+		       "teacher noise %g)", cal[i].base, c.concepts, c.similarity, c.mention, c.student_noise,
+		       c.teacher_noise);
+		snprintf(name, sizeof(name), "%s-small", cal[i].base);
+		EXPECT(synth_preset(&s, name), "preset %s", name);
+		memcpy(s.videos, c.videos, sizeof(c.videos));
+		memcpy(s.name, c.name, sizeof(c.name));
+		EXPECT(!memcmp(&s, &c, sizeof(c)), "%s: not the world of %s but for the split sizes", name, cal[i].base);
+		snprintf(name, sizeof(name), "%s-tiny", cal[i].base);
+		EXPECT(synth_preset(&s, name) && s.concepts == 8 && s.similarity == 0 && s.mention == 0.7 &&
+		       s.student_noise == 0.3 && s.teacher_noise == 1, "%s: tiny world changed", name);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -389,6 +428,7 @@ main(int argc, char *argv[])
 	       "msrvtt sizes");
 	EXPECT(synth_preset(&c, "tvr-small") && c.videos[0] == 1744 && c.videos[2] == 218, "tvr-small sizes");
 	EXPECT(!synth_preset(&c, "tvr-huge") && !synth_preset(&c, "tv") && !synth_preset(&c, ""), "unknown presets");
+	check_calibration();
 
 	if (!mkdtemp(tmp))
 		die("mkdtemp:");
