@@ -498,7 +498,7 @@ paper: $(EXPERIMENTS) t2vr
 # the demo is a first look, not a converged table: 20 epochs (the students of the calibrated
 # worlds are still learning then; `make main` trains to early stopping)
 DEMO_SCALE  ?= small
-DEMO_EPOCHS ?= 20
+DEMO_EPOCHS ?= $(if $(filter small,$(DEMO_SCALE)),20,$(EPOCHS_$(DEMO_SCALE)))
 demo:
 	$(MAKE) --no-print-directory -s -j2 main DATASET=tvr SCALE=$(DEMO_SCALE) SEEDS=$(SEED) JOBS=1 \
 		EPOCHS=$(DEMO_EPOCHS)
