@@ -574,18 +574,23 @@ main(int argc, char *argv[])
 				st.best_epoch = st.epoch;
 				st.bad_epochs = 0;
 				best = 1;
-				if (cm->rank == 0)
-					ckpt_write(best_path, &tc, &st, m);
-				wrote_out = 1;
 			} else
 				st.bad_epochs++;
 		}
-		if (savedir && cm->rank == 0)
-			save_epoch(savedir, &tc, &st, m);
 		secs = now_seconds() - t0;
+		/* the log first, then the checkpoints: a run killed between the two resumes from an
+		 * older CKPT.best and cuts the log back to it, where the other order would leave a
+		 * CKPT.best whose epoch the log lacks */
 		log_epoch(log, &tc.mc, e, st.step, loss, val ? &vr : NULL, best, secs);
 		if (log)
 			mpw_publish(log);  /* a killed run keeps its log up to here */
+		if (best) {
+			if (cm->rank == 0)
+				ckpt_write(best_path, &tc, &st, m);
+			wrote_out = 1;
+		}
+		if (savedir && cm->rank == 0)
+			save_epoch(savedir, &tc, &st, m);
 		if (val)
 			progress(1, "epoch %d/%d loss %.4f val SumR %.2f%s (best %.2f at %ld) %.1f s/epoch",
 			         e + 1, tc.epochs, loss, vr.fused.sumr, best ? " *" : "",
