@@ -556,3 +556,18 @@ bad_option(int c)
 		why = "takes no argument";
 	usage_error("option '%.*s' %s", (int)strcspn(prev, "="), prev, why);
 }
+
+static int
+cmp_f64(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double
+median_sort(double *x, int n)
+{
+	qsort(x, (size_t)n, sizeof(*x), cmp_f64);
+	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}

@@ -38,6 +38,8 @@ float *efloats_grow(float *p, size_t *cap, size_t need);
  * when it cannot be read or holds more than max bytes. len NULL: a text file, and a NUL byte in
  * it dies (with its offset); else *len = the bytes read, any bytes allowed */
 char *slurp(const char *path, size_t max, size_t *len);
+/* the median of x[0..n), n >= 1, sorting x in place (the benchmarks' statistic) */
+double median_sort(double *x, int n);
 /* aligned to 64 bytes (cache line, AVX-512), zero-filled; free with free() */
 float *efloats(size_t n);
 

@@ -23,20 +23,6 @@
 
 enum { B = 128, L = 128, T = 30, D = 384, NH = 4, NQ = 640, DV = 3072, DT = 768, MAXN = 64 };
 
-static int
-cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *x, int n)
-{
-	qsort(x, n, sizeof(*x), cmpd);
-	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -130,8 +116,9 @@ main(int argc, char *argv[])
 		printf("mpi step, TVR shape, P = %d x %d thread%s: %.2f s/step (median of %d; forward "
 		       "%.2f, loss %.2f, backward %.2f), rank 0 CPU %.2f s/step, received %.1f "
 		       "MB/rank/step, rank 0 peak %.0f MiB\n", cm->size, j, j > 1 ? "s" : "",
-		       median(t[0], steps), steps, median(t[1], steps), median(t[2], steps),
-		       median(t[3], steps), median(t[4], steps), bytes / 1e6, ru.ru_maxrss / 1024.0);
+		       median_sort(t[0], steps), steps, median_sort(t[1], steps),
+		       median_sort(t[2], steps), median_sort(t[3], steps), median_sort(t[4], steps),
+		       bytes / 1e6, ru.ru_maxrss / 1024.0);
 	model_free(m);
 	free(video); free(query); free(tau); free(vlen); free(qlen); free(qvid);
 	comm_mpi_end(cm);

@@ -46,20 +46,6 @@ static const Preset presets[] = {
 	{"activitynet", 1024, 1024, 480}, /* ~3.7 queries per video */
 };
 
-static int
-cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *x, int n)
-{
-	qsort(x, n, sizeof(*x), cmpd);
-	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
-}
-
 /* GFLOP/s of a reference sgemm of the input projection's shape (8192 x 384 x 3072) right now */
 static double
 sgemm_rate(void)
@@ -208,7 +194,7 @@ bench(const Preset *p, int steps, const int *js, int nj)
 			ser[j][k] = ser[j][k] > 1 ? 1 : js[j] >= 2 && ser[j][k] < 0 ? 0 : ser[j][k];
 		}
 		for (int k = 0; k < NPH + 2; k++)
-			med[j][k] = median(t + (size_t)k * steps, steps);
+			med[j][k] = median_sort(t + (size_t)k * steps, steps);
 		i1 = js[j] == 1 ? j : i1;
 		i2 = js[j] == 2 ? j : i2;
 	}
