@@ -326,8 +326,8 @@ index_load(const char *src, size_t *n, VxHeader *h, unsigned char **ann)
 	return b;
 }
 
-/* src with len bytes at offset off of branch 0's FAISS section replaced by v, written to name
- * with that section's CRC and the header's made right: only the claim is wrong */
+/* src with len bytes at offset off replaced by v, written to name with the CRCs of branch 0's
+ * FAISS section and of the header made right: only the claim is wrong */
 static void
 index_patch(const char *src, const char *name, uint64_t off, const void *v, size_t len)
 {
@@ -337,8 +337,9 @@ index_patch(const char *src, const char *name, uint64_t off, const void *v, size
 	unsigned char *ann, *b = index_load(src, &n, &h, &ann);
 	FILE *f;
 
-	CHECK(off + len <= h.sec_len[VX_ANN0]);
-	memcpy(ann + off, v, len);
+	CHECK(off + len <= n);
+	memcpy(b + off, v, len);
+	memcpy(&h, b, sizeof(h));
 	h.sec_crc[VX_ANN0] = crc(ann, h.sec_len[VX_ANN0]);
 	h.hdr_crc = crc(&h, offsetof(VxHeader, hdr_crc));
 	memcpy(b, &h, sizeof(h));
@@ -380,17 +381,19 @@ faiss_cases(void)
 		{ "ivf.idx", "-c f32 -a ivf-flat -n 2" },
 		{ "pq.idx", "-c f32 -a ivf-pq -n 2 -s 2 -S 4" },
 	};
-	static const struct { int src; const char *name, *what, *want; } c[] = {
-		{ 0, "probas.idx", "HNSW, a vector claiming 2^40 - 1 elements",
+	static const struct { const char *name, *what, *want; } c[] = {
+		{ "probas.idx", "HNSW, a vector claiming 2^40 - 1 elements",
 		  "probas.idx: FAISS structure of inh: HNSW level probabilities: 1099511627775 elements "
 		  "of 8 bytes claimed" },
-		{ 0, "link.idx", "HNSW, a link to node 2^30",
+		{ "link.idx", "HNSW, a link to node 2^30",
 		  "link.idx: FAISS structure of inh: HNSW node 0: link to 1073741824 at level 0" },
-		{ 1, "list.idx", "IVF, a list claiming 2^26 frames (2.5 GiB)",
+		{ "ef.idx", "a header's search width of 2^30 (FAISS sizes its heap by it)",
+		  "ef.idx: header values out of range" },
+		{ "list.idx", "IVF, a list claiming 2^26 frames (2.5 GiB)",
 		  "list.idx: FAISS structure of inh: list 0: 67108864 codes of 32 bytes claimed" },
-		{ 1, "ondisk.idx", "IVF, on-disk lists (a file named in the data)",
+		{ "ondisk.idx", "IVF, on-disk lists (a file named in the data)",
 		  "ondisk.idx: FAISS structure of inh: inverted lists: kind \"ilod\", expected \"ilar\"" },
-		{ 2, "pqm.idx", "IVF-PQ, 0 sub-vectors (libfaiss divides by it)",
+		{ "pqm.idx", "IVF-PQ, 0 sub-vectors (libfaiss divides by it)",
 		  "pqm.idx: FAISS structure of inh: product quantiser: 0 sub-vectors do not divide dim 8" },
 	};
 	uint64_t big = (1ULL << 40) - 1, zero = 0, list = 1ULL << 26, at;
@@ -417,23 +420,24 @@ faiss_cases(void)
 	}
 	/* HNSW: the level probabilities' count after the kind and fields; the first link after the
 	 * probabilities, links per level, levels, offsets and the links' count */
-	index_patch(idx[0], c[0].name, 4 + 33, &big, sizeof(big));
 	b = index_load(idx[0], &n, &h, &ann);
 	at = skip_vector(ann, skip_vector(ann, skip_vector(ann, skip_vector(ann, 37, 8), 4), 4), 8);
+	index_patch(idx[0], c[0].name, h.sec_off[VX_ANN0] + 37, &big, sizeof(big));
+	index_patch(idx[0], c[1].name, h.sec_off[VX_ANN0] + at + 8, &far, sizeof(far));
+	index_patch(idx[0], c[2].name, offsetof(VxHeader, ef_search), &far, sizeof(far));
 	free(b);
-	index_patch(idx[0], c[1].name, at + 8, &far, sizeof(far));
 	/* IVF-Flat: the lists (kind "ilar", nlist, code size, "full", the sizes' count, sizes) */
 	b = index_load(idx[1], &n, &h, &ann);
 	at = ivf_end(&h);
 	CHECK(memcmp(ann + at, "ilar", 4) == 0 && memcmp(ann + at + 20, "full", 4) == 0);
+	index_patch(idx[1], c[3].name, h.sec_off[VX_ANN0] + at + 32, &list, sizeof(list));
+	index_patch(idx[1], c[4].name, h.sec_off[VX_ANN0] + at, "ilod", 4);
 	free(b);
-	index_patch(idx[1], c[2].name, at + 32, &list, sizeof(list));
-	index_patch(idx[1], c[3].name, at, "ilod", 4);
 	/* IVF-PQ: by_residual and the code size, then the quantiser's d and M */
 	b = index_load(idx[2], &n, &h, &ann);
-	at = ivf_end(&h) + 1 + 8;
+	index_patch(idx[2], c[5].name, h.sec_off[VX_ANN0] + ivf_end(&h) + 1 + 8 + 8, &zero,
+	            sizeof(zero));
 	free(b);
-	index_patch(idx[2], c[4].name, at + 8, &zero, sizeof(zero));
 
 	snprintf(args, sizeof(args), "-Q -j 1 -x %%s -q %s -o %s/out", q, dir);
 	limit_for("prvr-search", args);
