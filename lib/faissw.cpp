@@ -457,6 +457,14 @@ fw_dim(const FwIndex *x)
 	return (int)x->ix->d;
 }
 
+long
+fw_nlist(const FwIndex *x)
+{
+	auto *ivf = dynamic_cast<const faiss::IndexIVF *>(x->ix);
+
+	return ivf ? (long)ivf->nlist : -1;
+}
+
 int
 fw_set(FwIndex *x, int nprobe, int efsearch)
 {

@@ -735,6 +735,13 @@ vx_load_ann(VxIndex *x)
 			         (unsigned long long)x->h.nframe, x->D);
 			bad(x, msg);
 		}
+		/* prvr-search sizes its probe tables by the header's nlist */
+		if (fw_nlist(a) != (is_ivf((int)x->h.ann) ? (long)x->h.nlist : -1)) {
+			snprintf(msg, sizeof(msg), "FAISS structure of %s: %ld inverted lists, header "
+			         "says %s %u", x->h.branch[b], fw_nlist(a), vx_ann_name[x->h.ann],
+			         x->h.nlist);
+			bad(x, msg);
+		}
 		x->ann[b] = a;
 	}
 }

@@ -389,6 +389,9 @@ faiss_cases(void)
 		  "link.idx: FAISS structure of inh: HNSW node 0: link to 1073741824 at level 0" },
 		{ "ef.idx", "a header's search width of 2^30 (FAISS sizes its heap by it)",
 		  "ef.idx: header values out of range" },
+		{ "nlist.idx", "IVF, a header claiming 2^24 lists and probes (prvr-search sized its "
+		  "probe tables by them)",
+		  "nlist.idx: FAISS structure of inh: 2 inverted lists, header says ivf-flat 16777216" },
 		{ "list.idx", "IVF, a list claiming 2^26 frames (2.5 GiB)",
 		  "list.idx: FAISS structure of inh: list 0: 67108864 codes of 32 bytes claimed" },
 		{ "ondisk.idx", "IVF, on-disk lists (a file named in the data)",
@@ -397,7 +400,7 @@ faiss_cases(void)
 		  "pqm.idx: FAISS structure of inh: product quantiser: 0 sub-vectors do not divide dim 8" },
 	};
 	uint64_t big = (1ULL << 40) - 1, zero = 0, list = 1ULL << 26, at;
-	int32_t far = 1 << 30;
+	int32_t far = 1 << 30, probes = 1 << 24;
 	size_t n;
 	VxHeader h;
 	unsigned char *ann, *b;
@@ -430,12 +433,15 @@ faiss_cases(void)
 	b = index_load(idx[1], &n, &h, &ann);
 	at = ivf_end(&h);
 	CHECK(memcmp(ann + at, "ilar", 4) == 0 && memcmp(ann + at + 20, "full", 4) == 0);
-	index_patch(idx[1], c[3].name, h.sec_off[VX_ANN0] + at + 32, &list, sizeof(list));
-	index_patch(idx[1], c[4].name, h.sec_off[VX_ANN0] + at, "ilod", 4);
+	index_patch(idx[1], c[3].name, offsetof(VxHeader, nlist), &probes, sizeof(probes));
+	path(p, sizeof(p), c[3].name);
+	index_patch(p, c[3].name, offsetof(VxHeader, nprobe), &probes, sizeof(probes));
+	index_patch(idx[1], c[4].name, h.sec_off[VX_ANN0] + at + 32, &list, sizeof(list));
+	index_patch(idx[1], c[5].name, h.sec_off[VX_ANN0] + at, "ilod", 4);
 	free(b);
 	/* IVF-PQ: by_residual and the code size, then the quantiser's d and M */
 	b = index_load(idx[2], &n, &h, &ann);
-	index_patch(idx[2], c[5].name, h.sec_off[VX_ANN0] + ivf_end(&h) + 1 + 8 + 8, &zero,
+	index_patch(idx[2], c[6].name, h.sec_off[VX_ANN0] + ivf_end(&h) + 1 + 8 + 8, &zero,
 	            sizeof(zero));
 	free(b);
 
