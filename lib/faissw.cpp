@@ -1,6 +1,7 @@
 // faissw: FAISS behind a C interface; see faissw.h. Every entry point catches what FAISS throws
 // (faiss::FaissException, std::bad_alloc, ...) and turns it into -1 / NULL and fw_error().
 #include <cmath>
+#include <cstdio>
 #include <cstdarg>
 #include <cstdint>
 #include <cstring>
@@ -40,7 +41,15 @@ struct FwPQ {
 	FwPQ(int D, int m, int nbits) : pq(D, m, nbits) {}
 };
 
-static std::string err;
+// the reason of the last failure, in static storage: setting it allocates nothing that outlives
+// the call
+static char err[512];
+
+static void
+fail(const char *why)
+{
+	snprintf(err, sizeof(err), "%s", why);
+}
 
 // run f, turning any exception into a return of bad with its message kept for fw_error
 template <typename T, typename F>
@@ -50,9 +59,9 @@ guard(T bad, F f)
 	try {
 		return f();
 	} catch (const std::exception &e) {
-		err = e.what();
+		fail(e.what());
 	} catch (...) {
-		err = "unknown C++ exception";
+		fail("unknown C++ exception");
 	}
 	return bad;
 }
@@ -68,7 +77,8 @@ struct MemReader : faiss::IOReader {
 		size_t want = size ? nitems : 0, have = size ? (n - at) / size : 0;
 		if (want > have)
 			want = have;
-		memcpy(dst, p + at, want * size);
+		if (want)               // an empty vector's data() may be NULL
+			memcpy(dst, p + at, want * size);
 		at += want * size;
 		return want;
 	}
@@ -398,7 +408,7 @@ extern "C" {
 const char *
 fw_error(void)
 {
-	return err.c_str();
+	return err;
 }
 
 void
@@ -478,7 +488,7 @@ fw_set(FwIndex *x, int nprobe, int efsearch)
 			h->hnsw.efSearch = efsearch;
 		return 0;
 	}
-	err = "neither IVF nor HNSW";
+	fail("neither IVF nor HNSW");
 	return -1;
 }
 
@@ -515,7 +525,7 @@ fw_read(const void *p, size_t n)
 		faiss::Index *ix = faiss::read_index(&r);
 		if (r.at != n) {        // libfaiss read other than walk did: a FAISS of another format
 			delete ix;
-			err = "FAISS read other than checked (another FAISS version?)";
+			fail("FAISS read other than checked (another FAISS version?)");
 			return (FwIndex *)nullptr;
 		}
 		return new FwIndex{ ix };
@@ -528,7 +538,7 @@ fw_probe(const FwIndex *x, long nq, const float *q, int nprobe, float *score, in
 	auto *ivf = dynamic_cast<const faiss::IndexIVF *>(x->ix);
 
 	if (!ivf) {
-		err = "not an IVF index";
+		fail("not an IVF index");
 		return -1;
 	}
 	return guard(-1, [&] {
@@ -543,7 +553,7 @@ fw_scan_new(const FwIndex *x)
 	auto *ivf = dynamic_cast<const faiss::IndexIVF *>(x->ix);
 
 	if (!ivf) {
-		err = "not an IVF index";
+		fail("not an IVF index");
 		return nullptr;
 	}
 	return guard<FwScan *>(nullptr, [&] {

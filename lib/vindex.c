@@ -729,6 +729,7 @@ vx_load_ann(VxIndex *x)
 			snprintf(msg, sizeof(msg), "FAISS structure of %s: %s", x->h.branch[b], fw_error());
 			bad(x, msg);
 		}
+		x->ann[b] = a;         /* before its checks: vx_close frees it */
 		if ((uint64_t)fw_ntotal(a) != x->h.nframe || fw_dim(a) != x->D) {
 			snprintf(msg, sizeof(msg), "FAISS structure of %s: %ld vectors of dim %d, header "
 			         "says %llu of dim %d", x->h.branch[b], fw_ntotal(a), fw_dim(a),
@@ -742,7 +743,6 @@ vx_load_ann(VxIndex *x)
 			         x->h.nlist);
 			bad(x, msg);
 		}
-		x->ann[b] = a;
 	}
 }
 
