@@ -582,10 +582,13 @@ fw_scan_max(FwScan *s, const float *q, int n, const int64_t *list, const float *
 					throw std::runtime_error("a list holds a row out of range");
 				int32_t g = grp[r];
 				float d = s->sc->distance_to_code(codes.get() + j * cs);
-				if (best[g] == -INFINITY)
-					seen[ns++] = g;
-				if (d > best[g])
+				// appended only when raised: a NaN or -inf score (a damaged index's
+				// codes) leaves best at -inf, and g must not be appended twice
+				if (d > best[g]) {
+					if (best[g] == -INFINITY)
+						seen[ns++] = g;
 					best[g] = d;
+				}
 			}
 		}
 		return ns;
