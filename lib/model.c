@@ -304,8 +304,9 @@ model_zero_grad(Model *m)
 
 /* ---- buffers */
 
-/* the scratch buffers grow to the largest batch so far; their contents are not kept (every
- * pass writes what it reads) */
+/* the scratch buffers hold the largest batch so far, exactly (efloats_fit: no slack, as
+ * prvr-cost measures the step's peak memory); contents are not kept (every pass writes what it
+ * reads) */
 static void
 acts_reserve(Model *m, Acts *a, int nseq, int T, int Nv, int C)
 {
@@ -319,14 +320,14 @@ acts_reserve(Model *m, Acts *a, int nseq, int T, int Nv, int C)
 
 	_Static_assert(sizeof(f) / sizeof(f[0]) == NACTF, "one capacity per buffer");
 	for (int i = 0; i < NACTF; i++)
-		*f[i].p = efloats_grow(*f[i].p, &a->fcap[i], f[i].n);
+		*f[i].p = efloats_fit(*f[i].p, &a->fcap[i], f[i].n);
 	a->rows = egrow(a->rows, &a->cap_rows, N, sizeof(*a->rows));
 	a->m1 = egrow(a->m1, &a->cap_m1, N * D, 1);
 	a->m2 = egrow(a->m2, &a->cap_m2, N * D, 1);
 	a->m_in = egrow(a->m_in, &a->cap_m_in, NvC, 1);
 	a->pm = egrow(a->pm, &a->cap_pm, NP, 1);
 	for (int i = 0; i < 5; i++)
-		m->G[i] = efloats_grow(m->G[i], &m->capG[i], N * D);
+		m->G[i] = efloats_fit(m->G[i], &m->capG[i], N * D);
 }
 
 /* memset on the pool: the gradient buffers are tens of MB at the paper's batch size */
@@ -505,7 +506,7 @@ loss_reserve(Model *m, const Batch *bt)
 	_Static_assert(sizeof(f) / sizeof(f[0]) == NLOSSF, "one capacity per buffer");
 	for (int i = 0; i < NLOSSF; i++)
 		if (f[i].n)
-			*f[i].p = efloats_grow(*f[i].p, &m->fcap[i], f[i].n);
+			*f[i].p = efloats_fit(*f[i].p, &m->fcap[i], f[i].n);
 	m->sarg = egrow(m->sarg, &m->cap_sarg, Nq * B, sizeof(*m->sarg));
 	m->uarg = egrow(m->uarg, &m->cap_uarg, Nq * B, sizeof(*m->uarg));
 	m->negq = egrow(m->negq, &m->cap_negq, Nq, sizeof(*m->negq));
