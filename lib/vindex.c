@@ -794,40 +794,36 @@ vx_query(const VxIndex *x, int b, const float *qn, float *tab)
 	}
 }
 
-/* w . c over D bytes c, in integers (exact, so the order of the sums does not matter); sixteen
- * partial sums, vector lanes as in dot_u8 */
+/* w . c over D bytes c, in integers (exact, so the order of the sums does not matter): one
+ * plain reduction, which search.mk lets the compiler vectorise (16-bit multiply-adds of pairs:
+ * vpmaddwd where the CPU has AVX2) */
 __attribute__((target_clones("avx2", "default")))
 static int32_t
 dot_u8_i16(const int16_t *w, const uint8_t *c, int D)
 {
-	int32_t acc[16] = { 0 }, s = 0;
-	int j = 0;
+	int32_t s = 0;
 
-	for (; j + 16 <= D; j += 16)
-		for (int l = 0; l < 16; l++)
-			acc[l] += w[j + l] * c[j + l];
-	for (; j < D; j++)
-		s += w[j] * c[j];
-	for (int l = 0; l < 16; l++)
-		s += acc[l];
+	for (int j = 0; j < D; j++)
+		s += w[j] * (int16_t)c[j];
 	return s;
 }
 
-/* w . c over D bytes c; eight partial sums, so that the compiler keeps them in vector lanes
- * (one AVX2 register where the CPU has it, chosen at load time; the sums are the same) */
+/* w . c over D bytes c; 32 partial sums, so that the compiler keeps them in vector lanes
+ * (four AVX2 registers where the CPU has it, chosen at load time; the sums are the same), four
+ * chains of additions that do not wait on each other's latency */
 __attribute__((target_clones("avx2", "default")))
 static float
 dot_u8(const float *w, const uint8_t *c, int D)
 {
-	float acc[8] = { 0 }, s = 0;
+	float acc[32] = { 0 }, s = 0;
 	int j = 0;
 
-	for (; j + 8 <= D; j += 8)
-		for (int l = 0; l < 8; l++)
+	for (; j + 32 <= D; j += 32)
+		for (int l = 0; l < 32; l++)
 			acc[l] += w[j + l] * (float)c[j + l];
 	for (; j < D; j++)
 		s += w[j] * (float)c[j];
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 32; l++)
 		s += acc[l];
 	return s;
 }

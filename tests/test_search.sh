@@ -71,6 +71,13 @@ check ivf-flat-pq 0.6 -c pq -m 8 -a ivf-flat
 check ivf-own-sq8 0.9 -c sq8 -a ivf
 check ivf-own-f16 0.9 -c f16 -a ivf
 check ivf-own-pq 0.6 -c pq -m 8 -a ivf
+# a gallery streamed through a pipe (never stored) gives the index of the stored stream, byte
+# for byte (the million-video benchmark builds this way)
+"$BIN"/prvr-gallery -Q -n 200 -q 40 -d 32 -c 20 -s 7 -o - -O "$d/q-piped.mp" |
+	"$BIN"/prvr-index -Q -j 1 -o "$d/piped.idx" -n 16 -p 8 -t 3000 -c sq8 -a ivf ||
+	notok "prvr-gallery | prvr-index"
+cmp -s "$d/piped.idx" "$d/ivf-own-sq8.idx" && ok "piped gallery: index = the stored stream's" ||
+	notok "piped gallery: index differs from the stored stream's"
 # every list scanned and every video re-scored (-C 200): from f32 codes the two passes give
 # -E's ranking (ranks and lists) with scores within float rounding of -E's (a frame's cosine is
 # a dot product here, a GEMM there), through the index's own lists and through FAISS's
