@@ -101,8 +101,8 @@ $(BINDIR)/%: $(OBJ)/tools/%.o $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # what the unit tests share (never in a tool): tests/gradcheck.c, the finite-difference checks;
-# tests/dies.c, a refusal checked in a child
-TESTLIB = $(OBJ)/tests/gradcheck.o $(OBJ)/tests/dies.o
+# tests/dies.c, a refusal checked in a child; tests/mdtable.c, the keys a schemas/ page lists
+TESTLIB = $(OBJ)/tests/gradcheck.o $(OBJ)/tests/dies.o $(OBJ)/tests/mdtable.o
 $(TBINDIR)/%: $(OBJ)/tests/%.o $(TESTLIB) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

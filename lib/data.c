@@ -452,15 +452,9 @@ data_make_batch_share(const Dataset *d, const int *vids, int B, const Comm *c, B
 	nqr = qlo[r + 1] - qlo[r];
 	bb->video = efloats_grow(bb->video, &bb->cap_video, (size_t)MAX(nvr, 1) * L * dv);
 	bb->query = efloats_grow(bb->query, &bb->cap_query, (size_t)MAX(nqr, 1) * T * dt);
-	if (B > (int)bb->cap_v) {
-		bb->cap_v = (size_t)B;
-		bb->vlen = erealloc(bb->vlen, bb->cap_v * sizeof(int));
-	}
-	if (Nq > (int)bb->cap_q) {
-		bb->cap_q = (size_t)Nq + Nq / 4;
-		bb->qlen = erealloc(bb->qlen, bb->cap_q * sizeof(int));
-		bb->qvid = erealloc(bb->qvid, bb->cap_q * sizeof(int));
-	}
+	bb->vlen = egrow(bb->vlen, &bb->cap_v, (size_t)B, sizeof(*bb->vlen));
+	bb->qlen = egrow(bb->qlen, &bb->cap_q, (size_t)Nq, sizeof(*bb->qlen));
+	bb->qvid = egrow(bb->qvid, &bb->cap_qvid, (size_t)Nq, sizeof(*bb->qvid));
 	/* padding is zero: rows past vlen / qlen are ignored by the model */
 	memset(bb->video, 0, (size_t)nvr * L * dv * sizeof(float));
 	memset(bb->query, 0, (size_t)nqr * T * dt * sizeof(float));

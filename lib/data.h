@@ -67,7 +67,8 @@ typedef struct {
 	Batch b;                   /* points into the buffers below */
 	float *video, *query, *tau, *tvideo, *tquery, *raw;
 	int *vlen, *qlen, *qvid;
-	size_t cap_video, cap_query, cap_tau, cap_tvideo, cap_tquery, cap_raw, cap_v, cap_q;
+	size_t cap_video, cap_query, cap_tau, cap_tvideo, cap_tquery, cap_raw, cap_v, cap_q,
+	       cap_qvid;
 } BatchBuf;
 
 /* the features, read from the streams: frames (dv wide) of videos v0 .. v0 + n - 1 concatenated

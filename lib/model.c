@@ -40,10 +40,13 @@ typedef struct {
 	float *head_w, *head_b;
 } EncW;
 
+/* the float scratch buffers of Acts and of the loss: the tables of acts_reserve, loss_reserve */
+enum { NACTF = 16, NLOSSF = 19 };
+
 /* activations of one side (video or query) for nseq sequences of T positions, N = nseq * T
  * rows, Nv of them valid, C input channels */
 typedef struct {
-	size_t capN, capNvC, capP;
+	size_t fcap[NACTF], cap_rows, cap_m1, cap_m2, cap_m_in, cap_pm;
 	int *rows;                 /* (Nv) valid row indices b*T + t */
 	uint8_t *m_in;             /* (Nv, C) input dropout mask */
 	float *a1;                 /* (Nv, D) ReLU(Linear(dropout(LN(x)))) */
@@ -69,11 +72,11 @@ struct Model {
 	size_t fk_w[NBRANCH], fk_b[NBRANCH];
 	Acts act[2];
 	/* scratch: gradient pool (5 x rows x D), input-projection chunks (2 x RCH x C) */
-	size_t capG;
+	size_t capG[5];
 	float *G[5];
 	float *chunk[2], *cmean, *crstd;
 	/* loss-time buffers, over the whole batch (every rank's rows, gathered) */
-	size_t capQB, capQF, capQL, capQ, capB, capFE, capF;
+	size_t fcap[NLOSSF], cap_sarg, cap_uarg, cap_negq, cap_kdlen, cap_negv;
 	float *F, *Fn, *fnorm;     /* (B*L, D) frame embeddings, their unit vectors, (B*L) norms */
 	float *Q, *Qn, *qnorm;     /* (Nq, D) pooled query embeddings, unit vectors, (Nq) norms */
 	float *S, *R;              /* (Nq, B*L) cosine / raw frame similarities, reused as grads */
@@ -301,53 +304,30 @@ model_zero_grad(Model *m)
 
 /* ---- buffers */
 
-/* replace *p by n zeroed floats (old contents are not kept) */
-static void
-growf(float **p, size_t n)
-{
-	free(*p);
-	*p = efloats(n);
-}
-
+/* the scratch buffers hold the largest batch so far, exactly (efloats_fit: no slack, as
+ * prvr-cost measures the step's peak memory); contents are not kept (every pass writes what it
+ * reads) */
 static void
 acts_reserve(Model *m, Acts *a, int nseq, int T, int Nv, int C)
 {
 	size_t D = m->cfg.D, N = (size_t)nseq * T, NP = N * m->cfg.NH * T, NvC = (size_t)Nv * C;
+	struct { float **p; size_t n; } f[] = {
+		{ &a->a1, N * D }, { &a->x0, N * D }, { &a->x1, N * D }, { &a->q, N * D },
+		{ &a->k, N * D }, { &a->v, N * D }, { &a->att, N * D }, { &a->r, N * D },
+		{ &a->h, N * D }, { &a->mean1, N }, { &a->rstd1, N }, { &a->mean2, N },
+		{ &a->rstd2, N }, { &a->pa, N }, { &a->probs, NP }, { &a->probs_d, NP },
+	};
 
-	if (N > a->capN) {
-		float **bufs[] = {&a->a1, &a->x0, &a->x1, &a->q, &a->k, &a->v, &a->att, &a->r, &a->h};
-		for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
-			growf(bufs[i], N * D);
-		growf(&a->mean1, N);
-		growf(&a->rstd1, N);
-		growf(&a->mean2, N);
-		growf(&a->rstd2, N);
-		growf(&a->pa, N);
-		free(a->rows);
-		free(a->m1);
-		free(a->m2);
-		a->rows = ecalloc(N, sizeof(*a->rows));
-		a->m1 = ecalloc(N * D, 1);
-		a->m2 = ecalloc(N * D, 1);
-		a->capN = N;
-	}
-	if (NvC > a->capNvC) {
-		free(a->m_in);
-		a->m_in = ecalloc(NvC, 1);
-		a->capNvC = NvC;
-	}
-	if (NP > a->capP) {
-		growf(&a->probs, NP);
-		growf(&a->probs_d, NP);
-		free(a->pm);
-		a->pm = ecalloc(NP, 1);
-		a->capP = NP;
-	}
-	if (N > m->capG) {
-		for (int i = 0; i < 5; i++)
-			growf(&m->G[i], N * D);
-		m->capG = N;
-	}
+	_Static_assert(sizeof(f) / sizeof(f[0]) == NACTF, "one capacity per buffer");
+	for (int i = 0; i < NACTF; i++)
+		*f[i].p = efloats_fit(*f[i].p, &a->fcap[i], f[i].n);
+	a->rows = egrow(a->rows, &a->cap_rows, N, sizeof(*a->rows));
+	a->m1 = egrow(a->m1, &a->cap_m1, N * D, 1);
+	a->m2 = egrow(a->m2, &a->cap_m2, N * D, 1);
+	a->m_in = egrow(a->m_in, &a->cap_m_in, NvC, 1);
+	a->pm = egrow(a->pm, &a->cap_pm, NP, 1);
+	for (int i = 0; i < 5; i++)
+		m->G[i] = efloats_fit(m->G[i], &m->capG[i], N * D);
 }
 
 /* memset on the pool: the gradient buffers are tens of MB at the paper's batch size */
@@ -513,57 +493,25 @@ static void
 loss_reserve(Model *m, const Batch *bt)
 {
 	size_t Nq = bt->Nq, B = bt->B, NF = (size_t)B * bt->L, D = m->cfg.D;
+	/* the feature-KD projection only where feature KD runs */
+	size_t NFE = m->cfg.E > 0 && (m->cfg.feat_kd[0] || m->cfg.feat_kd[1]) ? NF * m->cfg.E : 0;
+	struct { float **p; size_t n; } f[] = {
+		{ &m->S, Nq * NF }, { &m->R, Nq * NF }, { &m->s, Nq * B }, { &m->u, Nq * B },
+		{ &m->ds, Nq * B }, { &m->du, Nq * B }, { &m->ts, Nq * B }, { &m->Sown, Nq * bt->L },
+		{ &m->dSown, Nq * bt->L }, { &m->dqn, Nq * D }, { &m->dpooled, Nq * D },
+		{ &m->Q, Nq * D }, { &m->Qn, Nq * D }, { &m->qnorm, Nq }, { &m->F, NF * D },
+		{ &m->Fn, NF * D }, { &m->fnorm, NF }, { &m->z, NFE }, { &m->dz, NFE },
+	};
 
-	if (Nq * NF > m->capQF) {
-		growf(&m->S, Nq * NF);
-		growf(&m->R, Nq * NF);
-		m->capQF = Nq * NF;
-	}
-	if (Nq * B > m->capQB) {
-		growf(&m->s, Nq * B);
-		growf(&m->u, Nq * B);
-		growf(&m->ds, Nq * B);
-		growf(&m->du, Nq * B);
-		growf(&m->ts, Nq * B);
-		free(m->sarg);
-		free(m->uarg);
-		m->sarg = ecalloc(Nq * B, sizeof(int));
-		m->uarg = ecalloc(Nq * B, sizeof(int));
-		m->capQB = Nq * B;
-	}
-	if (Nq * bt->L > m->capQL) {
-		growf(&m->Sown, Nq * bt->L);
-		growf(&m->dSown, Nq * bt->L);
-		m->capQL = Nq * bt->L;
-	}
-	if (Nq > m->capQ) {
-		free(m->negq);
-		free(m->kdlen);
-		m->negq = ecalloc(Nq, sizeof(int));
-		m->kdlen = ecalloc(Nq, sizeof(int));
-		growf(&m->dqn, Nq * D);
-		growf(&m->dpooled, Nq * D);
-		growf(&m->Q, Nq * D);
-		growf(&m->Qn, Nq * D);
-		growf(&m->qnorm, Nq);
-		m->capQ = Nq;
-	}
-	if (NF > m->capF) {
-		growf(&m->F, NF * D);
-		growf(&m->Fn, NF * D);
-		growf(&m->fnorm, NF);
-		m->capF = NF;
-	}
-	if (B > m->capB) {
-		free(m->negv);
-		m->negv = ecalloc(B, sizeof(int));
-		m->capB = B;
-	}
-	if (m->cfg.E > 0 && NF * m->cfg.E > m->capFE && (m->cfg.feat_kd[0] || m->cfg.feat_kd[1])) {
-		growf(&m->z, NF * m->cfg.E);
-		growf(&m->dz, NF * m->cfg.E);
-		m->capFE = NF * m->cfg.E;
-	}
+	_Static_assert(sizeof(f) / sizeof(f[0]) == NLOSSF, "one capacity per buffer");
+	for (int i = 0; i < NLOSSF; i++)
+		if (f[i].n)
+			*f[i].p = efloats_fit(*f[i].p, &m->fcap[i], f[i].n);
+	m->sarg = egrow(m->sarg, &m->cap_sarg, Nq * B, sizeof(*m->sarg));
+	m->uarg = egrow(m->uarg, &m->cap_uarg, Nq * B, sizeof(*m->uarg));
+	m->negq = egrow(m->negq, &m->cap_negq, Nq, sizeof(*m->negq));
+	m->kdlen = egrow(m->kdlen, &m->cap_kdlen, Nq, sizeof(*m->kdlen));
+	m->negv = egrow(m->negv, &m->cap_negv, B, sizeof(*m->negv));
 }
 
 static void

@@ -442,8 +442,8 @@ need(const MpReader *r, const msgpack_object *map, const char *key)
 	return o;
 }
 
-static int
-as_int(const msgpack_object *o, long *v)
+int
+mp_as_int(const msgpack_object *o, long *v)
 {
 	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= (uint64_t)INT64_MAX) {
 		*v = (long)o->via.u64;
@@ -461,7 +461,7 @@ mpr_int(const MpReader *r, const msgpack_object *map, const char *key)
 {
 	long v;
 
-	if (!as_int(need(r, map, key), &v))
+	if (!mp_as_int(need(r, map, key), &v))
 		mpr_die(r, "'%s': expected an integer", key);
 	return v;
 }
@@ -478,7 +478,7 @@ mpr_num(const MpReader *r, const msgpack_object *map, const char *key)
 	const msgpack_object *o = need(r, map, key);
 	long v;
 
-	if (as_int(o, &v))
+	if (mp_as_int(o, &v))
 		return (double)v;
 	if (o->type != MSGPACK_OBJECT_FLOAT64 && o->type != MSGPACK_OBJECT_FLOAT32)
 		mpr_die(r, "'%s': expected a number", key);
@@ -615,7 +615,7 @@ mpr_intarray(const MpReader *r, const msgpack_object *map, const char *key, long
 	if (o->via.array.size > max)
 		mpr_die(r, "'%s': more than %zu elements", key, max);
 	for (size_t i = 0; i < o->via.array.size; i++)
-		if (!as_int(&o->via.array.ptr[i], &dst[i]))
+		if (!mp_as_int(&o->via.array.ptr[i], &dst[i]))
 			mpr_die(r, "'%s'[%zu]: expected an integer", key, i);
 	return o->via.array.size;
 }

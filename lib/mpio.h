@@ -85,6 +85,8 @@ _Noreturn void mpr_die(const MpReader *r, const char *fmt, ...) __attribute__((f
 
 /* map access; the "r" variants die naming r, the record and the key when absent or mis-typed */
 const msgpack_object *mp_find(const msgpack_object *map, const char *key);
+/* 1 and *v = o's value when o is an integer that fits a long, else 0 */
+int         mp_as_int(const msgpack_object *o, long *v);
 long        mpr_int(const MpReader *r, const msgpack_object *map, const char *key);
 long        mpr_int_or(const MpReader *r, const msgpack_object *map, const char *key, long dflt);
 double      mpr_num(const MpReader *r, const msgpack_object *map, const char *key);

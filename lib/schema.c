@@ -122,6 +122,15 @@ static const SchemaKey ckpt_item[] = {
 	F32("w", 1, "prod(shape)"), F32("m", 1, "prod(shape)"), F32("v", 1, "prod(shape)"), END
 };
 
+static const SchemaKey tdiff_header[] = {
+	STR("a", 1), STR("b", 1), NUM("tol", 1), INT("differ", 1, "0", "count"), END
+};
+static const SchemaKey tdiff_item[] = {
+	STR("name", 1), ONEOF("array", 1, "w|m|v"), ONEOF("status", 1, "equal|differ|shape|only-a|only-b"),
+	INTS("shape_a", 1, "1", NULL), INTS("shape_b", 1, "1", NULL), INT("n", 1, "0", NULL),
+	NUM("max_abs", 1), NUM("max_rel", 1), INT("over", 1, "0", "n"), END
+};
+
 #define ONE(t) (const SchemaItem[]){ { NULL, t }, { NULL, NULL } }
 
 static void check_feat(SchemaState *, int, const msgpack_object *);
@@ -130,6 +139,7 @@ static void check_scores(SchemaState *, int, const msgpack_object *);
 static void check_ranking(SchemaState *, int, const msgpack_object *);
 static void check_metrics(SchemaState *, int, const msgpack_object *);
 static void check_ckpt(SchemaState *, int, const msgpack_object *);
+static void check_tdiff(SchemaState *, int, const msgpack_object *);
 
 const SchemaKind schema_kinds[] = {
 	{ "corpus", corpus_header, NULL, ONE(corpus_item), NULL, NULL },
@@ -145,6 +155,7 @@ const SchemaKind schema_kinds[] = {
 	  (const SchemaItem[]){ { "step", log_step }, { "epoch", log_epoch }, { NULL, NULL } },
 	  NULL, NULL },
 	{ "checkpoint", ckpt_header, NULL, ONE(ckpt_item), NULL, check_ckpt },
+	{ "tensor-diff", tdiff_header, NULL, ONE(tdiff_item), NULL, check_tdiff },
 	{ NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -170,24 +181,11 @@ struct SchemaState {
 	size_t nvids;
 	IdIndex vix;               /* over vid */
 	unsigned char *listed;     /* (nvids) ranking: the videos of the item's top so far */
-	long sum;                  /* checkpoint: elements of the tensors so far */
+	long sum;                  /* checkpoint: elements of the tensors so far; tensor-diff: items
+	                              that differ so far */
 };
 
 /* ---- typed access (types already checked by the table) ---- */
-
-static int
-as_int(const msgpack_object *o, long *v)
-{
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= (uint64_t)INT64_MAX) {
-		*v = (long)o->via.u64;
-		return 1;
-	}
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		*v = (long)o->via.i64;
-		return 1;
-	}
-	return 0;
-}
 
 static int
 str_eq(const msgpack_object *o, const char *s, size_t n)
@@ -306,7 +304,7 @@ ev_factor(Ev *e)
 		}
 		v = 1;
 		for (uint32_t i = 0; i < o->via.array.size; i++) {
-			if (!as_int(&o->via.array.ptr[i], &w) || w < 0 || (w && v > (1L << 40) / w)) {
+			if (!mp_as_int(&o->via.array.ptr[i], &w) || w < 0 || (w && v > (1L << 40) / w)) {
 				snprintf(msg, sizeof(msg), "key '%s': bad or too large shape", name);
 				ev_die(e, msg);
 			}
@@ -315,7 +313,7 @@ ev_factor(Ev *e)
 		return v;
 	}
 	o = ev_key(e, name, sizeof(name));
-	if (!o || !as_int(o, &v)) {
+	if (!o || !mp_as_int(o, &v)) {
 		snprintf(msg, sizeof(msg), "key '%s': missing or not an integer", name);
 		ev_die(e, msg);
 	}
@@ -426,7 +424,7 @@ check_key(SchemaState *s, const msgpack_object *map, const SchemaKey *k, const m
 			        (int)MIN(o->via.str.size, 64), o->via.str.ptr, k->oneof);
 		break;
 	case ST_INT:
-		if (!as_int(o, &v))
+		if (!mp_as_int(o, &v))
 			want = "an integer";
 		else
 			check_range(s, ctx, k, v, where);
@@ -438,7 +436,7 @@ check_key(SchemaState *s, const msgpack_object *map, const SchemaKey *k, const m
 		if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64) {
 			if (!isfinite(o->via.f64))
 				mpr_die(s->r, "key '%s'%s: NaN or Inf", k->key, where);
-		} else if (!as_int(o, &v)) {
+		} else if (!mp_as_int(o, &v)) {
 			want = k->type == ST_NUM ? "a number" : "a number or nil";
 		}
 		break;
@@ -478,7 +476,7 @@ check_key(SchemaState *s, const msgpack_object *map, const SchemaKey *k, const m
 			if (k->type == ST_STRS && e->type != MSGPACK_OBJECT_STR)
 				mpr_die(s->r, "key '%s'%s: expected a string, got %s", k->key, at, type_name(e));
 			if (k->type == ST_INTS) {
-				if (!as_int(e, &v))
+				if (!mp_as_int(e, &v))
 					mpr_die(s->r, "key '%s'%s: expected an integer, got %s", k->key, at,
 					        type_name(e));
 				check_range(s, ctx, k, v, at);
@@ -571,7 +569,7 @@ check_feat(SchemaState *s, int phase, const msgpack_object *o)
 	long n;
 
 	if (phase == 1 && str_eq(find_n(s->hdr, "role", 4), "teacher", 7) &&
-	    as_int(find_n(o, "n", 1), &n) && n != 1)
+	    mp_as_int(find_n(o, "n", 1), &n) && n != 1)
 		mpr_die(s->r, "key 'n': %ld, a teacher query embedding has n = 1", n);
 }
 
@@ -630,7 +628,7 @@ check_ranking(SchemaState *s, int phase, const msgpack_object *o)
 	if (phase != 1)
 		return;
 	own = own_video(s, o);
-	as_int(find_n(o, "rank", 4), &rank);
+	mp_as_int(find_n(o, "rank", 4), &rank);
 	top = find_n(o, "top", 3);
 	ts = find_n(o, "topscore", 8);
 	for (uint32_t i = 0; i < top->via.bin.size / 4; i++) {
@@ -659,7 +657,7 @@ num_of(const msgpack_object *o)
 {
 	long v;
 
-	return as_int(o, &v) ? (double)v : o->via.f64;
+	return mp_as_int(o, &v) ? (double)v : o->via.f64;
 }
 
 static void
@@ -681,7 +679,7 @@ check_metrics(SchemaState *s, int phase, const msgpack_object *o)
 	x = num_of(find_n(o, "sumr", 4));
 	if (fabs(x - sum) > 1e-6 * MAX(1.0, sum))
 		mpr_die(s->r, "key 'sumr': %g, but R@1 + R@5 + R@10 + R@100 = %g", x, sum);
-	as_int(find_n(o, "videos", 6), &nv);
+	mp_as_int(find_n(o, "videos", 6), &nv);
 	for (int i = 0; i < 3; i++) {
 		static const char *const rk[] = { "medr", "meanr", "map" };
 		x = num_of(find_n(o, rk[i], strlen(rk[i])));
@@ -698,9 +696,53 @@ check_ckpt(SchemaState *s, int phase, const msgpack_object *o)
 	if (phase == 1) {
 		s->sum += eval(s, o, "prod(shape)");
 	} else if (phase == 2) {
-		as_int(find_n(s->hdr, "nparams", 7), &np);
+		mp_as_int(find_n(s->hdr, "nparams", 7), &np);
 		if (np != s->sum)
 			mpr_die(s->r, "header 'nparams' %ld, but the tensors hold %ld", np, s->sum);
+	}
+}
+
+/* the status of a tensor-diff item agrees with its numbers and shapes; the header's differ
+ * counts the items that are not equal */
+static void
+check_tdiff(SchemaState *s, int phase, const msgpack_object *o)
+{
+	const msgpack_object *st, *sa, *sb;
+	long n = 0, over = 0, differ = 0;
+	int cmp, eq;
+
+	if (phase == 0) {
+		double tol = num_of(find_n(s->hdr, "tol", 3));
+		if (tol < 0 || tol > 2)
+			mpr_die(s->r, "key 'tol': %g is not in 0..2", tol);
+	} else if (phase == 1) {
+		st = find_n(o, "status", 6);
+		sa = find_n(o, "shape_a", 7);
+		sb = find_n(o, "shape_b", 7);
+		mp_as_int(find_n(o, "n", 1), &n);
+		mp_as_int(find_n(o, "over", 4), &over);
+		eq = str_eq(st, "equal", 5);
+		cmp = eq || str_eq(st, "differ", 6);
+		if (num_of(find_n(o, "max_abs", 7)) < 0 || num_of(find_n(o, "max_rel", 7)) < 0 ||
+		    num_of(find_n(o, "max_rel", 7)) > 2)
+			mpr_die(s->r, "key 'max_abs' or 'max_rel': negative, or 'max_rel' above 2");
+		if (cmp && (n != eval(s, o, "prod(shape_a)") || n != eval(s, o, "prod(shape_b)") ||
+		            !sa->via.array.size || sa->via.array.size != sb->via.array.size))
+			mpr_die(s->r, "key 'n': %ld, but the item compares shapes of %ld and %ld values", n,
+			        eval(s, o, "prod(shape_a)"), eval(s, o, "prod(shape_b)"));
+		if (cmp && (over == 0) != eq)
+			mpr_die(s->r, "key 'status': '%s' with %ld values over the tolerance",
+			        eq ? "equal" : "differ", over);
+		if (!cmp && n)
+			mpr_die(s->r, "key 'n': %ld values compared, but the status says none", n);
+		if ((str_eq(st, "only-a", 6) && (!sa->via.array.size || sb->via.array.size)) ||
+		    (str_eq(st, "only-b", 6) && (sa->via.array.size || !sb->via.array.size)))
+			mpr_die(s->r, "key 'status': only in one checkpoint, but shapes of both or neither");
+		s->sum += !eq;
+	} else {
+		mp_as_int(find_n(s->hdr, "differ", 6), &differ);
+		if (differ != s->sum)
+			mpr_die(s->r, "header 'differ' %ld, but %ld items differ", differ, s->sum);
 	}
 }
 

@@ -286,14 +286,26 @@ egrow(void *p, size_t *cap, size_t need, size_t size)
 	return erealloc(p, c * size);
 }
 
-float *
-efloats_grow(float *p, size_t *cap, size_t need)
+static float *
+scratch(float *p, size_t *cap, size_t need, size_t slack)
 {
 	if (need <= *cap && p)
 		return p;
 	free(p);
-	*cap = need + need / 4 + 16;
+	*cap = need + slack;
 	return efloats(*cap);
+}
+
+float *
+efloats_grow(float *p, size_t *cap, size_t need)
+{
+	return scratch(p, cap, need, need / 4 + 16);
+}
+
+float *
+efloats_fit(float *p, size_t *cap, size_t need)
+{
+	return scratch(p, cap, need, 0);
 }
 
 char *

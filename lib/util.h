@@ -34,6 +34,10 @@ void *egrow(void *p, size_t *cap, size_t need, size_t size);
 /* a scratch buffer of floats (efloats) with room for need: p itself when *cap is enough, else p
  * freed and a new one of need + need / 4 + 16 in *cap (contents not kept) */
 float *efloats_grow(float *p, size_t *cap, size_t need);
+/* efloats_grow without the slack: a new buffer holds need floats exactly. For the training
+ * step's scratch (lib/model.c), sized to the largest batch so far: its peak memory is measured
+ * (prvr-cost) and zeroed slack would be resident */
+float *efloats_fit(float *p, size_t *cap, size_t need);
 /* the whole file path (a regular file, a pipe, a device), NUL-terminated; dies naming the file
  * when it cannot be read or holds more than max bytes. len NULL: a text file, and a NUL byte in
  * it dies (with its offset); else *len = the bytes read, any bytes allowed */

@@ -183,9 +183,11 @@ struct VxWriter {
 	int D, nb, trained;
 	char **id;
 	int *off;                  /* (nv + 1) */
-	long nv, cap, nf;
+	long nv, nf;
+	size_t idcap, offcap;
 	float *samp[VX_MAXBR];     /* raw frames until trained: (ns, D) */
-	long ns, scap;
+	long ns;
+	size_t scap[VX_MAXBR];
 	float *codec[VX_MAXBR];
 	FwPQ *pq[VX_MAXBR];
 	FwIndex *ann[VX_MAXBR];
@@ -195,7 +197,8 @@ struct VxWriter {
 	uint8_t *cbuf;             /* codes of VX_PEND frames */
 	float *cent[VX_MAXBR];     /* VX_IVF: centroids (nlist, D); ann[b] is a flat index of them */
 	int32_t *list[VX_MAXBR];   /* VX_IVF: the list of each frame given to FAISS */
-	long nassigned[VX_MAXBR], lcap[VX_MAXBR];
+	long nassigned[VX_MAXBR];
+	size_t lcap[VX_MAXBR];
 	float *dbuf;               /* VX_IVF: (VX_PEND) */
 	int64_t *ibuf;             /* VX_IVF: (VX_PEND) */
 };
@@ -238,7 +241,7 @@ vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb, con
 	w->c = *c;
 	w->D = D;
 	w->nb = nb;
-	w->off = emalloc(sizeof(*w->off));
+	w->off = egrow(NULL, &w->offcap, 1, sizeof(*w->off));
 	w->off[0] = 0;
 	memcpy(w->h.magic, VX_MAGIC, sizeof(VX_MAGIC));
 	w->h.version = VX_VERSION;
@@ -287,10 +290,7 @@ flush_pend(VxWriter *w, int b)
 	} else {
 		if (fw_search(w->ann[b], n, w->pend[b], 1, w->dbuf, w->ibuf))
 			die("FAISS assign (%s): %s", w->h.branch[b], fw_error());
-		if (at + n > w->lcap[b]) {
-			w->lcap[b] = MAX(2 * w->lcap[b], at + n);
-			w->list[b] = erealloc(w->list[b], (size_t)w->lcap[b] * sizeof(*w->list[b]));
-		}
+		w->list[b] = egrow(w->list[b], &w->lcap[b], (size_t)(at + n), sizeof(*w->list[b]));
 		for (long i = 0; i < n; i++)
 			w->list[b][at + i] = (int32_t)w->ibuf[i];
 		w->nassigned[b] = at + n;
@@ -383,11 +383,8 @@ vx_add(VxWriter *w, const char *id, int n, const float *const *fr)
 	CHECK(n >= 1 && n <= VIDSET_MAXN);
 	if (w->nf + n > (1L << 31) / 2)
 		die("more than %ld frames in all", (1L << 31) / 2);
-	if (w->nv == w->cap) {
-		w->cap = w->cap ? 2 * w->cap : 1024;
-		w->id = erealloc(w->id, (size_t)w->cap * sizeof(*w->id));
-		w->off = erealloc(w->off, ((size_t)w->cap + 1) * sizeof(*w->off));
-	}
+	w->id = egrow(w->id, &w->idcap, (size_t)w->nv + 1, sizeof(*w->id));
+	w->off = egrow(w->off, &w->offcap, (size_t)w->nv + 2, sizeof(*w->off));
 	w->id[w->nv++] = estrdup(id);
 	w->nf += n;
 	w->off[w->nv] = (int)w->nf;
@@ -396,13 +393,10 @@ vx_add(VxWriter *w, const char *id, int n, const float *const *fr)
 			add_frames(w, b, fr[b], n);
 		return;
 	}
-	if (w->ns + n > w->scap) {
-		w->scap = MAX(2 * w->scap, w->ns + n + 4096);
-		for (int b = 0; b < w->nb; b++)
-			w->samp[b] = erealloc(w->samp[b], (size_t)w->scap * w->D * sizeof(float));
-	}
-	for (int b = 0; b < w->nb; b++)
+	for (int b = 0; b < w->nb; b++) {
+		w->samp[b] = egrow(w->samp[b], &w->scap[b], (size_t)(w->ns + n) * w->D, sizeof(float));
 		memcpy(w->samp[b] + (size_t)w->ns * w->D, fr[b], (size_t)n * w->D * sizeof(float));
+	}
 	w->ns += n;
 	if (w->ns >= w->c.train)
 		train(w);

@@ -14,7 +14,8 @@
 #       schedule of EPOCHS, so this is the start of a long run; the best epoch so far is tested)
 #   -s  distill-step seed (default 1)     -d  prvr-synth seed (default 1)
 #   -w  work directory (default a fresh one under ${TMPDIR:-/tmp}, removed unless -k)
-#   -t  extra distill-step options (after the small scale's --hidden 128)
+#   -t  extra distill-step options (after the small scale's TRAIN_OPTS_small, read from
+#       pipelines/experiments.mk)
 # Environment: BIN (default bin), JOBS threads (default 1), MARGIN (default: 0.1 for tvr,
 # 0.2 otherwise, as pipelines/experiments.mk).
 set -eu
@@ -38,6 +39,9 @@ shift $((OPTIND - 1))
 [ $# -ge 1 ] || { echo "synth-calibrate.sh: no preset" >&2; exit 1; }
 preset=$1; shift
 knobs="$*"
+# the small scale's training options, declared once in the pipelines
+small=$(sed -n 's/^TRAIN_OPTS_small *= *//p' "$(dirname "$0")/../pipelines/experiments.mk")
+[ -n "$small" ] || { echo "synth-calibrate.sh: TRAIN_OPTS_small not found in pipelines/experiments.mk" >&2; exit 1; }
 case $preset in tvr*) margin=${MARGIN:-0.1} ;; *) margin=${MARGIN:-0.2} ;; esac
 [ -n "$work" ] || work=$(mktemp -d "${TMPDIR:-/tmp}/synth-cal.XXXXXX")
 [ $keep = 1 ] || trap 'rm -rf "$work"' EXIT
@@ -65,7 +69,7 @@ chance=$(awk -v n="$nv" 'BEGIN { s = 0; split("1 5 10 100", k, " ");
 "$BIN"/distill-step -v "$work/r/train-video-student.mp" -q "$work/r/train-query-student.mp" \
 	--val-video "$work/r/val-video-student.mp" --val-query "$work/r/val-query-student.mp" \
 	--branches exp --schedule none --margin "$margin" --epochs "$epochs" --patience "${patience:-$epochs}" \
-	--seed "$seed" -j "$JOBS" --hidden 128 $topts -l "$work/log.mp" -o "$work/ckpt.mp" \
+	--seed "$seed" -j "$JOBS" $small $topts -l "$work/log.mp" -o "$work/ckpt.mp" \
 	2> "$work/train.err" &
 pid=$!
 if [ -n "$stop" ]; then

@@ -32,6 +32,7 @@ $B/encode-video -c "$T/ck.mp" -o "$T/ev.mp" < "$T/r-test-video-student.mp" 2>/de
 $B/encode-text -c "$T/ck.mp" -o "$T/eq.mp" < "$T/r-test-query-student.mp" 2>/dev/null || exit 1
 $B/rank -v "$T/ev.mp" -q "$T/eq.mp" -o "$T/rk.mp" 2>/dev/null || exit 1
 $B/rank -S -v "$T/ev.mp" -q "$T/eq.mp" -o "$T/sc.mp" 2>/dev/null || exit 1
+$B/ckpt-diff -q -o "$T/td.mp" "$T/ck.mp" "$T/ck.mp" || exit 1
 
 # consumer NAME INPUT CMD: CMD reads @ (the damaged copy of INPUT) and writes $OUT
 check() {
@@ -76,6 +77,7 @@ consumers() {
 	        echo "encode-text|$B/encode-text -c $T/ck.mp -o $T/out < @" ;;
 	tau)    echo "distill-step|$B/distill-step -v $T/r-train-video-student.mp -q $T/r-train-query-student.mp -t @ $TRAIN -o $T/out" ;;
 	ckpt)   echo "encode-video|$B/encode-video -c @ -o $T/out < $T/r-test-video-student.mp"
+	        echo "ckpt-diff|$B/ckpt-diff -q -o $T/out @ $T/ck.mp"
 	        echo "distill-step|$B/distill-step --resume @ --eval-loss -v $T/r-train-video-student.mp -q $T/r-train-query-student.mp -t $T/tau.mp -l $T/out" ;;
 	ev)     echo "rank|$B/rank -v @ -q $T/eq.mp -o $T/out" ;;
 	eq)     echo "rank|$B/rank -v $T/ev.mp -q @ -o $T/out" ;;
@@ -97,7 +99,7 @@ run_all() {  # run_all KIND: every consumer of KIND on bad.mp
 for pair in raw-video:c/test-video-student raw-query:c/test-query-student \
             tvideo:r-train-video-teacher tquery:r-train-query-teacher \
             svideo:r-train-video-student squery:r-train-query-student tau:tau ckpt:ck \
-            ev:ev eq:eq ranking:rk scores:sc; do
+            ev:ev eq:eq ranking:rk scores:sc tensor-diff:td; do
 	kind=${pair%%:*} src=$T/${pair#*:}.mp
 	size=$(wc -c < "$src")
 	cp "$src" "$T/bad.mp"; run_all "$kind" "undamaged" ok

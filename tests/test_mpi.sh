@@ -3,7 +3,7 @@
 # corpus with dropout and hard (sampled) negatives on, 3 epochs of 4 steps. Checks: `mpirun -np
 # 2` and `-np 3` (oversubscribed) train the model one process trains: every tensor of the
 # checkpoint (weights and Adam moments) equals the single-process run's to 1e-5 of the tensor's
-# largest value (tests/ckpt_diff.awk), and every logged step loss to 1e-5 relative; only rank 0
+# largest value (ckpt-diff -t 1e-5), and every logged step loss to 1e-5 relative; only rank 0
 # writes (one log, one checkpoint); a 2-rank run killed with kill -9 of mpirun after its second
 # epoch and resumed with --resume on 3 ranks ends where the uninterrupted single-process run
 # ends, to the same tolerance. The plain runs set none of Open MPI's variables: a plain run
@@ -15,7 +15,6 @@ skip() { echo "SKIP test_mpi: $*"; exit 0; }
 command -v mpirun > /dev/null || skip "mpirun not found (Debian openmpi-bin; scripts/deps.sh)"
 : "${BIN:=bin}"
 BIN=$(cd "$BIN" && pwd) || exit 1
-AWK=$(cd "$(dirname "$0")" && pwd)/ckpt_diff.awk
 T=$(mktemp -d) || exit 1
 killed=
 trap '[ -z "$killed" ] || kill -9 $killed 2>/dev/null; rm -rf "$T"' EXIT
@@ -42,17 +41,15 @@ OPTS="--hidden 32 --heads 2 --batch 16 --seed 5 -j 1"
 
 # COMPARE WHAT A B: every tensor of checkpoint B and every step loss of log B against A's
 compare() {
-	local what=$1 a=$2 b=$3 worst
-	if ! awk -f "$AWK" <("$BIN"/prvr-cat -a $a/ck.mp) <("$BIN"/prvr-cat -a $b/ck.mp) > $b/diff; then
-		notok "$what: $(grep -m1 MISMATCH $b/diff)"
-		return
-	fi
-	worst=$(grep '^max w ' $b/diff)
-	if awk '$1 != "max" && $3 + 0 > 1e-5 { bad = 1 } END { exit bad }' $b/diff; then
-		ok "$what: every tensor within 1e-5 of one process's ($worst; $(grep -vc "^max" $b/diff) arrays)"
-	else
-		notok "$what: tensors differ: $(awk '$1 != "max" && $3 + 0 > 1e-5' $b/diff | head -n 3 | tr '\n' ';')"
-	fi
+	local what=$1 a=$2 b=$3 worst rc
+	"$BIN"/ckpt-diff -q -t 1e-5 -f tsv $a/ck.mp $b/ck.mp > $b/diff
+	rc=$?
+	worst=$(awk -F'\t' 'NR > 1 && $6 + 0 >= m { m = $6 + 0; w = $2 " " $6 " " $1 } END { print w }' $b/diff)
+	case $rc in
+	0) ok "$what: every tensor within 1e-5 of one process's (worst: $worst; $(($(wc -l < $b/diff) - 1)) arrays)" ;;
+	2) notok "$what: tensors differ: $(awk -F'\t' 'NR > 1 && $3 != "equal"' $b/diff | head -n 3 | tr '\n' ';')" ;;
+	*) notok "$what: ckpt-diff failed (exit $rc)" ;;
+	esac
 	"$BIN"/prvr-cat $a/log.mp | grep '"type":"step"' | sed 's/.*"loss":\([^,]*\),.*/\1/' > $a/losses
 	"$BIN"/prvr-cat $b/log.mp | grep '"type":"step"' | sed 's/.*"loss":\([^,]*\),.*/\1/' > $b/losses
 	if [ -s $a/losses ] && [ "$(wc -l < $a/losses)" = "$(wc -l < $b/losses)" ] &&

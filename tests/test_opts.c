@@ -13,6 +13,7 @@
 
 #include "ckpt.h"
 #include "kd.h"
+#include "mdtable.h"
 #include "opts.h"
 #include "util.h"
 
@@ -163,56 +164,38 @@ test_missing_default(void)
 	       "options as off\n", nadded);
 }
 
+/* a key of the config table: marked in train_opts, or a failure */
+static void
+config_key(const char *key, void *ctx)
+{
+	char *listed = ctx;
+
+	for (int i = 0; i < ntrain_opts; i++)
+		if (train_opts[i].key && strcmp(train_opts[i].key, key) == 0) {
+			listed[i] = 1;
+			return;
+		}
+	fprintf(stderr, "NOT OK schemas/checkpoint.md: config key '%s' not in train_opts\n", key);
+	failures++;
+}
+
 /* schemas/checkpoint.md's config table and train_opts name the same keys */
 static void
 test_page(void)
 {
-	FILE *f = fopen("schemas/checkpoint.md", "r");
-	char line[4096], q[128];
-	int on = 0, rows = 0;
-	static char page[1 << 16];
-	size_t n;
+	char *page = slurp("schemas/checkpoint.md", 1 << 20, NULL), listed[256] = { 0 };
+	int rows;
 
-	if (!f) {
-		fprintf(stderr, "NOT OK schemas/checkpoint.md: cannot open (run from the repository root)\n");
-		failures++;
-		return;
-	}
-	n = fread(page, 1, sizeof(page) - 1, f);
-	page[n] = 0;
-	for (int i = 0; i < ntrain_opts; i++) {
-		if (!train_opts[i].key)
-			continue;
-		snprintf(q, sizeof(q), "`%s`", train_opts[i].key);
-		if (!strstr(page, q)) {
-			fprintf(stderr, "NOT OK config key '%s' not in schemas/checkpoint.md\n",
-			        train_opts[i].key);
+	CHECK(ntrain_opts <= (int)sizeof(listed));
+	rows = md_table_keys(page, (const char *const[]){ "### `config`", NULL }, config_key, listed);
+	for (int i = 0; i < ntrain_opts; i++)
+		if (train_opts[i].key && !listed[i]) {
+			fprintf(stderr, "NOT OK config key '%s' not in schemas/checkpoint.md's config "
+			        "table\n", train_opts[i].key);
 			failures++;
 		}
-	}
-	rewind(f);
-	while (fgets(line, sizeof(line), f)) {
-		char *p, *end, *e;
-		if (line[0] == '#')
-			on = strncmp(line, "### `config`", 12) == 0;
-		if (!on || line[0] != '|' || line[1] == '-' || !(end = strchr(line + 1, '|')))
-			continue;
-		for (p = line + 1; (p = memchr(p, '`', (size_t)(end - p))) &&
-		     (e = memchr(p + 1, '`', (size_t)(end - p - 1))); p = e + 1) {
-			int found = 0;
-			*e = 0;
-			for (int i = 0; i < ntrain_opts; i++)
-				found |= train_opts[i].key && strcmp(train_opts[i].key, p + 1) == 0;
-			if (!found) {
-				fprintf(stderr, "NOT OK schemas/checkpoint.md: config key '%s' not in "
-				        "train_opts\n", p + 1);
-				failures++;
-			}
-			rows++;
-		}
-	}
-	fclose(f);
 	EXPECT(rows > 0);
+	free(page);
 	printf("OK schemas/checkpoint.md's config table and train_opts agree (%d keys)\n", rows);
 }
 

@@ -5,12 +5,18 @@
  * kind's table (or of every stream's header, or a branch name for kinds with branch keys);
  * every page is a kind of the table. Keys written with a placeholder (`<b>_kd`) stand for a
  * family the table cannot list and are skipped.
+ * The invariants of tensor-diff (check_tdiff): items whose status, counts and shapes agree pass,
+ * each kind of disagreement is refused, in a child, with its message.
  * Run from the repository root (make check does), or with SCHEMAS=dir. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "dies.h"
+#include "mdtable.h"
+#include "mpio.h"
 #include "schema.h"
 #include "util.h"
 
@@ -81,36 +87,111 @@ in_kind(const SchemaKind *k, const char *key)
 	return 0;
 }
 
-/* the backticked words of the first cell of every table row under "## Header" / "## Items"
- * (up to the next heading of any level) */
 static void
-page_keys_in_table(const SchemaKind *k, const char *page)
+key_in_kind(const char *key, void *ctx)
 {
-	int on = 0;
+	const SchemaKind *k = ctx;
 
-	for (const char *l = page; *l; ) {
-		const char *e = strchr(l, '\n');
-		size_t n = e ? (size_t)(e - l) : strlen(l);
-		if (l[0] == '#')
-			on = strncmp(l, "## Header", 9) == 0 || strncmp(l, "## Items", 8) == 0;
-		else if (on && l[0] == '|' && n > 2 && l[1] != '-') {
-			const char *end = memchr(l + 1, '|', n - 1), *p = l + 1;
-			while (end && (p = memchr(p, '`', (size_t)(end - p))) && p < end) {
-				const char *q = memchr(p + 1, '`', (size_t)(end - p - 1));
-				char key[128];
-				if (!q)
-					break;
-				snprintf(key, sizeof(key), "%.*s", (int)(q - p - 1), p + 1);
-				if (strcmp(key, "key") && !strchr(key, '<') && !in_kind(k, key)) {
-					printf("NOT OK schemas/%s.md: key '%s' not in lib/schema.c's table\n",
-					       k->kind, key);
-					failures++;
-				}
-				p = q + 1;
-			}
-		}
-		l += n + (e != NULL);
+	if (strcmp(key, "key") && !strchr(key, '<') && !in_kind(k, key)) {
+		printf("NOT OK schemas/%s.md: key '%s' not in lib/schema.c's table\n", k->kind, key);
+		failures++;
 	}
+}
+
+/* ---- tensor-diff's invariants (check_tdiff): one item written by hand ---- */
+
+typedef struct {
+	const char *status;
+	int na, nb;                /* dims of shape_a, shape_b ([2, 2] or []) */
+	long n, over, differ;
+} Tdiff;
+
+static char tdpath[64];
+
+static void
+write_tdiff(const Tdiff *t)
+{
+	MpWriter *w = mpw_open(tdpath, 0);
+
+	mpw_header(w, "tensor-diff", 1, 4);
+	mpw_kv_str(w, "a", "A");
+	mpw_kv_str(w, "b", "B");
+	mpw_kv_f64(w, "tol", 0);
+	mpw_kv_int(w, "differ", t->differ);
+	mpw_record_done(w);
+	mpw_map(w, 9);
+	mpw_kv_str(w, "name", "x.w");
+	mpw_kv_str(w, "array", "w");
+	mpw_kv_str(w, "status", t->status);
+	mpw_key(w, "shape_a");
+	mpw_array(w, (size_t)t->na);
+	for (int i = 0; i < t->na; i++)
+		mpw_int(w, 2);
+	mpw_key(w, "shape_b");
+	mpw_array(w, (size_t)t->nb);
+	for (int i = 0; i < t->nb; i++)
+		mpw_int(w, 2);
+	mpw_kv_int(w, "n", t->n);
+	mpw_kv_f64(w, "max_abs", t->over ? 0.5 : 0);
+	mpw_kv_f64(w, "max_rel", t->over ? 0.25 : 0);
+	mpw_kv_int(w, "over", t->over);
+	mpw_record_done(w);
+	mpw_close(w);
+}
+
+/* the stream at tdpath through the validator, as prvr-cat -c reads it */
+static void
+validate(void *unused)
+{
+	MpReader *r = mpr_open(tdpath);
+	SchemaState *s = schema_open(r, mpr_header(r, NULL), 1);
+	const msgpack_object *o;
+
+	while ((o = mpr_next(r)))
+		schema_item(s, o);
+	schema_close(s);
+	mpr_close(r);
+}
+
+static void
+test_tdiff(void)
+{
+	static const struct { Tdiff t; const char *why; } bad[] = {
+		{ { "equal", 2, 2, 4, 1, 0 }, "'status': 'equal' with 1 values over" },
+		{ { "differ", 2, 2, 4, 0, 1 }, "'status': 'differ' with 0 values over" },
+		{ { "equal", 2, 2, 3, 0, 0 }, "key 'n': 3" },
+		{ { "equal", 2, 1, 4, 0, 0 }, "key 'n': 4" },
+		{ { "shape", 2, 1, 4, 0, 1 }, "the status says none" },
+		{ { "only-a", 2, 2, 0, 0, 1 }, "only in one checkpoint" },
+		{ { "only-b", 0, 0, 0, 0, 1 }, "only in one checkpoint" },
+		{ { "differ", 2, 2, 4, 3, 0 }, "header 'differ' 0, but 1 items differ" },
+		{ { "equal", 2, 2, 4, 5, 0 }, "'over': 5 is above 4" },
+	};
+	static const Tdiff good[] = {
+		{ "equal", 2, 2, 4, 0, 0 }, { "differ", 2, 2, 4, 4, 1 }, { "shape", 2, 1, 0, 0, 1 },
+		{ "only-a", 2, 0, 0, 0, 1 }, { "only-b", 0, 2, 0, 0, 1 },
+	};
+	int fd;
+
+	snprintf(tdpath, sizeof(tdpath), "/tmp/test_schemas.XXXXXX");
+	if ((fd = mkstemp(tdpath)) < 0)
+		die("mkstemp:");
+	close(fd);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		write_tdiff(&good[i]);
+		validate(NULL);         /* dies (failing the test) when refused */
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_tdiff(&bad[i].t);
+		if (!dies_with(validate, NULL, bad[i].why)) {
+			printf("NOT OK tensor-diff case %zu (%s) not refused with '%s'\n", i, bad[i].t.status,
+			       bad[i].why);
+			failures++;
+		}
+	}
+	unlink(tdpath);
+	printf("OK tensor-diff: %zu consistent items pass, %zu inconsistent ones are refused\n",
+	       sizeof(good) / sizeof(good[0]), sizeof(bad) / sizeof(bad[0]));
 }
 
 int
@@ -145,7 +226,8 @@ main(void)
 		keys_on_page(k->kind, page, k->header);
 		for (const SchemaItem *it = k->items; it && it->keys; it++)
 			keys_on_page(k->kind, page, it->keys);
-		page_keys_in_table(k, page);
+		md_table_keys(page, (const char *const[]){ "## Header", "## Items", NULL }, key_in_kind,
+		              (void *)k);
 		free(page);
 	}
 	if (!(d = opendir(dir)))
@@ -164,6 +246,7 @@ main(void)
 	}
 	closedir(d);
 	free(readme);
+	test_tdiff();
 	if (failures)
 		return 1;
 	printf("OK %d kinds of lib/schema.c and %d pages of schemas/ agree, both ways\n", nk, np);

@@ -372,9 +372,9 @@ check_calibration(void)
 		int concepts;
 		double similarity, mention, student_noise, teacher_noise;
 	} cal[] = {
-		{ "tvr", 24, 0, 1, 2.0, 2.25 },
-		{ "activitynet", 24, 0, 1, 2.0, 3.0 },
-		{ "charades", 24, 0, 1, 2.0, 3.5 },
+		{ "tvr", 24, 0, 0.85, 1.5, 1.0 },
+		{ "activitynet", 24, 0, 0.85, 2.0, 2.5 },
+		{ "charades", 24, 0, 0.85, 2.0, 4.0 },
 		{ "msrvtt", 48, 0.5, 0.6, 0.3, 2.75 },
 	};
 	SynthConfig c, s;

@@ -1,5 +1,6 @@
 /* test_util: egrow (capacity doubling, contents kept), efloats_grow (a scratch buffer kept while
- * it is large enough, replaced by an aligned zeroed one when not), estrfmt, and slurp (a text
+ * it is large enough, replaced by an aligned zeroed one when not; efloats_fit exactly of the size
+ * asked), estrfmt, and slurp (a text
  * file, a binary file with NUL bytes and its length, an empty file, a pipe, and the refusals: a
  * missing file, a file over the cap, a NUL byte in a text file), each refusal one line naming
  * the file. */
@@ -64,11 +65,19 @@ main(void)
 		g = efloats_grow(f, &fc, 10 * fc);
 		EXPECT(fc >= 1000 && ((uintptr_t)g & 63) == 0 && g[0] == 0);
 		free(g);
+		fc = 0;
+		f = efloats_fit(NULL, &fc, 100);
+		EXPECT(f && fc == 100 && ((uintptr_t)f & 63) == 0 && f[99] == 0);
+		f[0] = 7;
+		EXPECT(efloats_fit(f, &fc, 100) == f && fc == 100 && f[0] == 7);
+		g = efloats_fit(f, &fc, 101);
+		EXPECT(fc == 101 && ((uintptr_t)g & 63) == 0 && g[0] == 0);
+		free(g);
 	}
 	s = estrfmt("%s/%d%.2s", "dir", 42, "xyz");
 	EXPECT(strcmp(s, "dir/42xy") == 0);
 	free(s);
-	printf("%s efloats_grow, estrfmt\n", failures ? "NOT OK" : "OK");
+	printf("%s efloats_grow, efloats_fit, estrfmt\n", failures ? "NOT OK" : "OK");
 
 	CHECK(mkdtemp(dir));
 	s = slurp(put("t.txt", "ab\ncd\n", 6), 100, NULL);
