@@ -747,6 +747,12 @@ vx_open(VxIndex *x, const char *path)
 	for (int v = 0; v < x->nv; v++)
 		for (int t = x->off[v]; t < x->off[v + 1]; t++)
 			x->vid[t] = v;
+	/* the scan reads the videos of a list's entries in sequence, not scattered over vid */
+	for (int b = 0; h->ann == VX_IVF && b < x->nb; b++) {
+		x->lvid[b] = emalloc((size_t)h->nframe * sizeof(*x->lvid[b]));
+		for (uint64_t e = 0; e < h->nframe; e++)
+			x->lvid[b][e] = x->vid[x->lrow[b][e]];
+	}
 	idindex_build(&x->ix, x->id, x->nv, path);
 }
 
@@ -778,7 +784,7 @@ void
 vx_close(VxIndex *x)
 {
 	for (int b = 0; b < x->nb; b++)
-		fw_free(x->ann[b]), free(x->pos[b]);
+		fw_free(x->ann[b]), free(x->pos[b]), free(x->lvid[b]);
 	idindex_free(&x->ix);
 	munmap(x->map, x->size);
 	free(x->id);

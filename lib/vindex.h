@@ -97,6 +97,7 @@ typedef struct {
 	const int32_t *loff[VX_MAXBR]; /* VX_IVF: (nlist + 1) where each list starts in lrow */
 	const int32_t *lrow[VX_MAXBR]; /* VX_IVF: (nframe) frame rows, list by list */
 	int32_t *pos[VX_MAXBR];    /* VX_LISTORDER: (nframe) where each frame's code is; else NULL */
+	int32_t *lvid[VX_MAXBR];   /* VX_IVF: (nframe) the video of each list entry, vid[lrow[p]] */
 	IdIndex ix;
 	int32_t *vid;              /* (nframe) the video owning each frame */
 } VxIndex;

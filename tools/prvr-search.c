@@ -336,7 +336,7 @@ first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
 				int l = (int)row[j], p0 = x->loff[b][l], n = x->loff[b][l + 1] - p0;
 				vx_scan(x, b, l, W->tab[u], W->ls, W->scratch);
 				for (int p = 0; p < n; p++) {
-					int v = x->vid[x->lrow[b][p0 + p]];
+					int v = x->lvid[b][p0 + p];
 					if (best[v] == -INFINITY)
 						W->seen[u][ns++] = v;
 					best[v] = fmaxf(best[v], W->ls[p]);
