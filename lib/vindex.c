@@ -451,37 +451,60 @@ header_crc(const VxHeader *h)
 	return crc_of((const unsigned char *)h, offsetof(VxHeader, hdr_crc));
 }
 
-/* a VX_IVF section: centroids (nlist, D), list starts (nlist + 1), then the frame rows list by
- * list, increasing within a list (a counting sort of the frames by list) */
+/* VX_IVF: the frame rows list by list, increasing within a list (a counting sort of the frames by
+ * list), and where each list starts (nlist + 1) */
 static void
-write_lists(VxWriter *w, int b, FILE *f)
+list_rows(const VxWriter *w, int b, int32_t *start, int32_t *row)
 {
 	long nl = w->c.nlist;
-	int32_t *start = ecalloc((size_t)nl + 1, sizeof(*start));
-	int32_t *row = emalloc((size_t)MAX(w->nf, 1) * sizeof(*row)), *at;
+	int32_t *at = emalloc((size_t)nl * sizeof(*at));
 
 	CHECK(w->nassigned[b] == w->nf);
+	memset(start, 0, ((size_t)nl + 1) * sizeof(*start));
 	for (long t = 0; t < w->nf; t++)
 		start[w->list[b][t] + 1]++;
 	for (long l = 0; l < nl; l++)
 		start[l + 1] += start[l];
-	at = emalloc((size_t)nl * sizeof(*at));
 	memcpy(at, start, (size_t)nl * sizeof(*at));
 	for (long t = 0; t < w->nf; t++)
 		row[at[w->list[b][t]]++] = (int32_t)t;
-	efwrite(w->cent[b], (size_t)nl * w->D * sizeof(float), f, w->tmp);
-	efwrite(start, ((size_t)nl + 1) * sizeof(*start), f, w->tmp);
-	efwrite(row, (size_t)w->nf * sizeof(*row), f, w->tmp);
-	free(start), free(row), free(at);
+	free(at);
+}
+
+/* branch b's codes from its spool: as spooled (frame order), or (VX_LISTORDER) the code of
+ * frame row[p] at p, read through a mapping of the spool */
+static void
+write_codes(VxWriter *w, int b, FILE *f, const int32_t *row)
+{
+	size_t cb = code_bytes(w->c.code, w->D, w->c.pq_m), n = (size_t)w->nf * cb;
+	char buf[1 << 16];
+	const char *m;
+
+	if (fflush(w->spool[b]))
+		die("write temporary file:");
+	if (!w->h.order) {
+		rewind(w->spool[b]);
+		while ((n = fread(buf, 1, sizeof(buf), w->spool[b])) > 0)
+			efwrite(buf, n, f, w->tmp);
+		if (ferror(w->spool[b]))
+			die("read temporary file:");
+		return;
+	}
+	m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fileno(w->spool[b]), 0);
+	if (m == MAP_FAILED)
+		die("mmap temporary file:");
+	for (long p = 0; p < w->nf; p++)
+		efwrite(m + (size_t)row[p] * cb, cb, f, w->tmp);
+	munmap((void *)m, n);
 }
 
 void
 vx_finish(VxWriter *w, const char *src)
 {
 	FILE *f;
-	char buf[1 << 16];
 	int fd;
 	IdIndex ix;
+	int32_t *start[VX_MAXBR] = { NULL }, *row[VX_MAXBR] = { NULL };
 
 	if (w->nv == 0)
 		die("%s: no videos", src);
@@ -493,6 +516,7 @@ vx_finish(VxWriter *w, const char *src)
 		flush_pend(w, b);
 	w->h.nvideo = (uint64_t)w->nv;
 	w->h.nframe = (uint64_t)w->nf;
+	w->h.order = w->c.ann == VX_IVF && w->c.code != VX_F32 ? VX_LISTORDER : 0;
 
 	tmp_register(w->tmp);
 	if (!(f = fopen(w->tmp, "wb+")))
@@ -511,21 +535,24 @@ vx_finish(VxWriter *w, const char *src)
 		sec_end(w, f, VX_CODEC0 + b);
 	}
 	for (int b = 0; b < w->nb; b++) {
-		size_t n;
+		if (w->c.ann == VX_IVF) {
+			start[b] = emalloc(((size_t)w->c.nlist + 1) * sizeof(*start[b]));
+			row[b] = emalloc((size_t)w->nf * sizeof(*row[b]));
+			list_rows(w, b, start[b], row[b]);
+		}
 		sec_begin(w, f, VX_CODES0 + b);
-		rewind(w->spool[b]);
-		while ((n = fread(buf, 1, sizeof(buf), w->spool[b])) > 0)
-			efwrite(buf, n, f, w->tmp);
-		if (ferror(w->spool[b]))
-			die("read temporary file:");
+		write_codes(w, b, f, row[b]);
 		fclose(w->spool[b]);
 		sec_end(w, f, VX_CODES0 + b);
 	}
 	for (int b = 0; b < w->nb; b++) {
 		sec_begin(w, f, VX_ANN0 + b);
-		if (w->c.ann == VX_IVF)
-			write_lists(w, b, f);
-		else if (fw_write(w->ann[b], f))
+		if (w->c.ann == VX_IVF) {
+			/* centroids, list starts, rows */
+			efwrite(w->cent[b], (size_t)w->c.nlist * w->D * sizeof(float), f, w->tmp);
+			efwrite(start[b], ((size_t)w->c.nlist + 1) * sizeof(*start[b]), f, w->tmp);
+			efwrite(row[b], (size_t)w->nf * sizeof(*row[b]), f, w->tmp);
+		} else if (fw_write(w->ann[b], f))
 			die("write %s: FAISS: %s", w->tmp, fw_error());
 		sec_end(w, f, VX_ANN0 + b);
 	}
@@ -561,6 +588,7 @@ vx_finish(VxWriter *w, const char *src)
 		fw_free(w->ann[b]);
 		free(w->cent[b]);
 		free(w->list[b]);
+		free(start[b]), free(row[b]);
 	}
 	free(w->id), free(w->off), free(w->cbuf), free(w->path), free(w->tmp);
 	free(w->dbuf), free(w->ibuf);
@@ -599,6 +627,20 @@ open_lists(VxIndex *x, int b)
 			snprintf(msg, sizeof(msg), "lists of %s: a row out of range", x->h.branch[b]);
 			bad(x, msg);
 		}
+	/* codes in list order: where each frame's code is, every frame exactly once */
+	if (x->h.order == VX_LISTORDER) {
+		x->pos[b] = emalloc((size_t)nf * sizeof(*x->pos[b]));
+		for (long t = 0; t < nf; t++)
+			x->pos[b][t] = -1;
+		for (long t = 0; t < nf; t++) {
+			if (x->pos[b][row[t]] >= 0) {
+				snprintf(msg, sizeof(msg), "lists of %s: a frame listed twice",
+				         x->h.branch[b]);
+				bad(x, msg);
+			}
+			x->pos[b][row[t]] = (int32_t)t;
+		}
+	}
 	x->cent[b] = (const float *)p;
 	x->loff[b] = start;
 	x->lrow[b] = row;
@@ -640,6 +682,7 @@ vx_open(VxIndex *x, const char *path)
 	    h->nframe > (1u << 30) || h->code >= VX_NCODE || h->ann >= VX_NANN ||
 	    (h->code == VX_PQ && (h->pq_m < 1 || h->dim % h->pq_m)) ||
 	    (h->ann == VX_IVF && (h->nlist < 1 || h->nlist > (1u << 24))) ||
+	    (h->order && (h->order != VX_LISTORDER || h->ann != VX_IVF || h->code == VX_F32)) ||
 	    /* prvr-index's -p and -e limits: search allocates from them */
 	    h->nprobe < 1 || h->nprobe > (1u << 24) || h->ef_search < 1 || h->ef_search > (1u << 20))
 		bad(x, "header values out of range");
@@ -706,6 +749,12 @@ vx_open(VxIndex *x, const char *path)
 	for (int v = 0; v < x->nv; v++)
 		for (int t = x->off[v]; t < x->off[v + 1]; t++)
 			x->vid[t] = v;
+	/* the scan reads the videos of a list's entries in sequence, not scattered over vid */
+	for (int b = 0; h->ann == VX_IVF && b < x->nb; b++) {
+		x->lvid[b] = emalloc((size_t)h->nframe * sizeof(*x->lvid[b]));
+		for (uint64_t e = 0; e < h->nframe; e++)
+			x->lvid[b][e] = x->vid[x->lrow[b][e]];
+	}
 	idindex_build(&x->ix, x->id, x->nv, path);
 }
 
@@ -744,7 +793,7 @@ void
 vx_close(VxIndex *x)
 {
 	for (int b = 0; b < x->nb; b++)
-		fw_free(x->ann[b]);
+		fw_free(x->ann[b]), free(x->pos[b]), free(x->lvid[b]);
 	idindex_free(&x->ix);
 	munmap(x->map, x->size);
 	free(x->id);
@@ -797,49 +846,54 @@ vx_query(const VxIndex *x, int b, const float *qn, float *tab)
 	}
 }
 
-/* w . c over D bytes c, in integers (exact, so the order of the sums does not matter); sixteen
- * partial sums, vector lanes as in dot_u8 */
+/* w . c over D bytes c, in integers (exact, so the order of the sums does not matter): one
+ * plain reduction, which search.mk lets the compiler vectorise (16-bit multiply-adds of pairs:
+ * vpmaddwd where the CPU has AVX2) */
 __attribute__((target_clones("avx2", "default")))
 static int32_t
 dot_u8_i16(const int16_t *w, const uint8_t *c, int D)
 {
-	int32_t acc[16] = { 0 }, s = 0;
-	int j = 0;
+	int32_t s = 0;
 
-	for (; j + 16 <= D; j += 16)
-		for (int l = 0; l < 16; l++)
-			acc[l] += w[j + l] * c[j + l];
-	for (; j < D; j++)
-		s += w[j] * c[j];
-	for (int l = 0; l < 16; l++)
-		s += acc[l];
+	for (int j = 0; j < D; j++)
+		s += w[j] * (int16_t)c[j];
 	return s;
 }
 
-/* w . c over D bytes c; eight partial sums, so that the compiler keeps them in vector lanes
- * (one AVX2 register where the CPU has it, chosen at load time; the sums are the same) */
+/* w . c over D bytes c; 32 partial sums, so that the compiler keeps them in vector lanes
+ * (four AVX2 registers where the CPU has it, chosen at load time; the sums are the same), four
+ * chains of additions that do not wait on each other's latency */
 __attribute__((target_clones("avx2", "default")))
 static float
 dot_u8(const float *w, const uint8_t *c, int D)
 {
-	float acc[8] = { 0 }, s = 0;
+	float acc[32] = { 0 }, s = 0;
 	int j = 0;
 
-	for (; j + 8 <= D; j += 8)
-		for (int l = 0; l < 8; l++)
+	for (; j + 32 <= D; j += 32)
+		for (int l = 0; l < 32; l++)
 			acc[l] += w[j + l] * (float)c[j + l];
 	for (; j < D; j++)
 		s += w[j] * (float)c[j];
-	for (int l = 0; l < 8; l++)
+	for (int l = 0; l < 32; l++)
 		s += acc[l];
 	return s;
 }
 
-float
-vx_frame(const VxIndex *x, int b, long r, const float *tab, float *scratch)
+/* the code of frame row r of branch b */
+static const uint8_t *
+code_of(const VxIndex *x, int b, long r)
+{
+	size_t cb = code_bytes((int)x->h.code, x->D, (int)x->h.pq_m);
+
+	return (const uint8_t *)x->codes[b] + (size_t)(x->pos[b] ? x->pos[b][r] : r) * cb;
+}
+
+/* the cosine of code c with the query of table tab */
+static float
+code_score(const VxIndex *x, const uint8_t *c, const float *tab, float *scratch)
 {
 	int D = x->D, m = (int)x->h.pq_m;
-	const uint8_t *c = (const uint8_t *)x->codes[b] + (size_t)r * code_bytes((int)x->h.code, D, m);
 	const float *f = (const float *)c;
 	float d = 0;
 
@@ -858,6 +912,12 @@ vx_frame(const VxIndex *x, int b, long r, const float *tab, float *scratch)
 	}
 }
 
+float
+vx_frame(const VxIndex *x, int b, long r, const float *tab, float *scratch)
+{
+	return code_score(x, code_of(x, b, r), tab, scratch);
+}
+
 void
 vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scratch)
 {
@@ -868,16 +928,21 @@ vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scrat
 	const int16_t *w16 = (const int16_t *)(tab + x->D + 2);    /* sq8 */
 
 	for (int j = 0; j < n; j++) {
-		const uint8_t *c = (const uint8_t *)codes + (size_t)row[j] * cb;
-		/* the rows are scattered over the codes: fetch a later one while scoring this one */
-		if (j + VX_AHEAD < n)
-			for (size_t o = 0; o < cb; o += 64)
-				__builtin_prefetch(codes + (size_t)row[j + VX_AHEAD] * cb + o);
+		const uint8_t *c;
+		if (x->pos[b])     /* list order: the list's codes in sequence */
+			c = (const uint8_t *)codes + (size_t)(x->loff[b][l] + j) * cb;
+		else {
+			c = (const uint8_t *)codes + (size_t)row[j] * cb;
+			/* rows scattered over the codes: fetch a later one while scoring this one */
+			if (j + VX_AHEAD < n)
+				for (size_t o = 0; o < cb; o += 64)
+					__builtin_prefetch(codes + (size_t)row[j + VX_AHEAD] * cb + o);
+		}
 		/* sq8: the integer table (its rounding, ~1e-4, is a first pass's, re-scored away) */
 		if (x->h.code == VX_SQ8)
 			s[j] = tab[0] + tab[x->D + 1] * (float)dot_u8_i16(w16, c, x->D);
 		else
-			s[j] = vx_frame(x, b, row[j], tab, scratch);
+			s[j] = code_score(x, c, tab, scratch);
 	}
 }
 
@@ -885,9 +950,8 @@ float
 vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch)
 {
 	long n = x->off[v + 1] - x->off[v];
-	size_t cb = code_bytes((int)x->h.code, x->D, (int)x->h.pq_m);
-	const uint8_t *c = (const uint8_t *)x->codes[b] + (size_t)x->off[v] * cb;
-	const float *f = (const float *)c;   /* f32 codes are the frames, in place */
+	/* f32 codes (never in list order) are the frames, in place */
+	const float *f = (const float *)code_of(x, b, x->off[v]);
 	float *s = scratch + (size_t)x->maxn * x->D, best = -INFINITY;
 
 	switch (x->h.code) {
@@ -897,7 +961,8 @@ vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch)
 			best = fmaxf(best, vx_frame(x, b, x->off[v] + t, tab, NULL));
 		return best;
 	case VX_F16:
-		decode_f16(scratch, c, (size_t)n * x->D);
+		for (long t = 0; t < n; t++)
+			decode_f16(scratch + t * x->D, code_of(x, b, x->off[v] + t), (size_t)x->D);
 		f = scratch;
 		break;
 	}

@@ -43,6 +43,11 @@ typedef struct {
 
 /* ---- on disk ---- */
 
+/* the header's order: VX_IVF's compressed codes (f16, sq8, pq) are stored list by list, so that a
+ * list is scanned in sequence; f32 codes stay in frame order (prvr-search -E reads them video by
+ * video) */
+#define VX_LISTORDER 1
+
 enum { VX_IDS, VX_OFF, VX_CODEC0, VX_CODEC1, VX_CODES0, VX_CODES1, VX_ANN0, VX_ANN1, VX_NSEC };
 
 typedef struct {
@@ -50,7 +55,8 @@ typedef struct {
 	uint32_t version, hdr_bytes;
 	uint32_t dim, nbranch;
 	uint64_t nvideo, nframe;
-	uint32_t code, pq_m, ann, nlist, ivf_m, ivf_bits, hnsw_m, nprobe, ef_search, pad;
+	uint32_t code, pq_m, ann, nlist, ivf_m, ivf_bits, hnsw_m, nprobe, ef_search;
+	uint32_t order;            /* 0: codes in frame order; VX_LISTORDER: in the ivf lists' order */
 	uint64_t train;            /* frames actually trained on */
 	char branch[VX_MAXBR][8];  /* "inh", "exp", NUL-padded */
 	char model[64];            /* the encoded-videos header's "model", or "" */
@@ -90,6 +96,8 @@ typedef struct {
 	const float *cent[VX_MAXBR];   /* VX_IVF: (nlist, D) unit centroids */
 	const int32_t *loff[VX_MAXBR]; /* VX_IVF: (nlist + 1) where each list starts in lrow */
 	const int32_t *lrow[VX_MAXBR]; /* VX_IVF: (nframe) frame rows, list by list */
+	int32_t *pos[VX_MAXBR];    /* VX_LISTORDER: (nframe) where each frame's code is; else NULL */
+	int32_t *lvid[VX_MAXBR];   /* VX_IVF: (nframe) the video of each list entry, vid[lrow[p]] */
 	IdIndex ix;
 	int32_t *vid;              /* (nframe) the video owning each frame */
 } VxIndex;
@@ -109,7 +117,8 @@ void vx_query(const VxIndex *x, int b, const float *qn, float *tab);
 /* the cosine of frame row r of branch b with the query of table tab, from the stored code */
 float vx_frame(const VxIndex *x, int b, long r, const float *tab, float *scratch);
 /* VX_IVF: the cosines s (list length) of list l's frames (in lrow order) with the query of
- * table tab in branch b; sq8: with the query table rounded to 16-bit integers (a first pass) */
+ * table tab in branch b; sq8: with the query table rounded to 16-bit integers (a first pass).
+ * In sequence through the codes when they are in list order, else row by row */
 void vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scratch);
 /* max over video v's frames of the cosine with the query of table tab in branch b, from the
  * stored codes; scratch holds maxn x (D + 1) floats */

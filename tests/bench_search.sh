@@ -12,7 +12,8 @@
 #       TRAIN_VIDEOS training and TEST_VIDEOS test videos);
 #   (d) results/search/recall-qps.png: recall@100 against queries/s (gnuplot).
 # Knobs (environment): NV (default 100000), NQ (10000), NGT (1000), D (384), J (2),
-# W (work directory, default results/search/work; needs ~ NV x 300 KB free at D = 384),
+# W (work directory, default results/search/work; needs ~ NV x 300 KB free at D = 384, or with
+# STREAM=1 only the indexes: the gallery is generated again into each build's pipe, never stored),
 # SETTINGS (a file of settings, default the list below), SUMR=0 to skip (c), GALLERY=0 to skip
 # (a), (b) and (d).
 # Kept in W and reused by a later run: the gallery, the f32 index and the exact ranking, and each
@@ -35,29 +36,44 @@ export OMP_WAIT_POLICY=passive  # a shared machine: idle OpenMP threads must not
 # timed OUTFILE CMD...: run CMD, append "wall_s peak_rss_kib" to OUTFILE
 timed() { f=$1; shift; /usr/bin/time -f "%e %M" -a -o "$f" "$@"; }
 last() { tail -n 1 "$1"; }
-# searched OUTFILE CMD...: run prvr-search CMD, append "queries/s peak_rss_kib" to OUTFILE: the
-# rate prvr-search reports for its search loop, after the index is mapped and checked (the CRC
-# of every section, seconds at 100,000 videos, is not search time)
+# searched OUTFILE CMD...: run prvr-search CMD, append "queries/s peak_rss_kib cpu_ms" to
+# OUTFILE: the rate prvr-search reports for its search loop, after the index is mapped and
+# checked (the CRC of every section, seconds at 100,000 videos, is not search time), and the
+# CPU milliseconds a query of that loop (all threads; the wall rate is mostly other load's on a
+# shared machine)
 searched() {
 	f=$1; shift
 	/usr/bin/time -f "%M" -o "$W/rss" "$@" 2>"$W/err" || { cat "$W/err" >&2; return 1; }
-	printf '%s %s\n' "$(sed -n 's/.*(\([0-9.]*\) queries\/s).*/\1/p' "$W/err")" \
-		"$(cat "$W/rss")" >>"$f"
+	printf '%s %s %s\n' "$(sed -n 's/.*(\([0-9.]*\) queries\/s).*/\1/p' "$W/err")" \
+		"$(cat "$W/rss")" "$(sed -n 's/.*, \([0-9.]*\) ms of CPU a query.*/\1/p' "$W/err")" >>"$f"
 }
+# videos ARGS...: prvr-index ARGS reading the gallery: the stored one, or (STREAM=1) a fresh
+# generation of it through a pipe (the same bytes: the generator is a function of its knobs)
+videos() {
+	if [ "${STREAM:-0}" = 1 ]; then
+		"$BIN"/prvr-gallery -Q -n "$NV" -q 1 -d "$D" -o - -O /dev/null | "$BIN"/prvr-index -v - "$@"
+	else
+		"$BIN"/prvr-index -v "$W/v.mp" "$@"
+	fi
+}
+export -f videos
+export BIN NV D W
 
 T=$OUT/table.tsv
 if [ "${GALLERY:-1}" = 1 ]; then
 # ---- (a) gallery, ground truth, exact floor ----
-if [ ! -s "$W/v.mp" ] || [ ! -s "$W/q.mp" ] || [ ! -s "$W/gq.mp" ]; then
+if { [ "${STREAM:-0}" != 1 ] && [ ! -s "$W/v.mp" ]; } || [ ! -s "$W/q.mp" ] || [ ! -s "$W/gq.mp" ]; then
 	log "gallery: $NV videos, $NQ queries, dim $D"
-	"$BIN"/prvr-gallery -Q -n "$NV" -q "$NQ" -d "$D" -o "$W/v.mp" -O "$W/q.mp" || exit 1
+	v=$W/v.mp
+	[ "${STREAM:-0}" = 1 ] && v=/dev/null
+	"$BIN"/prvr-gallery -Q -n "$NV" -q "$NQ" -d "$D" -o "$v" -O "$W/q.mp" || exit 1
 	# the first NGT queries of the same stream (the generator is sequential)
 	"$BIN"/prvr-gallery -Q -n "$NV" -q "$NGT" -d "$D" -o /dev/null -O "$W/gq.mp" || exit 1
 fi
 : >"$W/t"
 if [ ! -s "$W/f32.idx" ]; then
 	log "exact: f32 index"
-	"$BIN"/prvr-index -Q -j "$J" -v "$W/v.mp" -o "$W/f32.idx" -c f32 -a ivf -n 16 || exit 1
+	videos -Q -j "$J" -o "$W/f32.idx" -c f32 -a ivf -n 16 || exit 1
 fi
 for j in 1 2; do
 	log "exact: -E -j $j over $NGT queries"
@@ -65,6 +81,7 @@ for j in 1 2; do
 		exit 1
 done
 q1=$(sed -n 1p "$W/t" | cut -d' ' -f1) q2=$(sed -n 2p "$W/t" | cut -d' ' -f1)
+c1=$(sed -n 1p "$W/t" | cut -d' ' -f3)
 exact_rss=$(last "$W/t" | cut -d' ' -f2)
 f32_bytes=$(stat -c %s "$W/f32.idx")
 
@@ -79,10 +96,10 @@ if [ -n "${SETTINGS:-}" ]; then cat "$SETTINGS"; else
 		ivf-sq8-n256-p8-C1000 "-c sq8 -a ivf -n 256" "-p 8 -C 1000"
 fi >"$W/settings"
 
-printf 'setting\tbuild_s\tbuild_rss_mb\tindex_mb\tqps_j1\tqps_j2\tsearch_rss_mb\tr1\tr10\tr100\n' >"$T"
+printf 'setting\tbuild_s\tbuild_rss_mb\tindex_mb\tqps_j1\tqps_j2\tcpu_ms_j1\tsearch_rss_mb\tr1\tr10\tr100\n' >"$T"
 mb() { awk -v x="$1" -v u="$2" 'BEGIN { printf "%.0f", x / u }'; } # N UNIT: N / UNIT, rounded
-printf 'exact (-E, f32)\t-\t-\t%s\t%s\t%s\t%s\t1\t1\t1\n' "$(mb "$f32_bytes" 1048576)" \
-	"$q1" "$q2" "$(mb "$exact_rss" 1024)" >>"$T"
+printf 'exact (-E, f32)\t-\t-\t%s\t%s\t%s\t%s\t%s\t1\t1\t1\n' "$(mb "$f32_bytes" 1048576)" \
+	"$q1" "$q2" "$c1" "$(mb "$exact_rss" 1024)" >>"$T"
 while IFS=$'\t' read -r name iopt sopt; do
 	[ -n "$name" ] || continue
 	x=$W/idx-$(printf '%s' "$iopt" | md5sum | cut -c1-8).idx
@@ -90,7 +107,7 @@ while IFS=$'\t' read -r name iopt sopt; do
 		log "$name: build"
 		rm -f "$x.t"
 		# shellcheck disable=SC2086
-		if ! timed "$x.t" "$BIN"/prvr-index -Q -j "$J" -v "$W/v.mp" -o "$x" $iopt; then
+		if ! timed "$x.t" bash -c 'videos "$@"' videos -Q -j "$J" -o "$x" $iopt; then
 			log "$name: build failed"; continue
 		fi
 	fi
@@ -104,14 +121,15 @@ while IFS=$'\t' read -r name iopt sopt; do
 			log "$name: search failed"
 	done
 	s1=$(sed -n 1p "$W/t" | cut -d' ' -f1) s2=$(sed -n 2p "$W/t" | cut -d' ' -f1)
+	sc1=$(sed -n 1p "$W/t" | cut -d' ' -f3)
 	srss=$(sed -n 2p "$W/t" | cut -d' ' -f2)
 	# shellcheck disable=SC2086
 	"$BIN"/prvr-search -Q -j "$J" -x "$x" -q "$W/gq.mp" -o "$W/ap.mp" $sopt &&
 		"$BIN"/prvr-recall -r "$W/exact.mp" -a "$W/ap.mp" >"$W/rec" || log "$name: recall failed"
 	r() { awk -v k="recall@$1" '$1 == k { print $2 }' "$W/rec"; }
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$bs" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$bs" \
 		"$(mb "$brss" 1024)" "$(mb "$ib" 1048576)" \
-		"$s1" "$s2" "$(mb "$srss" 1024)" \
+		"$s1" "$s2" "$sc1" "$(mb "$srss" 1024)" \
 		"$(r 1)" "$(r 10)" "$(r 100)" >>"$T"
 done <"$W/settings"
 
@@ -145,7 +163,7 @@ fi
 
 # ---- (d) plot and markdown ----
 if [ "${GALLERY:-1}" = 1 ]; then
-awk -F'\t' 'NR > 1 && $5 != "" { print $5, $10, $1 }' "$T" >"$W/plot.dat"
+awk -F'\t' 'NR > 1 && $5 != "" { print $5, $11, $1 }' "$T" >"$W/plot.dat"
 gnuplot <<EOF 2>/dev/null || log "gnuplot failed"
 set terminal pngcairo size 800,500
 set output "$OUT/recall-qps.png"
