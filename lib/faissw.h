@@ -33,6 +33,8 @@ int  fw_train(FwIndex *x, long n, const float *v);          /* v (n, D) */
 int  fw_add(FwIndex *x, long n, const float *v);            /* v (n, D), ids ntotal.. */
 long fw_ntotal(const FwIndex *x);
 int  fw_dim(const FwIndex *x);
+/* inverted lists of an IVF index; -1 when x is not IVF */
+long fw_nlist(const FwIndex *x);
 /* nprobe of an IVF index, efSearch of an HNSW one (0: leave); -1 when the index has neither */
 int  fw_set(FwIndex *x, int nprobe, int efsearch);
 /* the k best rows of x for each of the nq queries q (nq, D): score (nq, k), row (nq, k), -1 when

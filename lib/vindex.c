@@ -682,7 +682,9 @@ vx_open(VxIndex *x, const char *path)
 	    h->nframe > (1u << 30) || h->code >= VX_NCODE || h->ann >= VX_NANN ||
 	    (h->code == VX_PQ && (h->pq_m < 1 || h->dim % h->pq_m)) ||
 	    (h->ann == VX_IVF && (h->nlist < 1 || h->nlist > (1u << 24))) ||
-	    (h->order && (h->order != VX_LISTORDER || h->ann != VX_IVF || h->code == VX_F32)))
+	    (h->order && (h->order != VX_LISTORDER || h->ann != VX_IVF || h->code == VX_F32)) ||
+	    /* prvr-index's -p and -e limits: search allocates from them */
+	    h->nprobe < 1 || h->nprobe > (1u << 24) || h->ef_search < 1 || h->ef_search > (1u << 20))
 		bad(x, "header values out of range");
 	x->D = (int)h->dim, x->nb = (int)h->nbranch, x->nv = (int)h->nvideo;
 	for (int b = 0; b < VX_MAXBR; b++)
@@ -770,13 +772,20 @@ vx_load_ann(VxIndex *x)
 			snprintf(msg, sizeof(msg), "FAISS structure of %s: %s", x->h.branch[b], fw_error());
 			bad(x, msg);
 		}
+		x->ann[b] = a;         /* before its checks: vx_close frees it */
 		if ((uint64_t)fw_ntotal(a) != x->h.nframe || fw_dim(a) != x->D) {
 			snprintf(msg, sizeof(msg), "FAISS structure of %s: %ld vectors of dim %d, header "
 			         "says %llu of dim %d", x->h.branch[b], fw_ntotal(a), fw_dim(a),
 			         (unsigned long long)x->h.nframe, x->D);
 			bad(x, msg);
 		}
-		x->ann[b] = a;
+		/* prvr-search sizes its probe tables by the header's nlist */
+		if (fw_nlist(a) != (is_ivf((int)x->h.ann) ? (long)x->h.nlist : -1)) {
+			snprintf(msg, sizeof(msg), "FAISS structure of %s: %ld inverted lists, header "
+			         "says %s %u", x->h.branch[b], fw_nlist(a), vx_ann_name[x->h.ann],
+			         x->h.nlist);
+			bad(x, msg);
+		}
 	}
 }
 

@@ -33,6 +33,14 @@ $B/encode-text -c "$T/ck.mp" -o "$T/eq.mp" < "$T/r-test-query-student.mp" 2>/dev
 $B/rank -v "$T/ev.mp" -q "$T/eq.mp" -o "$T/rk.mp" 2>/dev/null || exit 1
 $B/rank -S -v "$T/ev.mp" -q "$T/eq.mp" -o "$T/sc.mp" 2>/dev/null || exit 1
 $B/ckpt-diff -q -o "$T/td.mp" "$T/ck.mp" "$T/ck.mp" || exit 1
+# the frame index tools (built only with FAISS); their index file's damage: tests/test_search.sh,
+# tests/test_hostile.c, the vindex fuzzer
+IDX=
+if [ -x $B/prvr-index ]; then
+	IDX="-Q -j 1 -c f32 -a ivf -n 2"
+	# shellcheck disable=SC2086
+	$B/prvr-index $IDX -v "$T/ev.mp" -o "$T/ix" 2>/dev/null || exit 1
+fi
 
 # consumer NAME INPUT CMD: CMD reads @ (the damaged copy of INPUT) and writes $OUT
 check() {
@@ -79,9 +87,13 @@ consumers() {
 	ckpt)   echo "encode-video|$B/encode-video -c @ -o $T/out < $T/r-test-video-student.mp"
 	        echo "ckpt-diff|$B/ckpt-diff -q -o $T/out @ $T/ck.mp"
 	        echo "distill-step|$B/distill-step --resume @ --eval-loss -v $T/r-train-video-student.mp -q $T/r-train-query-student.mp -t $T/tau.mp -l $T/out" ;;
-	ev)     echo "rank|$B/rank -v @ -q $T/eq.mp -o $T/out" ;;
-	eq)     echo "rank|$B/rank -v $T/ev.mp -q @ -o $T/out" ;;
-	ranking) echo "metrics|$B/metrics -i @ -o $T/out" ;;
+	ev)     echo "rank|$B/rank -v @ -q $T/eq.mp -o $T/out"
+	        [ -z "$IDX" ] || echo "prvr-index|$B/prvr-index $IDX -v @ -o $T/out" ;;
+	eq)     echo "rank|$B/rank -v $T/ev.mp -q @ -o $T/out"
+	        [ -z "$IDX" ] || echo "prvr-search|$B/prvr-search -Q -j 1 -x $T/ix -q @ -o $T/out" ;;
+	ranking) echo "metrics|$B/metrics -i @ -o $T/out"
+	        echo "prvr-recall|$B/prvr-recall -Q -r @ -a $T/rk.mp"
+	        echo "prvr-recall|$B/prvr-recall -Q -r $T/rk.mp -a @" ;;
 	scores) echo "metrics|$B/metrics -i @ -o $T/out"
 	        echo "rank|$B/rank -s @ -o $T/out" ;;
 	esac

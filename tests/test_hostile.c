@@ -16,11 +16,14 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <zlib.h>
+
 #include "ckpt.h"
 #include "model.h"
 #include "mpio.h"
 #include "rng.h"
 #include "util.h"
+#include "vindex.h"
 
 static int failures;
 static char bin[1024], dir[64], limit[64], lastline[1024];
@@ -298,6 +301,166 @@ raw(const char *name, int gz, const void *head, size_t nhead, size_t zeros)
 	CHECK(gzclose(f) == Z_OK);
 }
 
+/* ---- FAISS structures of a frame index (prvr-index, prvr-search) ---- */
+
+static uint32_t
+crc(const void *p, size_t n)
+{
+	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), p, (uInt)n);
+}
+
+/* the index file src whole; h its header, *ann the FAISS section of branch 0 */
+static unsigned char *
+index_load(const char *src, size_t *n, VxHeader *h, unsigned char **ann)
+{
+	FILE *f = fopen(src, "rb");
+	unsigned char *b;
+
+	CHECK(f && fseek(f, 0, SEEK_END) == 0 && (*n = (size_t)ftell(f)) >= sizeof(*h));
+	rewind(f);
+	b = emalloc(*n);
+	CHECK(fread(b, 1, *n, f) == *n);
+	fclose(f);
+	memcpy(h, b, sizeof(*h));
+	*ann = b + h->sec_off[VX_ANN0];
+	return b;
+}
+
+/* src with len bytes at offset off replaced by v, written to name with the CRCs of branch 0's
+ * FAISS section and of the header made right: only the claim is wrong */
+static void
+index_patch(const char *src, const char *name, uint64_t off, const void *v, size_t len)
+{
+	char p[256];
+	size_t n;
+	VxHeader h;
+	unsigned char *ann, *b = index_load(src, &n, &h, &ann);
+	FILE *f;
+
+	CHECK(off + len <= n);
+	memcpy(b + off, v, len);
+	memcpy(&h, b, sizeof(h));
+	h.sec_crc[VX_ANN0] = crc(ann, h.sec_len[VX_ANN0]);
+	h.hdr_crc = crc(&h, offsetof(VxHeader, hdr_crc));
+	memcpy(b, &h, sizeof(h));
+	path(p, sizeof(p), name);
+	CHECK((f = fopen(p, "wb")) && fwrite(b, 1, n, f) == n && fclose(f) == 0);
+	free(b);
+}
+
+/* where the vector (FAISS's READVECTOR: an 8-byte count, then the elements of esize bytes)
+ * starting at byte at of s ends */
+static uint64_t
+skip_vector(const unsigned char *s, uint64_t at, size_t esize)
+{
+	uint64_t c;
+
+	memcpy(&c, s + at, sizeof(c));
+	return at + sizeof(c) + c * esize;
+}
+
+/* FAISS serialisation (faiss/impl/index_read.cpp): a 4-byte kind, then an index's fields (33
+ * bytes: d, ntotal, two unused, is_trained, metric). An IVF's: nlist and nprobe, its flat
+ * quantiser (kind, fields, nlist x d floats counted in 4-byte words), a direct map (type byte,
+ * vector); this is where its next part starts */
+static uint64_t
+ivf_end(const VxHeader *h)
+{
+	return 4 + 33 + 16 + 4 + 33 + 8 + (uint64_t)h->nlist * h->dim * 4 + 1 + 8;
+}
+
+/* the crafted FAISS structures prvr-index's indexes could hide once their CRCs are right: each
+ * refused by name before libfaiss reads it (which allocated from the claims, divided by zero,
+ * or followed links out of range) */
+static void
+faiss_cases(void)
+{
+	char v[256], q[256], idx[3][256], cmd[4096], p[1100], args[600];
+	static const char *const kind[3][2] = {
+		{ "hnsw.idx", "-c f32 -a hnsw -M 4" },
+		{ "ivf.idx", "-c f32 -a ivf-flat -n 2" },
+		{ "pq.idx", "-c f32 -a ivf-pq -n 2 -s 2 -S 4" },
+	};
+	static const struct { const char *name, *what, *want; } c[] = {
+		{ "probas.idx", "HNSW, a vector claiming 2^40 - 1 elements",
+		  "probas.idx: FAISS structure of inh: HNSW level probabilities: 1099511627775 elements "
+		  "of 8 bytes claimed" },
+		{ "link.idx", "HNSW, a link to node 2^30",
+		  "link.idx: FAISS structure of inh: HNSW node 0: link to 1073741824 at level 0" },
+		{ "ef.idx", "a header's search width of 2^30 (FAISS sizes its heap by it)",
+		  "ef.idx: header values out of range" },
+		{ "nlist.idx", "IVF, a header claiming 2^24 lists and probes (prvr-search sized its "
+		  "probe tables by them)",
+		  "nlist.idx: FAISS structure of inh: 2 inverted lists, header says ivf-flat 16777216" },
+		{ "list.idx", "IVF, a list claiming 2^26 frames (2.5 GiB)",
+		  "list.idx: FAISS structure of inh: list 0: 67108864 codes of 32 bytes claimed" },
+		{ "ondisk.idx", "IVF, on-disk lists (a file named in the data)",
+		  "ondisk.idx: FAISS structure of inh: inverted lists: kind \"ilod\", expected \"ilar\"" },
+		{ "pqm.idx", "IVF-PQ, 0 sub-vectors (libfaiss divides by it)",
+		  "pqm.idx: FAISS structure of inh: product quantiser: 0 sub-vectors do not divide dim 8" },
+	};
+	uint64_t big = (1ULL << 40) - 1, zero = 0, list = 1ULL << 26, at;
+	int32_t far = 1 << 30, probes = 1 << 24;
+	size_t n;
+	VxHeader h;
+	unsigned char *ann, *b;
+
+	snprintf(p, sizeof(p), "%s/prvr-index", bin);
+	if (access(p, X_OK) != 0) {
+		printf("# no %s (built without FAISS): FAISS cases skipped\n", p);
+		return;
+	}
+	path(v, sizeof(v), "gallery.mp");
+	path(q, sizeof(q), "galleryq.mp");
+	snprintf(cmd, sizeof(cmd), "%s/prvr-gallery -Q -n 20 -q 2 -d 8 -c 4 -s 3 -o %s -O %s", bin, v,
+	         q);
+	CHECK(system(cmd) == 0);
+	for (int k = 0; k < 3; k++) {
+		path(idx[k], sizeof(idx[k]), kind[k][0]);
+		snprintf(cmd, sizeof(cmd), "%s/prvr-index -Q -j 1 -v %s -o %s %s 2>/dev/null", bin, v,
+		         idx[k], kind[k][1]);
+		CHECK(system(cmd) == 0);
+	}
+	/* HNSW: the level probabilities' count after the kind and fields; the first link after the
+	 * probabilities, links per level, levels, offsets and the links' count */
+	b = index_load(idx[0], &n, &h, &ann);
+	at = skip_vector(ann, skip_vector(ann, skip_vector(ann, skip_vector(ann, 37, 8), 4), 4), 8);
+	index_patch(idx[0], c[0].name, h.sec_off[VX_ANN0] + 37, &big, sizeof(big));
+	index_patch(idx[0], c[1].name, h.sec_off[VX_ANN0] + at + 8, &far, sizeof(far));
+	index_patch(idx[0], c[2].name, offsetof(VxHeader, ef_search), &far, sizeof(far));
+	free(b);
+	/* IVF-Flat: the lists (kind "ilar", nlist, code size, "full", the sizes' count, sizes) */
+	b = index_load(idx[1], &n, &h, &ann);
+	at = ivf_end(&h);
+	CHECK(memcmp(ann + at, "ilar", 4) == 0 && memcmp(ann + at + 20, "full", 4) == 0);
+	index_patch(idx[1], c[3].name, offsetof(VxHeader, nlist), &probes, sizeof(probes));
+	path(p, sizeof(p), c[3].name);
+	index_patch(p, c[3].name, offsetof(VxHeader, nprobe), &probes, sizeof(probes));
+	index_patch(idx[1], c[4].name, h.sec_off[VX_ANN0] + at + 32, &list, sizeof(list));
+	index_patch(idx[1], c[5].name, h.sec_off[VX_ANN0] + at, "ilod", 4);
+	free(b);
+	/* IVF-PQ: by_residual and the code size, then the quantiser's d and M */
+	b = index_load(idx[2], &n, &h, &ann);
+	index_patch(idx[2], c[6].name, h.sec_off[VX_ANN0] + ivf_end(&h) + 1 + 8 + 8, &zero,
+	            sizeof(zero));
+	free(b);
+
+	snprintf(args, sizeof(args), "-Q -j 1 -x %%s -q %s -o %s/out", q, dir);
+	limit_for("prvr-search", args);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		path(p, sizeof(p), c[i].name);
+		snprintf(cmd, sizeof(cmd), "%s/prvr-search -Q -j 1 -x %s -q %s -o %s/out", bin, p, q,
+		         dir);
+		refused(c[i].what, cmd, c[i].want);
+	}
+	/* the indexes they were made from are searched */
+	for (int k = 0; k < 3; k++) {
+		snprintf(cmd, sizeof(cmd), "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 %s/prvr-search -Q "
+		         "-j 1 -x %s -q %s -o %s/out", bin, idx[k], q, dir);
+		EXPECT(system(cmd) == 0);
+	}
+}
+
 int
 main(void)
 {
@@ -441,6 +604,8 @@ main(void)
 		snprintf(cmd, sizeof(cmd), "%s/prvr-cat %s", bin, p);
 		refused("gzip bomb, 256 MiB record", cmd, "bomb.mp.gz: record 0: gzip expands more than");
 	}
+
+	faiss_cases();
 
 	/* a moment starting at INT64_MAX: the bound "end >= start+1" must not wrap */
 	crafted_corpus("corpus.mp");

@@ -337,9 +337,11 @@ first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
 				vx_scan(x, b, l, W->tab[u], W->ls, W->scratch);
 				for (int p = 0; p < n; p++) {
 					int v = x->lvid[b][p0 + p];
-					if (best[v] == -INFINITY)
-						W->seen[u][ns++] = v;
-					best[v] = fmaxf(best[v], W->ls[p]);
+					if (W->ls[p] > best[v]) {      /* NaN: not raised, not seen */
+						if (best[v] == -INFINITY)
+							W->seen[u][ns++] = v;
+						best[v] = W->ls[p];
+					}
 				}
 			}
 		} else if (G->kind == ST_FAISS_IVF) {
@@ -357,9 +359,11 @@ first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
 					die("%s: FAISS structure of %s: a row out of range", x->path,
 					    x->h.branch[S->use[u]]);
 				v = x->vid[row[j]];
-				if (best[v] == -INFINITY)
-					W->seen[u][ns++] = v;
-				best[v] = fmaxf(best[v], sc[j]);
+				if (sc[j] > best[v]) {
+					if (best[v] == -INFINITY)
+						W->seen[u][ns++] = v;
+					best[v] = sc[j];
+				}
 			}
 		W->nseen[u] = ns;
 	}
