@@ -95,7 +95,6 @@ struct MemReader : faiss::IOReader {
 // allocating nothing from what it reads: each count is checked against the bytes left before
 // anything follows it, each structural value against what reading and search rely on.
 
-static constexpr int32_t EF_MAX = 1 << 20;     // efConstruction, efSearch, upper_beam (-e's limit)
 static constexpr uint64_t ANY = UINT64_MAX;      // vec: any count that fits
 
 struct Walk {
@@ -305,7 +304,7 @@ hnsw(Walk &w, int64_t ntotal)
 		w.no("HNSW: entry point %d at level %d", entry, maxl);
 	for (int i = 0; i < 3; i++) {  // efConstruction, efSearch, upper_beam
 		int32_t ef = w.get<int32_t>("HNSW");
-		if (ef < 1 || ef > EF_MAX)
+		if (ef < 1 || ef > FW_EF_MAX)
 			w.no("HNSW: search width %d", ef);
 	}
 	// links per level: from 0, non-decreasing (so every level's range below lies in its node's)

@@ -13,6 +13,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* the largest list count / probe count and HNSW search width an index may hold: prvr-index's
+ * -n/-p and -e limits, and the bounds every reader checks a stored header or FAISS section by */
+#define FW_LISTS_MAX (1 << 24)
+#define FW_EF_MAX    (1 << 20)
+
 #ifdef __cplusplus
 extern "C" {
 #endif

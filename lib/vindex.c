@@ -681,10 +681,10 @@ vx_open(VxIndex *x, const char *path)
 	    h->nvideo < 1 || h->nvideo > (1u << 30) || h->nframe < h->nvideo ||
 	    h->nframe > (1u << 30) || h->code >= VX_NCODE || h->ann >= VX_NANN ||
 	    (h->code == VX_PQ && (h->pq_m < 1 || h->dim % h->pq_m)) ||
-	    (h->ann == VX_IVF && (h->nlist < 1 || h->nlist > (1u << 24))) ||
+	    (h->ann == VX_IVF && (h->nlist < 1 || h->nlist > FW_LISTS_MAX)) ||
 	    (h->order && (h->order != VX_LISTORDER || h->ann != VX_IVF || h->code == VX_F32)) ||
 	    /* prvr-index's -p and -e limits: search allocates from them */
-	    h->nprobe < 1 || h->nprobe > (1u << 24) || h->ef_search < 1 || h->ef_search > (1u << 20))
+	    h->nprobe < 1 || h->nprobe > FW_LISTS_MAX || h->ef_search < 1 || h->ef_search > FW_EF_MAX)
 		bad(x, "header values out of range");
 	x->D = (int)h->dim, x->nb = (int)h->nbranch, x->nv = (int)h->nvideo;
 	for (int b = 0; b < VX_MAXBR; b++)

@@ -92,12 +92,12 @@ main(int argc, char *argv[])
 		case 'c': c.code = lookup(optarg, vx_code_name, VX_NCODE, "-c"); break;
 		case 'm': c.pq_m = (int)estrtol(optarg, 1, 1 << 16); break;
 		case 'a': c.ann = lookup(optarg, vx_ann_name, VX_NANN, "-a"); break;
-		case 'n': c.nlist = (int)estrtol(optarg, 1, 1 << 24); break;
+		case 'n': c.nlist = (int)estrtol(optarg, 1, FW_LISTS_MAX); break;
 		case 's': c.ivf_m = (int)estrtol(optarg, 1, 1 << 16); break;
 		case 'S': c.ivf_bits = (int)estrtol(optarg, 4, 8); break;
 		case 'M': c.hnsw_m = (int)estrtol(optarg, 2, 1024); break;
-		case 'p': c.nprobe = (int)estrtol(optarg, 1, 1 << 24); break;
-		case 'e': c.ef_search = (int)estrtol(optarg, 1, 1 << 20); break;
+		case 'p': c.nprobe = (int)estrtol(optarg, 1, FW_LISTS_MAX); break;
+		case 'e': c.ef_search = (int)estrtol(optarg, 1, FW_EF_MAX); break;
 		case 't': c.train = estrtol(optarg, 1, 1L << 30); break;
 		case 'j': nthreads = estrtol(optarg, 1, 256); break;
 		case 'Q': progress_quiet = 1; break;
