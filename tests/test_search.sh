@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_search: prvr-index and prvr-search (FAISS) on a small synthetic encoded gallery
 # (prvr-gallery: 200 videos, 40 queries, dim 32): -E against rank bit for bit; every FAISS
-# structure and code kind against -E by recall@10, above the bounds stated below; the output is a
+# structure and code kind against -E by recall@10, above the bounds stated below; sq8 re-scores
+# with the integer pre-selection equal to -F's (every frame in floats) byte for byte; the output is a
 # valid ranking; damaged, truncated and mismatched index files and queries refused with one line
 # naming the file; an interrupted or failed build leaves no index file.
 # Skipped (one line, exit 0) when the build had no FAISS.
