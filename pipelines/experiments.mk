@@ -524,12 +524,13 @@ demo:
 
 # copy the tables and figures (not the models or data) under examples/results/ for the README
 EXAMPLES ?= examples/results
+# what publish copies: target/dataset pairs (t2vr.mk adds its own) and every target's outputs
+PUBLISHED = $(foreach t,$(EXPERIMENTS) $(EXTRAS),$(foreach d,$(DATASETS),$(t)/$(d))) $(PUBLISHED_MORE)
 publish:
-	@for t in $(EXPERIMENTS) $(EXTRAS); do for d in $(DATASETS); do \
-		src=$(RESULTS)/$$t/$$d-$(if $(DATA),import,$(SCALE)); \
-		[ -d $$src ] || continue; mkdir -p $(EXAMPLES)/$$t/$$d-$(if $(DATA),import,$(SCALE)); \
-		for f in $(foreach o,$(sort $(foreach t,$(EXPERIMENTS) $(EXTRAS),$(OUT_$(t)))),$(o)); do \
-			[ ! -f $$src/$$f ] || cp $$src/$$f $(EXAMPLES)/$$t/$$d-$(if $(DATA),import,$(SCALE))/; \
-		done; echo "$(EXAMPLES)/$$t/$$d-$(if $(DATA),import,$(SCALE))"; done; done
+	@for td in $(PUBLISHED); do t=$${td%%/*}; d=$${td#*/}-$(if $(DATA),import,$(SCALE)); \
+		src=$(RESULTS)/$$t/$$d; [ -d $$src ] || continue; mkdir -p $(EXAMPLES)/$$t/$$d; \
+		for f in $(sort $(foreach t,$(EXPERIMENTS) $(EXTRAS) $(EXTRAS_MORE),$(OUT_$(t)))); do \
+			[ ! -f $$src/$$f ] || cp $$src/$$f $(EXAMPLES)/$$t/$$d/; \
+		done; echo "$(EXAMPLES)/$$t/$$d"; done
 
 .PHONY: paper demo publish $(EXPERIMENTS) $(EXTRAS)

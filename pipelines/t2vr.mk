@@ -143,7 +143,12 @@ $(T2VR_RDIR)/t2vr.tsv $(T2VR_RDIR)/t2vr.md &: $(T2VR_RDIR)/knobs.txt $(T2VR_S)/t
 endef
 $(eval $(call T2VR_table))
 
-t2vr: $(T2VR_RDIR)/t2vr.md $(T2VR_RDIR)/t2vr.tsv
+# the outputs; make publish copies them too
+OUT_t2vr = t2vr.md t2vr.tsv
+EXTRAS_MORE += t2vr
+PUBLISHED_MORE += t2vr/$(T2VR_DS)
+
+t2vr: $(addprefix $(T2VR_RDIR)/,$(OUT_t2vr))
 
 else
 t2vr:

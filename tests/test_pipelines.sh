@@ -216,6 +216,13 @@ if [ "${PRVR_SANITIZED:-0}" != 1 ]; then
 	same "$mean" "$(tsv_value "$f" de-none sumr)" && [ "$(tsv_value "$f" de-dynamic paper_sumr)" = 176.4 ] &&
 		ok "t2vr: mean over seeds; the paper's 176.4 beside" || bad "t2vr: mean $mean or paper"
 
+	# ---- make publish copies every table and figure, t2vr's too, and nothing else ----
+	pmake publish EXAMPLES="$T/ex" > "$T/publish.log" 2>&1 || bad "make publish"
+	want_pub=$(cd "$R" && find main kd-kind beta-sweep branches schedule cost plusplus t2vr -type f \
+		\( -name '*.md' -o -name '*.png' -o -name '*.tsv' \) ! -name '*-curves.tsv' ! -name 'beta-plot.tsv' | sort)
+	[ -n "$want_pub" ] && [ "$(cd "$T/ex" && find . -type f | sed 's|^\./||' | sort)" = "$want_pub" ] &&
+		ok "make publish: every table and figure" || bad "make publish copied: $(cd "$T/ex" && find . -type f | head)"
+
 	# ---- every table's footer command, run again (with the test's paths), remakes nothing ----
 	for f in main/tvr-tiny/main cost/tvr-tiny/cost plusplus/tvr-tiny/plusplus t2vr/msrvtt-tiny/t2vr; do
 		cmd=$(sed -n 's/^# command: make //p' "$R/$f.tsv")
