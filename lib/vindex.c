@@ -1,5 +1,6 @@
 /* vindex: the frame index file; see vindex.h and doc/frame-index.md. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -825,8 +826,9 @@ vx_query_floats(const VxIndex *x)
  * n = D + 35 bounding the roundings on any term's way (a product, D / 32 lane sums, the D % 32 tail,
  * 32 lane totals, t0; the usual bound of a float sum), so a frame whose I is more than
  * 2 (A + R) / s below the video's best I scores below that best frame's F: it cannot hold the
- * maximum, and is skipped. Returned in units of I, rounded up with a margin for this double
- * arithmetic; INFINITY (no frame skipped) when the table is not finite */
+ * maximum, and is skipped (R holds while no float sum overflows: |t0| + 255 sum |wf_j| bounds
+ * every partial sum). Returned in units of I, rounded up with a margin for this double
+ * arithmetic; INFINITY (no frame skipped) when the table is not finite or could overflow */
 static float
 sq8_cut(const float *tab, int D)
 {
@@ -839,7 +841,8 @@ sq8_cut(const float *tab, int D)
 		r += 255 * fabs(tab[1 + j]);
 	}
 	cut = 2 * (255 * a + n * u / (1 - n * u) * r) / s;
-	return isfinite(cut) && cut < 1e7 ? (float)ceil(cut * (1 + 1e-6)) + 1 : INFINITY;
+	return isfinite(cut) && cut < 1e7 && r < FLT_MAX / 2 ? (float)ceil(cut * (1 + 1e-6)) + 1 :
+	       INFINITY;
 }
 
 void
