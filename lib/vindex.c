@@ -1,5 +1,6 @@
 /* vindex: the frame index file; see vindex.h and doc/frame-index.md. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -802,14 +803,46 @@ vx_close(VxIndex *x)
 	memset(x, 0, sizeof(*x));
 }
 
-/* sq8 query tables: [q . min, (q * step)[D], s, w16[D] as int16 in (D + 1) / 2 floats], where
- * w16 = round((q * step) / s) is what list scans use: integer products with the bytes, s the
- * scale that keeps 255 * D * |w16| within int32 */
+/* sq8 query tables: [q . min, (q * step)[D], s, cut, w16[D] as int16 in (D + 1) / 2 floats],
+ * where w16 = round((q * step) / s) is what list scans and the re-score's first look use: integer
+ * products with the bytes, s the scale that keeps 255 * D * |w16| within int32; cut bounds how far
+ * below the best integer product of a video a frame's can be and still hold its best float score
+ * (sq8_cut). The offsets, declared once: */
+#define SQ8_SCALE(D) ((D) + 1)
+#define SQ8_CUT(D) ((D) + 2)
+#define SQ8_W16(tab, D) ((int16_t *)((tab) + (D) + 3))
+
 size_t
 vx_query_floats(const VxIndex *x)
 {
 	return x->h.code == VX_PQ ? (size_t)x->h.pq_m << PQ_BITS :
-	       x->h.code == VX_SQ8 ? (size_t)x->D + 2 + ((size_t)x->D + 1) / 2 : (size_t)x->D;
+	       x->h.code == VX_SQ8 ? (size_t)x->D + 3 + ((size_t)x->D + 1) / 2 : (size_t)x->D;
+}
+
+/* sq8: the float score of a frame of code c is F(c) = fl(t0 + dot_u8(wf, c)) (t0 = q . min,
+ * wf = q * step), its integer one I(c) = w16 . c, exact. With G(c) = sum wf_j c_j in reals,
+ *   |G(c) - s I(c)| <= A = 255 sum |wf_j - s w16_j|     (0 <= c_j <= 255)
+ *   |F(c) - t0 - G(c)| <= R = g (|t0| + 255 sum |wf_j|), g = n u / (1 - n u), u = 2^-24,
+ * n = D + 35 bounding the roundings on any term's way (a product, D / 32 lane sums, the D % 32 tail,
+ * 32 lane totals, t0; the usual bound of a float sum), so a frame whose I is more than
+ * 2 (A + R) / s below the video's best I scores below that best frame's F: it cannot hold the
+ * maximum, and is skipped (R holds while no float sum overflows: |t0| + 255 sum |wf_j| bounds
+ * every partial sum). Returned in units of I, rounded up with a margin for this double
+ * arithmetic; INFINITY (no frame skipped) when the table is not finite or could overflow */
+static float
+sq8_cut(const float *tab, int D)
+{
+	const int16_t *w16 = SQ8_W16(tab, D);
+	double s = tab[SQ8_SCALE(D)], a = 0, r = fabs(tab[0]), u = ldexp(1, -24), n = D + 35;
+	double cut;
+
+	for (int j = 0; j < D; j++) {
+		a += fabs(tab[1 + j] - s * w16[j]);
+		r += 255 * fabs(tab[1 + j]);
+	}
+	cut = 2 * (255 * a + n * u / (1 - n * u) * r) / s;
+	return isfinite(cut) && cut < 1e7 && r < FLT_MAX / 2 ? (float)ceil(cut * (1 + 1e-6)) + 1 :
+	       INFINITY;
 }
 
 void
@@ -826,12 +859,13 @@ vx_query(const VxIndex *x, int b, const float *qn, float *tab)
 			tab[1 + j] = qn[j] * cd[D + j];
 		{
 			float big = 0, top = (float)MIN(16383, INT32_MAX / (255L * D));
-			int16_t *w16 = (int16_t *)(tab + D + 2);
+			int16_t *w16 = SQ8_W16(tab, D);
 			for (int j = 0; j < D; j++)
 				big = fmaxf(big, fabsf(tab[1 + j]));
-			tab[D + 1] = big > 0 ? big / top : 1;
+			tab[SQ8_SCALE(D)] = big > 0 ? big / top : 1;
 			for (int j = 0; j < D; j++)
-				w16[j] = (int16_t)lrintf(tab[1 + j] / tab[D + 1]);
+				w16[j] = (int16_t)lrintf(tab[1 + j] / tab[SQ8_SCALE(D)]);
+			tab[SQ8_CUT(D)] = sq8_cut(tab, D);
 		}
 		break;
 	case VX_PQ:
@@ -925,7 +959,7 @@ vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scrat
 	const char *codes = x->codes[b];
 	const int32_t *row = x->lrow[b] + x->loff[b][l];
 	int n = x->loff[b][l + 1] - x->loff[b][l];
-	const int16_t *w16 = (const int16_t *)(tab + x->D + 2);    /* sq8 */
+	const int16_t *w16 = SQ8_W16(tab, x->D);                   /* sq8 */
 
 	for (int j = 0; j < n; j++) {
 		const uint8_t *c;
@@ -940,20 +974,48 @@ vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scrat
 		}
 		/* sq8: the integer table (its rounding, ~1e-4, is a first pass's, re-scored away) */
 		if (x->h.code == VX_SQ8)
-			s[j] = tab[0] + tab[x->D + 1] * (float)dot_u8_i16(w16, c, x->D);
+			s[j] = tab[0] + tab[SQ8_SCALE(x->D)] * (float)dot_u8_i16(w16, c, x->D);
 		else
 			s[j] = code_score(x, c, tab, scratch);
 	}
 }
 
+/* sq8: the max over video v's frames of their float scores, taken only of the frames whose
+ * integer product is within the table's cut of the video's best (sq8_cut: the same maximum, the
+ * float kernel on a few frames instead of all); is (maxn) holds the integer products */
+static float
+sq8_max(const VxIndex *x, int b, int v, const float *tab, int32_t *is)
+{
+	long f0 = x->off[v], n = x->off[v + 1] - f0;
+	const int16_t *w16 = SQ8_W16(tab, x->D);
+	double cut = tab[SQ8_CUT(x->D)];
+	int32_t top = INT32_MIN;
+	float best = -INFINITY;
+
+	for (long t = 0; t < n; t++) {
+		/* in list order a video's codes are scattered: fetch a later one while scoring this */
+		if (t + VX_AHEAD < n)
+			for (size_t o = 0; o < (size_t)x->D; o += 64)
+				__builtin_prefetch(code_of(x, b, f0 + t + VX_AHEAD) + o);
+		is[t] = dot_u8_i16(w16, code_of(x, b, f0 + t), x->D);
+		top = MAX(top, is[t]);
+	}
+	for (long t = 0; t < n; t++)
+		if ((double)top - is[t] <= cut)
+			best = fmaxf(best, tab[0] + dot_u8(tab + 1, code_of(x, b, f0 + t), x->D));
+	return best;
+}
+
 float
-vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch)
+vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch, int all)
 {
 	long n = x->off[v + 1] - x->off[v];
 	/* f32 codes (never in list order) are the frames, in place */
 	const float *f = (const float *)code_of(x, b, x->off[v]);
 	float *s = scratch + (size_t)x->maxn * x->D, best = -INFINITY;
 
+	if (x->h.code == VX_SQ8 && !all)
+		return sq8_max(x, b, v, tab, (int32_t *)s);
 	switch (x->h.code) {
 	case VX_SQ8:
 	case VX_PQ:

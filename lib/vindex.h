@@ -121,8 +121,10 @@ float vx_frame(const VxIndex *x, int b, long r, const float *tab, float *scratch
  * In sequence through the codes when they are in list order, else row by row */
 void vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scratch);
 /* max over video v's frames of the cosine with the query of table tab in branch b, from the
- * stored codes; scratch holds maxn x (D + 1) floats */
-float vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch);
+ * stored codes; scratch holds maxn x (D + 1) floats. sq8: the float score is taken only of the
+ * frames whose integer score (the list scan's) is within the table's rounding bound of the
+ * video's best, unless all: the same maximum, bit for bit, all = 1 being the reference */
+float vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch, int all);
 /* x / max(|x|, 1e-12) in place, n rows of D (score_cosmax's normalisation) */
 void vx_normalise(float *x, long n, int D);
 

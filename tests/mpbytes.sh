@@ -71,20 +71,25 @@ mp_field() {
 				else print "?"
 				continue
 			}
-			if (t[j] != "c4")
+			# bin8 or bin16 (a top list of 64 or more): its length, where its bytes start
+			if (t[j] == "c4") {
+				len = hv(t[j + 1]); at = j + 2
+			} else if (t[j] == "c5") {
+				len = hv(t[j + 1]) * 256 + hv(t[j + 2]); at = j + 3
+			} else
 				continue        # e.g. the key as a string in a header array
-			len = hv(t[j + 1]); s = ""
+			s = ""
 			if (mode == "hex") {
-				for (b = 0; b < len; b++) s = s (b ? " " : "") t[j + 2 + b]
+				for (b = 0; b < len; b++) s = s (b ? " " : "") t[at + b]
 			} else {
 				for (b = 0; b < len; b += 4) {
-					p = j + 2 + b
+					p = at + b
 					v = hv(t[p]) + 256 * hv(t[p + 1]) + 65536 * hv(t[p + 2])
 					s = s (b ? "," : "") v
 				}
 			}
 			print s
-			i = j + 1 + len
+			i = at - 1 + len
 		}
 	}'
 }

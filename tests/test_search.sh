@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_search: prvr-index and prvr-search (FAISS) on a small synthetic encoded gallery
 # (prvr-gallery: 200 videos, 40 queries, dim 32): -E against rank bit for bit; every FAISS
-# structure and code kind against -E by recall@10, above the bounds stated below; the output is a
+# structure and code kind against -E by recall@10, above the bounds stated below; sq8 re-scores
+# with the integer pre-selection equal to -F's (every frame in floats) byte for byte; the output is a
 # valid ranking; damaged, truncated and mismatched index files and queries refused with one line
 # naming the file; an interrupted or failed build leaves no index file.
 # Skipped (one line, exit 0) when the build had no FAISS.
@@ -109,6 +110,19 @@ for c in sq8 f16; do
 	done
 	expect "$c, all re-scored: list order = frame order (rank, top, topscore bytes)" \
 		"$(items "$d/all-ivf-own-$c.mp" | md5sum)" "$(items "$d/all-flat-$c.mp" | md5sum)"
+done
+# sq8 re-scores take the float score only of the frames near a video's best integer score: the
+# output is -F's (every frame in floats), byte for byte, at the defaults and with all re-scored
+for n in ivf-own-sq8 ivf-sq-sq8 hnsw-sq8; do
+	for a in "" "-p 16 -C 200"; do
+		for F in "" -F; do
+			# shellcheck disable=SC2086
+			"$BIN"/prvr-search -Q -j 2 $a $F -x "$d/$n.idx" -q "$d/q.mp" -o "$d/int$F.mp" ||
+				notok "search $n $a $F"
+		done
+		expect "$n $a: integer pre-selection = -F (rank, top, topscore bytes)" \
+			"$(items "$d/int.mp" | md5sum)" "$(items "$d/int-F.mp" | md5sum)"
+	done
 done
 # the approximate search with exact codes lists the exact scores: its top 1 equals -E's
 expect "ivf-flat-f32: top 1 = -E's" "$(mp_field "$d/ivf-flat-f32.mp" top i32 | cut -d, -f1 | md5sum)" \

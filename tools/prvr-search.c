@@ -40,7 +40,7 @@ help(void)
 {
 	printf("prvr-search - rank the videos of a frame index for encoded queries\n"
 	       "\n"
-	       "usage: %s -x INDEX -q QUERIES [-E] [-k K] [-C C] [-p NPROBE] [-e EF] [-f F]\n"
+	       "usage: %s -x INDEX -q QUERIES [-E] [-k K] [-C C] [-p NPROBE] [-e EF] [-f F] [-F]\n"
 	       "       [-b BETA | -B BRANCH] [-j N] [-o FILE] [-z] [-Q]\n"
 	       "\n"
 	       "Reads a frame index (prvr-index) and an encoded-queries stream of the same model and\n"
@@ -49,7 +49,9 @@ help(void)
 	       "(IVF: every code in the NPROBE nearest lists; HNSW: the F nearest frames), fused as below.\n"
 	       "Then the C best of them are re-scored exactly as rank scores, s_b = max over the video's\n"
 	       "frames of cos(q_b, F_b,t), from the stored codes, fused beta * s_exp + (1 - beta) * s_inh,\n"
-	       "and ranked (ties: lower index first). 'rank' is the own video's rank among the re-scored,\n"
+	       "and ranked (ties: lower index first); sq8 codes: the float score only of the frames whose\n"
+	       "integer score is within its rounding bound of the video's best (the same maximum).\n"
+	       "'rank' is the own video's rank among the re-scored,\n"
 	       "or their number + 1 when it is not one.\n"
 	       "With -E, every video is scored from f32 codes as rank does: the same ranking, bit for bit.\n"
 	       "\n"
@@ -61,6 +63,7 @@ help(void)
 	       "  -p NPROBE  ivf-*: lists scanned (default: the index's)\n"
 	       "  -e EF      hnsw*: efSearch (default: the index's)\n"
 	       "  -f F       hnsw*: frames fetched per branch and query (default 16 K)\n"
+	       "  -F         sq8: re-score every frame in floats (the reference: the same output, slower)\n"
 	       "  -b BETA    weight of the exploration branch, 0..1 (default 0.3)\n"
 	       "  -B BRANCH  rank this branch alone (inh or exp)\n"
 	       "  -j N       threads (default $OPENBLAS_NUM_THREADS or 2)\n"
@@ -75,7 +78,7 @@ help(void)
 static void
 usage(void)
 {
-	die("usage: %s -x INDEX -q QUERIES [-E] [-k K] [-C C] [-p NPROBE] [-e EF] [-f F] "
+	die("usage: %s -x INDEX -q QUERIES [-E] [-k K] [-C C] [-p NPROBE] [-e EF] [-f F] [-F] "
 	    "[-b BETA | -B BRANCH] [-j N] [-o FILE] [-z] [-Q]", argv0);
 }
 
@@ -94,6 +97,7 @@ typedef struct {
 	int use[VX_MAXBR], nuse;   /* index branches scored */
 	int qpos[VX_MAXBR];        /* where index branch b is in the query stream */
 	int kk;                    /* min(K, videos) */
+	int all;                   /* -F: sq8 re-scores take every frame's float score */
 	long nq;
 } Search;
 
@@ -489,7 +493,7 @@ search_approx(Search *S, long F, int nprobe, int ef, int C, int nthreads)
 				for (int u = 0; u < S->nuse; u++) {
 					for (int j = 0; j < nc; j++)
 						w->sc[u][j] = vx_score(x, S->use[u], c[j], w->tab[u],
-						                       w->scratch);
+						                       w->scratch, S->all);
 				}
 				s = chosen(S, w->sc, 0, nc, w->fused);
 				p = bsearch(&own[i], c, (size_t)nc, sizeof(*c), cmp_int);
@@ -541,13 +545,14 @@ main(int argc, char *argv[])
 	tool_start(argc, argv, help);
 	if (env && *env)
 		nthreads = estrtol(env, 1, 256);
-	while ((c = getopt(argc, argv, ":x:q:Ek:f:C:p:e:b:B:j:o:zQ")) != -1) {
+	while ((c = getopt(argc, argv, ":x:q:Ek:f:FC:p:e:b:B:j:o:zQ")) != -1) {
 		switch (c) {
 		case 'x': xpath = optarg; break;
 		case 'q': qpath = optarg; break;
 		case 'E': exact = 1; break;
 		case 'k': k = estrtol(optarg, 1, 1L << 30); break;
 		case 'f': F = estrtol(optarg, 1, 1L << 30); break;
+		case 'F': S.all = 1; break;
 		case 'C': C = estrtol(optarg, 1, 1L << 30); break;
 		case 'p': nprobe = (int)estrtol(optarg, 1, 1 << 24); break;
 		case 'e': ef = (int)estrtol(optarg, 1, 1 << 20); break;

@@ -112,8 +112,11 @@ open_and_score(void *path)
 				abort();   /* vx_open let through offsets its frame-to-video table disagrees with */
 	for (int b = 0; b < x.nb; b++) {
 		vx_query(&x, b, qn, tab);
-		for (int v = 0; v < x.nv; v++)
-			vx_score(&x, b, v, tab, scratch);
+		for (int v = 0; v < x.nv; v++) {
+			float s = vx_score(&x, b, v, tab, scratch, 0), all = vx_score(&x, b, v, tab, scratch, 1);
+			if (memcmp(&s, &all, sizeof(s)))
+				abort();   /* sq8's integer pre-selection missed the best float score */
+		}
 	}
 	vx_load_ann(&x);
 	for (int b = 0; b < x.nb; b++)
