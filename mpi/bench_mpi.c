@@ -1,12 +1,13 @@
 /* bench_mpi: the data-parallel training step (model_loss_dp over MPI, doc/scale.md) at the TVR
  * batch shape of tests/bench_step.c (tests/stepshape.h: B = 128 videos of L = 128 frames,
  * 3072-d, all valid; 640 queries of 30 tokens, 768-d; both branches, similarity-KL distillation
- * on inh, dropout 0.1, hard negatives), on the ranks of mpirun with -j threads each (default 1). Each rank holds
- * only its share of the random inputs (Batch v_first, q_first). Rank 0 prints one line: the median over -n steps (after
- * one warm-up step) of the step (model_loss_dp and adam_step) and of its phases, of rank 0's
- * CPU seconds in the step (the work of one rank, which a shared machine does not inflate the
- * way it inflates wall time), and the bytes each rank received per step (comm.h's count: the all-gathers plus a ring all-reduce), with
- * rank 0's peak resident memory. Not a test: no pass/fail.
+ * on inh, dropout 0.1, hard negatives), on the ranks of mpirun with -j threads each (default 1).
+ * Each rank holds only its share of the random inputs (Batch v_first, q_first). Rank 0 prints
+ * one line: the median over -n steps (after one warm-up step) of the step (model_loss_dp and
+ * adam_step) and of its phases, of rank 0's CPU seconds in the step (the work of one rank, which
+ * a shared machine does not inflate the way it inflates wall time), and the bytes each rank
+ * received per step (comm.h's count: the all-gathers plus a ring all-reduce), with rank 0's peak
+ * resident memory. Not a test: no pass/fail.
  * usage: mpirun -np P bench_mpi [-n steps] [-j threads] */
 #include <stdio.h>
 #include <stdlib.h>
