@@ -100,9 +100,9 @@ $(BINDIR)/%: $(OBJ)/tools/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# what the unit tests share (never in a tool): tests/gradcheck.c, the finite-difference checks;
-# tests/dies.c, a refusal checked in a child; tests/mdtable.c, the keys a schemas/ page lists;
-# tests/stepshape.c, the training step the benchmarks time (bench_mpi links it too)
+# what the test and benchmark programs share (never in a tool): tests/gradcheck.c, the
+# finite-difference checks; tests/dies.c, a refusal checked in a child; tests/mdtable.c, the keys
+# a schemas/ page lists; tests/stepshape.c, the training step bench_step (and mpi/bench_mpi) time
 TESTLIB = $(OBJ)/tests/gradcheck.o $(OBJ)/tests/dies.o $(OBJ)/tests/mdtable.o $(OBJ)/tests/stepshape.o
 $(TBINDIR)/%: $(OBJ)/tests/%.o $(TESTLIB) $(LIBA)
 	@mkdir -p $(@D)
