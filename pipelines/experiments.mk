@@ -68,6 +68,9 @@ MODELS   ?= $(RESULTS)/models
 # rebuilt when they change
 SYNTH_OPTS ?=
 TRAIN_OPTS ?=
+# what was given beside the scale's options (the tables' command lines repeat it)
+SYNTH_OPTS_GIVEN := $(SYNTH_OPTS)
+TRAIN_OPTS_GIVEN := $(TRAIN_OPTS)
 override SYNTH_OPTS := $(strip $(SYNTH_OPTS_$(SCALE)) $(SYNTH_OPTS))
 override TRAIN_OPTS := $(strip $(TRAIN_OPTS_$(SCALE)) $(TRAIN_OPTS))
 # the cost table's training steps (memory at batch 128, as the paper)
@@ -331,16 +334,29 @@ scorefiles = $(foreach r,$(2),$(foreach s,$(SEEDS),$(call mdir,$(1),$(lastword $
 rowscores = $(if $(filter teacher,$(2)),$(call streams,$(1))/teacher-scores.mp,$(call mdir,$(1),$(2),$(3))/test-scores.mp)
 # the paired comparisons of a table's rows with its reference $(3) (row:model), appended to
 # $(4): per row "dataset row ref diff lo hi p" of SumR (metrics --compare, pairs over SEEDS)
-# $(1) dataset, $(2) row:model pairs
+# $(1) dataset, $(2) row:model pairs, $(5) the function naming a model's scores (default
+# rowscores; t2vr.mk's runs live elsewhere)
 compare = $(foreach r,$(filter-out $(3),$(2)),\
 	$(T_metrics) -q --compare -f tsv --resamples $(RESAMPLES) $(foreach s,$(SEEDS),\
-		$(call rowscores,$(1),$(lastword $(subst :, ,$(3))),$(s)) \
-		$(call rowscores,$(1),$(lastword $(subst :, ,$(r))),$(s))) | \
+		$(call $(or $(5),rowscores),$(1),$(lastword $(subst :, ,$(3))),$(s)) \
+		$(call $(or $(5),rowscores),$(1),$(lastword $(subst :, ,$(r))),$(s))) | \
 	awk -F'\t' -v OFS='\t' '$$$$1 == "sumr" { print "$(1)", "$(firstword $(subst :, ,$(r)))", \
 		"$(firstword $(subst :, ,$(3)))", $$$$4, $$$$5, $$$$6, $$$$7 }' >> $(4);)
 rdir = $(RESULTS)/$(1)/$(call rtag,$(2))
+# the make command line that makes table $(1) again: $(2) dataset (none: the target's own),
+# $(3) seeds (cost: SEED), $(4) further knobs of the target. It repeats every knob the table's
+# knobs.txt records that was given on the command line or in the environment (the scale's
+# defaults are not repeated): run again with RESULTS and DATADIR, it remakes nothing.
+given = $(filter command line environment override,$(origin $(1)))
+given_knobs = $(foreach k,$(1),$(if $(call given,$(k)),$(k)="$($(k))"))
+command = $(strip make $(1)$(if $(2), DATASET=$(2)) SCALE=$(SCALE) \
+	$(if $(filter cost,$(1)),SEED=$(3),SEEDS="$(3)") JOBS=$(JOBS) \
+	$(call given_knobs,$(if $(filter cost,$(1)),SEEDS,SEED) EPOCHS PATIENCE DATA DSEED MARGIN RESAMPLES COST_BATCH) \
+	$(foreach k,SYNTH_OPTS TRAIN_OPTS,$(if $($(k)_GIVEN),$(k)="$($(k)_GIVEN)")) $(4))
+# the provenance block of table $(1) of dataset $(2) over seeds $(3); $(4) further knobs
 meta = $(P)/meta.sh $(1) $(2) '$(call datadesc,$(2))' '$(3)' \
-	'at most $(EPOCHS) (patience $(PATIENCE)); best checkpoint by validation SumR, fused β = 0.3$(if $(TRAIN_OPTS),; training options $(TRAIN_OPTS))'
+	'at most $(EPOCHS) (patience $(PATIENCE)); best checkpoint by validation SumR, fused β = 0.3$(if $(TRAIN_OPTS),; training options $(TRAIN_OPTS))' \
+	'$(call command,$(1),$(2),$(3),$(4))'
 # the knobs a table depends on, rewritten only when they change
 define KNOBS_rule
 $(call rdir,$(1),$(2))/knobs.txt: FORCE
@@ -454,8 +470,7 @@ $(call rdir,plusplus,$(1))/plusplus.tsv $(call rdir,plusplus,$(1))/plusplus.md &
 	$(foreach r,$(PP_ROWS),awk -v dataset=$(1) -v row=$(firstword $(subst :, ,$(r))) -f $(P)/rows.awk \
 		$(call runs,$(1),$(lastword $(subst :, ,$(r))),$(SEEDS)) >> $$(@D)/rows.tmp;)
 	$(call compare,$(1),$(PP_ROWS),$(REF_plusplus),$$(@D)/diffs.tmp)
-	{ $(call meta,plusplus,$(1),$(SEEDS)); \
-	  echo 'command: make plusplus DATASET=$(1) SCALE=$(SCALE) SEEDS="$(SEEDS)" JOBS=$(JOBS)$(if $(filter-out $(EPOCHS_$(SCALE)),$(EPOCHS)), EPOCHS=$(EPOCHS))$(if $(DATA), DATA=$(DATA))$(if $(filter-out dl-dkd:dldkd dl-dkd++:dldkdpp,$(PP_ROWS)), PP_ROWS="$(PP_ROWS)")'; \
+	{ $(call meta,plusplus,$(1),$(SEEDS),$(call given_knobs,PP_ROWS)); \
 	  echo 'DL-DKD++: --preset dldkd++:$(or $(filter tvr activitynet charades,$(1)),tvr) with the scale'"'"'s epochs, patience and seeds$(if $(filter dl-dkd-soft:soft,$(PP_ROWS)),; soft alignment alone: DL-DKD + --soft-align)'; \
 	} > $$(@D)/meta.tmp
 	$(P)/table.sh -r $$(@D)/rows.tmp -d $$(@D)/diffs.tmp -p $(P)/paper/plusplus.tsv -m $$(@D)/meta.tmp \
@@ -471,7 +486,7 @@ $(call rdir,cost,$(1))/cost.tsv $(call rdir,cost,$(1))/cost.md &: $(call rdir,co
 	$(T_prvr-cost) $$$$shape --no-train -j $(JOBS) > $$(@D)/mean.tmp; \
 	$(T_prvr-cost) $$$$shape --frames 128 --tokens 30 --batch $(COST_BATCH) --steps $(COST_STEPS) \
 		-j $(JOBS) > $$(@D)/max.tmp
-	$(call meta,cost,$(1),$(SEED)) > $$(@D)/meta.tmp
+	$(call meta,cost,$(1),$(SEED),$(call given_knobs,COST_STEPS)) > $$(@D)/meta.tmp
 	$(P)/cost-table.sh -d $(1) -m $$(@D)/meta.tmp -p $(P)/paper/cost.tsv \
 		-s "$$$$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($$$$i == "sumr") c = i } NR == 2 { print $$$$c }' $(call runs,$(1),dldkd,$(SEED)))" \
 		-t "Cost (supp. Table 4), $(call rtag,$(1))" -o $$(@D)/cost $$(@D)/mean.tmp $$(@D)/max.tmp

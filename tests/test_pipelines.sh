@@ -25,10 +25,12 @@ for b in "$BIN"/*; do OLD="$OLD -o $b"; done
 if [ "${PRVR_SANITIZED:-0}" = 1 ]; then
 	SEEDS="1"; TARGETS="main beta-sweep"
 else
-	SEEDS="1 2"; TARGETS="main kd-kind beta-sweep branches schedule cost plusplus"
+	SEEDS="1 2"; TARGETS="main kd-kind beta-sweep branches schedule cost plusplus t2vr"
 fi
 KNOBS=(DATASET=tvr SCALE=tiny "SEEDS=$SEEDS" SEED=1 EPOCHS=2 JOBS=1 "TRAIN_OPTS=--hidden 32 --heads 2" RESAMPLES=2000
-	COST_BATCH=8 COST_STEPS=1 "PP_ROWS=dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp" "RESULTS=$T/res" "DATADIR=$T/data" "BINDIR=$BIN" "OBJ=$T/obj")
+	COST_BATCH=8 COST_STEPS=1 "PP_ROWS=dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp"
+	"T2VR_OPTS=--hidden 16 --filters 16 --dim 32 --batch 16 --lr 1e-3"
+	"RESULTS=$T/res" "DATADIR=$T/data" "BINDIR=$BIN" "OBJ=$T/obj")
 pmake() { make -C "$ROOT" --no-print-directory $OLD "${KNOBS[@]}" "$@"; }
 
 if pmake -j2 $TARGETS > "$T/make.log" 2>&1; then
@@ -47,7 +49,8 @@ kd-kind/tvr-tiny/kd-kind.md kd-kind/tvr-tiny/kd-kind.tsv kd-kind/tvr-tiny/kd-kin
 branches/tvr-tiny/branches.md branches/tvr-tiny/branches.tsv branches/tvr-tiny/branches.png
 schedule/tvr-tiny/schedule.md schedule/tvr-tiny/schedule.tsv schedule/tvr-tiny/schedule.png
 cost/tvr-tiny/cost.md cost/tvr-tiny/cost.tsv
-plusplus/tvr-tiny/plusplus.md plusplus/tvr-tiny/plusplus.tsv"
+plusplus/tvr-tiny/plusplus.md plusplus/tvr-tiny/plusplus.tsv
+t2vr/msrvtt-tiny/t2vr.md t2vr/msrvtt-tiny/t2vr.tsv"
 for f in $want; do
 	if [ ! -s "$R/$f" ]; then bad "missing $f"; continue; fi
 	case $f in
@@ -198,8 +201,33 @@ if [ "${PRVR_SANITIZED:-0}" != 1 ]; then
 	done
 	case $cfgo in *'"preset":"","'*'"soft_align":true'*'"lr":0.00025000000000000001'*) ok "plusplus: checkpoints' settings" ;;
 	*) bad "plusplus: soft-alignment-alone checkpoint: $cfgo" ;; esac
-	grep -q 'command: make plusplus DATASET=tvr SCALE=tiny SEEDS="1 2" JOBS=1 EPOCHS=2 PP_ROWS="dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp"' "$R/plusplus/tvr-tiny/plusplus.md" &&
+	grep -q 'command: make plusplus DATASET=tvr SCALE=tiny SEEDS="1 2" JOBS=1 SEED="1" EPOCHS="2" RESAMPLES="2000" COST_BATCH="8" TRAIN_OPTS="--hidden 32 --heads 2" PP_ROWS="dl-dkd:dldkd dl-dkd-soft:soft dl-dkd++:dldkdpp"' "$R/plusplus/tvr-tiny/plusplus.md" &&
 		ok "plusplus: the command in the footer" || bad "plusplus: footer"
+
+	# ---- t2vr: Dual Encoding with no, fixed and dynamic distillation over SEEDS, each compared
+	# with dynamic; the teacher the corpus's ----
+	f=$R/t2vr/msrvtt-tiny/t2vr.tsv
+	Mt=$R/models/msrvtt-tiny-d1
+	check_table "$f" "teacher de-none de-fixed de-dynamic" "$nseeds" && ok "t2vr rows and values" || bad "t2vr table"
+	check_diffs "$f" de-dynamic "$nseeds" && ok "t2vr: paired differences to dynamic distillation with intervals" ||
+		bad "t2vr: differences"
+	mean=$(awk -v a="$(model_sumr "$Mt/de-none-s1-e2/test.tsv")" -v b="$(model_sumr "$Mt/de-none-s2-e2/test.tsv")" \
+		'BEGIN { printf "%.2f", (a + b) / 2 }')
+	same "$mean" "$(tsv_value "$f" de-none sumr)" && [ "$(tsv_value "$f" de-dynamic paper_sumr)" = 176.4 ] &&
+		ok "t2vr: mean over seeds; the paper's 176.4 beside" || bad "t2vr: mean $mean or paper"
+
+	# ---- every table's footer command, run again (with the test's paths), remakes nothing ----
+	for f in main/tvr-tiny/main cost/tvr-tiny/cost plusplus/tvr-tiny/plusplus t2vr/msrvtt-tiny/t2vr; do
+		cmd=$(sed -n 's/^# command: make //p' "$R/$f.tsv")
+		before=$(stat -c %Y "$R/$f.tsv")
+		if [ -n "$cmd" ] && eval "make -C \"\$ROOT\" --no-print-directory \$OLD $cmd RESULTS=\"\$R\" \
+			DATADIR=\"\$T/data\" BINDIR=\"\$BIN\" OBJ=\"\$T/obj\"" > "$T/rerun.log" 2>&1 &&
+		    [ "$(stat -c %Y "$R/$f.tsv")" = "$before" ] && ! grep -q 'table.sh\|distill-step\|de-train' "$T/rerun.log"; then
+			ok "$f: the footer's command remakes nothing"
+		else
+			bad "$f: footer command '$cmd' remade: $(head -n 3 "$T/rerun.log")"
+		fi
+	done
 
 	# ---- cost: analytic FLOPs = hand count from the architecture = measured ----
 	f=$R/cost/tvr-tiny/cost.tsv
