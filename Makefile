@@ -79,8 +79,8 @@ $(BINDIR)/distill-step: $(OBJ)/tools/distill-step.o $(OBJ)/mpi/comm_mpi.o $(LIBA
 $(BINDIR)/distill-step: LDLIBS := $(MPI_LIBS) $(LDLIBS)
 # make bench: the data-parallel step under mpirun (tests/bench_mpi.sh)
 BENCHBIN += $(TBINDIR)/bench_mpi
-$(OBJ)/mpi/bench_mpi.o: CPPFLAGS += $(MPI_CFLAGS)
-$(TBINDIR)/bench_mpi: $(OBJ)/mpi/bench_mpi.o $(OBJ)/mpi/comm_mpi.o $(LIBA)
+$(OBJ)/mpi/bench_mpi.o: CPPFLAGS += $(MPI_CFLAGS) -iquote tests
+$(TBINDIR)/bench_mpi: $(OBJ)/mpi/bench_mpi.o $(OBJ)/tests/stepshape.o $(OBJ)/mpi/comm_mpi.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(MPI_LIBS)
 else
@@ -100,9 +100,10 @@ $(BINDIR)/%: $(OBJ)/tools/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# what the unit tests share (never in a tool): tests/gradcheck.c, the finite-difference checks;
-# tests/dies.c, a refusal checked in a child; tests/mdtable.c, the keys a schemas/ page lists
-TESTLIB = $(OBJ)/tests/gradcheck.o $(OBJ)/tests/dies.o $(OBJ)/tests/mdtable.o
+# what the test and benchmark programs share (never in a tool): tests/gradcheck.c, the
+# finite-difference checks; tests/dies.c, a refusal checked in a child; tests/mdtable.c, the keys
+# a schemas/ page lists; tests/stepshape.c, the training step bench_step (and mpi/bench_mpi) time
+TESTLIB = $(OBJ)/tests/gradcheck.o $(OBJ)/tests/dies.o $(OBJ)/tests/mdtable.o $(OBJ)/tests/stepshape.o
 $(TBINDIR)/%: $(OBJ)/tests/%.o $(TESTLIB) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

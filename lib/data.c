@@ -414,6 +414,13 @@ data_tau(const Dataset *d, int q, float *dst)
 	reread(d->ft, d->trec[q], d->qid[q], tframes(d, d->qvid[q]), "tau", dst, 1);
 }
 
+void
+data_teacher_query(const Dataset *d, int q, float *dst)
+{
+	CHECK(d->fc);
+	reread(d->fc, d->crec[q], d->qid[q], 1, "x", dst, (size_t)d->E);
+}
+
 /* ---- batches ---- */
 
 int
@@ -497,8 +504,7 @@ data_make_batch_share(const Dataset *d, const int *vids, int B, const Comm *c, B
 			if (d->ft)
 				data_tau(d, q, bb->tau + (size_t)Nq * L);
 			if (d->fc)
-				reread(d->fc, d->crec[q], d->qid[q], 1, "x", bb->tquery + (size_t)Nq * E,
-				       (size_t)E);
+				data_teacher_query(d, q, bb->tquery + (size_t)Nq * E);
 		}
 	}
 	b->B = B;

@@ -79,6 +79,8 @@ void data_videos(const Dataset *d, int v0, int n, float *dst);
 void data_teacher_videos(const Dataset *d, int v0, int n, float *dst);
 void data_queries(const Dataset *d, int q0, int n, float *dst);
 void data_tau(const Dataset *d, int q, float *dst);
+/* the teacher's embedding of query q (E floats), after data_load_teacher_queries */
+void data_teacher_query(const Dataset *d, int q, float *dst);
 
 int  data_steps_per_epoch(const Dataset *d, int batch);   /* ceil(nv / batch) */
 /* batch of videos vids[0..B-1] (dataset indices), each with all its queries; tau, tvideo and

@@ -483,6 +483,39 @@ de_new(const DeConfig *cfg)
 	return m;
 }
 
+/* the buffers of a sized by sequences (capN), which acts_reserve replaces when they grow */
+static void
+acts_free_seqs(Acts *a)
+{
+	free(a->lv);
+	free(a->dlv);
+	free(a->cat);
+	free(a->catd);
+	free(a->dcatd);
+	free(a->dcat);
+	free(a->mask);
+	free(a->emb);
+	free(a->norm);
+	free(a->embn);
+	free(a->lin);
+	free(a->dlin);
+	free(a->dembn);
+	free(a->demb);
+}
+
+/* the buffers of a sized by rows (capR), likewise */
+static void
+acts_free_rows(Acts *a)
+{
+	for (int d = 0; d < 2; d++) {
+		free(a->hd[d]);
+		free(a->gt[d]);
+	}
+	free(a->G);
+	free(a->dG);
+	free(a->dh);
+}
+
 static void
 acts_free(Acts *a)
 {
@@ -493,30 +526,11 @@ acts_free(Acts *a)
 		free(a->co[i]);
 		free(a->arg[i]);
 	}
-	for (int d = 0; d < 2; d++) {
-		free(a->hd[d]);
-		free(a->gt[d]);
-	}
-	free(a->G);
-	free(a->lv);
-	free(a->cat);
-	free(a->catd);
-	free(a->mask);
-	free(a->emb);
-	free(a->norm);
-	free(a->embn);
-	free(a->lin);
-	free(a->dlin);
+	acts_free_seqs(a);
+	acts_free_rows(a);
 	free(a->bnmean);
 	free(a->bnrstd);
-	free(a->dembn);
-	free(a->demb);
-	free(a->dcatd);
-	free(a->dcat);
-	free(a->dG);
-	free(a->dh);
 	free(a->dco);
-	free(a->dlv);
 }
 
 void
@@ -637,20 +651,7 @@ acts_reserve(Acts *a, const Side *s, const DeConfig *c, int N, long R, const int
 			a->ooff[i] = erealloc(a->ooff[i], n * sizeof(int));
 			a->arg[i] = erealloc(a->arg[i], n * c->r * sizeof(int));
 		}
-		free(a->lv);
-		free(a->dlv);
-		free(a->cat);
-		free(a->catd);
-		free(a->dcatd);
-		free(a->dcat);
-		free(a->mask);
-		free(a->emb);
-		free(a->norm);
-		free(a->embn);
-		free(a->lin);
-		free(a->dlin);
-		free(a->dembn);
-		free(a->demb);
+		acts_free_seqs(a);
 		a->lv = efloats(n * lvw);
 		a->dlv = efloats(n * lvw);
 		a->cat = efloats(n * s->Ccat);
@@ -673,15 +674,11 @@ acts_reserve(Acts *a, const Side *s, const DeConfig *c, int N, long R, const int
 	if ((size_t)R > a->capR) {
 		size_t n = (size_t)R + R / 4 + 16;
 		a->capR = n;
+		acts_free_rows(a);
 		for (int d = 0; d < 2; d++) {
-			free(a->hd[d]);
-			free(a->gt[d]);
 			a->hd[d] = efloats(n * H);
 			a->gt[d] = efloats(n * 4 * H);
 		}
-		free(a->G);
-		free(a->dG);
-		free(a->dh);
 		a->G = efloats(n * 2 * H);
 		a->dG = efloats(n * 2 * H);
 		a->dh = efloats(n * H);

@@ -605,6 +605,15 @@ mpr_strarray(const MpReader *r, const msgpack_object *map, const char *key, size
 	return v;
 }
 
+int
+mp_strindex(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
 size_t
 mpr_intarray(const MpReader *r, const msgpack_object *map, const char *key, long *dst, size_t max)
 {

@@ -104,6 +104,8 @@ void        mpr_i32(const MpReader *r, const msgpack_object *map, const char *ke
 size_t      mpr_binlen(const MpReader *r, const msgpack_object *map, const char *key, size_t elem);
 /* array of strings, each strdup'ed; *n gets the length; dies on a NUL byte inside one */
 char      **mpr_strarray(const MpReader *r, const msgpack_object *map, const char *key, size_t *n);
+/* index of s in such an array of n strings, or -1 */
+int         mp_strindex(char **v, size_t n, const char *s);
 /* array of ints into dst (size max); returns the length */
 size_t      mpr_intarray(const MpReader *r, const msgpack_object *map, const char *key, long *dst, size_t max);
 

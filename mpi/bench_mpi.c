@@ -1,12 +1,13 @@
 /* bench_mpi: the data-parallel training step (model_loss_dp over MPI, doc/scale.md) at the TVR
- * batch shape of tests/bench_step.c (B = 128 videos of L = 128 frames, 3072-d, all valid; 640
- * queries of 30 tokens, 768-d; both branches, similarity-KL distillation on inh, dropout 0.1,
- * hard negatives), on the ranks of mpirun with -j threads each (default 1). Each rank holds
- * only its share of the random inputs (Batch v_first, q_first). Rank 0 prints one line: the median over -n steps (after
- * one warm-up step) of the step (model_loss_dp and adam_step) and of its phases, of rank 0's
- * CPU seconds in the step (the work of one rank, which a shared machine does not inflate the
- * way it inflates wall time), and the bytes each rank received per step (comm.h's count: the all-gathers plus a ring all-reduce), with
- * rank 0's peak resident memory. Not a test: no pass/fail.
+ * batch shape of tests/bench_step.c (tests/stepshape.h: B = 128 videos of L = 128 frames,
+ * 3072-d, all valid; 640 queries of 30 tokens, 768-d; both branches, similarity-KL distillation
+ * on inh, dropout 0.1, hard negatives), on the ranks of mpirun with -j threads each (default 1).
+ * Each rank holds only its share of the random inputs (Batch v_first, q_first). Rank 0 prints
+ * one line: the median over -n steps (after one warm-up step) of the step (model_loss_dp and
+ * adam_step) and of its phases, of rank 0's CPU seconds in the step (the work of one rank, which
+ * a shared machine does not inflate the way it inflates wall time), and the bytes each rank
+ * received per step (comm.h's count: the all-gathers plus a ring all-reduce), with rank 0's peak
+ * resident memory. Not a test: no pass/fail.
  * usage: mpirun -np P bench_mpi [-n steps] [-j threads] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +19,16 @@
 #include "comm.h"
 #include "model.h"
 #include "rng.h"
+#include "stepshape.h"
 #include "threads.h"
 #include "util.h"
 
-enum { B = 128, L = 128, T = 30, D = 384, NH = 4, NQ = 640, DV = 3072, DT = 768, MAXN = 64 };
+enum { B = STEP_B, L = STEP_L, T = STEP_T, MAXN = 64 };
 
 int
 main(int argc, char *argv[])
 {
+	const StepPreset *p = &step_presets[STEP_TVR];
 	ModelConfig c = {0};
 	LossConfig lc = {0};
 	AdamConfig ac;
@@ -53,23 +56,17 @@ main(int argc, char *argv[])
 	if (cm->size > MAXN)
 		die("at most %d ranks", MAXN);
 	threads_set(j);
-	c.dv = DV, c.dt = DT, c.D = D, c.NH = NH, c.max_frames = L, c.max_tokens = T;
-	c.has_branch[BR_INH] = c.has_branch[BR_EXP] = 1;
-	c.dropout = 0.1f;
-	lc.margin = 0.1f, lc.nce_weight = 0.04f, lc.hard_pool = 20, lc.hard_negatives = 1;
-	lc.kd = KD_SIM_KL, lc.kd_temp = 0.2f, lc.kd_weight = 0.1f, lc.kd_branch[BR_INH] = 1;
-	lc.train = 1;
+	step_config(p, &c, &lc);
 	adam_defaults(&ac);
 
-
-	tau = efloats((size_t)NQ * L);
+	tau = efloats((size_t)p->Nq * L);
 	vlen = ecalloc(B, sizeof(int));
-	qlen = ecalloc(NQ, sizeof(int));
-	qvid = ecalloc(NQ, sizeof(int));
+	qlen = ecalloc(p->Nq, sizeof(int));
+	qvid = ecalloc(p->Nq, sizeof(int));
 	comm_share(cm, B, vlo);
-	comm_share(cm, NQ, qlo);
-	nv = (size_t)(vlo[cm->rank + 1] - vlo[cm->rank]) * L * DV;
-	nq = (size_t)(qlo[cm->rank + 1] - qlo[cm->rank]) * T * DT;
+	comm_share(cm, p->Nq, qlo);
+	nv = (size_t)(vlo[cm->rank + 1] - vlo[cm->rank]) * L * p->dv;
+	nq = (size_t)(qlo[cm->rank + 1] - qlo[cm->rank]) * T * p->dt;
 	video = efloats(nv);
 	query = efloats(nq);
 	rng_seed(&r, 1 + cm->rank);
@@ -78,15 +75,8 @@ main(int argc, char *argv[])
 	for (size_t i = 0; i < nq; i++)
 		query[i] = rng_normal(&r);
 	rng_seed(&r, 1);
-	for (int i = 0; i < NQ * L; i++)
-		tau[i] = rng_uniform(&r) * 0.4f;
-	for (int b = 0; b < B; b++)
-		vlen[b] = L;
-	for (int q = 0; q < NQ; q++) {
-		qlen[q] = T;
-		qvid[q] = q % B;
-	}
-	bt = (Batch){B, L, video, vlen, NQ, T, query, qlen, qvid, tau, NULL, NULL, vlo[cm->rank],
+	step_fill(p, vlen, qlen, qvid, tau, &r);
+	bt = (Batch){B, L, video, vlen, p->Nq, T, query, qlen, qvid, tau, NULL, NULL, vlo[cm->rank],
 	             qlo[cm->rank]};
 	m = model_new(&c);
 	rng_seed(&r, 2);            /* the same weights and random stream on every rank */

@@ -1,7 +1,7 @@
 /* bench_step: time DL-DKD training steps on random inputs of the TVR or ActivityNet Captions
- * batch shape (B = 128 videos of L = 128 frames, all frames valid: the worst case; both branches,
- * similarity-KL distillation on the inheritance branch, dropout 0.1), phase by phase, at each
- * thread count of -j:
+ * batch shape (tests/stepshape.h: B = 128 videos of L = 128 frames, all frames valid, the worst
+ * case; both branches, similarity-KL distillation on the inheritance branch), phase by phase, at
+ * each thread count of -j:
  *   data      the copies that assemble a batch, as data_make_batch makes them (zero the padded
  *             buffers, one memcpy per video and per query from corpus-shaped arrays): a model
  *             of lib/data.c's work, timed here because the step's inputs are random
@@ -29,22 +29,13 @@
 #include "layers.h"
 #include "model.h"
 #include "rng.h"
+#include "stepshape.h"
 #include "threads.h"
 #include "util.h"
 
-enum { B = 128, L = 128, T = 30, D = 384, NH = 4, E = 512, MAXJ = 8 };
+enum { B = STEP_B, L = STEP_L, T = STEP_T, MAXJ = 8 };
 enum { PH_DATA, PH_FWD, PH_LOSS, PH_BWD, PH_ADAM, NPH };
 static const char *phname[NPH] = { "data", "forward", "loss", "backward", "adam" };
-
-typedef struct {
-	const char *name;
-	int dv, dt, Nq;
-} Preset;
-
-static const Preset presets[] = {
-	{"tvr", 3072, 768, 640},          /* 5 queries per video */
-	{"activitynet", 1024, 1024, 480}, /* ~3.7 queries per video */
-};
 
 /* GFLOP/s of a reference sgemm of the input projection's shape (8192 x 384 x 3072) right now */
 static double
@@ -94,7 +85,7 @@ make_batch(Batch *bt, float *video, float *query, float *tau, const float *cv, c
 }
 
 static void
-bench(const Preset *p, int steps, const int *js, int nj)
+bench(const StepPreset *p, int steps, const int *js, int nj)
 {
 	ModelConfig c = {0};
 	LossConfig lc = {0};
@@ -108,13 +99,7 @@ bench(const Preset *p, int steps, const int *js, int nj)
 	double ser[MAXJ][NPH];         /* per thread count: serial fraction from CPU time */
 	Batch bt;
 
-	c.dv = p->dv, c.dt = p->dt, c.E = E, c.D = D, c.NH = NH;
-	c.max_frames = 128, c.max_tokens = 30;
-	c.has_branch[BR_INH] = c.has_branch[BR_EXP] = 1;
-	c.dropout = 0.1f;
-	lc.margin = 0.1f, lc.nce_weight = 0.04f, lc.hard_pool = 20, lc.hard_negatives = 1;
-	lc.kd = KD_SIM_KL, lc.kd_temp = 0.2f, lc.kd_weight = 0.1f, lc.kd_branch[BR_INH] = 1;
-	lc.train = 1;
+	step_config(p, &c, &lc);
 	adam_defaults(&ac);
 
 	rng_seed(&r, 1);
@@ -129,14 +114,7 @@ bench(const Preset *p, int steps, const int *js, int nj)
 	qvid = ecalloc(Nq, sizeof(int));
 	fill_unit_rows(cv, (size_t)B * L, p->dv, &r);
 	fill_unit_rows(cq, (size_t)Nq * T, p->dt, &r);
-	for (int i = 0; i < Nq * L; i++)
-		ct[i] = rng_uniform(&r) * 0.4f;
-	for (int b = 0; b < B; b++)
-		vlen[b] = L;
-	for (int q = 0; q < Nq; q++) {
-		qlen[q] = T;
-		qvid[q] = q % B;
-	}
+	step_fill(p, vlen, qlen, qvid, ct, &r);
 	bt = (Batch){B, L, video, vlen, Nq, T, query, qlen, qvid, tau, NULL, NULL, 0, 0};
 
 	m = model_new(&c);
@@ -273,8 +251,8 @@ main(int argc, char *argv[])
 	free(jl);
 	if (nj == 0)
 		die("-j: no thread count");
-	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
-		if (!strcmp(which, "all") || !strcmp(which, presets[i].name))
-			bench(&presets[i], steps, js, nj);
+	for (int i = 0; i < STEP_NPRESETS; i++)
+		if (!strcmp(which, "all") || !strcmp(which, step_presets[i].name))
+			bench(&step_presets[i], steps, js, nj);
 	return 0;
 }

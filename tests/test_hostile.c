@@ -186,6 +186,20 @@ crafted_ckpt(const char *name, int D, int dv, long count, long np)
 	mpw_close(w);
 }
 
+/* the header of a reduced feature stream (kind video-features or query-features) of the train
+ * split */
+static void
+feature_header(MpWriter *w, const char *kind, long count, const char *role, long dim)
+{
+	mpw_header(w, kind, count, 5);
+	mpw_kv_str(w, "role", role);
+	mpw_kv_int(w, "dim", dim);
+	mpw_kv_str(w, "split", "train");
+	mpw_kv_bool(w, "reduced", 1);
+	mpw_kv_bool(w, "normalized", 0);
+	mpw_record_done(w);
+}
+
 /* a video-features stream of nv videos claiming n frames of dim with nx floats in x */
 static void
 crafted_video_x(const char *name, const char *role, long dim, long n, size_t nx, int nv)
@@ -196,13 +210,7 @@ crafted_video_x(const char *name, const char *role, long dim, long n, size_t nx,
 
 	path(p, sizeof(p), name);
 	w = mpw_open(p, 0);
-	mpw_header(w, "video-features", nv, 5);
-	mpw_kv_str(w, "role", role);
-	mpw_kv_int(w, "dim", dim);
-	mpw_kv_str(w, "split", "train");
-	mpw_kv_bool(w, "reduced", 1);
-	mpw_kv_bool(w, "normalized", 0);
-	mpw_record_done(w);
+	feature_header(w, "video-features", nv, role, dim);
 	for (int v = 0; v < nv; v++) {
 		char id[16];
 		snprintf(id, sizeof(id), "v%d", v);
@@ -232,13 +240,7 @@ crafted_query(const char *name, long dim)
 
 	path(p, sizeof(p), name);
 	w = mpw_open(p, 0);
-	mpw_header(w, "query-features", 1, 5);
-	mpw_kv_str(w, "role", "teacher");
-	mpw_kv_int(w, "dim", dim);
-	mpw_kv_str(w, "split", "train");
-	mpw_kv_bool(w, "reduced", 1);
-	mpw_kv_bool(w, "normalized", 0);
-	mpw_record_done(w);
+	feature_header(w, "query-features", 1, "teacher", dim);
 	mpw_map(w, 4);
 	mpw_kv_str(w, "id", "q0");
 	mpw_kv_str(w, "video", "v0");

@@ -437,6 +437,20 @@ header_videos(MpWriter *w, int nv)
 	}
 }
 
+/* the header of a scores stream of nq queries over videos v0 .. v(nv - 1), branches inh and exp */
+static void
+scores_header(MpWriter *w, int nq, int nv)
+{
+	mpw_header(w, "scores", nq, 3);
+	header_videos(w, nv);
+	mpw_key(w, "branches");
+	mpw_array(w, 2);
+	mpw_str(w, "inh");
+	mpw_str(w, "exp");
+	mpw_kv_str(w, "split", "test");
+	mpw_record_done(w);
+}
+
 static void
 item_ids(MpWriter *w, int q, int own)
 {
@@ -456,14 +470,7 @@ gen_small(const char *what)
 	int broken = strcmp(what, "scores") != 0 && strcmp(what, "ranking") != 0;
 
 	if (strcmp(what, "ranking") != 0 && strcmp(what, "badtop") != 0) {
-		mpw_header(w, "scores", 6, 3);
-		header_videos(w, 4);
-		mpw_key(w, "branches");
-		mpw_array(w, 2);
-		mpw_str(w, "inh");
-		mpw_str(w, "exp");
-		mpw_kv_str(w, "split", "test");
-		mpw_record_done(w);
+		scores_header(w, 6, 4);
 		for (int q = 0; q < 6; q++) {
 			int noexp = broken && strcmp(what, "nobranch") == 0 && q == 3;
 			mpw_map(w, noexp ? 3 : 4);
@@ -509,14 +516,7 @@ gen_scores(int nq, int nv, uint64_t seed)
 	Rng g;
 
 	rng_seed(&g, seed);
-	mpw_header(w, "scores", nq, 3);
-	header_videos(w, nv);
-	mpw_key(w, "branches");
-	mpw_array(w, 2);
-	mpw_str(w, "inh");
-	mpw_str(w, "exp");
-	mpw_kv_str(w, "split", "test");
-	mpw_record_done(w);
+	scores_header(w, nq, nv);
 	for (int q = 0; q < nq; q++) {
 		int own = q % nv;
 		for (int v = 0; v < nv; v++) {

@@ -32,7 +32,6 @@
 #include "mpio.h"
 #include "opts.h"
 #include "rownorm.h"
-#include "schema.h"
 #include "rng.h"
 #include "schedule.h"
 #include "threads.h"
@@ -275,51 +274,18 @@ teacher_clips(const Dataset *d)
 	return tv;
 }
 
-/* tq (nq, E): the teacher query stream, matched to d's captions by id */
+/* tq (nq, E) from the teacher query stream at path, which data_load_teacher_queries checks
+ * against d's captions */
 static float *
-teacher_captions(const char *path, const Dataset *d)
+teacher_captions(Dataset *d, const char *path)
 {
-	MpReader *r = mpr_open(path);
-	const msgpack_object *h = schema_header(r, "query-features"), *o;
-	IdIndex x;
-	int a, b;
-	char *seen = ecalloc((size_t)d->nq, 1), role[32], id[512], vid[512];
 	float *tq;
-	long dim, n;
-	int nseen = 0;
 
-	mpr_strcpy(r, h, "role", role, sizeof(role));
-	if (strcmp(role, "teacher") != 0)
-		mpr_die(r, "role '%s', expected 'teacher'", role);
-	dim = mpr_int(r, h, "dim");
-	if (dim != d->E)
-		mpr_die(r, "dim %ld, but the teacher video stream has %d", dim, d->E);
+	data_load_teacher_queries(d, path);
 	tq = efloats((size_t)d->nq * d->E);
-	CHECK(!idindex_of(&x, d->qid, d->nq, &a, &b));   /* d's ids were checked when read */
-	while ((o = mpr_next(r))) {
-		int q;
-		mpr_strcpy(r, o, "id", id, sizeof(id));
-		if ((q = idindex_find(&x, id)) < 0)
-			mpr_die(r, "caption '%s' is not in the student caption stream", id);
-		if (seen[q])
-			mpr_die(r, "caption '%s' appears twice", id);
-		mpr_strcpy(r, o, "video", vid, sizeof(vid));
-		if (strcmp(vid, d->vid[d->qvid[q]]) != 0)
-			mpr_die(r, "caption '%s': video '%s', but the student stream says '%s'", id, vid,
-			        d->vid[d->qvid[q]]);
-		if ((n = mpr_int(r, o, "n")) != 1)
-			mpr_die(r, "caption '%s': n = %ld, a teacher caption is one embedding", id, n);
-		mpr_f32(r, o, "x", tq + (size_t)q * d->E, (size_t)d->E);
-		seen[q] = 1;
-		nseen++;
-	}
-	for (int q = 0; nseen < d->nq && q < d->nq; q++)
-		if (!seen[q])
-			die("%s: no teacher embedding for caption '%s'", r->name, d->qid[q]);
-	mpr_close(r);
+	for (int q = 0; q < d->nq; q++)
+		data_teacher_query(d, q, tq + (size_t)q * d->E);
 	rownorm_unit(tq, d->nq, d->E);
-	idindex_free(&x);
-	free(seen);
 	return tq;
 }
 
@@ -601,7 +567,7 @@ main(int argc, char *argv[])
 		die("%s: %d video: training needs at least 2", video, d->nv);
 	if (c.kd != KDM_NONE) {
 		tv = teacher_clips(d);
-		tq = teacher_captions(tqpath, d);
+		tq = teacher_captions(d, tqpath);
 	}
 	if (valv)
 		val = data_load_eval(valv, valq, c.max_frames, c.max_tokens, d);

@@ -101,15 +101,6 @@ tsv_id(const MpReader *r, const msgpack_object *o, const char *key)
 	return v;
 }
 
-static int
-find_branch(char **br, size_t nb, const char *name)
-{
-	for (size_t i = 0; i < nb; i++)
-		if (strcmp(br[i], name) == 0)
-			return (int)i;
-	return -1;
-}
-
 /* ---- output ---- */
 
 static void
@@ -201,13 +192,13 @@ evaluate(Eval *e, const char *in, const Opts *op)
 	if (scores) {
 		br = mpr_strarray(r, h, "branches", &nb);
 		if (op->bname) {
-			if ((ib = find_branch(br, nb, op->bname)) < 0)
+			if ((ib = mp_strindex(br, nb, op->bname)) < 0)
 				mpr_die(r, "no branch '%s' in 'branches'", op->bname);
 		} else if (nb == 1 && !op->bset) {
 			ib = 0;
 		} else {
-			ib = find_branch(br, nb, "inh");
-			ie = find_branch(br, nb, "exp");
+			ib = mp_strindex(br, nb, "inh");
+			ie = mp_strindex(br, nb, "exp");
 			if (ib < 0 || ie < 0)
 				mpr_die(r, "%s: needs branches 'inh' and 'exp' (HINT: pick one branch "
 				        "with -B)", op->bset ? "-b" : "several branches");

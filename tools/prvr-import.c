@@ -523,15 +523,25 @@ import_query(Ctx *c, const Query *q, const char *vid, Out *os, Out *ot)
 	return 1;
 }
 
-static void
-feature_header(Out *o, const char *role, long dim, const char *split)
+/* SPLIT-WHAT-ROLE.mp (WHAT: video or query) of count items of dim in the output folder, its
+ * header written */
+static Out *
+features_open(const Ctx *c, const char *split, const char *what, const char *role, long count,
+              long dim)
 {
+	char name[64], kind[32];
+	Out *o;
+
+	snprintf(name, sizeof(name), "%s-%s-%s.mp", split, what, role);
+	snprintf(kind, sizeof(kind), "%s-features", what);
+	o = out_open(c->outdir, name, kind, count);
 	mpw_kv_str(o->w, "role", role);
 	mpw_kv_int(o->w, "dim", dim);
 	mpw_kv_str(o->w, "split", split);
 	mpw_kv_bool(o->w, "reduced", 0);
 	mpw_kv_bool(o->w, "normalized", 0);
 	mpw_record_done(o->w);
+	return o;
 }
 
 static void
@@ -539,7 +549,6 @@ import_split(Ctx *c, int si)
 {
 	const char *split = split_names[si];
 	char *path = estrfmt("%s/TextData/%s%s.caption.txt", c->root, c->coll, split), *buf, *line, *next;
-	char name[64];
 	IdIndex capseen = { 0 }, vidix = { 0 };
 	Query *q = NULL;
 	char **vids = NULL;
@@ -636,12 +645,8 @@ import_split(Ctx *c, int si)
 
 	/* write pass */
 	writing = 1;
-	snprintf(name, sizeof(name), "%s-video-student.mp", split);
-	vs = out_open(c->outdir, name, "video-features", nvk);
-	feature_header(vs, "student", c->feat.D, split);
-	snprintf(name, sizeof(name), "%s-video-teacher.mp", split);
-	vt = out_open(c->outdir, name, "video-features", nvk);
-	feature_header(vt, "teacher", c->tvid.dim, split);
+	vs = features_open(c, split, "video", "student", nvk, c->feat.D);
+	vt = features_open(c, split, "video", "teacher", nvk, c->tvid.dim);
 	for (long i = 0; i < nv; i++) {
 		if (!vkept[i])
 			continue;
@@ -658,12 +663,8 @@ import_split(Ctx *c, int si)
 	out_close(vs);
 	out_close(vt);
 
-	snprintf(name, sizeof(name), "%s-query-student.mp", split);
-	qs = out_open(c->outdir, name, "query-features", nqk);
-	feature_header(qs, "student", c->qrob.dim, split);
-	snprintf(name, sizeof(name), "%s-query-teacher.mp", split);
-	qt = out_open(c->outdir, name, "query-features", nqk);
-	feature_header(qt, "teacher", c->qclip.dim, split);
+	qs = features_open(c, split, "query", "student", nqk, c->qrob.dim);
+	qt = features_open(c, split, "query", "teacher", nqk, c->qclip.dim);
 	for (long i = 0; i < nq; i++) {
 		if (qkept[i])
 			import_query(c, &q[i], vids[q[i].vi], qs, qt);

@@ -88,15 +88,6 @@ usage(void)
 
 /* ---- branches ---- */
 
-static int
-find_name(char **names, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], s) == 0)
-			return (int)i;
-	return -1;
-}
-
 static char **
 header_branches(const MpReader *r, const msgpack_object *h, size_t *n)
 {
@@ -107,7 +98,7 @@ header_branches(const MpReader *r, const msgpack_object *h, size_t *n)
 	if (*n > MAXBR)
 		mpr_die(r, "'branches': more than %d", MAXBR);
 	for (size_t i = 0; i < *n; i++)
-		if (find_name(b, i, b[i]) >= 0)
+		if (mp_strindex(b, i, b[i]) >= 0)
 			mpr_die(r, "'branches': '%s' twice", b[i]);
 	return b;
 }
@@ -119,14 +110,14 @@ choose(const MpReader *r, char **names, size_t n, const char *bname, double beta
 	Choice c = { 0, 0, 0, beta, NULL };
 
 	if (bname) {
-		if ((c.a = find_name(names, n, bname)) < 0)
+		if ((c.a = mp_strindex(names, n, bname)) < 0)
 			mpr_die(r, "no branch '%s' (branches: %s%s%s)", bname, names[0],
 			        n > 1 ? ", " : "", n > 1 ? names[1] : "");
 		c.name = bname;
 	} else if (n == 1) {
 		c.name = names[0];
-	} else if ((c.a = find_name(names, n, "exp")) >= 0 &&
-	           (c.b = find_name(names, n, "inh")) >= 0 && n == 2) {
+	} else if ((c.a = mp_strindex(names, n, "exp")) >= 0 &&
+	           (c.b = mp_strindex(names, n, "inh")) >= 0 && n == 2) {
 		c.fused = 1;
 		c.name = "fused";
 	} else
@@ -318,14 +309,14 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 
 	/* the branches to score: -B, or every branch of the queries (all must be in the videos) */
 	if (bname) {
-		if (find_name(bq, nbq, bname) < 0)
+		if (mp_strindex(bq, nbq, bname) < 0)
 			mpr_die(rq, "no branch '%s'", bname);
 		use[nuse++] = (char *)bname;
 	} else
 		for (size_t i = 0; i < nbq; i++)
 			use[nuse++] = bq[i];
 	for (size_t i = 0; i < nuse; i++)
-		if (find_name(bv, nbv, use[i]) < 0)
+		if (mp_strindex(bv, nbv, use[i]) < 0)
 			mpr_die(rv, "no branch '%s', which %s has", use[i], rq->name);
 	if (!bname && nbv != nbq)
 		mpr_die(rv, "%zu branches, but %s has %zu", nbv, rq->name, nbq);
