@@ -357,11 +357,14 @@ command = $(strip make $(1)$(if $(2), DATASET=$(2)) SCALE=$(SCALE) \
 meta = $(P)/meta.sh $(1) $(2) '$(call datadesc,$(2))' '$(3)' \
 	'at most $(EPOCHS) (patience $(PATIENCE)); best checkpoint by validation SumR, fused β = 0.3$(if $(TRAIN_OPTS),; training options $(TRAIN_OPTS))' \
 	'$(call command,$(1),$(2),$(3),$(4))'
-# the knobs a table depends on, rewritten only when they change
+# the knobs a table depends on, rewritten only when they change; a table's own knobs beside them
+# (its rows: a row added or removed remakes the table, whose models make keeps as secondary
+# files and would otherwise not build for a table newer than their inputs)
+KNOBS_plusplus = PP_ROWS=$(PP_ROWS)
 define KNOBS_rule
 $(call rdir,$(1),$(2))/knobs.txt: FORCE
 	@mkdir -p $$(@D)
-	@echo 'SEEDS=$(SEEDS) SEED=$(SEED) EPOCHS=$(EPOCHS) PATIENCE=$(PATIENCE) DATA=$(DATA) DSEED=$(DSEED) SYNTH_OPTS=$(SYNTH_OPTS) TRAIN_OPTS=$(TRAIN_OPTS) COST_BATCH=$(COST_BATCH) RESAMPLES=$(RESAMPLES)' > $$@.tmp
+	@echo 'SEEDS=$(SEEDS) SEED=$(SEED) EPOCHS=$(EPOCHS) PATIENCE=$(PATIENCE) DATA=$(DATA) DSEED=$(DSEED) SYNTH_OPTS=$(SYNTH_OPTS) TRAIN_OPTS=$(TRAIN_OPTS) COST_BATCH=$(COST_BATCH) RESAMPLES=$(RESAMPLES)$(if $(KNOBS_$(1)), $(KNOBS_$(1)))' > $$@.tmp
 	@if cmp -s $$@.tmp $$@; then rm $$@.tmp; else mv $$@.tmp $$@; fi
 endef
 

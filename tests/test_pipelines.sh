@@ -236,6 +236,14 @@ if [ "${PRVR_SANITIZED:-0}" != 1 ]; then
 		fi
 	done
 
+	# ---- a row taken out of PP_ROWS remakes the table (its models are all older than it) ----
+	pmake plusplus "PP_ROWS=dl-dkd:dldkd dl-dkd++:dldkdpp" > "$T/pprows.log" 2>&1 &&
+		check_table "$R/plusplus/tvr-tiny/plusplus.tsv" "dl-dkd dl-dkd++" "$nseeds" &&
+		! grep -q 'distill-step' "$T/pprows.log" && ok "plusplus: PP_ROWS changed, the table remade, nothing trained" ||
+		bad "plusplus: PP_ROWS of two rows left $(grep -c '^tvr' "$R/plusplus/tvr-tiny/plusplus.tsv") rows"
+	pmake plusplus > "$T/pprows2.log" 2>&1 && check_table "$R/plusplus/tvr-tiny/plusplus.tsv" \
+		"dl-dkd dl-dkd-soft dl-dkd++" "$nseeds" || bad "plusplus: PP_ROWS of three rows again"
+
 	# ---- cost: analytic FLOPs = hand count from the architecture = measured ----
 	f=$R/cost/tvr-tiny/cost.tsv
 	awk -F'\t' '/^#/ { next } $1 == "dataset" { for (i = 1; i <= NF; i++) k[$i] = i; next }
