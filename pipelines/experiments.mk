@@ -532,7 +532,7 @@ PUBLISHED = $(foreach t,$(EXPERIMENTS) $(EXTRAS),$(foreach d,$(DATASETS),$(t)/$(
 publish:
 	@for td in $(PUBLISHED); do t=$${td%%/*}; d=$${td#*/}-$(if $(DATA),import,$(SCALE)); \
 		src=$(RESULTS)/$$t/$$d; [ -d $$src ] || continue; mkdir -p $(EXAMPLES)/$$t/$$d; \
-		for f in $(sort $(foreach t,$(EXPERIMENTS) $(EXTRAS) $(EXTRAS_MORE),$(OUT_$(t)))); do \
+		for f in $(sort $(foreach td,$(PUBLISHED),$(OUT_$(firstword $(subst /, ,$(td)))))); do \
 			[ ! -f $$src/$$f ] || cp $$src/$$f $(EXAMPLES)/$$t/$$d/; \
 		done; echo "$(EXAMPLES)/$$t/$$d"; done
 

@@ -28,7 +28,7 @@ T2VR_KDS = none fixed dynamic
 T2VR_EPOCHS_tiny  = 10
 T2VR_EPOCHS_small = 40
 T2VR_EPOCHS_full  = 50
-T2VR_EPOCHS = $(if $(filter command line environment override,$(origin EPOCHS)),$(EPOCHS),$(T2VR_EPOCHS_$(SCALE)))
+T2VR_EPOCHS = $(if $(call given,EPOCHS),$(EPOCHS),$(T2VR_EPOCHS_$(SCALE)))
 
 # model size and optimisation per scale: tiny and small are reduced so that a run takes seconds
 # (tiny) or minutes (small: 7-14 s per epoch on two shared cores) on two cores; full is
@@ -145,7 +145,6 @@ $(eval $(call T2VR_table))
 
 # the outputs; make publish copies them too
 OUT_t2vr = t2vr.md t2vr.tsv
-EXTRAS_MORE += t2vr
 PUBLISHED_MORE += t2vr/$(T2VR_DS)
 
 t2vr: $(addprefix $(T2VR_RDIR)/,$(OUT_t2vr))
