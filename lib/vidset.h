@@ -21,7 +21,7 @@ typedef struct {
 	int nv;
 	char **id;                 /* (nv) */
 	int *off;                  /* (nv + 1) frame offsets: video v owns rows off[v] .. off[v+1]-1 */
-	int nkeys;
+	int nkeys;                 /* 0: the ids alone (rank -V streams the frames) */
 	float *fr[VIDSET_MAXKEYS]; /* per key: (off[nv], D) */
 	IdIndex ix;                /* over id */
 } VidSet;
@@ -36,6 +36,12 @@ void idlist_add(IdList *l, const char *id);
 /* dies "FILE: record I: WHAT id 'X' appears twice (also record J)"; then frees the list */
 void idlist_check(IdList *l, const char *file, const char *what);
 
+/* the frame count of video item o: 'n' in 1..VIDSET_MAXN, each tensor keys[k] n * D floats */
+long vidset_item_frames(const MpReader *r, const msgpack_object *o, long D, char **keys, int nkeys);
+/* copies item o's n frames (vidset_item_frames) of each keys[k] to fr[k] from row at, growing
+ * fr[k] (capacity cap[k] floats) */
+void vidset_item_copy(const MpReader *r, const msgpack_object *o, long D, char **keys, int nkeys,
+                      long n, float **fr, size_t *cap, long at);
 /* every item of r (header already read), keeping tensors keys[0..nkeys-1] of D floats a frame;
  * progress says "<nv> <what>, <frames> frames"; dies on a bad item, a duplicate id, no item */
 void vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *what);
