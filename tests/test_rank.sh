@@ -271,6 +271,13 @@ expect "-V: own video missing, the default's message" "$(cat "$d/err-own-V")" "$
   query 'A#enc#0' A 1 0 1 0; } >"$d/qhuge.mp"
 bad rank "-V: 2^30 queries x 3 videos" -V -v "$d/v.mp" -q "$d/qhuge.mp"
 expect "-V: the bound names the most queries" "$(grep -c 'give at most 357913941 queries' "$d/err")" 1
+{ mp_map 8; mp_str magic; mp_str prvr; mp_str version; mp_int 1; mp_str kind
+  mp_str encoded-videos; mp_str count; mp_hex ff; mp_str cmd; mp_str test
+  mp_str dim; mp_int 2; mp_str branches; mp_arr 2; mp_str inh; mp_str exp; mp_str split; mp_str test
+  video A 1 1 0 -- 0 1; video B 2 0 1 -1 0 -- 1 0 0 -1; video C 2 1 1 0 -1 -- -1 0 0 1; } >"$d/vm1.mp"
+"$BIN"/rank -Q -v "$d/vm1.mp" -q "$d/q.mp" -o "$d/d.mp" || notok "count -1 videos, default order: exit"
+expect "count -1 videos, default order = counted" "$(items "$d/d.mp")" "$(items "$d/fused.mp")"
+bad rank "-V: videos of unknown count (-1)" -V -v "$d/vm1.mp" -q "$d/q.mp"
 bad rank "-V with -s" -V -s "$d/s.mp"
 "$BIN"/rank --help >"$d/help" 2>&1 && grep -q '^usage' "$d/help" && ok "--help" || notok "--help"
 exit $fail

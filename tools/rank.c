@@ -7,6 +7,11 @@
  * Videos are held in memory (only the branches needed); queries are streamed in rounds
  * (lib/ranking's ranking_block), each scored, fused, ranked and written before the
  * next is read, so memory is the videos plus a bounded block of scores.
+ * With -V the order is transposed, for galleries too large to hold: the queries are held and
+ * the videos streamed in blocks, each scored against every query and its (fused) scores kept,
+ * so memory is the queries' scores (bounded: VSCORES) plus one block of frames. The blocks end
+ * where score_cosmax's runs end and the queries are scored in the default order's rounds, so
+ * every sgemm sees the same operands as in the default order and the output is the same bytes.
  * Not here: the cosine-max kernel (lib/score.c), loading the videos (lib/vidset.c), metrics
  * (tools/metrics.c). */
 #include <stdio.h>
@@ -41,7 +46,7 @@ help(void)
 {
 	printf("rank - score encoded queries against encoded videos and rank the videos\n"
 	       "\n"
-	       "usage: %s -v VIDEOS -q QUERIES [-S] [-b BETA] [-B BRANCH] [-k K] [-g GT] [-j N] [-o FILE] [-z]\n"
+	       "usage: %s -v VIDEOS -q QUERIES [-V] [-S] [-b BETA] [-B BRANCH] [-k K] [-g GT] [-j N] [-o FILE] [-z]\n"
 	       "       %s -s SCORES [-b BETA] [-B BRANCH] [-k K] [-g GT] [-o FILE] [-z]\n"
 	       "\n"
 	       "Reads an encoded-videos stream (VIDEOS, held in memory) and an encoded-queries stream\n"
@@ -58,11 +63,16 @@ help(void)
 	       "{id, video, <branch> f32[videos]} for every branch (or the -B branch).\n"
 	       "With -s, reads such a scores stream (from rank -S or teacher-sim -S) and ranks it as\n"
 	       "above, giving the same ranking as the direct run.\n"
+	       "With -V, the queries are held and the videos streamed (a pipe will do) in blocks, so\n"
+	       "memory is the scores (queries x videos floats, x branches with -S; at most 2^30,\n"
+	       "4 GiB, checked from the headers' counts) and one block, not the videos; the output\n"
+	       "is the same bytes as without -V (but the header's cmd).\n"
 	       "\n"
 	       "  -v FILE    encoded-videos stream (- is stdin)\n"
 	       "  -q FILE    encoded-queries stream (- is stdin)\n"
 	       "  -s FILE    scores stream to rank instead of -v/-q\n"
 	       "  -S         write the scores of every branch instead of a ranking\n"
+	       "  -V         hold the queries and stream the videos (headers with counts needed)\n"
 	       "  -b BETA    weight of the exploration branch, 0..1 (default 0.3)\n"
 	       "  -B BRANCH  rank this branch alone (inh, exp, teacher, ...)\n"
 	       "  -k K       videos listed per query, 1..1073741824 (default 100)\n"
@@ -82,7 +92,7 @@ help(void)
 static void
 usage(void)
 {
-	die("usage: %s {-v VIDEOS -q QUERIES [-S] [-j N] | -s SCORES} [-b BETA | -B BRANCH] [-k K] "
+	die("usage: %s {-v VIDEOS -q QUERIES [-V] [-S] [-j N] | -s SCORES} [-b BETA | -B BRANCH] [-k K] "
 	    "[-g GT] [-o FILE] [-z] [-Q]", argv0);
 }
 
@@ -507,10 +517,12 @@ stream_videos(Out *o, MpReader *rv, MpReader *rq, long D, const char *out, int g
 	if (rv->count == 0)
 		die("%s: no videos", rv->name);
 	/* the bound, from the headers' counts, before anything is held */
-	most = VSCORES / h.nmat / rv->count;
+	if ((most = VSCORES / h.nmat / rv->count) < 1)
+		mpr_die(rv, "%ld videos: more than -V holds scores for (2^30 floats)", rv->count);
 	if (rq->count > most)
-		die("%s: -V holds %ld queries x %ld videos x %d score floats, more than 2^30 (4 GiB): "
-		    "give at most %ld queries", rq->name, rq->count, rv->count, h.nmat, most);
+		die("%s: %ld queries x %ld videos of %s x %d = more score floats than -V holds (2^30, "
+		    "4 GiB): give at most %ld queries", rq->name, rq->count, rv->count, rv->name, h.nmat,
+		    most);
 
 	for (; (it = mpr_next(rq)); h.nq++) {
 		qid = egrow(qid, &icap, (size_t)h.nq + 1, sizeof(*qid));
