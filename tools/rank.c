@@ -492,6 +492,9 @@ score_block(Held *h, const Out *o, float **fr, const int *off, int v0, int nv)
 	}
 }
 
+/* -V: the bound checked from the headers' counts; the queries read and held; the videos read in
+ * blocks, each scored (score_block) and its frames dropped; then per query its row of scores
+ * gathered from the blocks and written as the default order writes it */
 static void
 stream_videos(Out *o, MpReader *rv, MpReader *rq, long D, const char *out, int gz, long k,
               const char *split, const char *vpath)
@@ -500,7 +503,7 @@ stream_videos(Out *o, MpReader *rv, MpReader *rq, long D, const char *out, int g
 	Held h = { 0 };
 	VidSet V = { 0 };     /* the ids alone */
 	float *fr[MAXBR] = { 0 }, *row[MAXBR];
-	size_t fcap[MAXBR] = { 0 }, qcap[MAXBR] = { 0 }, icap = 0, ocap = 0, ncap = 0;
+	size_t fcap[MAXBR] = { 0 }, qcap[MAXBR] = { 0 }, icap = 0, ncap = 0, vcap = 0, ocap = 0;
 	char **qid = NULL, **qvid = NULL;
 	IdList qids = { 0 };
 	int *off = NULL, *qown, nvb = 0;
@@ -536,7 +539,6 @@ stream_videos(Out *o, MpReader *rv, MpReader *rq, long D, const char *out, int g
 
 	/* blocks of whole runs (lib/score), scored as the default order scores them */
 	h.nblk = ranking_block(rv->count, o->nuse);
-	icap = 0;
 	off = egrow(off, &ocap, 1, sizeof(*off));
 	off[0] = 0;
 	while ((it = mpr_next(rv))) {
@@ -548,7 +550,7 @@ stream_videos(Out *o, MpReader *rv, MpReader *rq, long D, const char *out, int g
 			nvb = 0, nf = 0;
 		}
 		run = joins ? run + n : n;
-		V.id = egrow(V.id, &icap, (size_t)V.nv + 1, sizeof(*V.id));
+		V.id = egrow(V.id, &vcap, (size_t)V.nv + 1, sizeof(*V.id));
 		V.id[V.nv++] = mpr_strdup(rv, it, "id");
 		vidset_item_copy(rv, it, D, o->use, o->nuse, n, fr, fcap, nf);
 		off = egrow(off, &ocap, (size_t)nvb + 2, sizeof(*off));
