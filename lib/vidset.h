@@ -1,7 +1,8 @@
 /* vidset: a whole stream of videos held in memory, as rank and teacher-sim score against it:
  * ids, frame offsets, the frames of one or more tensor keys concatenated (one (frames, D) array
  * per key), and an id -> index lookup (lib/idindex). Reads encoded-videos (keys: the branches wanted) or
- * video-features (key "x") items {id, n, <key> f32[n, D]}, with the checks both tools need
+ * video-features (key "x") items {id, n, <key> f32[n, D]} (or item by item, for rank -V, which
+ * streams them), with the checks both tools need
  * (frame counts, total size, duplicate ids, empty input), the header checks shared by a
  * video stream and the query stream scored against it (same dim, same split), and the header
  * of a scores stream against the videos (rank -S, teacher-sim -S).

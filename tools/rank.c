@@ -66,7 +66,7 @@ help(void)
 	       "With -V, the queries are held and the videos streamed (a pipe will do) in blocks, so\n"
 	       "memory is the scores (queries x videos floats, x branches with -S; at most 2^30,\n"
 	       "4 GiB, checked from the headers' counts) and one block, not the videos; the output\n"
-	       "is the same bytes as without -V (but the header's cmd).\n"
+	       "is the same bytes as without -V at the same -j (but the header's cmd).\n"
 	       "\n"
 	       "  -v FILE    encoded-videos stream (- is stdin)\n"
 	       "  -q FILE    encoded-queries stream (- is stdin)\n"
@@ -555,7 +555,7 @@ stream_videos(Out *o, MpReader *rv, MpReader *rq, long D, const char *out, int g
 		vidset_item_copy(rv, it, D, o->use, o->nuse, n, fr, fcap, nf);
 		off = egrow(off, &ocap, (size_t)nvb + 2, sizeof(*off));
 		off[++nvb] = (int)(nf += n);
-		progress(0, "%d videos scored", V.nv - nvb);
+		progress(0, "%d videos read, %d scored", V.nv, V.nv - nvb);
 	}
 	if (nvb > 0)
 		score_block(&h, o, fr, off, V.nv - nvb, nvb);
