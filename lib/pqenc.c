@@ -37,9 +37,11 @@ pq_table(float *tab, const float *cent, int D, int m)
 
 /* PQ_LANES floats and their int32 masks and indices: GCC's (and clang's) vector extension, so
  * that a block of distances stays in one register (an AVX2 one in the avx2 clone, two SSE ones
- * in the default): auto-vectorised, the lanes went through the stack at every block */
+ * in the default). Written as plain loops over arrays, GCC vectorised them but kept the lanes
+ * on the stack, reloaded at every block: several times slower. */
 typedef float   lanes_f __attribute__((vector_size(4 * PQ_LANES)));
 typedef int32_t lanes_i __attribute__((vector_size(4 * PQ_LANES)));
+_Static_assert(PQ_LANES == 8, "nearest() numbers the lanes 0..7");
 
 /* the nearest of the PQ_K centroids of one sub-space (table t) to x (dsub). ||x - c||^2 less
  * ||x||^2, the same for every centroid c, is ||c||^2 - 2 x . c: two blocks of PQ_LANES

@@ -1,10 +1,12 @@
 /* test_pqenc: lib/pqenc.c's product-quantiser encoding against FAISS's own (fw_pq_encode) on
- * centroids FAISS trained (fw_pq_train) from random unit vectors, for sub-vectors of 1, 4, 6, 9
- * and 20 dims (FAISS takes its BLAS path from 16). Every chosen centroid is a nearest one: its
- * squared distance, in double, is within the float rounding of the two encoders (tol below) of
- * the least over all PQ_K; where the codes differ from FAISS's the two centroids are that near
- * a tie, and such sub-vectors are rare. Exact ties go to the lower centroid, across and within
- * lanes; the codes are the same bits on one thread as on two. */
+ * centroids FAISS trained (fw_pq_train) from random unit vectors, for sub-vectors of 1, 4 (the
+ * default, which pqenc unrolls), 6, 9 and 20 dims (FAISS takes its BLAS path from 16). Every
+ * chosen centroid is a nearest one: its squared distance, in double, is within the float
+ * rounding of the two encoders (tol below) of the least over all PQ_K; where the codes differ
+ * from FAISS's the two centroids are that near a tie, and such sub-vectors are rare (at most 1
+ * in 1,000; 8 in 64,000 of the 1-dim ones, none of the others, when written). Exact ties go to
+ * the lower centroid, across and within lanes; the codes are the same bits on one thread as on
+ * two. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
