@@ -6,8 +6,10 @@
 
 #include "pqenc.h"
 
-/* centroids a block of the scan: one AVX2 register of distances, or two SSE ones */
-#define PQ_LANES 8
+/* centroids a block of the scan: one SSE register of distances (VEX-encoded in the avx2
+ * clone). 8, one AVX2 register, was a fifth faster in the avx2 clone, but where AVX is missing
+ * (the default clone) GCC lowers 32-byte vectors through memory, twice FAISS's time. */
+#define PQ_LANES 4
 
 long
 pq_table_floats(int D, int m)
@@ -36,12 +38,12 @@ pq_table(float *tab, const float *cent, int D, int m)
 }
 
 /* PQ_LANES floats and their int32 masks and indices: GCC's (and clang's) vector extension, so
- * that a block of distances stays in one register (an AVX2 one in the avx2 clone, two SSE ones
- * in the default). Written as plain loops over arrays, GCC vectorised them but kept the lanes
- * on the stack, reloaded at every block: several times slower. */
+ * that a block of distances stays in one register. Written as plain loops over arrays, GCC
+ * vectorised them but kept the lanes on the stack, reloaded at every block: several times
+ * slower. */
 typedef float   lanes_f __attribute__((vector_size(4 * PQ_LANES)));
 typedef int32_t lanes_i __attribute__((vector_size(4 * PQ_LANES)));
-_Static_assert(PQ_LANES == 8, "nearest() numbers the lanes 0..7");
+_Static_assert(PQ_LANES == 4, "nearest() numbers the lanes 0..3");
 
 /* the nearest of the PQ_K centroids of one sub-space (table t) to x (dsub). ||x - c||^2 less
  * ||x||^2, the same for every centroid c, is ||c||^2 - 2 x . c: two blocks of PQ_LANES
@@ -54,7 +56,7 @@ nearest(const float *t, const float *x, int dsub)
 {
 	const float *nrm = t + (size_t)dsub * PQ_K;
 	lanes_f mv0 = (lanes_f){ 0 } + INFINITY, mv1 = mv0, d0, d1, c;
-	lanes_i mi0 = { 0 }, mi1 = mi0, at = { 0, 1, 2, 3, 4, 5, 6, 7 }, lt;
+	lanes_i mi0 = { 0 }, mi1 = mi0, at = { 0, 1, 2, 3 }, lt;
 	float mv[PQ_LANES], bv;
 	int32_t mi[PQ_LANES], bi;
 

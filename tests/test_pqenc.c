@@ -106,14 +106,15 @@ check(Rng *g, int D, int m)
 	EXPECT(near == differ);
 	EXPECT(differ * 1000 <= (long)N * m);
 
-	/* exact ties: centroid 7 copied to 8 and 200 (other lanes: the lowest index wins across
-	 * lanes) and 15 (its own lane: the first minimum is kept); a sub-vector equal to it */
+	/* exact ties: centroid 7 copied to 8, 11 and 200 (other lanes, or its lane in the other
+	 * accumulator: the lowest index wins across them) and 15 (its own lane: the first minimum
+	 * is kept); a sub-vector equal to it */
 	for (int e = 0; e < 2; e++) {
 		int s = e ? m - 1 : 0;
 		float *cs = cent + (size_t)s * PQ_K * dsub;
-		static const int dup[] = { 8, 15, 200 };
+		static const int dup[] = { 8, 11, 15, 200 };
 
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < 4; k++)
 			memcpy(cs + (size_t)dup[k] * dsub, cs + 7 * dsub, (size_t)dsub * sizeof(float));
 		memcpy(x + s * dsub, cs + 7 * dsub, (size_t)dsub * sizeof(float));
 	}
