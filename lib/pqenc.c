@@ -107,7 +107,8 @@ encode_one(uint8_t *code, const float *tab, const float *x, int m, int dsub)
 void
 pq_encode(uint8_t *codes, const float *tab, const float *x, long n, int D, int m)
 {
-	#pragma omp parallel for schedule(static) if (n >= 64)
+	/* a vector is ~10 us at the default shape: a video's frames are worth the threads */
+	#pragma omp parallel for schedule(static) if (n >= 16)
 	for (long i = 0; i < n; i++)
 		encode_one(codes + (size_t)i * m, tab, x + (size_t)i * D, m, D / m);
 }
