@@ -69,7 +69,7 @@ score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *o
 	run[0] = 0;
 	for (int v = 0; v < Nv; ) {
 		int e = v + 1;
-		while (e < Nv && (long)off[e + 1] - off[v] <= SCORE_FCHUNK)
+		while (e < Nv && score_run_joins((long)off[e] - off[v], (long)off[e + 1] - off[e]))
 			e++;
 		maxrun = MAX(maxrun, (long)off[e] - off[v]);
 		run[++nrun] = v = e;
@@ -113,6 +113,12 @@ score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *o
 	free(qn);
 	free(inv);
 	free(run);
+}
+
+int
+score_run_joins(long run, long n)
+{
+	return run + n <= SCORE_FCHUNK;
 }
 
 void

@@ -12,6 +12,11 @@
  * equal only up to float rounding: the BLAS kernel may sum tile-edge rows in another order. */
 void score_cosmax(float *s, const float *q, int Nq, const float *frames, const int *off, int Nv,
                   int D);
+/* whether the next video, of n frames, joins score_cosmax's current run of whole videos (run
+ * frames so far, at least 1) or starts the next run. The sgemm's float rounding depends only on
+ * the run, the query block and the thread count, so a corpus scored in pieces cut at run
+ * boundaries, with the same query blocks, gets the same floats as in one call (rank -V). */
+int score_run_joins(long run, long n);
 
 /* out = beta * a + (1 - beta) * b, n floats (the fused score: a = exploration, b = inheritance) */
 void score_fuse(float *out, const float *a, const float *b, float beta, long n);

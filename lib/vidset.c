@@ -33,6 +33,28 @@ idlist_check(IdList *l, const char *file, const char *what)
 
 /* ---- videos ---- */
 
+long
+vidset_item_frames(const MpReader *r, const msgpack_object *o, long D, char **keys, int nkeys)
+{
+	long n = mpr_int(r, o, "n");
+
+	if (n < 1 || n > VIDSET_MAXN)
+		mpr_die(r, "'n' = %ld: expected 1..%ld frames", n, VIDSET_MAXN);
+	for (int k = 0; k < nkeys; k++)
+		mpr_f32n(r, o, keys[k], (size_t)(n * D));
+	return n;
+}
+
+void
+vidset_item_copy(const MpReader *r, const msgpack_object *o, long D, char **keys, int nkeys,
+                 long n, float **fr, size_t *cap, long at)
+{
+	for (int k = 0; k < nkeys; k++) {
+		fr[k] = egrow(fr[k], &cap[k], (size_t)((at + n) * D), sizeof(float));
+		mpr_f32(r, o, keys[k], fr[k] + (size_t)at * D, (size_t)(n * D));
+	}
+}
+
 void
 vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *what)
 {
@@ -46,21 +68,14 @@ vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *
 	V->off = egrow(NULL, &ocap, 1, sizeof(*V->off));
 	V->off[0] = 0;
 	while ((o = mpr_next(r))) {
-		long n = mpr_int(r, o, "n");
+		long n = vidset_item_frames(r, o, D, keys, nkeys);
 
-		if (n < 1 || n > VIDSET_MAXN)
-			mpr_die(r, "'n' = %ld: expected 1..%ld frames", n, VIDSET_MAXN);
 		if (tot + n > (1L << 31) / 2)
 			mpr_die(r, "more than %ld frames in all", (1L << 31) / 2);
-		for (int k = 0; k < nkeys; k++)
-			mpr_f32n(r, o, keys[k], (size_t)(n * D));
 		V->id = egrow(V->id, &icap, (size_t)V->nv + 1, sizeof(*V->id));
 		V->off = egrow(V->off, &ocap, (size_t)V->nv + 2, sizeof(*V->off));
-		for (int k = 0; k < nkeys; k++)
-			V->fr[k] = egrow(V->fr[k], &fcap[k], (size_t)((tot + n) * D), sizeof(float));
 		V->id[V->nv] = mpr_strdup(r, o, "id");
-		for (int k = 0; k < nkeys; k++)
-			mpr_f32(r, o, keys[k], V->fr[k] + (size_t)tot * D, (size_t)(n * D));
+		vidset_item_copy(r, o, D, keys, nkeys, n, V->fr, fcap, tot);
 		tot += n;
 		V->off[++V->nv] = (int)tot;
 		progress(0, "%d %s, %ld frames", V->nv, what, tot);

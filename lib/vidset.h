@@ -1,7 +1,8 @@
 /* vidset: a whole stream of videos held in memory, as rank and teacher-sim score against it:
  * ids, frame offsets, the frames of one or more tensor keys concatenated (one (frames, D) array
  * per key), and an id -> index lookup (lib/idindex). Reads encoded-videos (keys: the branches wanted) or
- * video-features (key "x") items {id, n, <key> f32[n, D]}, with the checks both tools need
+ * video-features (key "x") items {id, n, <key> f32[n, D]} (or item by item, for rank -V, which
+ * streams them), with the checks both tools need
  * (frame counts, total size, duplicate ids, empty input), the header checks shared by a
  * video stream and the query stream scored against it (same dim, same split), and the header
  * of a scores stream against the videos (rank -S, teacher-sim -S).
@@ -21,7 +22,7 @@ typedef struct {
 	int nv;
 	char **id;                 /* (nv) */
 	int *off;                  /* (nv + 1) frame offsets: video v owns rows off[v] .. off[v+1]-1 */
-	int nkeys;
+	int nkeys;                 /* 0: the ids alone (rank -V streams the frames) */
 	float *fr[VIDSET_MAXKEYS]; /* per key: (off[nv], D) */
 	IdIndex ix;                /* over id */
 } VidSet;
@@ -36,6 +37,12 @@ void idlist_add(IdList *l, const char *id);
 /* dies "FILE: record I: WHAT id 'X' appears twice (also record J)"; then frees the list */
 void idlist_check(IdList *l, const char *file, const char *what);
 
+/* the frame count of video item o: 'n' in 1..VIDSET_MAXN, each tensor keys[k] n * D floats */
+long vidset_item_frames(const MpReader *r, const msgpack_object *o, long D, char **keys, int nkeys);
+/* copies item o's n frames (vidset_item_frames) of each keys[k] to fr[k] from row at, growing
+ * fr[k] (capacity cap[k] floats) */
+void vidset_item_copy(const MpReader *r, const msgpack_object *o, long D, char **keys, int nkeys,
+                      long n, float **fr, size_t *cap, long at);
 /* every item of r (header already read), keeping tensors keys[0..nkeys-1] of D floats a frame;
  * progress says "<nv> <what>, <frames> frames"; dies on a bad item, a duplicate id, no item */
 void vidset_load(VidSet *V, MpReader *r, long D, char **keys, int nkeys, const char *what);

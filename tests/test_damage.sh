@@ -88,8 +88,10 @@ consumers() {
 	        echo "ckpt-diff|$B/ckpt-diff -q -o $T/out @ $T/ck.mp"
 	        echo "distill-step|$B/distill-step --resume @ --eval-loss -v $T/r-train-video-student.mp -q $T/r-train-query-student.mp -t $T/tau.mp -l $T/out" ;;
 	ev)     echo "rank|$B/rank -v @ -q $T/eq.mp -o $T/out"
+	        echo "rank -V|$B/rank -V -v @ -q $T/eq.mp -o $T/out"
 	        [ -z "$IDX" ] || echo "prvr-index|$B/prvr-index $IDX -v @ -o $T/out" ;;
 	eq)     echo "rank|$B/rank -v $T/ev.mp -q @ -o $T/out"
+	        echo "rank -V|$B/rank -V -v $T/ev.mp -q @ -o $T/out"
 	        [ -z "$IDX" ] || echo "prvr-search|$B/prvr-search -Q -j 1 -x $T/ix -q @ -o $T/out" ;;
 	ranking) echo "metrics|$B/metrics -i @ -o $T/out"
 	        echo "prvr-recall|$B/prvr-recall -Q -r @ -a $T/rk.mp"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # test_rank: rank on hand-made encoded streams (3 videos, 6 queries, dim 2, written byte by byte
 # with tests/mpbytes.sh) against ranks and top lists computed by hand in the comments below;
-# beta 0 / 1 against the single branches; -S then -s against the direct ranking; -k; and bad
-# inputs (exit 1, one line on stderr, no output file).
+# beta 0 / 1 against the single branches; -S then -s against the direct ranking; -k; -V (the
+# videos streamed) byte for byte against the default order, here and on a synthetic gallery
+# through a pipe; and bad inputs (exit 1, one line on stderr, no output file).
 set -u
 . "$(dirname "$0")/mpbytes.sh"
 mp_test_begin
@@ -115,6 +116,78 @@ qitems B .XXX >"$d/q6items"
 expect "2100 queries: ranks repeat" "$(ranks "$d/big.mp" | tr ' ' '\n' | sed '/^$/d' | paste -d' ' - - - - - - | sort | uniq -c | sed 's/^ *//')" \
 	"350 1 1 2 3 1 2"
 
+# ---- -V (the queries held, the videos streamed): the default order's bytes, but for the
+# header's cmd (it names the options) and the header's crc32 (over the cmd too) ----
+spans() { # FILE: offset and length of the header's cmd string, then of its crc32 value
+	head -c 65536 "$1" | od -An -v -tx1 | tr '\n' ' ' | awk '
+	function hv(h) { return (index(H, substr(h, 1, 1)) - 1) * 16 + index(H, substr(h, 2, 1)) - 1 }
+	BEGIN { H = "0123456789abcdef" }
+	{
+		n = split($0, t, " ")
+		for (i = 1; i + 6 <= n; i++)   # t[i] is byte i - 1; "cmd" (a3 63 6d 64), then its str
+			if (t[i] == "a3" && t[i + 1] == "63" && t[i + 2] == "6d" && t[i + 3] == "64") {
+				v = hv(t[i + 4])
+				if (v >= 160 && v < 192) printf "%d %d ", i + 3, 1 + v - 160
+				else if (v == 217) printf "%d %d ", i + 3, 2 + hv(t[i + 5])
+				else if (v == 218) printf "%d %d ", i + 3, 3 + 256 * hv(t[i + 5]) + hv(t[i + 6])
+				break
+			}
+		for (; i + 6 <= n; i++)        # the first "crc32" (a5 63 72 63 33 32) after it, an uint
+			if (t[i] == "a5" && t[i + 1] == "63" && t[i + 2] == "72" && t[i + 3] == "63" &&
+			    t[i + 4] == "33" && t[i + 5] == "32") {
+				v = hv(t[i + 6])
+				print i + 5, v < 128 ? 1 : v == 204 ? 2 : v == 205 ? 3 : 5
+				exit
+			}
+	}'
+}
+samebytes() { # FILE-A FILE-B: equal byte for byte, but for the header's cmd string and crc32
+	# shellcheck disable=SC2046
+	set -- "$1" "$2" $(spans "$1") $(spans "$2")
+	[ $# -eq 10 ] && [ "$3" = "$7" ] && [ $(($5 - $3 - $4)) = $(($9 - $7 - $8)) ] &&
+		cmp -s -n "$3" "$1" "$2" &&
+		cmp -s -n $(($5 - $3 - $4)) -i "$(($3 + $4)):$(($7 + $8))" "$1" "$2" &&
+		cmp -s -i "$(($5 + $6)):$(($9 + ${10}))" "$1" "$2"
+}
+vsame() { # NAME A B
+	if samebytes "$2" "$3"; then ok "$1"; else notok "$1: $2 and $3 differ"; fi
+}
+printf '%s\n' '{"query_id": "A#enc#1", "gt_video_ids": ["B", "A"]}' \
+	'{"query_id": "C#enc#0", "gt_video_ids": ["C"]}' >"$d/gt.jsonl"
+for opt in "" "-B inh" "-B exp" "-S" "-S -B exp" "-k 2" "-b 0.7 -j 1" "-g $d/gt.jsonl"; do
+	# shellcheck disable=SC2086
+	"$BIN"/rank -Q $opt -v "$d/v.mp" -q "$d/q.mp" -o "$d/d.mp" || notok "rank [$opt] exit"
+	# shellcheck disable=SC2086
+	"$BIN"/rank -Q -V $opt -v "$d/v.mp" -q "$d/q.mp" -o "$d/t.mp" || notok "rank -V [$opt] exit"
+	vsame "-V [$opt] = default" "$d/d.mp" "$d/t.mp"
+done
+"$BIN"/rank -Q -V -v "$d/v.mp" -q "$d/q.mp" -b 0.7 -o "$d/t.mp"
+if samebytes "$d/fused.mp" "$d/t.mp"; then notok "samebytes: beta 0.3 = 0.7"; else ok "samebytes tells beta 0.3 from 0.7"; fi
+"$BIN"/rank -Q -V -v "$d/v.mp" -q "$d/qbig.mp" -o "$d/t.mp" || notok "rank -V 2100 queries exit"
+vsame "-V, 2100 queries (rounds of 2,048, sgemms of 1,024) = default" "$d/big.mp" "$d/t.mp"
+
+# a synthetic gallery of 3,000 videos (5 blocks of -V, cut at lib/score's runs), through a pipe
+if [ -x "$BIN/prvr-gallery" ]; then
+	export OMP_WAIT_POLICY=passive  # idle OpenMP threads spinning would cost seconds of CPU
+	gal() { "$BIN"/prvr-gallery -Q -n 3000 -q 200 -d 32 -s 7 "$@"; }
+	gal -o "$d/gv.mp" -O "$d/gq.mp" || notok "prvr-gallery exit"
+	for opt in "" "-S" "-j 1 -B exp -k 3000"; do
+		# shellcheck disable=SC2086
+		"$BIN"/rank -Q $opt -v "$d/gv.mp" -q "$d/gq.mp" -o "$d/d.mp" || notok "rank [$opt] exit"
+		# shellcheck disable=SC2086
+		"$BIN"/rank -Q -V $opt -v "$d/gv.mp" -q "$d/gq.mp" -o "$d/t.mp" || notok "rank -V [$opt] exit"
+		vsame "gallery: -V [$opt] = default" "$d/d.mp" "$d/t.mp"
+	done
+	"$BIN"/rank -Q -v "$d/gv.mp" -q "$d/gq.mp" -o "$d/d.mp"
+	gal -o - -O "$d/gq2.mp" | "$BIN"/rank -V -v - -q "$d/gq.mp" -o "$d/t.mp" 2>"$d/err" ||
+		notok "prvr-gallery | rank -V exit"
+	vsame "gallery: prvr-gallery -o - | rank -V -v - = default" "$d/d.mp" "$d/t.mp"
+	expect "gallery: -V scored more than one block" \
+		"$(grep -cE 'videos scored in .* \(([2-9]|[1-9][0-9]+) blocks\)' "$d/err")" 1
+else
+	echo "SKIP gallery checks: no $BIN/prvr-gallery"
+fi
+
 # ---- every output passes its schema (prvr-cat -c), when prvr-cat is built ----
 if [ -x "$BIN/prvr-cat" ]; then
 	for f in inh exp fused k2 s re; do
@@ -167,5 +240,44 @@ bad rank "beta out of range" -v "$d/v.mp" -q "$d/q.mp" -b 1.5
 bad rank "-k 0" -v "$d/v.mp" -q "$d/q.mp" -k 0
 bad rank "no arguments"
 
+# -V: the same refusals, and its own
+bad rank "-V: truncated videos" -V -v "$d/trunc.mp" -q "$d/q.mp"
+{ mp_header encoded-videos 3 3; mp_str dim; mp_int 2; mp_str branches; mp_arr 2; mp_str inh; mp_str exp
+  mp_str split; mp_str test
+  video A 1 1 0 -- 0 1; video B 1 0 1 -- 1 nan; video C 1 1 1 -- 0 1; } >"$d/vnan.mp"
+bad rank "-V: NaN in a video" -V -v "$d/vnan.mp" -q "$d/q.mp"
+expect "-V: the bad video's file and record named" "$(grep -c "vnan.mp: record 2: 'exp'" "$d/err")" 1
+{ mp_header encoded-videos 3 3; mp_str dim; mp_int 2; mp_str branches; mp_arr 2; mp_str inh; mp_str exp
+  mp_str split; mp_str test
+  video A 1 1 0 -- 0 1; video B 3 0 1 -- 1 0; video C 1 1 1 -- 0 1; } >"$d/vlen.mp"
+bad rank "-V: a video's frames not n x dim" -V -v "$d/vlen.mp" -q "$d/q.mp"
+expect "-V: the short video's record named" "$(grep -c "vlen.mp: record 2: 'inh'" "$d/err")" 1
+{ mp_header encoded-videos 3 3; mp_str dim; mp_int 2; mp_str branches; mp_arr 2; mp_str inh; mp_str exp
+  mp_str split; mp_str test
+  video A 1 1 0 -- 0 1; video B 1 0 1 -- 1 0; video A 1 1 1 -- 0 1; } >"$d/vdup.mp"
+for V in "" -V; do
+	# shellcheck disable=SC2086
+	bad rank "duplicate video id ${V:-default}" $V -v "$d/vdup.mp" -q "$d/q.mp"; cp "$d/err" "$d/err-dup$V"
+	# shellcheck disable=SC2086
+	bad rank "own video missing ${V:-default}" $V -v "$d/v.mp" -q "$d/qz.mp"; cp "$d/err" "$d/err-own$V"
+done
+expect "-V: duplicate video id, the default's message" "$(cat "$d/err-dup-V")" "$(cat "$d/err-dup")"
+expect "-V: own video missing, the default's message" "$(cat "$d/err-own-V")" "$(cat "$d/err-own")"
+# the bound: 3 videos x 2^30 queries claimed by the header (one item follows) are refused from
+# the counts, before a query is read
+{ mp_map 8; mp_str magic; mp_str prvr; mp_str version; mp_int 1; mp_str kind
+  mp_str encoded-queries; mp_str count; mp_hex ce 40 00 00 00; mp_str cmd; mp_str test
+  mp_str dim; mp_int 2; mp_str branches; mp_arr 2; mp_str inh; mp_str exp; mp_str split; mp_str test
+  query 'A#enc#0' A 1 0 1 0; } >"$d/qhuge.mp"
+bad rank "-V: 2^30 queries x 3 videos" -V -v "$d/v.mp" -q "$d/qhuge.mp"
+expect "-V: the bound names the most queries" "$(grep -c 'give at most 357913941 queries' "$d/err")" 1
+{ mp_map 8; mp_str magic; mp_str prvr; mp_str version; mp_int 1; mp_str kind
+  mp_str encoded-videos; mp_str count; mp_hex ff; mp_str cmd; mp_str test
+  mp_str dim; mp_int 2; mp_str branches; mp_arr 2; mp_str inh; mp_str exp; mp_str split; mp_str test
+  video A 1 1 0 -- 0 1; video B 2 0 1 -1 0 -- 1 0 0 -1; video C 2 1 1 0 -1 -- -1 0 0 1; } >"$d/vm1.mp"
+"$BIN"/rank -Q -v "$d/vm1.mp" -q "$d/q.mp" -o "$d/d.mp" || notok "count -1 videos, default order: exit"
+expect "count -1 videos, default order = counted" "$(items "$d/d.mp")" "$(items "$d/fused.mp")"
+bad rank "-V: videos of unknown count (-1)" -V -v "$d/vm1.mp" -q "$d/q.mp"
+bad rank "-V with -s" -V -s "$d/s.mp"
 "$BIN"/rank --help >"$d/help" 2>&1 && grep -q '^usage' "$d/help" && ok "--help" || notok "--help"
 exit $fail

@@ -93,6 +93,16 @@ fi
 "$BIN"/encode-text -c a/ep/epoch-$EPOCHS.mp -o test-enc-q.mp < test-query-student.mp 2>/dev/null &&
 "$BIN"/rank -v test-enc-v.mp -q test-enc-q.mp 2>/dev/null | "$BIN"/metrics -f json -q > test.json ||
 	notok "encode/rank/metrics pipeline failed"
+# rank -V (the videos streamed, here from a pipe) gives the default order's ranking: every value
+# equal (tests/test_rank.sh checks the bytes)
+nocmd() { "$BIN"/prvr-cat -a "$1" | sed '1s/"cmd":"[^"]*",//'; }
+if "$BIN"/rank -Q -v test-enc-v.mp -q test-enc-q.mp -o rk.mp &&
+   cat test-enc-v.mp | "$BIN"/rank -Q -V -v - -q test-enc-q.mp -o rkv.mp &&
+   [ "$(nocmd rk.mp)" = "$(nocmd rkv.mp)" ] && [ "$(nocmd rk.mp | wc -l)" -gt 1 ]; then
+	ok "rank -V on the trained encodings = rank"
+else
+	notok "rank -V on the trained encodings differs from rank"
+fi
 nv=$("$BIN"/prvr-cat < test-enc-v.mp | head -n 1 | field count)
 sumr=$(field sumr < test.json)
 chance=$(awk -v n="$nv" 'BEGIN { s = 0; split("1 5 10 100", k, " ");

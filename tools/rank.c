@@ -7,6 +7,11 @@
  * Videos are held in memory (only the branches needed); queries are streamed in rounds
  * (lib/ranking's ranking_block), each scored, fused, ranked and written before the
  * next is read, so memory is the videos plus a bounded block of scores.
+ * With -V the order is transposed, for galleries too large to hold: the queries are held and
+ * the videos streamed in blocks, each scored against every query and its (fused) scores kept,
+ * so memory is the queries' scores (bounded: VSCORES) plus one block of frames. The blocks end
+ * where score_cosmax's runs end and the queries are scored in the default order's rounds, so
+ * every sgemm sees the same operands as in the default order and the output is the same bytes.
  * Not here: the cosine-max kernel (lib/score.c), loading the videos (lib/vidset.c), metrics
  * (tools/metrics.c). */
 #include <stdio.h>
@@ -41,7 +46,7 @@ help(void)
 {
 	printf("rank - score encoded queries against encoded videos and rank the videos\n"
 	       "\n"
-	       "usage: %s -v VIDEOS -q QUERIES [-S] [-b BETA] [-B BRANCH] [-k K] [-g GT] [-j N] [-o FILE] [-z]\n"
+	       "usage: %s -v VIDEOS -q QUERIES [-V] [-S] [-b BETA] [-B BRANCH] [-k K] [-g GT] [-j N] [-o FILE] [-z]\n"
 	       "       %s -s SCORES [-b BETA] [-B BRANCH] [-k K] [-g GT] [-o FILE] [-z]\n"
 	       "\n"
 	       "Reads an encoded-videos stream (VIDEOS, held in memory) and an encoded-queries stream\n"
@@ -58,11 +63,16 @@ help(void)
 	       "{id, video, <branch> f32[videos]} for every branch (or the -B branch).\n"
 	       "With -s, reads such a scores stream (from rank -S or teacher-sim -S) and ranks it as\n"
 	       "above, giving the same ranking as the direct run.\n"
+	       "With -V, the queries are held and the videos streamed (a pipe will do) in blocks, so\n"
+	       "memory is the scores (queries x videos floats, x branches with -S; at most 2^30,\n"
+	       "4 GiB, checked from the headers' counts) and one block, not the videos; the output\n"
+	       "is the same bytes as without -V at the same -j (but the header's cmd).\n"
 	       "\n"
 	       "  -v FILE    encoded-videos stream (- is stdin)\n"
 	       "  -q FILE    encoded-queries stream (- is stdin)\n"
 	       "  -s FILE    scores stream to rank instead of -v/-q\n"
 	       "  -S         write the scores of every branch instead of a ranking\n"
+	       "  -V         hold the queries and stream the videos (headers with counts needed)\n"
 	       "  -b BETA    weight of the exploration branch, 0..1 (default 0.3)\n"
 	       "  -B BRANCH  rank this branch alone (inh, exp, teacher, ...)\n"
 	       "  -k K       videos listed per query, 1..1073741824 (default 100)\n"
@@ -82,7 +92,7 @@ help(void)
 static void
 usage(void)
 {
-	die("usage: %s {-v VIDEOS -q QUERIES [-S] [-j N] | -s SCORES} [-b BETA | -B BRANCH] [-k K] "
+	die("usage: %s {-v VIDEOS -q QUERIES [-V] [-S] [-j N] | -s SCORES} [-b BETA | -B BRANCH] [-k K] "
 	    "[-g GT] [-o FILE] [-z] [-Q]", argv0);
 }
 
@@ -279,24 +289,324 @@ rank_scores(const char *path, const char *out, int gz, const char *bname, double
 
 /* ---- -v/-q: score, then rank or write scores ---- */
 
-static void
-rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int scores_out,
-             const char *bname, double beta, long k)
-{
-	MpReader *rv = mpr_open(vpath), *rq;
-	const msgpack_object *hv = schema_header(rv, "encoded-videos"), *hq, *o;
-	size_t nbv, nbq, nuse = 0;
-	char **bv, **bq, *use[MAXBR], *vsplit, *qsplit;
-	long D, nq = 0;
-	VidSet V;
-	Choice c = { 0, 0, 0, beta, NULL };
+/* what both orders (-V or not) write: the output stream and what an item needs */
+typedef struct {
 	MpWriter *w;
-	float *qb[MAXBR], *sb[MAXBR], *fused, *topscore;
+	const char *qname;    /* the queries' stream, for messages (open until out_close) */
+	int scores_out;       /* -S */
+	char **use;           /* the branches scored */
+	int nuse;
+	Choice c;             /* what is ranked (the header's) */
+	int kk;
+	float *fused, *topscore;
+	int32_t *top;
+} Out;
+
+/* opens the output with its header: count queries against the videos of V */
+static void
+out_open(Out *o, const char *path, int gz, long count, const VidSet *V, long k, const char *split)
+{
+	o->w = mpw_open(path, gz);
+	if (o->scores_out)
+		vidset_scores_header(o->w, count, V, o->use, o->nuse, split);
+	else
+		write_ranking_header(o->w, gt_count(count), V->id, V->nv, k, &o->c, split);
+	o->kk = (int)MIN(k, (long)V->nv);
+	o->fused = efloats((size_t)V->nv);
+	o->top = emalloc((size_t)o->kk * sizeof(*o->top));
+	o->topscore = efloats((size_t)o->kk);
+}
+
+/* query i of the per-branch scores sb (rows of V->nv; c says which rank): with -S its scores,
+ * else its ranking item */
+static void
+out_query(Out *o, const Choice *c, const VidSet *V, float **sb, long i, const char *qid,
+          const char *qvid, int own)
+{
+	if (o->scores_out) {
+		mpw_map(o->w, 2 + (size_t)o->nuse);
+		mpw_kv_str(o->w, "id", qid);
+		mpw_kv_str(o->w, "video", qvid);
+		for (int b = 0; b < o->nuse; b++)
+			mpw_kv_f32(o->w, o->use[b], sb[b] + (size_t)i * V->nv, (size_t)V->nv);
+		mpw_record_done(o->w);
+	} else {
+		const float *s = chosen(c, sb, i, V->nv, o->fused);
+		int v = relevant(qid, own, s, V->nv, &V->ix, o->qname);
+		if (v >= 0)
+			write_ranking_item(o->w, qid, V->id[v], v, s, V->nv, o->kk, o->top, o->topscore);
+	}
+}
+
+/* after the last query: -g's check, the input streams closed (a damaged gzip end is an error
+ * before the output is kept), the output put in place */
+static void
+out_close(Out *o, MpReader *rq)
+{
+	gt_done(o->qname);
+	mpr_close(rq);
+	mpw_close(o->w);
+	free(o->fused), free(o->top), free(o->topscore);
+}
+
+/* query item it into row i of qb[b] (the scored branches) and its ids (kept in ids too) */
+static void
+read_query(MpReader *rq, const msgpack_object *it, const Out *o, long D, float **qb, long i,
+           IdList *ids, char **qid, char **qvid)
+{
+	*qid = mpr_strdup(rq, it, "id");
+	idlist_add(ids, *qid);
+	*qvid = mpr_strdup(rq, it, "video");
+	for (int b = 0; b < o->nuse; b++)
+		mpr_f32(rq, it, o->use[b], qb[b] + (size_t)i * D, (size_t)D);
+}
+
+/* the default order: the videos held, the queries streamed in rounds (ranking_block) */
+static void
+stream_queries(Out *o, MpReader *rv, MpReader *rq, long D, const char *out, int gz, long k,
+               const char *split, const char *vpath)
+{
+	const msgpack_object *it;
+	VidSet V;
+	float *qb[MAXBR], *sb[MAXBR];
 	char **qid, **qvid;
 	IdList qids = { 0 };
-	int *qown, kk, nblk;
-	int32_t *top;
+	int *qown, nblk;
+	long nq = 0;
 	double t0 = now_seconds(), tscore = 0;
+
+	vidset_load(&V, rv, D, o->use, o->nuse, "videos");
+	mpr_close(rv);
+	progress(1, "%d videos, %d frames, dim %ld, loaded in %.1f s", V.nv, V.off[V.nv], D,
+	         now_seconds() - t0);
+
+	nblk = ranking_block(V.nv, o->nuse);
+	for (int b = 0; b < o->nuse; b++) {
+		qb[b] = efloats((size_t)nblk * D);
+		sb[b] = efloats((size_t)nblk * V.nv);
+	}
+	qid = ecalloc((size_t)nblk, sizeof(*qid));
+	qvid = ecalloc((size_t)nblk, sizeof(*qvid));
+	qown = emalloc((size_t)nblk * sizeof(*qown));
+
+	if (rq->count == 0)
+		die("%s: no queries", rq->name);
+	out_open(o, out, gz, rq->count, &V, k, split);
+
+	for (;;) {
+		int n = 0;
+		double t;
+
+		while (n < nblk && (it = mpr_next(rq))) {
+			read_query(rq, it, o, D, qb, n, &qids, &qid[n], &qvid[n]);
+			if ((qown[n] = vidset_find(&V, qvid[n])) < 0)
+				mpr_die(rq, "query '%s': video '%s' is not in %s", qid[n], qvid[n], vpath);
+			n++;
+		}
+		if (n == 0)
+			break;
+		t = now_seconds();
+		for (int b = 0; b < o->nuse; b++)
+			score_cosmax(sb[b], qb[b], n, V.fr[b], V.off, V.nv, (int)D);
+		tscore += now_seconds() - t;
+		for (int i = 0; i < n; i++) {
+			out_query(o, &o->c, &V, sb, i, qid[i], qvid[i], qown[i]);
+			free(qid[i]);
+			free(qvid[i]);
+		}
+		nq += n;
+		progress(0, "%ld queries scored", nq);
+	}
+	if (nq == 0)
+		die("%s: no queries", rq->name);
+	idlist_check(&qids, rq->name, "query");
+	out_close(o, rq);
+	progress(1, "%ld queries x %d videos (%s) in %.1f s, scoring %.1f s", nq, V.nv,
+	         o->scores_out ? "scores" : o->c.name, now_seconds() - t0, tscore);
+
+	for (int b = 0; b < o->nuse; b++)
+		free(qb[b]), free(sb[b]);
+	vidset_free(&V);
+	free(qid), free(qvid), free(qown);
+}
+
+/* ---- -V: the queries held, the videos streamed ---- */
+
+/* a block of videos ends at the first run's end (lib/score) after VBLOCK frames or VBLOCK_FLOATS
+ * frame floats (all branches): a few sgemm runs, and bounded memory whatever the dim */
+#define VBLOCK (1L << 15)
+#define VBLOCK_FLOATS (1L << 25)
+#define VSCORES (1L << 30) /* score floats -V holds at most (4 GiB) */
+
+/* the kept scores of a block of videos v0 .. v0+nv-1: (queries, nv) per kept matrix */
+typedef struct {
+	int v0, nv;
+	float *s[MAXBR];
+} Block;
+
+/* what -V holds: the queries (rows of qb) and the scores of every block so far */
+typedef struct {
+	long nq, D;
+	int nblk;             /* queries per score_cosmax call: the default order's rounds */
+	int nmat;             /* matrices kept: -S every branch, else the ranked score */
+	float *qb[MAXBR];
+	Block *blk;
+	int nb;
+	size_t bcap;
+	float *tmp[MAXBR];    /* one round's per-branch scores */
+	size_t tcap[MAXBR];
+} Held;
+
+/* scores videos v0 .. v0+nv-1 (frames fr[b], offsets off from 0) against every held query, in
+ * the default order's rounds of queries, and keeps them as a new block */
+static void
+score_block(Held *h, const Out *o, float **fr, const int *off, int v0, int nv)
+{
+	Block *B;
+
+	h->blk = egrow(h->blk, &h->bcap, (size_t)h->nb + 1, sizeof(*h->blk));
+	B = &h->blk[h->nb++];
+	B->v0 = v0, B->nv = nv;
+	for (int m = 0; m < h->nmat; m++)
+		B->s[m] = efloats((size_t)h->nq * nv);
+	for (long r0 = 0; r0 < h->nq; r0 += h->nblk) {
+		int n = (int)MIN((long)h->nblk, h->nq - r0);
+
+		for (int b = 0; b < o->nuse; b++) {
+			h->tmp[b] = efloats_grow(h->tmp[b], &h->tcap[b], (size_t)n * nv);
+			score_cosmax(h->tmp[b], h->qb[b] + (size_t)r0 * h->D, n, fr[b], off, nv,
+			             (int)h->D);
+		}
+		/* fused (or -B's, or with -S each branch's) scores into the block's rows */
+		for (int i = 0; i < n; i++)
+			for (int m = 0; m < h->nmat; m++) {
+				Choice cm = o->c;
+				float *dst = B->s[m] + (size_t)(r0 + i) * nv;
+				const float *s;
+
+				if (o->scores_out)
+					cm.fused = 0, cm.a = m;
+				if ((s = chosen(&cm, h->tmp, i, nv, dst)) != dst)
+					memcpy(dst, s, (size_t)nv * sizeof(*dst));
+			}
+	}
+}
+
+/* -V: the bound checked from the headers' counts; the queries read and held; the videos read in
+ * blocks, each scored (score_block) and its frames dropped; then per query its row of scores
+ * gathered from the blocks and written as the default order writes it */
+static void
+stream_videos(Out *o, MpReader *rv, MpReader *rq, long D, const char *out, int gz, long k,
+              const char *split, const char *vpath)
+{
+	const msgpack_object *it;
+	Held h = { 0 };
+	VidSet V = { 0 };     /* the ids alone */
+	float *fr[MAXBR] = { 0 }, *row[MAXBR];
+	size_t fcap[MAXBR] = { 0 }, qcap[MAXBR] = { 0 }, icap = 0, ncap = 0, vcap = 0, ocap = 0;
+	char **qid = NULL, **qvid = NULL;
+	IdList qids = { 0 };
+	int *off = NULL, *qown, nvb = 0;
+	long nf = 0, run = 0, most;
+	double t0 = now_seconds();
+	Choice held = { 0, 0, 0, o->c.beta, o->c.name }; /* a ranking's matrix is the ranked score */
+
+	h.D = D;
+	h.nmat = o->scores_out ? o->nuse : 1;
+	if (rv->count < 0 || rq->count < 0)
+		mpr_die(rv->count < 0 ? rv : rq, "count -1 (unknown): -V needs the count of items");
+	if (rq->count == 0)
+		die("%s: no queries", rq->name);
+	if (rv->count == 0)
+		die("%s: no videos", rv->name);
+	/* the bound, from the headers' counts, before anything is held */
+	if ((most = VSCORES / h.nmat / rv->count) < 1)
+		mpr_die(rv, "%ld videos: more than -V holds scores for (2^30 floats)", rv->count);
+	if (rq->count > most)
+		die("%s: %ld queries x %ld videos of %s x %d = more score floats than -V holds (2^30, "
+		    "4 GiB): give at most %ld queries", rq->name, rq->count, rv->count, rv->name, h.nmat,
+		    most);
+
+	for (; (it = mpr_next(rq)); h.nq++) {
+		qid = egrow(qid, &icap, (size_t)h.nq + 1, sizeof(*qid));
+		qvid = egrow(qvid, &ncap, (size_t)h.nq + 1, sizeof(*qvid));
+		for (int b = 0; b < o->nuse; b++)
+			h.qb[b] = egrow(h.qb[b], &qcap[b], (size_t)(h.nq + 1) * D, sizeof(float));
+		read_query(rq, it, o, D, h.qb, h.nq, &qids, &qid[h.nq], &qvid[h.nq]);
+	}
+	idlist_check(&qids, rq->name, "query");
+	progress(1, "%ld queries held", h.nq);
+
+	/* blocks of whole runs (lib/score), scored as the default order scores them */
+	h.nblk = ranking_block(rv->count, o->nuse);
+	off = egrow(off, &ocap, 1, sizeof(*off));
+	off[0] = 0;
+	while ((it = mpr_next(rv))) {
+		long n = vidset_item_frames(rv, it, D, o->use, o->nuse);
+		int joins = nvb > 0 && score_run_joins(run, n);
+
+		if (!joins && (nf >= VBLOCK || nf * D * o->nuse >= VBLOCK_FLOATS)) {
+			score_block(&h, o, fr, off, V.nv - nvb, nvb);
+			nvb = 0, nf = 0;
+		}
+		run = joins ? run + n : n;
+		V.id = egrow(V.id, &vcap, (size_t)V.nv + 1, sizeof(*V.id));
+		V.id[V.nv++] = mpr_strdup(rv, it, "id");
+		vidset_item_copy(rv, it, D, o->use, o->nuse, n, fr, fcap, nf);
+		off = egrow(off, &ocap, (size_t)nvb + 2, sizeof(*off));
+		off[++nvb] = (int)(nf += n);
+		progress(0, "%d videos read, %d scored", V.nv, V.nv - nvb);
+	}
+	if (nvb > 0)
+		score_block(&h, o, fr, off, V.nv - nvb, nvb);
+	idindex_build(&V.ix, V.id, V.nv, rv->name);
+	mpr_close(rv);
+	progress(1, "%ld queries x %d videos scored in %.1f s (%d blocks)", h.nq, V.nv,
+	         now_seconds() - t0, h.nb);
+
+	qown = emalloc((size_t)h.nq * sizeof(*qown));
+	for (long i = 0; i < h.nq; i++)
+		if ((qown[i] = vidset_find(&V, qvid[i])) < 0)
+			die("%s: record %ld: query '%s': video '%s' is not in %s", rq->name, i + 1, qid[i],
+			    qvid[i], vpath);
+	for (int m = 0; m < h.nmat; m++)
+		row[m] = efloats((size_t)V.nv);
+	out_open(o, out, gz, h.nq, &V, k, split);
+	for (long i = 0; i < h.nq; i++) {
+		for (int j = 0; j < h.nb; j++)
+			for (int m = 0; m < h.nmat; m++)
+				memcpy(row[m] + h.blk[j].v0, h.blk[j].s[m] + (size_t)i * h.blk[j].nv,
+				       (size_t)h.blk[j].nv * sizeof(float));
+		out_query(o, &held, &V, row, 0, qid[i], qvid[i], qown[i]);
+	}
+	out_close(o, rq);
+	progress(1, "%ld queries x %d videos (%s) in %.1f s", h.nq, V.nv,
+	         o->scores_out ? "scores" : o->c.name, now_seconds() - t0);
+
+	for (long i = 0; i < h.nq; i++)
+		free(qid[i]), free(qvid[i]);
+	for (int j = 0; j < h.nb; j++)
+		for (int m = 0; m < h.nmat; m++)
+			free(h.blk[j].s[m]);
+	for (int b = 0; b < o->nuse; b++)
+		free(h.qb[b]), free(h.tmp[b]), free(fr[b]);
+	for (int m = 0; m < h.nmat; m++)
+		free(row[m]);
+	vidset_free(&V);
+	free(h.blk), free(off), free(qid), free(qvid), free(qown);
+}
+
+/* both orders: the headers' checks, the branches scored, then the order's scoring and output */
+static void
+rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int scores_out,
+             int transposed, const char *bname, double beta, long k)
+{
+	MpReader *rv = mpr_open(vpath), *rq;
+	const msgpack_object *hv = schema_header(rv, "encoded-videos"), *hq;
+	size_t nbv, nbq;
+	char **bv, **bq, *use[MAXBR], *vsplit, *qsplit;
+	long D;
+	Out o = { 0 };
 
 	if (strcmp(vpath, "-") == 0 && strcmp(qpath, "-") == 0)
 		die("-v and -q cannot both be stdin");
@@ -311,102 +621,32 @@ rank_encoded(const char *vpath, const char *qpath, const char *out, int gz, int 
 	if (bname) {
 		if (mp_strindex(bq, nbq, bname) < 0)
 			mpr_die(rq, "no branch '%s'", bname);
-		use[nuse++] = (char *)bname;
+		use[o.nuse++] = (char *)bname;
 	} else
 		for (size_t i = 0; i < nbq; i++)
-			use[nuse++] = bq[i];
-	for (size_t i = 0; i < nuse; i++)
+			use[o.nuse++] = bq[i];
+	for (int i = 0; i < o.nuse; i++)
 		if (mp_strindex(bv, nbv, use[i]) < 0)
 			mpr_die(rv, "no branch '%s', which %s has", use[i], rq->name);
 	if (!bname && nbv != nbq)
 		mpr_die(rv, "%zu branches, but %s has %zu", nbv, rq->name, nbq);
+	o.c = (Choice){ 0, 0, 0, beta, NULL };
 	if (!scores_out)
-		c = choose(rq, use, nuse, NULL, beta);
+		o.c = choose(rq, use, (size_t)o.nuse, NULL, beta);
+	o.qname = rq->name;
+	o.scores_out = scores_out;
+	o.use = use;
 
-	vidset_load(&V, rv, D, use, (int)nuse, "videos");
-	mpr_close(rv);
-	progress(1, "%d videos, %d frames, dim %ld, loaded in %.1f s", V.nv, V.off[V.nv], D,
-	         now_seconds() - t0);
-
-	kk = (int)MIN(k, (long)V.nv);
-	nblk = ranking_block(V.nv, (int)nuse);
-	for (size_t b = 0; b < nuse; b++) {
-		qb[b] = efloats((size_t)nblk * D);
-		sb[b] = efloats((size_t)nblk * V.nv);
-	}
-	fused = efloats((size_t)V.nv);
-	top = emalloc((size_t)kk * sizeof(*top));
-	topscore = efloats((size_t)kk);
-	qid = ecalloc((size_t)nblk, sizeof(*qid));
-	qvid = ecalloc((size_t)nblk, sizeof(*qvid));
-	qown = emalloc((size_t)nblk * sizeof(*qown));
-
-	if (rq->count == 0)
-		die("%s: no queries", rq->name);
-	w = mpw_open(out, gz);
-	if (scores_out)
-		vidset_scores_header(w, rq->count, &V, use, (int)nuse, qsplit);
+	if (transposed)
+		stream_videos(&o, rv, rq, D, out, gz, k, qsplit, vpath);
 	else
-		write_ranking_header(w, gt_count(rq->count), V.id, V.nv, k, &c, qsplit);
+		stream_queries(&o, rv, rq, D, out, gz, k, qsplit, vpath);
 
-	for (;;) {
-		int n = 0;
-		double t;
-
-		while (n < nblk && (o = mpr_next(rq))) {
-			qid[n] = mpr_strdup(rq, o, "id");
-			idlist_add(&qids, qid[n]);
-			qvid[n] = mpr_strdup(rq, o, "video");
-			if ((qown[n] = vidset_find(&V, qvid[n])) < 0)
-				mpr_die(rq, "query '%s': video '%s' is not in %s", qid[n], qvid[n], vpath);
-			for (size_t b = 0; b < nuse; b++)
-				mpr_f32(rq, o, use[b], qb[b] + (size_t)n * D, (size_t)D);
-			n++;
-		}
-		if (n == 0)
-			break;
-		t = now_seconds();
-		for (size_t b = 0; b < nuse; b++)
-			score_cosmax(sb[b], qb[b], n, V.fr[b], V.off, V.nv, (int)D);
-		tscore += now_seconds() - t;
-		for (int i = 0; i < n; i++) {
-			if (scores_out) {
-				mpw_map(w, 2 + nuse);
-				mpw_kv_str(w, "id", qid[i]);
-				mpw_kv_str(w, "video", qvid[i]);
-				for (size_t b = 0; b < nuse; b++)
-					mpw_kv_f32(w, use[b], sb[b] + (size_t)i * V.nv, (size_t)V.nv);
-				mpw_record_done(w);
-			} else {
-				const float *s = chosen(&c, sb, i, V.nv, fused);
-				int v = relevant(qid[i], qown[i], s, V.nv, &V.ix, rq->name);
-				if (v >= 0)
-					write_ranking_item(w, qid[i], V.id[v], v, s, V.nv, kk, top, topscore);
-			}
-			free(qid[i]);
-			free(qvid[i]);
-		}
-		nq += n;
-		progress(0, "%ld queries scored", nq);
-	}
-	if (nq == 0)
-		die("%s: no queries", rq->name);
-	idlist_check(&qids, rq->name, "query");
-	gt_done(rq->name);
-	mpr_close(rq);
-	mpw_close(w);
-	progress(1, "%ld queries x %d videos (%s) in %.1f s, scoring %.1f s", nq, V.nv,
-	         scores_out ? "scores" : c.name, now_seconds() - t0, tscore);
-
-	for (size_t b = 0; b < nuse; b++)
-		free(qb[b]), free(sb[b]);
-	vidset_free(&V);
 	for (size_t i = 0; i < nbv; i++)
 		free(bv[i]);
 	for (size_t i = 0; i < nbq; i++)
 		free(bq[i]);
 	free(bv), free(bq), free(vsplit), free(qsplit);
-	free(fused), free(top), free(topscore), free(qid), free(qvid), free(qown);
 }
 
 int
@@ -416,15 +656,16 @@ main(int argc, char *argv[])
 	const char *jarg = NULL, *gpath = NULL;
 	double beta = 0.3;
 	long k = 100;
-	int c, gz = 0, scores_out = 0, have_beta = 0;
+	int c, gz = 0, scores_out = 0, transposed = 0, have_beta = 0;
 
 	tool_start(argc, argv, help);
-	while ((c = getopt(argc, argv, ":v:q:s:Sb:B:k:g:j:o:zQ")) != -1) {
+	while ((c = getopt(argc, argv, ":v:q:s:SVb:B:k:g:j:o:zQ")) != -1) {
 		switch (c) {
 		case 'v': vpath = optarg; break;
 		case 'q': qpath = optarg; break;
 		case 's': spath = optarg; break;
 		case 'S': scores_out = 1; break;
+		case 'V': transposed = 1; break;
 		case 'b': beta = estrtod(optarg, 0, 1); have_beta = 1; break;
 		case 'B': bname = optarg; break;
 		case 'k': k = estrtol(optarg, 1, 1L << 30); break;
@@ -438,7 +679,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	if (spath ? (vpath || qpath || scores_out) : (!vpath || !qpath))
+	if (spath ? (vpath || qpath || scores_out || transposed) : (!vpath || !qpath))
 		usage();
 	if (have_beta && bname)
 		die("usage: -b and -B exclude each other");
@@ -456,7 +697,7 @@ main(int argc, char *argv[])
 		rank_scores(spath, out, gz, bname, beta, k);
 	} else {
 		threads_init(jarg);
-		rank_encoded(vpath, qpath, out, gz, scores_out, bname, beta, k);
+		rank_encoded(vpath, qpath, out, gz, scores_out, transposed, bname, beta, k);
 	}
 	if (gt) {
 		gt_free(gt);
