@@ -18,11 +18,17 @@ $(addprefix $(BINDIR)/,$(FAISS_TOOLS)): $(BINDIR)/%: $(OBJ)/tools/%.o $(OBJ)/lib
 	$(CXX) $(LDFLAGS) -o $@ $^ $(FAISS_LIBS) $(LDLIBS)
 # prvr-search re-scores candidates of several queries at once (OpenMP, as FAISS)
 $(OBJ)/tools/prvr-search.o: CFLAGS += -fopenmp
+# tests/test_pqenc.c holds lib/pqenc.c to FAISS's own encoding, tests/bench_pqenc.c times both
+$(TBINDIR)/test_pqenc $(TBINDIR)/bench_pqenc: $(TBINDIR)/%: $(OBJ)/tests/%.o $(OBJ)/lib/faissw.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(FAISS_LIBS) $(LDLIBS)
 $(OBJ)/lib/%.o: lib/%.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -MMD -MP -c -o $@ $<
 else
 TOOLS := $(filter-out $(FAISS_TOOLS),$(TOOLS))
+TESTBIN := $(filter-out %/test_pqenc,$(TESTBIN))
+BENCHBIN := $(filter-out %/bench_pqenc,$(BENCHBIN))
 $(info prvr-tools: FAISS not found (faiss/IndexIVFPQ.h; Debian: libfaiss-dev): building and testing everything but prvr-index and prvr-search)
 endif
 

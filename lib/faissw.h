@@ -4,7 +4,7 @@
  * (-1 or NULL) with the reason in fw_error(); nothing here exits or prints.
  * Indexes hold unit vectors under the inner-product metric (cosine), their ids are the rows in
  * the order added. Product quantisers (FwPQ) are trained here and their centroids handed back;
- * encoding uses FAISS, decoding is the caller's (lib/vindex.c).
+ * encoding is lib/pqenc.c's, decoding lib/vindex.c's.
  * Not here: the index file, its checks, scoring (lib/vindex.c). */
 #ifndef FAISSW_H
 #define FAISSW_H
@@ -69,7 +69,8 @@ int  fw_kmeans(int D, int k, long n, const float *v, int niter, float *centroids
 FwPQ *fw_pq_new(int D, int m, int nbits);
 /* k-means on v (n, D); centroids (m, 2^nbits, D / m) copied out */
 int  fw_pq_train(FwPQ *pq, long n, const float *v, float *centroids);
-/* codes (n, code size) of v (n, D) */
+/* codes (n, code size) of v (n, D) by FAISS: the reference tests/test_pqenc.c holds
+ * lib/pqenc.c's encoding to */
 int  fw_pq_encode(const FwPQ *pq, long n, const float *v, uint8_t *codes);
 void fw_pq_free(FwPQ *pq);
 

@@ -13,6 +13,7 @@
 #include <cblas.h>
 #include <zlib.h>
 
+#include "pqenc.h"
 #include "rownorm.h"
 #include "util.h"
 #include "vindex.h"
@@ -21,7 +22,6 @@
 #define VX_VERSION 1
 #define VX_ALIGN 64            /* sections start on a cache line, so f32 codes are float-aligned */
 #define VX_PEND 65536          /* normalised frames handed to FAISS per add call */
-#define PQ_BITS 8              /* stored pq: one byte per sub-vector */
 #define KM_ITER 10             /* VX_IVF: k-means iterations */
 #define VX_AHEAD 4             /* VX_IVF: rows of a list prefetched ahead of the one scored */
 
@@ -136,9 +136,10 @@ sq8_train(float *codec, const float *x, long n, int D)
 	}
 }
 
-/* codes of n frames: raw (n, D) the encodings, unit (n, D) the same normalised */
+/* codes of n frames: raw (n, D) the encodings, unit (n, D) the same normalised; pqtab: pq's
+ * encoding table (lib/pqenc.h), pq_m sub-vectors */
 static void
-encode(uint8_t *out, int code, const float *codec, const FwPQ *pq, const float *raw,
+encode(uint8_t *out, int code, const float *codec, const float *pqtab, int pq_m, const float *raw,
        const float *unit, long n, int D)
 {
 	switch (code) {
@@ -159,8 +160,7 @@ encode(uint8_t *out, int code, const float *codec, const FwPQ *pq, const float *
 			}
 		break;
 	default:
-		if (fw_pq_encode(pq, n, unit, out))
-			die("pq encode: %s", fw_error());
+		pq_encode(out, pqtab, unit, n, D, pq_m);
 	}
 }
 
@@ -190,7 +190,7 @@ struct VxWriter {
 	long ns;
 	size_t scap[VX_MAXBR];
 	float *codec[VX_MAXBR];
-	FwPQ *pq[VX_MAXBR];
+	float *pqtab[VX_MAXBR];    /* pq: the codec's centroids laid out for encoding */
 	FwIndex *ann[VX_MAXBR];
 	FILE *spool[VX_MAXBR];     /* codes, in frame order */
 	float *pend[VX_MAXBR];     /* unit frames not yet given to FAISS: (npend, D) */
@@ -311,7 +311,8 @@ add_frames(VxWriter *w, int b, const float *raw, long n)
 
 		memcpy(unit, raw + (size_t)i * w->D, (size_t)m * w->D * sizeof(float));
 		vx_normalise(unit, m, w->D);
-		encode(w->cbuf, w->c.code, w->codec[b], w->pq[b], raw + (size_t)i * w->D, unit, m, w->D);
+		encode(w->cbuf, w->c.code, w->codec[b], w->pqtab[b], w->c.pq_m,
+		       raw + (size_t)i * w->D, unit, m, w->D);
 		if (fwrite(w->cbuf, cb, (size_t)m, w->spool[b]) != (size_t)m)
 			die("write temporary file:");
 		w->npend[b] += m;
@@ -352,9 +353,13 @@ train(VxWriter *w)
 		if (w->c.code == VX_SQ8)
 			sq8_train(w->codec[b], unit, w->ns, w->D);
 		if (w->c.code == VX_PQ) {
-			if (!(w->pq[b] = fw_pq_new(w->D, w->c.pq_m, PQ_BITS)) ||
-			    fw_pq_train(w->pq[b], w->ns, unit, w->codec[b]))
+			FwPQ *pq = fw_pq_new(w->D, w->c.pq_m, PQ_BITS);
+
+			if (!pq || fw_pq_train(pq, w->ns, unit, w->codec[b]))
 				die("pq training: %s", fw_error());
+			fw_pq_free(pq);
+			w->pqtab[b] = efloats((size_t)pq_table_floats(w->D, w->c.pq_m));
+			pq_table(w->pqtab[b], w->codec[b], w->D, w->c.pq_m);
 		}
 		if (!(w->ann[b] = fw_new(w->D, spec)))
 			die("FAISS %s: %s", spec, fw_error());
@@ -585,7 +590,7 @@ vx_finish(VxWriter *w, const char *src)
 	for (int b = 0; b < w->nb; b++) {
 		free(w->codec[b]);
 		free(w->pend[b]);
-		fw_pq_free(w->pq[b]);
+		free(w->pqtab[b]);
 		fw_free(w->ann[b]);
 		free(w->cent[b]);
 		free(w->list[b]);
