@@ -4,7 +4,9 @@
 #   fuzz   each harness SECONDS long, one after the other; the corpus grows in
 #          FUZZ_OUT/corpus/NAME, inputs that crash, leak, time out or run out of memory land
 #          in FUZZ_OUT/found/NAME, the log in FUZZ_OUT/log/NAME.log; one summary line each
-#          (execs, cov, ft, corpus, found)
+#          (execs, cov, ft, corpus, found). With FUZZ_CPU_SECONDS=N in the environment a
+#          harness runs until it has received N seconds of CPU instead (SECONDS is then no
+#          limit): on a shared machine a wall hour is not an hour of fuzzing
 #   check  per harness two tests: the replay of every input of tests/fuzz/regress/NAME/ (each
 #          must run clean) and a smoke of SECONDS from the seeds in a fresh corpus; prints
 #          "N passed, N failed" as tests/run.sh does
@@ -35,6 +37,21 @@ stats() {
 	                  v["cov:"], v["ft:"], v["corp:"] }' "$1"
 }
 
+# cpu_stop EXE N, in the background beside EXE run in the foreground (a background command of
+# a script ignores SIGINT): SIGINT to that child of this shell (libFuzzer prints its final stats
+# and exits) once it has had N seconds of CPU, user + system of all its threads; prints the CPU
+# seconds it had
+cpu_stop() {
+	lim=$(($2 * $(getconf CLK_TCK))) used=0 pid=
+	while [ -z "$pid" ]; do sleep 1; pid=$(pgrep -P $$ -f "^$1 " | head -n 1); done
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 5
+		used=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) || break
+		[ "$used" -ge "$lim" ] && { kill -INT "$pid"; break; }
+	done
+	echo $((used / $(getconf CLK_TCK)))
+}
+
 # the regression inputs of a harness seed its runs too: some reach what no tool writes (vindex's
 # sparse inverted lists)
 regress_dir() { [ -d "$here/regress/$1" ] && echo "$here/regress/$1"; }
@@ -47,12 +64,25 @@ for h in "$@"; do
 	case $mode in
 	fuzz)
 		mkdir -p "$FUZZ_OUT/corpus/$h"
+		wall=$secs cpu=
+		if [ -n "${FUZZ_CPU_SECONDS:-}" ]; then
+			wall=0
+			cpu_stop "$exe" "$FUZZ_CPU_SECONDS" > "$log.cpu" &
+		fi
 		# shellcheck disable=SC2046
-		"$exe" $opts -max_total_time="$secs" -close_fd_mask=3 -print_final_stats=1 \
+		"$exe" $opts -max_total_time="$wall" -close_fd_mask=3 -print_final_stats=1 \
 			-artifact_prefix="$FUZZ_OUT/found/$h/" "$FUZZ_OUT/corpus/$h" \
 			"$FUZZ_OUT/seeds/$h" $(regress_dir "$h") > "$log" 2>&1
 		rc=$?
-		echo "$h: $(stats "$log"), found $(grep -c '^artifact_prefix=' "$log") (exit $rc)"
+		if [ -n "${FUZZ_CPU_SECONDS:-}" ]; then
+			wait
+			used=$(cat "$log.cpu")
+			cpu=", cpu $used s"
+			# the end asked for: libFuzzer's status when interrupted (72), or death by the SIGINT
+			# where a tool's own handler (lib/util's, for its temporary files) took it first
+			[ "$used" -ge "$FUZZ_CPU_SECONDS" ] && { [ $rc -eq 72 ] || [ $rc -eq 130 ]; } && rc=0
+		fi
+		echo "$h: $(stats "$log"), found $(grep -c '^artifact_prefix=' "$log")$cpu (exit $rc)"
 		[ $rc -eq 0 ] && pass=$((pass + 1)) || fail=$((fail + 1))
 		;;
 	check)
