@@ -42,8 +42,12 @@ stats() {
 # and exits) once it has had N seconds of CPU, user + system of all its threads; prints the CPU
 # seconds it had
 cpu_stop() {
-	lim=$(($2 * $(getconf CLK_TCK))) used=0 pid=
-	while [ -z "$pid" ]; do sleep 1; pid=$(pgrep -P $$ -f "^$1 " | head -n 1); done
+	lim=$(($2 * $(getconf CLK_TCK))) used=0 pid= tries=0
+	# a harness that ends within the first seconds (a finding in the seeds) is never seen
+	while [ -z "$pid" ] && [ $tries -lt 30 ]; do
+		sleep 1
+		pid=$(pgrep -P $$ -f "^$1 " | head -n 1) tries=$((tries + 1))
+	done
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 5
 		used=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) || break
