@@ -15,11 +15,12 @@
 
 #include "pqenc.h"
 #include "rownorm.h"
+#include "sq8nib.h"
 #include "util.h"
 #include "vindex.h"
 
 #define VX_MAGIC "PRVRIDX"
-#define VX_VERSION 1
+#define VX_VERSION 2             /* 2: sq8 codes as nibble planes */
 #define VX_ALIGN 64            /* sections start on a cache line, so f32 codes are float-aligned */
 #define VX_PEND 65536          /* normalised frames handed to FAISS per add call */
 #define KM_ITER 10             /* VX_IVF: k-means iterations */
@@ -51,14 +52,15 @@ own_ivf_bytes(uint64_t nlist, int D, uint64_t nframe)
 
 /* ---- codecs ---- */
 
-/* bytes a frame takes in code c */
+/* bytes a frame takes in code c; sq8: two nibble planes (lib/sq8nib.h), a spooled code its high
+ * half then its low half until write_codes separates the planes */
 static size_t
 code_bytes(int code, int D, int pq_m)
 {
 	switch (code) {
 	case VX_F32: return 4 * (size_t)D;
 	case VX_F16: return 2 * (size_t)D;
-	case VX_SQ8: return (size_t)D;
+	case VX_SQ8: return 2 * (size_t)SQ8_H(D);
 	default: return (size_t)pq_m;
 	}
 }
@@ -142,6 +144,8 @@ static void
 encode(uint8_t *out, int code, const float *codec, const float *pqtab, int pq_m, const float *raw,
        const float *unit, long n, int D)
 {
+	uint8_t *c;
+
 	switch (code) {
 	case VX_F32:
 		memcpy(out, raw, (size_t)n * D * sizeof(float));
@@ -153,11 +157,16 @@ encode(uint8_t *out, int code, const float *codec, const float *pqtab, int pq_m,
 		}
 		break;
 	case VX_SQ8:
-		for (long t = 0; t < n; t++)
+		c = emalloc((size_t)D);
+		for (long t = 0; t < n; t++) {
+			uint8_t *hi = out + t * 2 * SQ8_H(D);
 			for (int j = 0; j < D; j++) {
-				float c = rintf((unit[t * D + j] - codec[j]) / codec[D + j]);
-				out[t * D + j] = (uint8_t)fminf(fmaxf(c, 0), 255);
+				float q = rintf((unit[t * D + j] - codec[j]) / codec[D + j]);
+				c[j] = (uint8_t)fminf(fmaxf(q, 0), 255);
 			}
+			sq8_split(c, D, hi, hi + SQ8_H(D));
+		}
+		free(c);
 		break;
 	default:
 		pq_encode(out, pqtab, unit, n, D, pq_m);
@@ -477,30 +486,25 @@ list_rows(const VxWriter *w, int b, int32_t *start, int32_t *row)
 	free(at);
 }
 
-/* branch b's codes from its spool: as spooled (frame order), or (VX_LISTORDER) the code of
- * frame row[p] at p, read through a mapping of the spool */
+/* branch b's codes from its spool (frame order), read through a mapping of it: in frame order,
+ * or (VX_LISTORDER) the code of frame row[p] at p; sq8's in two planes, the high halves of the
+ * codes, then the low */
 static void
 write_codes(VxWriter *w, int b, FILE *f, const int32_t *row)
 {
 	size_t cb = code_bytes(w->c.code, w->D, w->c.pq_m), n = (size_t)w->nf * cb;
-	char buf[1 << 16];
+	int planes = w->c.code == VX_SQ8 ? 2 : 1;
+	size_t pb = cb / planes;
 	const char *m;
 
 	if (fflush(w->spool[b]))
 		die("write temporary file:");
-	if (!w->h.order) {
-		rewind(w->spool[b]);
-		while ((n = fread(buf, 1, sizeof(buf), w->spool[b])) > 0)
-			efwrite(buf, n, f, w->tmp);
-		if (ferror(w->spool[b]))
-			die("read temporary file:");
-		return;
-	}
 	m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fileno(w->spool[b]), 0);
 	if (m == MAP_FAILED)
 		die("mmap temporary file:");
-	for (long p = 0; p < w->nf; p++)
-		efwrite(m + (size_t)row[p] * cb, cb, f, w->tmp);
+	for (int k = 0; k < planes; k++)
+		for (long p = 0; p < w->nf; p++)
+			efwrite(m + (size_t)(w->h.order ? row[p] : p) * cb + k * pb, pb, f, w->tmp);
 	munmap((void *)m, n);
 }
 
@@ -676,9 +680,12 @@ vx_open(VxIndex *x, const char *path)
 	memcpy(h, x->map, sizeof(*h));
 	if (memcmp(h->magic, VX_MAGIC, sizeof(VX_MAGIC)) != 0)
 		bad(x, "not a frame index (no PRVRIDX magic; HINT: build it with prvr-index)");
-	if (h->version != VX_VERSION || h->hdr_bytes != sizeof(VxHeader)) {
-		snprintf(msg, sizeof(msg), "index version %u (header %u bytes), expected %d (%zu)",
-		         h->version, h->hdr_bytes, VX_VERSION, sizeof(VxHeader));
+	/* version 2 changed sq8's codes alone: version 1 files of other codes read the same */
+	if ((h->version != VX_VERSION && !(h->version == 1 && h->code != VX_SQ8)) ||
+	    h->hdr_bytes != sizeof(VxHeader)) {
+		snprintf(msg, sizeof(msg), "index version %u (header %u bytes), expected %d (%zu); "
+		         "HINT: rebuild it with this prvr-index", h->version, h->hdr_bytes, VX_VERSION,
+		         sizeof(VxHeader));
 		bad(x, msg);
 	}
 	if (header_crc(h) != h->hdr_crc)
@@ -808,20 +815,31 @@ vx_close(VxIndex *x)
 	memset(x, 0, sizeof(*x));
 }
 
-/* sq8 query tables: [q . min, (q * step)[D], s, cut, w16[D] as int16 in (D + 1) / 2 floats],
- * where w16 = round((q * step) / s) is what list scans and the re-score's first look use: integer
- * products with the bytes, s the scale that keeps 255 * D * |w16| within int32; cut bounds how far
- * below the best integer product of a video a frame's can be and still hold its best float score
- * (sq8_cut). The offsets, declared once: */
+/* sq8 query tables: [q . min, (q * step)[D], s, cut, s8, mid8, w16[D] as int16 in (D + 1) / 2
+ * floats, w8[2 SQ8_H] as int8 in SQ8_H / 2 floats (rounded up)], where
+ * - w16 = round((q * step) / s) is what the re-score's first look uses: integer products with
+ *   the bytes, s the scale that keeps 255 * D * |w16| within int32; cut bounds how far below the
+ *   best integer product of a video a frame's can be and still hold its best float score
+ *   (sq8_cut);
+ * - w8 = round((q * step) / s8), |w8| <= 127, in plane order (the weights of the dims in the low
+ *   halves of a plane's bytes, then of those in the high halves), is what list scans use with
+ *   the high nibbles h: the first-pass score t0 + s8 (16 w8 . h + mid8), mid8 = 8 sum w8 (the
+ *   low nibble taken as its middle; a constant, so it ranks no frame differently).
+ * The offsets, declared once: */
 #define SQ8_SCALE(D) ((D) + 1)
 #define SQ8_CUT(D) ((D) + 2)
-#define SQ8_W16(tab, D) ((int16_t *)((tab) + (D) + 3))
+#define SQ8_SCALE8(D) ((D) + 3)
+#define SQ8_MID8(D) ((D) + 4)
+#define SQ8_W16(tab, D) ((int16_t *)((tab) + (D) + 5))
+#define SQ8_W8(tab, D) ((int8_t *)((tab) + (D) + 5 + ((D) + 1) / 2))
 
 size_t
 vx_query_floats(const VxIndex *x)
 {
+	size_t D = (size_t)x->D;
+
 	return x->h.code == VX_PQ ? (size_t)x->h.pq_m << PQ_BITS :
-	       x->h.code == VX_SQ8 ? (size_t)x->D + 3 + ((size_t)x->D + 1) / 2 : (size_t)x->D;
+	       x->h.code == VX_SQ8 ? D + 5 + (D + 1) / 2 + (SQ8_H(D) + 1) / 2 : D;
 }
 
 /* sq8: the float score of a frame of code c is F(c) = fl(t0 + dot_u8(wf, c)) (t0 = q . min,
@@ -872,6 +890,19 @@ vx_query(const VxIndex *x, int b, const float *qn, float *tab)
 				w16[j] = (int16_t)lrintf(tab[1 + j] / tab[SQ8_SCALE(D)]);
 			tab[SQ8_CUT(D)] = sq8_cut(tab, D);
 		}
+		{
+			int8_t *w8 = SQ8_W8(tab, D);
+			int H = SQ8_H(D), sum = 0;
+			float big = 0, s8;
+			for (int j = 0; j < D; j++)
+				big = fmaxf(big, fabsf(tab[1 + j]));
+			s8 = tab[SQ8_SCALE8(D)] = big > 0 ? big / 127 : 1;
+			for (int j = 0; j < 2 * H; j++) {       /* plane order is dim order */
+				w8[j] = j < D ? (int8_t)lrintf(fminf(fmaxf(tab[1 + j] / s8, -127), 127)) : 0;
+				sum += w8[j];
+			}
+			tab[SQ8_MID8(D)] = 8.0f * (float)sum;
+		}
 		break;
 	case VX_PQ:
 		/* centroids (m, 256, ds): a (m x 256, ds) matrix times each sub-vector of q */
@@ -919,7 +950,7 @@ dot_u8(const float *w, const uint8_t *c, int D)
 	return s;
 }
 
-/* the code of frame row r of branch b */
+/* the code of frame row r of branch b (not sq8's: two planes, sq8_code) */
 static const uint8_t *
 code_of(const VxIndex *x, int b, long r)
 {
@@ -928,7 +959,14 @@ code_of(const VxIndex *x, int b, long r)
 	return (const uint8_t *)x->codes[b] + (size_t)(x->pos[b] ? x->pos[b][r] : r) * cb;
 }
 
-/* the cosine of code c with the query of table tab */
+/* the high-nibble plane of sq8 frame row r of branch b (its low one: nframe * SQ8_H further) */
+static const uint8_t *
+sq8_hi(const VxIndex *x, int b, long r)
+{
+	return (const uint8_t *)x->codes[b] + (size_t)(x->pos[b] ? x->pos[b][r] : r) * SQ8_H(x->D);
+}
+
+/* the cosine of code c (not sq8) with the query of table tab */
 static float
 code_score(const VxIndex *x, const uint8_t *c, const float *tab, float *scratch)
 {
@@ -937,8 +975,6 @@ code_score(const VxIndex *x, const uint8_t *c, const float *tab, float *scratch)
 	float d = 0;
 
 	switch (x->h.code) {
-	case VX_SQ8:
-		return tab[0] + dot_u8(tab + 1, c, D);
 	case VX_PQ:
 		for (int j = 0; j < m; j++)
 			d += tab[(size_t)j << PQ_BITS | c[j]];
@@ -951,21 +987,20 @@ code_score(const VxIndex *x, const uint8_t *c, const float *tab, float *scratch)
 	}
 }
 
-float
-vx_frame(const VxIndex *x, int b, long r, const float *tab, float *scratch)
-{
-	return code_score(x, code_of(x, b, r), tab, scratch);
-}
-
-void
-vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scratch)
+long
+vx_scan_best(const VxIndex *x, int b, int l, const float *tab, float *best, int32_t *seen, long ns,
+             float *s, float *scratch)
 {
 	size_t cb = code_bytes((int)x->h.code, x->D, (int)x->h.pq_m);
 	const char *codes = x->codes[b];
-	const int32_t *row = x->lrow[b] + x->loff[b][l];
-	int n = x->loff[b][l + 1] - x->loff[b][l];
-	const int16_t *w16 = SQ8_W16(tab, x->D);                   /* sq8 */
+	const int32_t *row = x->lrow[b] + x->loff[b][l], *vid = x->lvid[b] + x->loff[b][l];
+	int n = x->loff[b][l + 1] - x->loff[b][l], D = x->D;
 
+	if (x->h.code == VX_SQ8)           /* always in list order: the list's planes in sequence */
+		return sq8_scan_best(SQ8_W8(tab, D),
+		                     (const uint8_t *)codes + (size_t)x->loff[b][l] * SQ8_H(D), n,
+		                     SQ8_H(D), tab[0], tab[SQ8_SCALE8(D)], tab[SQ8_MID8(D)], vid, best,
+		                     seen, ns);
 	for (int j = 0; j < n; j++) {
 		const uint8_t *c;
 		if (x->pos[b])     /* list order: the list's codes in sequence */
@@ -977,37 +1012,44 @@ vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scrat
 				for (size_t o = 0; o < cb; o += 64)
 					__builtin_prefetch(codes + (size_t)row[j + VX_AHEAD] * cb + o);
 		}
-		/* sq8: the integer table (its rounding, ~1e-4, is a first pass's, re-scored away) */
-		if (x->h.code == VX_SQ8)
-			s[j] = tab[0] + tab[SQ8_SCALE(x->D)] * (float)dot_u8_i16(w16, c, x->D);
-		else
-			s[j] = code_score(x, c, tab, scratch);
+		s[j] = code_score(x, c, tab, scratch);
 	}
+	for (int j = 0; j < n; j++)
+		ns = best_raise(best, seen, ns, vid[j], s[j]);
+	return ns;
 }
 
-/* sq8: the max over video v's frames of their float scores, taken only of the frames whose
- * integer product is within the table's cut of the video's best (sq8_cut: the same maximum, the
- * float kernel on a few frames instead of all); is (maxn) holds the integer products */
+/* sq8: the max over video v's frames of their float scores; the frames' bytes are joined from
+ * their planes into scratch (n x D bytes) and their integer products kept (is, n); the float
+ * kernel is taken only of the frames whose integer product is within the table's cut of the
+ * video's best (sq8_cut: the same maximum, the float kernel on a few frames instead of all), or
+ * of every frame (all) */
 static float
-sq8_max(const VxIndex *x, int b, int v, const float *tab, int32_t *is)
+sq8_max(const VxIndex *x, int b, int v, const float *tab, uint8_t *c, int32_t *is, int all)
 {
 	long f0 = x->off[v], n = x->off[v + 1] - f0;
-	const int16_t *w16 = SQ8_W16(tab, x->D);
-	double cut = tab[SQ8_CUT(x->D)];
+	int D = x->D;
+	size_t H = SQ8_H(D), lo = x->h.nframe * H;
+	const int16_t *w16 = SQ8_W16(tab, D);
+	double cut = all ? INFINITY : tab[SQ8_CUT(D)];
 	int32_t top = INT32_MIN;
 	float best = -INFINITY;
 
 	for (long t = 0; t < n; t++) {
-		/* in list order a video's codes are scattered: fetch a later one while scoring this */
-		if (t + VX_AHEAD < n)
-			for (size_t o = 0; o < (size_t)x->D; o += 64)
-				__builtin_prefetch(code_of(x, b, f0 + t + VX_AHEAD) + o);
-		is[t] = dot_u8_i16(w16, code_of(x, b, f0 + t), x->D);
+		const uint8_t *h = sq8_hi(x, b, f0 + t);
+		/* in list order a video's codes are scattered: fetch a later one while joining this */
+		if (t + VX_AHEAD < n) {
+			const uint8_t *a = sq8_hi(x, b, f0 + t + VX_AHEAD);
+			for (size_t o = 0; o < H; o += 64)
+				__builtin_prefetch(a + o), __builtin_prefetch(a + lo + o);
+		}
+		sq8_join(h, h + lo, D, c + t * D);
+		is[t] = dot_u8_i16(w16, c + t * D, D);
 		top = MAX(top, is[t]);
 	}
 	for (long t = 0; t < n; t++)
 		if ((double)top - is[t] <= cut)
-			best = fmaxf(best, tab[0] + dot_u8(tab + 1, code_of(x, b, f0 + t), x->D));
+			best = fmaxf(best, tab[0] + dot_u8(tab + 1, c + t * D, D));
 	return best;
 }
 
@@ -1015,23 +1057,23 @@ float
 vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch, int all)
 {
 	long n = x->off[v + 1] - x->off[v];
-	/* f32 codes (never in list order) are the frames, in place */
-	const float *f = (const float *)code_of(x, b, x->off[v]);
+	const float *f;
 	float *s = scratch + (size_t)x->maxn * x->D, best = -INFINITY;
 
-	if (x->h.code == VX_SQ8 && !all)
-		return sq8_max(x, b, v, tab, (int32_t *)s);
 	switch (x->h.code) {
 	case VX_SQ8:
+		return sq8_max(x, b, v, tab, (uint8_t *)scratch, (int32_t *)s, all);
 	case VX_PQ:
 		for (long t = 0; t < n; t++)
-			best = fmaxf(best, vx_frame(x, b, x->off[v] + t, tab, NULL));
+			best = fmaxf(best, code_score(x, code_of(x, b, x->off[v] + t), tab, NULL));
 		return best;
 	case VX_F16:
 		for (long t = 0; t < n; t++)
 			decode_f16(scratch + t * x->D, code_of(x, b, x->off[v] + t), (size_t)x->D);
 		f = scratch;
 		break;
+	default:           /* f32 codes (never in list order) are the frames, in place */
+		f = (const float *)code_of(x, b, x->off[v]);
 	}
 	cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, x->D, 1.0f, f, x->D, tab, 1, 0.0f, s, 1);
 	/* raw frames are normalised here; decoded ones were unit vectors when encoded, and the

@@ -114,15 +114,16 @@ size_t vx_query_floats(const VxIndex *x);
  * decoding them: sq8: (q . min, q * step), pq: the (m, 256) sub-vector inner products, f16 and
  * f32: qn itself */
 void vx_query(const VxIndex *x, int b, const float *qn, float *tab);
-/* the cosine of frame row r of branch b with the query of table tab, from the stored code */
-float vx_frame(const VxIndex *x, int b, long r, const float *tab, float *scratch);
-/* VX_IVF: the cosines s (list length) of list l's frames (in lrow order) with the query of
- * table tab in branch b; sq8: with the query table rounded to 16-bit integers (a first pass).
- * In sequence through the codes when they are in list order, else row by row */
-void vx_scan(const VxIndex *x, int b, int l, const float *tab, float *s, float *scratch);
+/* VX_IVF: the cosines of list l's frames with the query of table tab in branch b, each raising
+ * its video's best first-pass score (best, seen, ns: lib/sq8nib.h best_raise); returns the seen
+ * count. sq8: a first pass, from the high nibbles of the codes (half their bytes) and the query
+ * table rounded to 8-bit integers; other codes: their cosines, through s (list length). In
+ * sequence through the codes when they are in list order, else row by row */
+long vx_scan_best(const VxIndex *x, int b, int l, const float *tab, float *best, int32_t *seen,
+                  long ns, float *s, float *scratch);
 /* max over video v's frames of the cosine with the query of table tab in branch b, from the
  * stored codes; scratch holds maxn x (D + 1) floats. sq8: the float score is taken only of the
- * frames whose integer score (the list scan's) is within the table's rounding bound of the
+ * frames whose integer score (bytes x 16-bit weights) is within the table's rounding bound of the
  * video's best, unless all: the same maximum, bit for bit, all = 1 being the reference */
 float vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch, int all);
 /* x / max(|x|, 1e-12) in place, n rows of D (score_cosmax's normalisation) */

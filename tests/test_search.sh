@@ -182,6 +182,18 @@ flip "$i" $((size - 10)) "$d/end.idx"       # the FAISS structure
 bad prvr-search "truncated index" -x "$d/trunc.idx" -q "$d/q.mp"; named truncated "$d/trunc.idx"
 bad prvr-search "index shorter than its header" -x "$d/short.idx" -q "$d/q.mp"; named short "$d/short.idx"
 bad prvr-search "flipped header byte" -x "$d/hdr.idx" -q "$d/q.mp"; named header "$d/hdr.idx"
+# version 1 (sq8 codes as plain bytes) is read before the header CRC: refused by its version
+cp "$i" "$d/v1.idx" && printf '\001' | dd of="$d/v1.idx" bs=1 seek=8 conv=notrunc status=none
+bad prvr-search "an index of version 1" -x "$d/v1.idx" -q "$d/q.mp"; named "version 1" "$d/v1.idx"
+grep -q "rebuild it" "$d/err" || notok "version 1: no hint to rebuild"
+# a version 1 file of other codes reads as before (version 2 changed sq8's alone); its header
+# CRC made anew: gzip's trailer holds the CRC-32 of what it compressed
+cp "$d/f32.idx" "$d/f32v1.idx" && printf '\001' | dd of="$d/f32v1.idx" bs=1 seek=8 conv=notrunc status=none
+head -c 392 "$d/f32v1.idx" | gzip -c | tail -c 8 | head -c 4 |
+	dd of="$d/f32v1.idx" bs=1 seek=392 conv=notrunc status=none
+"$BIN"/prvr-search -Q -j 1 -E -x "$d/f32v1.idx" -q "$d/q.mp" -o "$d/exact1.mp" || notok "version 1 f32: refused"
+expect "a version 1 f32 index: -E as from version 2" "$(items "$d/exact1.mp" | md5sum)" \
+	"$(items "$d/exact.mp" | md5sum)"
 bad prvr-search "flipped code byte" -x "$d/mid.idx" -q "$d/q.mp"; named codes "$d/mid.idx"
 grep -q "section codes0: CRC" "$d/err" || notok "flipped code byte: not found in codes0"
 bad prvr-search "flipped FAISS byte" -x "$d/end.idx" -q "$d/q.mp"; named faiss "$d/end.idx"

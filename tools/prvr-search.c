@@ -28,6 +28,7 @@
 #include "mpio.h"
 #include "ranking.h"
 #include "score.h"
+#include "sq8nib.h"
 #include "util.h"
 #include "vidset.h"
 #include "vindex.h"
@@ -336,18 +337,9 @@ first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
 		long ns = 0;
 		if (G->kind == ST_IVF) {
 			int b = S->use[u];
-			for (int j = 0; j < G->width; j++) {
-				int l = (int)row[j], p0 = x->loff[b][l], n = x->loff[b][l + 1] - p0;
-				vx_scan(x, b, l, W->tab[u], W->ls, W->scratch);
-				for (int p = 0; p < n; p++) {
-					int v = x->lvid[b][p0 + p];
-					if (W->ls[p] > best[v]) {      /* NaN: not raised, not seen */
-						if (best[v] == -INFINITY)
-							W->seen[u][ns++] = v;
-						best[v] = W->ls[p];
-					}
-				}
-			}
+			for (int j = 0; j < G->width; j++)
+				ns = vx_scan_best(x, b, (int)row[j], W->tab[u], best, W->seen[u], ns,
+				                  W->ls, W->scratch);
 		} else if (G->kind == ST_FAISS_IVF) {
 			ns = fw_scan_max(W->scan[u], qn[u] + i * x->D, G->width, row, sc, x->vid, nf,
 			                 best, W->seen[u], 0);
@@ -356,18 +348,12 @@ first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
 				    fw_error());
 		} else
 			for (int j = 0; j < G->width; j++) {
-				int v;
 				if (row[j] < 0)
 					continue;
 				if (row[j] >= nf)
 					die("%s: FAISS structure of %s: a row out of range", x->path,
 					    x->h.branch[S->use[u]]);
-				v = x->vid[row[j]];
-				if (sc[j] > best[v]) {
-					if (best[v] == -INFINITY)
-						W->seen[u][ns++] = v;
-					best[v] = sc[j];
-				}
+				ns = best_raise(best, W->seen[u], ns, x->vid[row[j]], sc[j]);
 			}
 		W->nseen[u] = ns;
 	}
