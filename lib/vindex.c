@@ -696,6 +696,8 @@ vx_open(VxIndex *x, const char *path)
 	    (h->code == VX_PQ && (h->pq_m < 1 || h->dim % h->pq_m)) ||
 	    (h->ann == VX_IVF && (h->nlist < 1 || h->nlist > FW_LISTS_MAX)) ||
 	    (h->order && (h->order != VX_LISTORDER || h->ann != VX_IVF || h->code == VX_F32)) ||
+	    /* the sq8 scan reads a list's planes in sequence */
+	    (h->ann == VX_IVF && h->code == VX_SQ8 && h->order != VX_LISTORDER) ||
 	    /* prvr-index's -p and -e limits: search allocates from them */
 	    h->nprobe < 1 || h->nprobe > FW_LISTS_MAX || h->ef_search < 1 || h->ef_search > FW_EF_MAX)
 		bad(x, "header values out of range");
@@ -881,23 +883,18 @@ vx_query(const VxIndex *x, int b, const float *qn, float *tab)
 		for (int j = 0; j < D; j++)
 			tab[1 + j] = qn[j] * cd[D + j];
 		{
-			float big = 0, top = (float)MIN(16383, INT32_MAX / (255L * D));
+			float big = 0, top = (float)MIN(16383, INT32_MAX / (255L * D)), s8;
 			int16_t *w16 = SQ8_W16(tab, D);
+			int8_t *w8 = SQ8_W8(tab, D);
+			int sum = 0;
 			for (int j = 0; j < D; j++)
 				big = fmaxf(big, fabsf(tab[1 + j]));
 			tab[SQ8_SCALE(D)] = big > 0 ? big / top : 1;
 			for (int j = 0; j < D; j++)
 				w16[j] = (int16_t)lrintf(tab[1 + j] / tab[SQ8_SCALE(D)]);
 			tab[SQ8_CUT(D)] = sq8_cut(tab, D);
-		}
-		{
-			int8_t *w8 = SQ8_W8(tab, D);
-			int H = SQ8_H(D), sum = 0;
-			float big = 0, s8;
-			for (int j = 0; j < D; j++)
-				big = fmaxf(big, fabsf(tab[1 + j]));
 			s8 = tab[SQ8_SCALE8(D)] = big > 0 ? big / 127 : 1;
-			for (int j = 0; j < 2 * H; j++) {       /* plane order is dim order */
+			for (int j = 0; j < 2 * SQ8_H(D); j++) {        /* plane order is dim order */
 				w8[j] = j < D ? (int8_t)lrintf(fminf(fmaxf(tab[1 + j] / s8, -127), 127)) : 0;
 				sum += w8[j];
 			}
@@ -950,7 +947,7 @@ dot_u8(const float *w, const uint8_t *c, int D)
 	return s;
 }
 
-/* the code of frame row r of branch b (not sq8's: two planes, sq8_code) */
+/* the code of frame row r of branch b (not sq8's: two planes, sq8_hi) */
 static const uint8_t *
 code_of(const VxIndex *x, int b, long r)
 {

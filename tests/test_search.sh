@@ -186,14 +186,21 @@ bad prvr-search "flipped header byte" -x "$d/hdr.idx" -q "$d/q.mp"; named header
 cp "$i" "$d/v1.idx" && printf '\001' | dd of="$d/v1.idx" bs=1 seek=8 conv=notrunc status=none
 bad prvr-search "an index of version 1" -x "$d/v1.idx" -q "$d/q.mp"; named "version 1" "$d/v1.idx"
 grep -q "rebuild it" "$d/err" || notok "version 1: no hint to rebuild"
-# a version 1 file of other codes reads as before (version 2 changed sq8's alone); its header
-# CRC made anew: gzip's trailer holds the CRC-32 of what it compressed
-cp "$d/f32.idx" "$d/f32v1.idx" && printf '\001' | dd of="$d/f32v1.idx" bs=1 seek=8 conv=notrunc status=none
-head -c 392 "$d/f32v1.idx" | gzip -c | tail -c 8 | head -c 4 |
-	dd of="$d/f32v1.idx" bs=1 seek=392 conv=notrunc status=none
+# set_u32 FILE OFFSET VALUE (< 256): a header field, its header CRC made anew (gzip's trailer
+# holds the CRC-32 of what it compressed)
+set_u32() {
+	printf "$(printf '\\%03o\\000\\000\\000' "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+	head -c 392 "$1" | gzip -c | tail -c 8 | head -c 4 | dd of="$1" bs=1 seek=392 conv=notrunc status=none
+}
+# a version 1 file of other codes reads as before (version 2 changed sq8's alone)
+cp "$d/f32.idx" "$d/f32v1.idx" && set_u32 "$d/f32v1.idx" 8 1
 "$BIN"/prvr-search -Q -j 1 -E -x "$d/f32v1.idx" -q "$d/q.mp" -o "$d/exact1.mp" || notok "version 1 f32: refused"
 expect "a version 1 f32 index: -E as from version 2" "$(items "$d/exact1.mp" | md5sum)" \
 	"$(items "$d/exact.mp" | md5sum)"
+# own lists over sq8 codes in frame order: not what prvr-index writes, and the scan would misread
+cp "$d/ivf-own-sq8.idx" "$d/sq8fo.idx" && set_u32 "$d/sq8fo.idx" 76 0
+bad prvr-search "ivf sq8 codes in frame order" -x "$d/sq8fo.idx" -q "$d/q.mp"; named sq8fo "$d/sq8fo.idx"
+grep -q "header values out of range" "$d/err" || notok "ivf sq8 in frame order: not refused by the header check"
 bad prvr-search "flipped code byte" -x "$d/mid.idx" -q "$d/q.mp"; named codes "$d/mid.idx"
 grep -q "section codes0: CRC" "$d/err" || notok "flipped code byte: not found in codes0"
 bad prvr-search "flipped FAISS byte" -x "$d/end.idx" -q "$d/q.mp"; named faiss "$d/end.idx"
