@@ -18,10 +18,11 @@ sq8_split(const uint8_t *c, int D, uint8_t *hi, uint8_t *lo)
 	}
 }
 
-/* two loops without a branch: vectorised (search.mk), AVX2's 32 bytes a step where the CPU has it */
+/* two loops without a branch: vectorised (search.mk), AVX2's 32 bytes a step where the CPU has
+ * it (a static clone: clang 14 resolves no extern one across files) */
 __attribute__((target_clones("avx2", "default")))
-void
-sq8_join(const uint8_t *hi, const uint8_t *lo, int D, uint8_t *c)
+static void
+join(const uint8_t *hi, const uint8_t *lo, int D, uint8_t *c)
 {
 	int H = SQ8_H(D);
 
@@ -29,6 +30,12 @@ sq8_join(const uint8_t *hi, const uint8_t *lo, int D, uint8_t *c)
 		c[k] = (uint8_t)((hi[k] & 15) << 4 | (lo[k] & 15));
 	for (int k = 0; k < D - H; k++)
 		c[k + H] = (uint8_t)((hi[k] & 0xF0) | lo[k] >> 4);
+}
+
+void
+sq8_join(const uint8_t *hi, const uint8_t *lo, int D, uint8_t *c)
+{
+	join(hi, lo, D, c);
 }
 
 /* I of one plane from byte k on */
