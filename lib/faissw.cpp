@@ -25,6 +25,7 @@
 #include <faiss/invlists/DirectMap.h>
 
 #include "faissw.h"
+#include "sq8nib.h"
 
 struct FwIndex {
 	faiss::Index *ix;
@@ -583,11 +584,7 @@ fw_scan_max(FwScan *s, const float *q, int n, const int64_t *list, const float *
 				float d = s->sc->distance_to_code(codes.get() + j * cs);
 				// appended only when raised: a NaN or -inf score (a damaged index's
 				// codes) leaves best at -inf, and g must not be appended twice
-				if (d > best[g]) {
-					if (best[g] == -INFINITY)
-						seen[ns++] = g;
-					best[g] = d;
-				}
+				ns = best_raise(best, seen, ns, g, d);
 			}
 		}
 		return ns;

@@ -18,7 +18,8 @@ void sq8_split(const uint8_t *c, int D, uint8_t *hi, uint8_t *lo);
 void sq8_join(const uint8_t *hi, const uint8_t *lo, int D, uint8_t *c);
 /* raise video v's best first-pass score to s, a video raised from -inf appended to seen (ns
  * of them so far; returned: how many now); NaN raises nothing. The first pass's one rule, for
- * every code's list scan (lib/vindex.c) and FAISS's structures (tools/prvr-search.c) */
+ * every code's list scan (lib/vindex.c), FAISS's IVF scan (lib/faissw.cpp) and HNSW's nearest
+ * frames (tools/prvr-search.c) */
 static inline long
 best_raise(float *best, int32_t *seen, long ns, int32_t v, float s)
 {
