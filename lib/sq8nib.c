@@ -49,13 +49,20 @@ plane_dot(const int8_t *w8, const uint8_t *h, int k, int H)
 	return d;
 }
 
+/* the first-pass score of integer product d (|16 d| < 2^31: |d| <= 2 * 15 * 127 * SQ8_H, dims
+ * <= 65536) */
+static inline float
+first_score(float t0, float s8, float mid, int32_t d)
+{
+	return t0 + s8 * ((float)(16 * d) + mid);
+}
+
 static long
 scan_plain(const int8_t *w8, const uint8_t *h, int n, int H, float t0, float s8, float mid,
            const int32_t *vid, float *best, int32_t *seen, long ns)
 {
 	for (int i = 0; i < n; i++, h += H)
-		ns = best_raise(best, seen, ns, vid[i],
-		                t0 + s8 * ((float)(16 * plane_dot(w8, h, 0, H)) + mid));
+		ns = best_raise(best, seen, ns, vid[i], first_score(t0, s8, mid, plane_dot(w8, h, 0, H)));
 	return ns;
 }
 
@@ -87,8 +94,8 @@ scan_avx2(const int8_t *w8, const uint8_t *h, int n, int H, float t0, float s8, 
 		q = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
 		q = _mm_hadd_epi32(q, q);
 		q = _mm_hadd_epi32(q, q);
-		ns = best_raise(best, seen, ns, vid[i], t0 + s8 * ((float)(16 *
-		                (_mm_cvtsi128_si32(q) + plane_dot(w8, h, k, H))) + mid));
+		ns = best_raise(best, seen, ns, vid[i], first_score(t0, s8, mid,
+		                _mm_cvtsi128_si32(q) + plane_dot(w8, h, k, H)));
 	}
 	return ns;
 }
