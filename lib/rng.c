@@ -1,7 +1,9 @@
 /* rng: xoshiro256** (reference: https://prng.di.unimi.it/xoshiro256starstar.c). */
 #include <math.h>
+#include <stdlib.h>
 
 #include "rng.h"
+#include "util.h"
 
 static uint64_t
 splitmix64(uint64_t *x)
@@ -80,4 +82,30 @@ rng_shuffle(Rng *r, int *v, int n)
 		v[i] = v[j];
 		v[j] = t;
 	}
+}
+
+void
+rng_orthogonal(Rng *r, float *Q, int D)
+{
+	double *row = emalloc((size_t)D * sizeof(*row));
+
+	for (int i = 0; i < D; i++) {
+		double sumsq = 0;
+
+		for (int j = 0; j < D; j++)
+			row[j] = rng_normal(r);
+		for (int pass = 0; pass < 2; pass++)   /* twice: the second removes what rounding left */
+			for (int k = 0; k < i; k++) {
+				double d = 0;
+				for (int j = 0; j < D; j++)
+					d += row[j] * Q[(size_t)k * D + j];
+				for (int j = 0; j < D; j++)
+					row[j] -= d * Q[(size_t)k * D + j];
+			}
+		for (int j = 0; j < D; j++)
+			sumsq += row[j] * row[j];
+		for (int j = 0; j < D; j++)
+			Q[(size_t)i * D + j] = (float)(row[j] / sqrt(sumsq));
+	}
+	free(row);
 }

@@ -17,5 +17,8 @@ uint32_t rng_below(Rng *r, uint32_t n);     /* uniform in [0, n), unbiased; n > 
 float    rng_uniform(Rng *r);               /* uniform in [0, 1), 24 bits */
 float    rng_normal(Rng *r);                /* standard normal (Box-Muller, no caching) */
 void     rng_shuffle(Rng *r, int *v, int n);  /* Fisher-Yates */
+/* Q (D, D): a random orthogonal matrix, its rows Gaussian ones orthonormalised in turn
+ * (Gram-Schmidt, twice a row, in double) */
+void     rng_orthogonal(Rng *r, float *Q, int D);
 
 #endif

@@ -14,16 +14,18 @@
 #include <zlib.h>
 
 #include "pqenc.h"
+#include "rng.h"
 #include "rownorm.h"
 #include "sq8nib.h"
 #include "util.h"
 #include "vindex.h"
 
 #define VX_MAGIC "PRVRIDX"
-#define VX_VERSION 2             /* 2: sq8 codes as nibble planes */
+#define VX_VERSION 3            /* 2: sq8 codes as nibble planes; 3: pdim, the projection */
 #define VX_ALIGN 64            /* sections start on a cache line, so f32 codes are float-aligned */
 #define VX_PEND 65536          /* normalised frames handed to FAISS per add call */
 #define KM_ITER 10             /* VX_IVF: k-means iterations */
+#define PROJ_SEED 0x50524f4aULL  /* the projection's rotation: one fixed draw */
 #define VX_AHEAD 4             /* VX_IVF: rows of a list prefetched ahead of the one scored */
 
 const char *const vx_code_name[VX_NCODE] = { "f32", "f16", "sq8", "pq" };
@@ -65,11 +67,76 @@ code_bytes(int code, int D, int pq_m)
 	}
 }
 
-/* floats of a branch's codec parameters: sq8 min and step per dim, pq centroids */
+/* floats of a branch's codec parameters: the projection (pdim: pdim rows of Din), then sq8's
+ * min and step per dim or pq's centroids, of D (the codes') dims */
 static size_t
-codec_floats(int code, int D)
+codec_floats(int code, int D, int pdim, int Din)
 {
-	return code == VX_SQ8 ? 2 * (size_t)D : code == VX_PQ ? ((size_t)1 << PQ_BITS) * D : 0;
+	return (size_t)pdim * Din +
+	       (code == VX_SQ8 ? 2 * (size_t)D : code == VX_PQ ? ((size_t)1 << PQ_BITS) * D : 0);
+}
+
+/* LAPACK's symmetric eigensolver (OpenBLAS ships it; no header in Debian's package) */
+extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+                   double *w, double *work, const int *lwork, int *info);
+
+/* P (k, D): an orthonormal basis of the span of the k leading eigenvectors of the second moment
+ * x^T x of the unit frames x (n, D): the k directions that keep the most of the frames' squared
+ * length, so that inner products lose the least (not centred: cosines are not either). The
+ * eigenvectors themselves would give the first coordinates most of the variance, and the
+ * query's weight too, so that per-dim codes (sq8, f16) would err most where it counts: they are
+ * turned by a random rotation R (k, k) within their span (FAISS's "PCAR"), P = R E, each
+ * coordinate then carrying an even share */
+static void
+principal(float *P, const float *x, long n, int D, int k)
+{
+	float *m = efloats((size_t)D * D), *E = efloats((size_t)k * D), *R = efloats((size_t)k * k);
+	Rng r;
+	double *a = emalloc((size_t)D * D * sizeof(*a)), *ev = emalloc((size_t)D * sizeof(*ev));
+	double wsize;
+	int info, lwork = -1;
+
+	cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, D, (int)n, 1.0f, x, D, 0.0f, m, D);
+	for (int i = 0; i < D; i++)
+		for (int j = i; j < D; j++)
+			a[(size_t)i * D + j] = a[(size_t)j * D + i] = m[(size_t)i * D + j];
+	dsyev_("V", "U", &D, a, &D, ev, &wsize, &lwork, &info);
+	lwork = (int)wsize;
+	{
+		double *work = emalloc((size_t)lwork * sizeof(*work));
+		dsyev_("V", "U", &D, a, &D, ev, work, &lwork, &info);
+		free(work);
+	}
+	if (info != 0)
+		die("principal directions: LAPACK dsyev failed (info %d)", info);
+	/* eigenvalues ascending, eigenvector c in column c (column-major) */
+	for (int i = 0; i < k; i++)
+		for (int j = 0; j < D; j++)
+			E[(size_t)i * D + j] = (float)a[(size_t)(D - 1 - i) * D + j];
+	rng_seed(&r, PROJ_SEED);
+	rng_orthogonal(&r, R, k);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, D, k, 1.0f, R, k, E, D, 0.0f, P, D);
+	free(m), free(a), free(ev), free(E), free(R);
+}
+
+/* out (n, D) = x P^T of the unit rows x (n, Din): their coordinates along the D directions of
+ * P (D, Din), the projection; or, without one (P NULL, D = Din), x itself (copied unless in place) */
+static void
+project(const float *x, long n, int Din, const float *P, int D, float *out)
+{
+	if (P)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, D, Din, 1.0f, x, Din, P,
+		            Din, 0.0f, out, D);
+	else if (out != x)
+		memcpy(out, x, (size_t)n * D * sizeof(*x));
+}
+
+/* n frames or queries x (n, Din) made unit in place, then projected into out (n, D) */
+static void
+unit_projected(float *x, long n, int Din, const float *P, int D, float *out)
+{
+	rownorm_unit(x, n, Din);
+	project(x, n, Din, P, D, out);
 }
 
 /* IEEE binary16 from float, round to nearest even (no NaN/Inf arrives: inputs are unit vectors) */
@@ -113,12 +180,6 @@ float_of16(uint16_t h)
 	x = sign | ((e + 112) << 23) | (m << 13);
 	memcpy(&f, &x, 4);
 	return f;
-}
-
-void
-vx_normalise(float *x, long n, int D)
-{
-	rownorm_unit(x, n, D);
 }
 
 /* sq8 parameters (min, step per dim) from the unit frames x (n, D) */
@@ -190,21 +251,22 @@ struct VxWriter {
 	char *path, *tmp;
 	VxConfig c;
 	VxHeader h;
-	int D, nb, trained;
+	int Din, D, nb, trained;   /* the encodings' dim, the codes' */
 	char **id;
 	int *off;                  /* (nv + 1) */
 	long nv, nf;
 	size_t idcap, offcap;
-	float *samp[VX_MAXBR];     /* raw frames until trained: (ns, D) */
+	float *samp[VX_MAXBR];     /* raw frames until trained: (ns, Din) */
 	long ns;
 	size_t scap[VX_MAXBR];
-	float *codec[VX_MAXBR];
+	float *codec[VX_MAXBR];    /* the codec section: the projection (pdim), the codec */
 	float *pqtab[VX_MAXBR];    /* pq: the codec's centroids laid out for encoding */
 	FwIndex *ann[VX_MAXBR];
 	FILE *spool[VX_MAXBR];     /* codes, in frame order */
 	float *pend[VX_MAXBR];     /* unit frames not yet given to FAISS: (npend, D) */
 	long npend[VX_MAXBR];
 	uint8_t *cbuf;             /* codes of VX_PEND frames */
+	float *ubuf;               /* pdim: VX_PEND unit frames before their projection */
 	float *cent[VX_MAXBR];     /* VX_IVF: centroids (nlist, D); ann[b] is a flat index of them */
 	int32_t *list[VX_MAXBR];   /* VX_IVF: the list of each frame given to FAISS */
 	long nassigned[VX_MAXBR];
@@ -239,6 +301,13 @@ vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb, con
 	if (!little)
 		die("the index format is little-endian; this host is not");
 	CHECK(nb >= 1 && nb <= VX_MAXBR && D >= 1);
+	if (c->pdim < 0 || c->pdim > D)
+		die("a projection onto %d dims: the encodings have %d", c->pdim, D);
+	if (c->pdim && c->code == VX_F32)
+		die("f32 stores the encodings as they are: no projection (use f16, sq8 or pq)");
+	w->Din = D;
+	if (c->pdim)
+		D = c->pdim;
 	if (c->code == VX_PQ && (c->pq_m < 1 || D % c->pq_m))
 		die("pq: %d sub-vectors do not divide dim %d", c->pq_m, D);
 	if (c->ann == VX_IVFPQ && (c->ivf_m < 1 || D % c->ivf_m))
@@ -256,7 +325,8 @@ vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb, con
 	memcpy(w->h.magic, VX_MAGIC, sizeof(VX_MAGIC));
 	w->h.version = VX_VERSION;
 	w->h.hdr_bytes = sizeof(VxHeader);
-	w->h.dim = (uint32_t)D;
+	w->h.dim = (uint32_t)w->Din;
+	w->h.pdim = (uint32_t)c->pdim;
 	w->h.nbranch = (uint32_t)nb;
 	w->h.code = (uint32_t)c->code;
 	w->h.pq_m = c->code == VX_PQ ? (uint32_t)c->pq_m : 0;
@@ -278,6 +348,8 @@ vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb, con
 	strcpy(w->h.model, model);
 	strcpy(w->h.split, split);
 	w->cbuf = emalloc((size_t)VX_PEND * code_bytes(c->code, D, c->pq_m));
+	if (c->pdim)
+		w->ubuf = efloats((size_t)VX_PEND * w->Din);
 	if (c->ann == VX_IVF) {
 		w->dbuf = efloats(VX_PEND);
 		w->ibuf = emalloc(VX_PEND * sizeof(*w->ibuf));
@@ -308,7 +380,14 @@ flush_pend(VxWriter *w, int b)
 	w->npend[b] = 0;
 }
 
-/* encode n raw frames of branch b and add them to FAISS, VX_PEND at most at a time */
+/* branch b's projection (pdim), else NULL */
+static const float *
+writer_proj(const VxWriter *w, int b)
+{
+	return w->c.pdim ? w->codec[b] : NULL;
+}
+
+/* encode n raw frames (n, Din) of branch b and add them to FAISS, VX_PEND at most at a time */
 static void
 add_frames(VxWriter *w, int b, const float *raw, long n)
 {
@@ -317,11 +396,12 @@ add_frames(VxWriter *w, int b, const float *raw, long n)
 	for (long i = 0; i < n; ) {
 		long m = MIN(n - i, VX_PEND - w->npend[b]);
 		float *unit = w->pend[b] + (size_t)w->npend[b] * w->D;
+		float *in = w->c.pdim ? w->ubuf : unit;
 
-		memcpy(unit, raw + (size_t)i * w->D, (size_t)m * w->D * sizeof(float));
-		vx_normalise(unit, m, w->D);
-		encode(w->cbuf, w->c.code, w->codec[b], w->pqtab[b], w->c.pq_m,
-		       raw + (size_t)i * w->D, unit, m, w->D);
+		memcpy(in, raw + (size_t)i * w->Din, (size_t)m * w->Din * sizeof(float));
+		unit_projected(in, m, w->Din, writer_proj(w, b), w->D, unit);
+		encode(w->cbuf, w->c.code, w->codec[b] + (size_t)w->c.pdim * w->Din, w->pqtab[b],
+		       w->c.pq_m, raw + (size_t)i * w->Din, unit, m, w->D);
 		if (fwrite(w->cbuf, cb, (size_t)m, w->spool[b]) != (size_t)m)
 			die("write temporary file:");
 		w->npend[b] += m;
@@ -336,7 +416,8 @@ static void
 train(VxWriter *w)
 {
 	char spec[64];
-	float *unit = efloats((size_t)w->ns * w->D);
+	float *raw = efloats((size_t)w->ns * w->Din);
+	float *unit = w->c.pdim ? efloats((size_t)w->ns * w->D) : raw;   /* the sample as coded */
 	long need;
 
 	ann_spec(spec, sizeof(spec), &w->c);
@@ -356,19 +437,25 @@ train(VxWriter *w)
 	progress(1, "training %s codes and FAISS %s on %ld frames", vx_code_name[w->c.code], spec,
 	         w->ns);
 	for (int b = 0; b < w->nb; b++) {
-		memcpy(unit, w->samp[b], (size_t)w->ns * w->D * sizeof(float));
-		vx_normalise(unit, w->ns, w->D);
-		w->codec[b] = efloats(MAX(codec_floats(w->c.code, w->D), 1));
+		float *codec;
+
+		w->codec[b] = efloats(MAX(codec_floats(w->c.code, w->D, w->c.pdim, w->Din), 1));
+		codec = w->codec[b] + (size_t)w->c.pdim * w->Din;
+		memcpy(raw, w->samp[b], (size_t)w->ns * w->Din * sizeof(float));
+		rownorm_unit(raw, w->ns, w->Din);
+		if (w->c.pdim)
+			principal(w->codec[b], raw, w->ns, w->Din, w->D);
+		project(raw, w->ns, w->Din, writer_proj(w, b), w->D, unit);
 		if (w->c.code == VX_SQ8)
-			sq8_train(w->codec[b], unit, w->ns, w->D);
+			sq8_train(codec, unit, w->ns, w->D);
 		if (w->c.code == VX_PQ) {
 			FwPQ *pq = fw_pq_new(w->D, w->c.pq_m, PQ_BITS);
 
-			if (!pq || fw_pq_train(pq, w->ns, unit, w->codec[b]))
+			if (!pq || fw_pq_train(pq, w->ns, unit, codec))
 				die("pq training: %s", fw_error());
 			fw_pq_free(pq);
 			w->pqtab[b] = efloats((size_t)pq_table_floats(w->D, w->c.pq_m));
-			pq_table(w->pqtab[b], w->codec[b], w->D, w->c.pq_m);
+			pq_table(w->pqtab[b], codec, w->D, w->c.pq_m);
 		}
 		if (!(w->ann[b] = fw_new(w->D, spec)))
 			die("FAISS %s: %s", spec, fw_error());
@@ -382,7 +469,9 @@ train(VxWriter *w)
 		if (!fw_is_trained(w->ann[b]) && fw_train(w->ann[b], w->ns, unit))
 			die("FAISS %s training on %ld frames: %s", spec, w->ns, fw_error());
 	}
-	free(unit);
+	if (unit != raw)
+		free(unit);
+	free(raw);
 	w->trained = 1;
 	w->h.train = (uint64_t)w->ns;
 	for (int b = 0; b < w->nb; b++) {
@@ -409,8 +498,9 @@ vx_add(VxWriter *w, const char *id, int n, const float *const *fr)
 		return;
 	}
 	for (int b = 0; b < w->nb; b++) {
-		w->samp[b] = egrow(w->samp[b], &w->scap[b], (size_t)(w->ns + n) * w->D, sizeof(float));
-		memcpy(w->samp[b] + (size_t)w->ns * w->D, fr[b], (size_t)n * w->D * sizeof(float));
+		w->samp[b] = egrow(w->samp[b], &w->scap[b], (size_t)(w->ns + n) * w->Din,
+		                   sizeof(float));
+		memcpy(w->samp[b] + (size_t)w->ns * w->Din, fr[b], (size_t)n * w->Din * sizeof(float));
 	}
 	w->ns += n;
 	if (w->ns >= w->c.train)
@@ -541,7 +631,8 @@ vx_finish(VxWriter *w, const char *src)
 	sec_end(w, f, VX_OFF);
 	for (int b = 0; b < w->nb; b++) {
 		sec_begin(w, f, VX_CODEC0 + b);
-		efwrite(w->codec[b], codec_floats(w->c.code, w->D) * sizeof(float), f, w->tmp);
+		efwrite(w->codec[b], codec_floats(w->c.code, w->D, w->c.pdim, w->Din) * sizeof(float), f,
+		        w->tmp);
 		sec_end(w, f, VX_CODEC0 + b);
 	}
 	for (int b = 0; b < w->nb; b++) {
@@ -601,7 +692,7 @@ vx_finish(VxWriter *w, const char *src)
 		free(start[b]), free(row[b]);
 	}
 	free(w->id), free(w->off), free(w->cbuf), free(w->path), free(w->tmp);
-	free(w->dbuf), free(w->ibuf);
+	free(w->dbuf), free(w->ibuf), free(w->ubuf);
 	free(w);
 }
 
@@ -680,20 +771,27 @@ vx_open(VxIndex *x, const char *path)
 	memcpy(h, x->map, sizeof(*h));
 	if (memcmp(h->magic, VX_MAGIC, sizeof(VX_MAGIC)) != 0)
 		bad(x, "not a frame index (no PRVRIDX magic; HINT: build it with prvr-index)");
-	/* version 2 changed sq8's codes alone: version 1 files of other codes read the same */
-	if ((h->version != VX_VERSION && !(h->version == 1 && h->code != VX_SQ8)) ||
+	/* version 2 changed sq8's codes alone: version 1 files of other codes read the same;
+	 * version 3 added pdim where the older header's CRC was */
+	if (h->version < 1 || h->version > VX_VERSION || (h->version == 1 && h->code == VX_SQ8) ||
 	    h->hdr_bytes != sizeof(VxHeader)) {
 		snprintf(msg, sizeof(msg), "index version %u (header %u bytes), expected %d (%zu); "
 		         "HINT: rebuild it with this prvr-index", h->version, h->hdr_bytes, VX_VERSION,
 		         sizeof(VxHeader));
 		bad(x, msg);
 	}
-	if (header_crc(h) != h->hdr_crc)
+	if (h->version < 3 ? crc_of((const unsigned char *)h, offsetof(VxHeader, pdim)) != h->pdim :
+	    header_crc(h) != h->hdr_crc)
 		bad(x, "header CRC mismatch (damaged file)");
+	if (h->version < 3)
+		h->pdim = 0;
+	x->Din = (int)h->dim;
+	x->D = h->pdim ? (int)h->pdim : x->Din;
 	if (h->dim < 1 || h->dim > VIDSET_MAXDIM || h->nbranch < 1 || h->nbranch > VX_MAXBR ||
+	    h->pdim > h->dim || (h->pdim && h->code == VX_F32) ||
 	    h->nvideo < 1 || h->nvideo > (1u << 30) || h->nframe < h->nvideo ||
 	    h->nframe > (1u << 30) || h->code >= VX_NCODE || h->ann >= VX_NANN ||
-	    (h->code == VX_PQ && (h->pq_m < 1 || h->dim % h->pq_m)) ||
+	    (h->code == VX_PQ && (h->pq_m < 1 || x->D % h->pq_m)) ||
 	    (h->ann == VX_IVF && (h->nlist < 1 || h->nlist > FW_LISTS_MAX)) ||
 	    (h->order && (h->order != VX_LISTORDER || h->ann != VX_IVF || h->code == VX_F32)) ||
 	    /* the sq8 scan reads a list's planes in sequence */
@@ -701,7 +799,7 @@ vx_open(VxIndex *x, const char *path)
 	    /* prvr-index's -p and -e limits: search allocates from them */
 	    h->nprobe < 1 || h->nprobe > FW_LISTS_MAX || h->ef_search < 1 || h->ef_search > FW_EF_MAX)
 		bad(x, "header values out of range");
-	x->D = (int)h->dim, x->nb = (int)h->nbranch, x->nv = (int)h->nvideo;
+	x->nb = (int)h->nbranch, x->nv = (int)h->nvideo;
 	for (int b = 0; b < VX_MAXBR; b++)
 		if (memchr(h->branch[b], 0, sizeof(h->branch[b])) == NULL)
 			bad(x, "branch name not terminated");
@@ -713,7 +811,8 @@ vx_open(VxIndex *x, const char *path)
 		if (s == VX_OFF)
 			want = (h->nvideo + 1) * sizeof(int);
 		else if (s >= VX_CODEC0 && s <= VX_CODES1 && b < x->nb)
-			want = s <= VX_CODEC1 ? codec_floats((int)h->code, x->D) * sizeof(float) :
+			want = s <= VX_CODEC1 ?
+			       codec_floats((int)h->code, x->D, (int)h->pdim, x->Din) * sizeof(float) :
 			       h->nframe * code_bytes((int)h->code, x->D, (int)h->pq_m);
 		else if (s != VX_IDS && s != VX_ANN0 && !(s == VX_ANN1 && x->nb == 2))
 			want = 0;
@@ -757,6 +856,10 @@ vx_open(VxIndex *x, const char *path)
 	for (int b = 0; b < x->nb; b++) {
 		x->codes[b] = (const char *)x->map + h->sec_off[VX_CODES0 + b];
 		x->codec[b] = (const float *)((const char *)x->map + h->sec_off[VX_CODEC0 + b]);
+		if (h->pdim) {
+			x->proj[b] = x->codec[b];
+			x->codec[b] += (size_t)h->pdim * x->Din;
+		}
 		if (h->ann == VX_IVF)
 			open_lists(x, b);
 	}
@@ -834,6 +937,12 @@ vx_close(VxIndex *x)
 #define SQ8_MID8(D) ((D) + 4)
 #define SQ8_W16(tab, D) ((int16_t *)((tab) + (D) + 5))
 #define SQ8_W8(tab, D) ((int8_t *)((tab) + (D) + 5 + ((D) + 1) / 2))
+
+void
+vx_queries(const VxIndex *x, int b, float *q, long n, float *out)
+{
+	unit_projected(q, n, x->Din, x->proj[b], x->D, out);
+}
 
 size_t
 vx_query_floats(const VxIndex *x)

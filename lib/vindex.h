@@ -5,6 +5,9 @@
  * and per branch (inh, exp) the frames as stored codes (f32: the raw encodings, bit for bit;
  * f16, sq8, pq: the L2-normalised frames compressed) with their codec parameters, and a FAISS
  * candidate structure over the normalised frames (IVF-Flat/SQ8/PQ or HNSW-Flat/SQ8).
+ * Optionally (pdim) the normalised frames are first projected onto the pdim principal directions
+ * of the training sample (its second moment's leading eigenvectors, one projection a branch):
+ * codes, lists and FAISS then work in pdim dims, and queries are projected alike.
  * Writing streams: videos are added one at a time; the first `train` frames are kept to train
  * the codecs and FAISS, later ones are encoded and added at once, codes spooled to unnamed
  * temporary files, so memory is the sample, the FAISS structures and the ids. The file appears
@@ -39,6 +42,7 @@ typedef struct {
 	int hnsw_m;            /* hnsw*: links per node */
 	int nprobe, ef_search; /* search defaults written to the header */
 	long train;            /* frames sampled (the first ones) to train codecs and FAISS */
+	int pdim;              /* > 0: frames projected onto this many principal directions */
 } VxConfig;
 
 /* ---- on disk ---- */
@@ -63,14 +67,16 @@ typedef struct {
 	char split[64];
 	uint64_t sec_off[VX_NSEC], sec_len[VX_NSEC];
 	uint32_t sec_crc[VX_NSEC];
+	uint32_t pdim;             /* 0, or the projected dim of the codes (version 3 on; before it
+	                              the header's CRC stood here, over the bytes before it) */
 	uint32_t hdr_crc;          /* CRC-32 of the bytes before it */
-	uint32_t pad2;
 } VxHeader;
 
 /* ---- writing ---- */
 
 typedef struct VxWriter VxWriter;
 
+/* D: the encodings' dim */
 VxWriter *vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb,
                     const char *model, const char *split);
 /* one video of n frames; fr[b] (n, D) raw encodings of branch b */
@@ -86,12 +92,15 @@ typedef struct {
 	VxHeader h;
 	void *map;
 	size_t size;
-	int nv, D, nb;
+	int nv, nb;
+	int Din;                   /* the encodings' dim (h.dim): queries have it */
+	int D;                     /* the codes' dim: Din, or h.pdim when projected */
 	int maxn;                  /* frames of the longest video */
 	char **id;                 /* (nv) into the mapping */
 	const int *off;            /* (nv + 1) into the mapping */
 	const void *codes[VX_MAXBR];
 	const float *codec[VX_MAXBR];
+	const float *proj[VX_MAXBR];   /* pdim: (D, Din) rows the principal directions; else NULL */
 	FwIndex *ann[VX_MAXBR];    /* NULL until vx_load_ann; always NULL for VX_IVF */
 	const float *cent[VX_MAXBR];   /* VX_IVF: (nlist, D) unit centroids */
 	const int32_t *loff[VX_MAXBR]; /* VX_IVF: (nlist + 1) where each list starts in lrow */
@@ -108,6 +117,9 @@ void vx_open(VxIndex *x, const char *path);
 void vx_load_ann(VxIndex *x);
 void vx_close(VxIndex *x);
 
+/* n queries q (n, Din) of branch b made unit and (pdim) projected into out (n, D), the vectors
+ * vx_query and the candidate structures take; q is normalised in place */
+void vx_queries(const VxIndex *x, int b, float *q, long n, float *out);
 /* floats of a query table (vx_query) */
 size_t vx_query_floats(const VxIndex *x);
 /* the table of the unit query qn (D) against branch b's codes, so that scoring reads codes without
@@ -126,7 +138,5 @@ long vx_scan_best(const VxIndex *x, int b, int l, const float *tab, float *best,
  * frames whose integer score (bytes x 16-bit weights) is within the table's rounding bound of the
  * video's best, unless all: the same maximum, bit for bit, all = 1 being the reference */
 float vx_score(const VxIndex *x, int b, int v, const float *tab, float *scratch, int all);
-/* x / max(|x|, 1e-12) in place, n rows of D (score_cosmax's normalisation) */
-void vx_normalise(float *x, long n, int D);
 
 #endif

@@ -15,7 +15,9 @@
 # W (work directory, default results/search/work; needs ~ NV x 300 KB free at D = 384, or with
 # STREAM=1 only the indexes: the gallery is generated again into each build's pipe, never stored),
 # SETTINGS (a file of settings, default the list below), SUMR=0 to skip (c), GALLERY=0 to skip
-# (a), (b) and (d).
+# (a), (b) and (d); GALLERY_ARGS, more prvr-gallery options (-a 12: a trained encoder's spectrum);
+# EXACT=rank: the ground truth by rank -V (queries held, videos streamed: no f32 index, which
+# would be 1536 B a frame and branch, 155 GB at a million videos), its rate the floor at 1 thread.
 # Kept in W and reused by a later run: the gallery, the f32 index and the exact ranking, and each
 # index (idx-<md5 of its prvr-index options>.idx with its build time and peak RSS in .t), so
 # settings that differ only in prvr-search options share one build.
@@ -28,7 +30,7 @@ OUT=results/search
 : "${W:=$OUT/work}"
 mkdir -p "$OUT" "$W" || exit 1
 log() { echo "bench_search: $*" >&2; }
-for t in prvr-index prvr-search prvr-gallery prvr-recall; do
+for t in prvr-index prvr-search prvr-gallery prvr-recall rank; do
 	[ -x "$BIN/$t" ] || { log "no $BIN/$t (FAISS missing?)"; exit 1; }
 done
 export OMP_WAIT_POLICY=passive  # a shared machine: idle OpenMP threads must not spin
@@ -47,17 +49,21 @@ searched() {
 	printf '%s %s %s\n' "$(sed -n 's/.*(\([0-9.]*\) queries\/s).*/\1/p' "$W/err")" \
 		"$(cat "$W/rss")" "$(sed -n 's/.*, \([0-9.]*\) ms of CPU a query.*/\1/p' "$W/err")" >>"$f"
 }
-# videos ARGS...: prvr-index ARGS reading the gallery: the stored one, or (STREAM=1) a fresh
-# generation of it through a pipe (the same bytes: the generator is a function of its knobs)
+# gallery ARGS...: prvr-gallery of the benchmark's gallery with ARGS
+# shellcheck disable=SC2086
+gallery() { "$BIN"/prvr-gallery -Q -n "$NV" -d "$D" ${GALLERY_ARGS:-} "$@"; }
+# videos CMD ARGS...: CMD ARGS reading the gallery (-v -) from stdin: the stored one, or
+# (STREAM=1) a fresh generation of it through a pipe (the same bytes: the generator is a
+# function of its knobs)
 videos() {
 	if [ "${STREAM:-0}" = 1 ]; then
-		"$BIN"/prvr-gallery -Q -n "$NV" -q 1 -d "$D" -o - -O /dev/null | "$BIN"/prvr-index -v - "$@"
+		gallery -q 1 -o - -O /dev/null | "$@"
 	else
-		"$BIN"/prvr-index -v "$W/v.mp" "$@"
+		"$@" <"$W/v.mp"
 	fi
 }
-export -f videos
-export BIN NV D W
+export -f gallery videos
+export BIN NV D W GALLERY_ARGS
 
 T=$OUT/table.tsv
 if [ "${GALLERY:-1}" = 1 ]; then
@@ -66,24 +72,38 @@ if { [ "${STREAM:-0}" != 1 ] && [ ! -s "$W/v.mp" ]; } || [ ! -s "$W/q.mp" ] || [
 	log "gallery: $NV videos, $NQ queries, dim $D"
 	v=$W/v.mp
 	[ "${STREAM:-0}" = 1 ] && v=/dev/null
-	"$BIN"/prvr-gallery -Q -n "$NV" -q "$NQ" -d "$D" -o "$v" -O "$W/q.mp" || exit 1
+	gallery -q "$NQ" -o "$v" -O "$W/q.mp" || exit 1
 	# the first NGT queries of the same stream (the generator is sequential)
-	"$BIN"/prvr-gallery -Q -n "$NV" -q "$NGT" -d "$D" -o /dev/null -O "$W/gq.mp" || exit 1
+	gallery -q "$NGT" -o /dev/null -O "$W/gq.mp" || exit 1
 fi
 : >"$W/t"
-if [ ! -s "$W/f32.idx" ]; then
-	log "exact: f32 index"
-	videos -Q -j "$J" -o "$W/f32.idx" -c f32 -a ivf -n 16 || exit 1
+if [ "${EXACT:-index}" = rank ]; then
+	exact_name="exact (rank -V)"
+	if [ ! -s "$W/exact.mp" ] || [ ! -s "$W/exact.t" ]; then
+		log "exact: rank -V -j 1 over $NGT queries, the videos streamed"
+		/usr/bin/time -f "%e %U %S %M" -o "$W/exact.t" bash -c \
+			'videos "$BIN"/rank -Q -j 1 -V -v - -q "$W/gq.mp" -o "$W/exact.mp"' || exit 1
+	fi
+	read -r e u s exact_rss <"$W/exact.t"
+	q1=$(awk -v n="$NGT" -v e="$e" 'BEGIN { printf "%.2f", n / e }') q2=-
+	c1=$(awk -v n="$NGT" -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", (u + s) * 1000 / n }')
+	f32_bytes=0
+else
+	exact_name="exact (-E, f32)"
+	if [ ! -s "$W/f32.idx" ]; then
+		log "exact: f32 index"
+		videos "$BIN"/prvr-index -v - -Q -j "$J" -o "$W/f32.idx" -c f32 -a ivf -n 16 || exit 1
+	fi
+	for j in 1 2; do
+		log "exact: -E -j $j over $NGT queries"
+		searched "$W/t" "$BIN"/prvr-search -j $j -E -x "$W/f32.idx" -q "$W/gq.mp" \
+			-o "$W/exact.mp" || exit 1
+	done
+	q1=$(sed -n 1p "$W/t" | cut -d' ' -f1) q2=$(sed -n 2p "$W/t" | cut -d' ' -f1)
+	c1=$(sed -n 1p "$W/t" | cut -d' ' -f3)
+	exact_rss=$(last "$W/t" | cut -d' ' -f2)
+	f32_bytes=$(stat -c %s "$W/f32.idx")
 fi
-for j in 1 2; do
-	log "exact: -E -j $j over $NGT queries"
-	searched "$W/t" "$BIN"/prvr-search -j $j -E -x "$W/f32.idx" -q "$W/gq.mp" -o "$W/exact.mp" ||
-		exit 1
-done
-q1=$(sed -n 1p "$W/t" | cut -d' ' -f1) q2=$(sed -n 2p "$W/t" | cut -d' ' -f1)
-c1=$(sed -n 1p "$W/t" | cut -d' ' -f3)
-exact_rss=$(last "$W/t" | cut -d' ' -f2)
-f32_bytes=$(stat -c %s "$W/f32.idx")
 
 # ---- (b) settings ----
 # NAME <tab> prvr-index options <tab> prvr-search options
@@ -98,7 +118,7 @@ fi >"$W/settings"
 
 printf 'setting\tbuild_s\tbuild_rss_mb\tindex_mb\tqps_j1\tqps_j2\tcpu_ms_j1\tsearch_rss_mb\tr1\tr10\tr100\n' >"$T"
 mb() { awk -v x="$1" -v u="$2" 'BEGIN { printf "%.0f", x / u }'; } # N UNIT: N / UNIT, rounded
-printf 'exact (-E, f32)\t-\t-\t%s\t%s\t%s\t%s\t%s\t1\t1\t1\n' "$(mb "$f32_bytes" 1048576)" \
+printf '%s\t-\t-\t%s\t%s\t%s\t%s\t%s\t1\t1\t1\n' "$exact_name" "$(mb "$f32_bytes" 1048576)" \
 	"$q1" "$q2" "$c1" "$(mb "$exact_rss" 1024)" >>"$T"
 while IFS=$'\t' read -r name iopt sopt; do
 	[ -n "$name" ] || continue
@@ -107,7 +127,8 @@ while IFS=$'\t' read -r name iopt sopt; do
 		log "$name: build"
 		rm -f "$x.t"
 		# shellcheck disable=SC2086
-		if ! timed "$x.t" bash -c 'videos "$@"' videos -Q -j "$J" -o "$x" $iopt; then
+		if ! timed "$x.t" bash -c 'videos "$BIN"/prvr-index -v - "$@"' videos -Q -j "$J" \
+			-o "$x" $iopt; then
 			log "$name: build failed"; continue
 		fi
 	fi
@@ -171,7 +192,7 @@ set xlabel "queries/s, 1 thread (log)"
 set ylabel "recall@100 vs exact" noenhanced
 set logscale x
 set key off
-set title "prvr-search: $NV synthetic videos, dim $D"
+set title "prvr-search: $NV synthetic videos, dim $D ${GALLERY_ARGS:-}"
 plot "$W/plot.dat" using 1:2 with points pt 7, "" using 1:2:3 with labels offset 0,1 font ",8"
 EOF
 awk -F'\t' 'NR == 1 { h = "|"; s = "|"; for (i = 1; i <= NF; i++) { h = h " " $i " |"; s = s "---|" }

@@ -24,9 +24,10 @@ items() { # rank, top and topscore (bytes) of every item
 named() { # NAME FILE: the last bad's message names FILE
 	grep -qF "$2" "$d/err" || notok "$1: message does not name $2"
 }
+V=v Q=q X=exact   # the gallery, its queries and their -E ranking that idx and check use
 idx() { # NAME ARGS...: build $d/NAME.idx
 	n=$1; shift
-	"$BIN"/prvr-index -Q -j 1 -v "$d/v.mp" -o "$d/$n.idx" -n 16 -p 8 -t 3000 "$@" ||
+	"$BIN"/prvr-index -Q -j 1 -v "$d/$V.mp" -o "$d/$n.idx" -n 16 -p 8 -t 3000 "$@" ||
 		notok "prvr-index $n $*"
 }
 
@@ -48,11 +49,11 @@ fi
 # ---- approximate: recall@10 against -E, per structure and code ----
 # bounds: measured values (ivf*, hnsw*: 0.97 .. 1.0 with sq8/f16/f32 codes; pq codes 0.80) less
 # a margin; a broken candidate step or codec gives far less (random: 10/200)
-recall10() { "$BIN"/prvr-recall -r "$d/exact.mp" -a "$1" | awk '$1 == "recall@10" { print $2 }'; }
+recall10() { "$BIN"/prvr-recall -r "$d/$X.mp" -a "$1" | awk '$1 == "recall@10" { print $2 }'; }
 check() { # NAME BOUND INDEX-ARGS...
 	n=$1 bound=$2; shift 2
 	idx "$n" "$@"
-	"$BIN"/prvr-search -Q -j 2 -x "$d/$n.idx" -q "$d/q.mp" -o "$d/$n.mp" || notok "search $n"
+	"$BIN"/prvr-search -Q -j 2 -x "$d/$n.idx" -q "$d/$Q.mp" -o "$d/$n.mp" || notok "search $n"
 	r=$(recall10 "$d/$n.mp")
 	if awk -v r="$r" -v b="$bound" 'BEGIN { exit !(r >= b) }'; then
 		ok "$n: recall@10 $r >= $bound"
@@ -72,6 +73,37 @@ check ivf-flat-pq 0.6 -c pq -m 8 -a ivf-flat
 check ivf-own-sq8 0.9 -c sq8 -a ivf
 check ivf-own-f16 0.9 -c f16 -a ivf
 check ivf-own-pq 0.6 -c pq -m 8 -a ivf
+# -r DIMS: projected onto the leading principal directions. All 32 of them (a rotation): as
+# without. On a gallery whose variance falls by e every 2 directions (-a 2): 16 of them keep all
+# but e^-8 of it (measured 0.9..1.0), 4 of them lose e^-2 (measured ~0.5): the 16 leading
+# directions, not any 16 (the 16 trailing ones keep e^-8 of the variance: chance)
+check ivf-own-sq8-r32 0.9 -c sq8 -a ivf -r 32
+"$BIN"/prvr-gallery -Q -n 200 -q 40 -d 32 -c 20 -s 7 -a 2 -o "$d/va.mp" -O "$d/qa.mp" ||
+	notok "gallery -a 2"
+V=va Q=qa X=exacta
+idx f32a -c f32 -a ivf-flat
+"$BIN"/prvr-search -Q -j 1 -E -x "$d/f32a.idx" -q "$d/qa.mp" -o "$d/exacta.mp" || notok "-E -a 2"
+check ivf-own-sq8-r16 0.9 -c sq8 -a ivf -r 16
+check ivf-own-pq-r16 0.8 -c pq -m 8 -a ivf -r 16
+check hnsw-f16-r16 0.9 -c f16 -a hnsw -M 16 -r 16
+# the projection's coordinates share the variance evenly (a random rotation within the kept span):
+# sq8's 16 steps, each its coordinate's range over the training frames, within 4x of each other
+# (measured 1.8; the eigenvectors themselves: 13.7). Header: sec_off[codec0] at 248; the codec
+# section: P (16 x 32 floats), min[16], step[16]
+o=$d/ivf-own-sq8-r16.idx
+steps=$(od -An -f -j $(($(od -An -tu8 -j 248 -N 8 "$o") + (16 * 32 + 16) * 4)) -N 64 "$o")
+spread=$(echo $steps | tr ' ' '\n' | awk 'NR == 1 || $1 > mx { mx = $1 } NR == 1 || $1 < mn { mn = $1 }
+	END { print (mn > 0 ? mx / mn : "inf") }')
+awk -v r="$spread" 'BEGIN { exit !(r < 4) }' &&
+	ok "-r 16: sq8 steps within ${spread}x of each other" ||
+	notok "-r 16: sq8 steps spread ${spread}x (want < 4: variance not shared evenly)"
+idx ivf-own-sq8-r4 -c sq8 -a ivf -r 4
+"$BIN"/prvr-search -Q -j 2 -x "$d/ivf-own-sq8-r4.idx" -q "$d/qa.mp" -o "$d/r4.mp"
+r4=$(recall10 "$d/r4.mp") r16=$(recall10 "$d/ivf-own-sq8-r16.mp")
+awk -v a="$r4" -v b="$r16" 'BEGIN { exit !(a < b - 0.2) }' &&
+	ok "-r 4 loses what -r 16 keeps: recall@10 $r4 < $r16 - 0.2" ||
+	notok "-r 4: recall@10 $r4, not below -r 16's $r16 - 0.2"
+V=v Q=q X=exact
 # a gallery streamed through a pipe (never stored) gives the index of the stored stream, byte
 # for byte (the million-video benchmark builds this way)
 "$BIN"/prvr-gallery -Q -n 200 -q 40 -d 32 -c 20 -s 7 -o - -O "$d/q-piped.mp" |
@@ -187,16 +219,25 @@ cp "$i" "$d/v1.idx" && printf '\001' | dd of="$d/v1.idx" bs=1 seek=8 conv=notrun
 bad prvr-search "an index of version 1" -x "$d/v1.idx" -q "$d/q.mp"; named "version 1" "$d/v1.idx"
 grep -q "rebuild it" "$d/err" || notok "version 1: no hint to rebuild"
 # set_u32 FILE OFFSET VALUE (< 256): a header field, its header CRC made anew (gzip's trailer
-# holds the CRC-32 of what it compressed)
+# holds the CRC-32 of what it compressed) where the file's version keeps it: at 396 over the
+# bytes before it; before version 3 (no pdim) at 392, where pdim is now
 set_u32() {
 	printf "$(printf '\\%03o\\000\\000\\000' "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-	head -c 392 "$1" | gzip -c | tail -c 8 | head -c 4 | dd of="$1" bs=1 seek=392 conv=notrunc status=none
+	at=396; [ "$(od -An -tu1 -j 8 -N 1 "$1" | tr -d ' ')" -lt 3 ] && at=392
+	head -c $at "$1" | gzip -c | tail -c 8 | head -c 4 | dd of="$1" bs=1 seek=$at conv=notrunc status=none
 }
-# a version 1 file of other codes reads as before (version 2 changed sq8's alone)
+# a version 1 file of other codes reads as before (version 2 changed sq8's alone); a version 2
+# file of any code too (version 3 added pdim, 0 in it)
 cp "$d/f32.idx" "$d/f32v1.idx" && set_u32 "$d/f32v1.idx" 8 1
 "$BIN"/prvr-search -Q -j 1 -E -x "$d/f32v1.idx" -q "$d/q.mp" -o "$d/exact1.mp" || notok "version 1 f32: refused"
-expect "a version 1 f32 index: -E as from version 2" "$(items "$d/exact1.mp" | md5sum)" \
+expect "a version 1 f32 index: -E as from version 3" "$(items "$d/exact1.mp" | md5sum)" \
 	"$(items "$d/exact.mp" | md5sum)"
+cp "$d/ivf-own-sq8.idx" "$d/sq8v2.idx" && set_u32 "$d/sq8v2.idx" 8 2
+for v in sq8v2 ivf-own-sq8; do
+	"$BIN"/prvr-search -Q -j 1 -x "$d/$v.idx" -q "$d/q.mp" -o "$d/$v.mp" || notok "$v: refused"
+done
+expect "a version 2 sq8 index: the ranking as from version 3" "$(items "$d/sq8v2.mp" | md5sum)" \
+	"$(items "$d/ivf-own-sq8.mp" | md5sum)"
 # own lists over sq8 codes in frame order: not what prvr-index writes, and the scan would misread
 cp "$d/ivf-own-sq8.idx" "$d/sq8fo.idx" && set_u32 "$d/sq8fo.idx" 76 0
 bad prvr-search "ivf sq8 codes in frame order" -x "$d/sq8fo.idx" -q "$d/q.mp"; named sq8fo "$d/sq8fo.idx"
@@ -211,6 +252,8 @@ grep -q "section ann1: CRC" "$d/err" || notok "flipped list byte: not found in a
 bad prvr-search "a stream as index" -x "$d/v.mp" -q "$d/q.mp"; named stream "$d/v.mp"
 bad prvr-search "missing index" -x "$d/none.idx" -q "$d/q.mp"
 bad prvr-search "queries of another dim" -x "$i" -q "$d/q16.mp"; named dim "$d/q16.mp"
+# an index of dim 32 projected onto 16: queries of dim 16 are not its encodings'
+bad prvr-search "queries of the projected dim" -x "$d/ivf-own-sq8-r16.idx" -q "$d/q16.mp"
 bad prvr-search "queries of another model" -x "$i" -q "$d/qo.mp"; named model "$d/qo.mp"
 bad prvr-search "own video not in the index" -x "$i" -q "$d/q400.mp"; named own "$d/q400.mp"
 bad prvr-search "-E without f32 codes" -E -x "$i" -q "$d/q.mp"; named -E "$i"
@@ -221,6 +264,9 @@ bad prvr-index "queries as videos" -v "$d/q.mp"
 bad prvr-index "ivf-pq sub-vectors not dividing dim" -v "$d/v.mp" -a ivf-pq -s 5
 bad prvr-index "more lists than training frames" -v "$d/v16.mp" -n 100000
 bad prvr-index "unknown code" -v "$d/v.mp" -c f8
+bad prvr-index "a projection of f32 codes" -v "$d/v.mp" -c f32 -r 16
+bad prvr-index "a projection onto more dims than the encodings'" -v "$d/v.mp" -r 33
+bad prvr-index "pq sub-vectors not dividing the projected dim" -v "$d/v.mp" -c pq -m 8 -r 12
 # an index build killed while it reads leaves nothing
 mkfifo "$d/fifo"
 "$BIN"/prvr-index -Q -v "$d/fifo" -o "$d/killed.idx" &
@@ -233,6 +279,31 @@ exec 3>&-
 wait $pid 2>/dev/null
 ls "$d"/killed.idx* >/dev/null 2>&1 && notok "killed build left $(ls "$d"/killed.idx*)" ||
 	ok "killed build left no file"
+
+# ---- prvr-gallery -a: the spectrum of a trained encoder's outputs, in no axis's favour ----
+# Of the raw inh frames' second moment M (500 videos, dim 16; tests/spectrum.sh): the participation ratio
+# (tr M)^2 / |M|_F^2 is the map's, (sum l_j)^2 / sum l_j^2 with l_j = exp(-j / 2) (4.080; seeds
+# 1..5 gave 4.006..4.111), against ~15.8 of 16 isotropic; the map's random rotation puts most of
+# M's energy off its diagonal (0.57..0.67 at seeds 1..3; 0.014 isotropic, as a diagonal map would).
+spectrum() { # ARGS: "participation-ratio off-diagonal-share" of prvr-gallery ARGS
+	"$BIN"/prvr-gallery -Q -n 500 -q 1 -d 16 "$@" -o - -O /dev/null |
+		RAW=1 "$(dirname "$0")"/spectrum.sh inh
+}
+for s in 1 2; do
+	read pr off < <(spectrum -a 2 -s $s)
+	awk -v p="$pr" -v o="$off" 'BEGIN { exit !(p > 4.080 * 0.95 && p < 4.080 * 1.05 && o > 0.3) }' &&
+		ok "gallery -a 2 -s $s: participation ratio $pr (4.080), off-diagonal share $off" ||
+		notok "gallery -a 2 -s $s: participation ratio $pr (want 4.080 within 5%), off-diagonal share $off (want > 0.3)"
+done
+read pr off < <(spectrum)
+awk -v p="$pr" -v o="$off" 'BEGIN { exit !(p > 15 && o < 0.1) }' &&
+	ok "gallery isotropic: participation ratio $pr, off-diagonal share $off" ||
+	notok "gallery isotropic: participation ratio $pr (want > 15), off-diagonal share $off (want < 0.1)"
+"$BIN"/prvr-gallery -Q -n 20 -q 5 -d 16 -a 0 -o "$d/a0.mp" -O "$d/qa0.mp"
+items_json() { "$BIN"/prvr-cat -a "$1" | tail -n +2; }   # every item, the header (cmd) left out
+cmp -s <(items_json "$d/a0.mp") <(items_json "$d/v16.mp") &&
+	cmp -s <(items_json "$d/qa0.mp") <(items_json "$d/q16.mp") &&
+	ok "gallery -a 0 = the default" || notok "gallery -a 0 differs from the default"
 
 # ---- every tool: --help ----
 for t in prvr-index prvr-search prvr-gallery prvr-recall; do

@@ -6,16 +6,21 @@
  * one topic; its frames fall into moments (one per 20 frames), each a noisy copy of the video;
  * a frame is its moment plus noise, times a random norm (0.5 .. 2, so normalising matters); the
  * branches add their own noise. A query is a noisy copy of one moment of its own video.
- * Output is a function of the knobs and seed only. Not here: real encodings (encode-video). */
+ * All of it is isotropic (every noise term spread evenly over the dims), the worst case for a
+ * product quantiser; -a gives it the falling spectrum of a trained encoder's outputs instead.
+ * Output is a function of the knobs and seed only (and, with -a, of the BLAS's rounding). Not here: real encodings (encode-video). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "mpio.h"
 #include "rng.h"
 #include "rownorm.h"
+#include "threads.h"
 #include "util.h"
 
 #define NBR 2
@@ -27,7 +32,7 @@ help(void)
 	printf("prvr-gallery - write a synthetic encoded gallery and queries (no training)\n"
 	       "\n"
 	       "usage: %s -n VIDEOS -q QUERIES -o VIDEOS_OUT -O QUERIES_OUT [-d DIM] [-c TOPICS]\n"
-	       "       [-s SEED] [-m MODEL] [-Q]\n"
+	       "       [-s SEED] [-a DIMS] [-m MODEL] [-Q]\n"
 	       "\n"
 	       "Writes an encoded-videos stream (VIDEOS videos, branches inh and exp, TVR-like frame\n"
 	       "counts) and an encoded-queries stream (QUERIES queries, each of a random video) with\n"
@@ -40,6 +45,9 @@ help(void)
 	       "  -d DIM     embedding dim (default 384, the model's hidden size)\n"
 	       "  -c TOPICS  topic centres (default 1000)\n"
 	       "  -s SEED    seed (default 1)\n"
+	       "  -a DIMS    anisotropic: every embedding through one random map whose spectrum\n"
+	       "             falls by e every DIMS directions (participation ratio ~2 DIMS), like a\n"
+	       "             trained encoder's outputs (default 0: isotropic)\n"
 	       "  -m MODEL   the 'model' of both headers (default gallery-<seed>)\n"
 	       "  -Q         no progress on stderr\n"
 	       "\n"
@@ -51,7 +59,7 @@ static void
 usage(void)
 {
 	die("usage: %s -n VIDEOS -q QUERIES -o VIDEOS_OUT -O QUERIES_OUT [-d DIM] [-c TOPICS] "
-	    "[-s SEED] [-m MODEL] [-Q]", argv0);
+	    "[-s SEED] [-a DIMS] [-m MODEL] [-Q]", argv0);
 }
 
 /* out (D) = a + sd * N(0, I / D), so the noise has norm about sd */
@@ -91,6 +99,38 @@ frames_of(Rng *r)
 	return MAX(20, MIN(120, n));
 }
 
+/* the map of -a: A (D, D) = Q diag(s), Q a random orthogonal matrix, s_j = exp(-j / (2 dims))
+ * scaled so that sum s_j^2 = D: an isotropic x becomes A x, whose covariance has eigenvalues
+ * falling by e every dims directions, in a basis no axis favours */
+static float *
+spectrum_map(long D, double dims, uint64_t seed)
+{
+	float *A = efloats((size_t)D * D);
+	double *s = emalloc((size_t)D * sizeof(*s)), ss = 0;
+	Rng r;
+
+	rng_seed(&r, seed ^ 0x5bd1e9955bd1e995ULL);
+	rng_orthogonal(&r, A, (int)D);
+	for (long j = 0; j < D; j++) {
+		s[j] = exp(-(double)j / (2 * dims));
+		ss += s[j] * s[j];
+	}
+	for (long i = 0; i < D; i++)
+		for (long j = 0; j < D; j++)
+			A[i * D + j] = (float)(A[i * D + j] * s[j] * sqrt((double)D / ss));
+	free(s);
+	return A;
+}
+
+/* x (n, D) = x A^T in place (each row through the map of -a); tmp holds n D floats */
+static void
+apply_map(const float *A, float *x, float *tmp, int n, long D)
+{
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)D, (int)D, 1.0f, x, (int)D, A,
+	            (int)D, 0.0f, tmp, (int)D);
+	memcpy(x, tmp, (size_t)n * D * sizeof(*x));
+}
+
 /* an encoded stream at path and its header: both streams share all but the kind and count */
 static MpWriter *
 open_encoded(const char *path, const char *kind, long count, long D, const char *model)
@@ -114,15 +154,16 @@ main(int argc, char *argv[])
 {
 	const char *vout = NULL, *qout = NULL, *model = NULL;
 	long nv = 0, nq = 0, D = 384, C = 1000, seed = 1;
+	double aniso = 0;
 	int c;
 	char id[64], qid[128], mname[64];
 	Rng r, rq;
-	float *topics, *mom, *tmp, *fr[NBR], *q[NBR];
+	float *topics, *mom, *tmp, *fr[NBR], *q[NBR], *A = NULL, *mapped = NULL;
 	int *nfr;
 	MpWriter *w;
 
 	tool_start(argc, argv, help);
-	while ((c = getopt(argc, argv, ":n:q:o:O:d:c:s:m:Q")) != -1) {
+	while ((c = getopt(argc, argv, ":n:q:o:O:d:c:s:a:m:Q")) != -1) {
 		switch (c) {
 		case 'n': nv = estrtol(optarg, 1, 100000000); break;
 		case 'q': nq = estrtol(optarg, 1, 100000000); break;
@@ -131,6 +172,7 @@ main(int argc, char *argv[])
 		case 'd': D = estrtol(optarg, 1, 1 << 14); break;
 		case 'c': C = estrtol(optarg, 1, 1 << 20); break;
 		case 's': seed = estrtol(optarg, 0, 1L << 62); break;
+		case 'a': aniso = estrtod(optarg, 0, 1e6); break;
 		case 'm': model = optarg; break;
 		case 'Q': progress_quiet = 1; break;
 		default: bad_option(c);
@@ -143,6 +185,11 @@ main(int argc, char *argv[])
 		model = mname;
 	}
 
+	threads_set(1);
+	if (aniso > 0) {
+		A = spectrum_map(D, aniso, (uint64_t)seed);
+		mapped = efloats((size_t)120 * D);
+	}
 	rng_seed(&r, (uint64_t)seed);
 	topics = efloats((size_t)C * D);
 	for (long t = 0; t < C; t++) {
@@ -172,6 +219,9 @@ main(int argc, char *argv[])
 					fr[b][t * D + j] *= scale;
 			}
 		}
+		if (A)
+			for (int b = 0; b < NBR; b++)
+				apply_map(A, fr[b], mapped, n, D);
 		snprintf(id, sizeof(id), "g%08ld", v);
 		mpw_map(w, 4);
 		mpw_kv_str(w, "id", id);
@@ -195,6 +245,9 @@ main(int argc, char *argv[])
 		noisy(tmp, m, 0.5f, (int)D, &rq);
 		for (int b = 0; b < NBR; b++)
 			noisy(q[b], tmp, 0.3f, (int)D, &rq);
+		if (A)
+			for (int b = 0; b < NBR; b++)
+				apply_map(A, q[b], mapped, 1, D);
 		mpw_map(w, 4);
 		mpw_kv_str(w, "id", qid);
 		mpw_kv_str(w, "video", id);
@@ -204,7 +257,7 @@ main(int argc, char *argv[])
 	}
 	mpw_close(w);
 	progress(1, "%ld videos, %ld queries, dim %ld", nv, nq, D);
-	free(topics), free(mom), free(tmp), free(nfr);
+	free(topics), free(mom), free(tmp), free(nfr), free(A), free(mapped);
 	for (int b = 0; b < NBR; b++)
 		free(fr[b]), free(q[b]);
 	return 0;

@@ -23,7 +23,7 @@ help(void)
 	printf("prvr-index - build a compressed frame index of encoded videos for prvr-search\n"
 	       "\n"
 	       "usage: %s -o INDEX [-v VIDEOS] [-c CODE] [-m M] [-a ANN] [-n NLIST] [-s M] [-S BITS]\n"
-	       "       [-M M] [-p NPROBE] [-e EF] [-t FRAMES] [-j N] [-Q]\n"
+	       "       [-M M] [-p NPROBE] [-e EF] [-t FRAMES] [-r DIMS] [-j N] [-Q]\n"
 	       "\n"
 	       "Reads an encoded-videos stream (every branch) and writes INDEX: the video ids, frame\n"
 	       "counts, each branch's frames as codes and a candidate structure over the L2-normalised\n"
@@ -35,16 +35,20 @@ help(void)
 	       "  -o FILE    index file to write\n"
 	       "  -c CODE    stored frames: f32 (the encodings as they are; needed by prvr-search -E),\n"
 	       "             f16, sq8 (8-bit per dim) or pq (product quantised) (default sq8)\n"
-	       "  -m M       pq: bytes a frame, dividing the dim (default dim/4)\n"
+	       "  -m M       pq: bytes a frame, dividing the dim (default dim/4; with -r, DIMS/4)\n"
 	       "  -a ANN     candidate structure: ivf (lists over the stored codes), or FAISS's ivf-flat,\n"
 	       "             ivf-sq, ivf-pq, hnsw, hnsw-sq (default ivf)\n"
 	       "  -n NLIST   ivf*: inverted lists (default 256)\n"
-	       "  -s M       ivf-pq: sub-vectors, dividing the dim (default dim/8)\n"
+	       "  -s M       ivf-pq: sub-vectors, dividing the dim (default dim/8; with -r, DIMS/8)\n"
 	       "  -S BITS    ivf-pq: bits a sub-vector, 4..8 (default 8)\n"
 	       "  -M M       hnsw*: links a node (default 32)\n"
 	       "  -p NPROBE  ivf*: lists scanned, prvr-search's default (default 8)\n"
 	       "  -e EF      hnsw*: efSearch, prvr-search's default (default 128)\n"
 	       "  -t FRAMES  frames sampled for training, from the start (default 100000)\n"
+	       "  -r DIMS    project the normalised frames onto the DIMS principal directions of the\n"
+	       "             training frames (each branch its own) and code those: fewer bytes a\n"
+	       "             frame where the encodings' variance lies in few directions (not f32;\n"
+	       "             default: no projection)\n"
 	       "  -j N       threads (default 2)\n"
 	       "  -Q         no progress on stderr\n"
 	       "\n"
@@ -56,7 +60,7 @@ static void
 usage(void)
 {
 	die("usage: %s -o INDEX [-v VIDEOS] [-c CODE] [-m M] [-a ANN] [-n NLIST] [-s M] [-S BITS] "
-	    "[-M M] [-p NPROBE] [-e EF] [-t FRAMES] [-j N] [-Q]", argv0);
+	    "[-M M] [-p NPROBE] [-e EF] [-t FRAMES] [-r DIMS] [-j N] [-Q]", argv0);
 }
 
 static int
@@ -72,7 +76,7 @@ int
 main(int argc, char *argv[])
 {
 	const char *vpath = "-", *out = NULL;
-	VxConfig c = { VX_SQ8, 0, VX_IVF, 256, 0, 8, 32, 8, 128, 100000 };
+	VxConfig c = { VX_SQ8, 0, VX_IVF, 256, 0, 8, 32, 8, 128, 100000, 0 };
 	long nthreads = 2, D, nv = 0;
 	int opt;
 	MpReader *r;
@@ -85,7 +89,7 @@ main(int argc, char *argv[])
 	double t0 = now_seconds();
 
 	tool_start(argc, argv, help);
-	while ((opt = getopt(argc, argv, ":v:o:c:m:a:n:s:S:M:p:e:t:j:Q")) != -1) {
+	while ((opt = getopt(argc, argv, ":v:o:c:m:a:n:s:S:M:p:e:t:r:j:Q")) != -1) {
 		switch (opt) {
 		case 'v': vpath = optarg; break;
 		case 'o': out = optarg; break;
@@ -99,6 +103,7 @@ main(int argc, char *argv[])
 		case 'p': c.nprobe = (int)estrtol(optarg, 1, FW_LISTS_MAX); break;
 		case 'e': c.ef_search = (int)estrtol(optarg, 1, FW_EF_MAX); break;
 		case 't': c.train = estrtol(optarg, 1, 1L << 30); break;
+		case 'r': c.pdim = (int)estrtol(optarg, 1, VIDSET_MAXDIM); break;
 		case 'j': nthreads = estrtol(optarg, 1, 256); break;
 		case 'Q': progress_quiet = 1; break;
 		default: bad_option(opt);
@@ -123,9 +128,9 @@ main(int argc, char *argv[])
 	mo = mp_find(h, "model");
 	model = mo && mo->type == MSGPACK_OBJECT_STR ? mpr_strdup(r, h, "model") : estrdup("");
 	if (!c.pq_m)
-		c.pq_m = (int)MAX(1, D / 4);
+		c.pq_m = (int)MAX(1, (c.pdim ? c.pdim : D) / 4);
 	if (!c.ivf_m)
-		c.ivf_m = (int)MAX(1, D / 8);
+		c.ivf_m = (int)MAX(1, (c.pdim ? c.pdim : D) / 8);
 	w = vx_create(out, &c, (int)D, br, (int)nb, model, split);
 
 	while ((o = mpr_next(r))) {

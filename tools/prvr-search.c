@@ -122,8 +122,8 @@ check_queries(Search *S, const msgpack_object *hq, const char *bname, double bet
 	size_t nbq;
 	char **bq = mpr_strarray(rq, hq, "branches", &nbq), *split = vidset_header_split(rq, hq);
 
-	if (D != x->D)
-		mpr_die(rq, "'dim' = %ld, but index %s has dim %d", D, x->path, x->D);
+	if (D != x->Din)
+		mpr_die(rq, "'dim' = %ld, but index %s has dim %d", D, x->path, x->Din);
 	if (mo && mo->type == MSGPACK_OBJECT_STR && x->h.model[0]) {
 		char *m = mpr_strdup(rq, hq, "model");
 		if (strcmp(m, x->h.model) != 0)
@@ -167,7 +167,7 @@ check_queries(Search *S, const msgpack_object *hq, const char *bname, double bet
 	return split;
 }
 
-/* up to n queries of the stream: ids, own videos, embeddings qb[b] (n, D) per used branch */
+/* up to n queries of the stream: ids, own videos, embeddings qb[b] (n, Din) per used branch */
 static int
 read_block(Search *S, int n, char **qid, char **qvid, int *own, float **qb)
 {
@@ -181,8 +181,8 @@ read_block(Search *S, int n, char **qid, char **qvid, int *own, float **qb)
 			mpr_die(S->rq, "query '%s': video '%s' is not in index %s", qid[i], qvid[i],
 			        S->x.path);
 		for (int u = 0; u < S->nuse; u++)
-			mpr_f32(S->rq, o, S->x.h.branch[S->use[u]], qb[u] + (size_t)i * S->x.D,
-			        (size_t)S->x.D);
+			mpr_f32(S->rq, o, S->x.h.branch[S->use[u]], qb[u] + (size_t)i * S->x.Din,
+			        (size_t)S->x.Din);
 		i++;
 	}
 	return i;
@@ -427,7 +427,7 @@ search_approx(Search *S, long F, int nprobe, int ef, int C, int nthreads)
 {
 	VxIndex *x = &S->x;
 	long n;
-	float *qb[VX_MAXBR];
+	float *qin[VX_MAXBR], *qb[VX_MAXBR];   /* the queries as read; unit and projected */
 	Stage G = { 0 };
 	Worker *W = emalloc((size_t)nthreads * sizeof(*W));
 	int *rk = emalloc(QB * sizeof(*rk)), *own = emalloc(QB * sizeof(*own));
@@ -438,6 +438,7 @@ search_approx(Search *S, long F, int nprobe, int ef, int C, int nthreads)
 	G.kind = x->h.ann == VX_IVF ? ST_IVF : x->h.ann <= VX_IVFPQ ? ST_FAISS_IVF : ST_HNSW;
 	G.width = G.kind != ST_HNSW ? (int)MIN(nprobe, (long)x->h.nlist) : (int)F;
 	for (int u = 0; u < S->nuse; u++) {
+		qin[u] = efloats((size_t)QB * x->Din);
 		qb[u] = efloats((size_t)QB * x->D);
 		G.row[u] = emalloc((size_t)QB * G.width * sizeof(*G.row[u]));
 		G.score[u] = efloats((size_t)QB * G.width);
@@ -450,11 +451,11 @@ search_approx(Search *S, long F, int nprobe, int ef, int C, int nthreads)
 	}
 	for (int t = 0; t < nthreads; t++)
 		worker_init(&W[t], S, G.kind == ST_FAISS_IVF);
-	while ((n = read_block(S, QB, qid, qvid, own, qb)) > 0) {
+	while ((n = read_block(S, QB, qid, qvid, own, qin)) > 0) {
 		/* the candidate stage, a block of queries per FAISS call */
 		for (int u = 0; u < S->nuse; u++) {
 			const FwIndex *a = x->ann[S->use[u]];
-			vx_normalise(qb[u], n, x->D);
+			vx_queries(x, S->use[u], qin[u], n, qb[u]);
 			if (G.kind == ST_IVF)
 				probe(x, S->use[u], &G, u, qb[u], n);
 			else if (G.kind == ST_FAISS_IVF ?
@@ -501,7 +502,7 @@ search_approx(Search *S, long F, int nprobe, int ef, int C, int nthreads)
 	for (int t = 0; t < nthreads; t++)
 		worker_free(&W[t], S->nuse);
 	for (int u = 0; u < S->nuse; u++)
-		free(qb[u]), free(G.row[u]), free(G.score[u]);
+		free(qin[u]), free(qb[u]), free(G.row[u]), free(G.score[u]);
 	free(G.cs), free(G.pick);
 	free(W), free(rk), free(own), free(top), free(topscore);
 }

@@ -96,22 +96,25 @@ static void
 open_and_score(void *path)
 {
 	static VxIndex x;
-	float *qn, *tab, *scratch;
+	float *q, *qn[VX_MAXBR], *tab, *scratch;
 
 	live = &x;
 	vx_open(&x, path);
-	qn = efloats((size_t)x.D);
+	q = efloats((size_t)x.Din);
 	tab = efloats(vx_query_floats(&x));
 	scratch = efloats((size_t)x.maxn * (x.D + 1));
-	for (int j = 0; j < x.D; j++)
-		qn[j] = 1.0f;
-	vx_normalise(qn, 1, x.D);
+	for (int b = 0; b < x.nb; b++) {   /* the query of ones, unit and (pdim) projected */
+		for (int j = 0; j < x.Din; j++)
+			q[j] = 1.0f;
+		qn[b] = efloats((size_t)x.D);
+		vx_queries(&x, b, q, 1, qn[b]);
+	}
 	for (int v = 0; v < x.nv; v++)
 		for (int f = x.off[v]; f < x.off[v + 1]; f++)
 			if (x.vid[f] != v)
 				abort();   /* vx_open let through offsets its frame-to-video table disagrees with */
 	for (int b = 0; b < x.nb; b++) {
-		vx_query(&x, b, qn, tab);
+		vx_query(&x, b, qn[b], tab);
 		for (int v = 0; v < x.nv; v++) {
 			float s = vx_score(&x, b, v, tab, scratch, 0), all = vx_score(&x, b, v, tab, scratch, 1);
 			if (memcmp(&s, &all, sizeof(s)))
@@ -121,10 +124,12 @@ open_and_score(void *path)
 	vx_load_ann(&x);
 	for (int b = 0; b < x.nb; b++)
 		if (x.ann[b])
-			faiss_candidates(&x, x.ann[b], qn);
+			faiss_candidates(&x, x.ann[b], qn[b]);
+	for (int b = 0; b < x.nb; b++)
+		free(qn[b]);
 	free(scratch);
 	free(tab);
-	free(qn);
+	free(q);
 	vx_close(&x);
 }
 
@@ -147,7 +152,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int s = 0; s < VX_NSEC; s++)
 		if (h.sec_off[s] <= size && h.sec_len[s] <= size - h.sec_off[s])
 			h.sec_crc[s] = crc(data + h.sec_off[s], (size_t)h.sec_len[s]);
-	h.hdr_crc = crc((const uint8_t *)&h, offsetof(VxHeader, hdr_crc));
+	if (h.version < 3)   /* before pdim, the header's CRC stood in its place */
+		h.pdim = crc((const uint8_t *)&h, offsetof(VxHeader, pdim));
+	else
+		h.hdr_crc = crc((const uint8_t *)&h, offsetof(VxHeader, hdr_crc));
 	fixed = malloc(size);
 	memcpy(fixed, data, size);
 	memcpy(fixed, &h, sizeof(h));

@@ -92,6 +92,7 @@ if [ -x "$BIN"/prvr-index ]; then
 	"$BIN"/prvr-index -Q -j 1 -v encv90.mp -o ../vindex/pq -c pq -m 2 -a hnsw-sq -M 4
 	"$BIN"/prvr-index -Q -j 1 -v encv90.mp -o ../vindex/ivfpq -c f16 -a ivf-pq -n 2 -s 2 -S 4
 	"$BIN"/prvr-index -Q -j 1 -v encv.mp -o ../vindex/own -c sq8 -a ivf -n 2
+	"$BIN"/prvr-index -Q -j 1 -v encv90.mp -o ../vindex/projected -c pq -m 1 -a ivf -n 2 -r 2
 fi
 # video2frames.txt as the released files write it, and with the prefixes and forms Python allows
 printf "{'v0': ['c0', 'c1', 'c2'], 'v1': ['c3', 'c4'], 'v2': ['c5']}\n" > ../v2f/oneline
