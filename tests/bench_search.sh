@@ -12,7 +12,8 @@
 #       TRAIN_VIDEOS training and TEST_VIDEOS test videos);
 #   (d) results/search/recall-qps.png: recall@100 against queries/s (gnuplot).
 # Knobs (environment): NV (default 100000), NQ (10000), NGT (1000), D (384), J (2),
-# W (work directory, default results/search/work; needs ~ NV x 300 KB free at D = 384, or with
+# OUT (the results' folder, default results/search: two runs at once need two),
+# W (work directory, default $OUT/work; needs ~ NV x 300 KB free at D = 384, or with
 # STREAM=1 only the indexes: the gallery is generated again into each build's pipe, never stored),
 # SETTINGS (a file of settings, default the list below), SUMR=0 to skip (c), GALLERY=0 to skip
 # (a), (b) and (d); GALLERY_ARGS, more prvr-gallery options (-a 12: a trained encoder's spectrum);
@@ -22,12 +23,12 @@
 # Kept in W and reused by a later run: the gallery, the f32 index and the exact ranking, and each
 # index (idx-<md5 of its prvr-index options>.idx with its build time and peak RSS in .t), so
 # settings that differ only in prvr-search options share one build.
-# Output: results/search/table.tsv and .md, the plot; progress on stderr. Timings on a shared
+# Output: $OUT/table.tsv and .md, the plot; progress on stderr. Timings on a shared
 # machine are noisy: compare rows of one run, against the exact floor of that run.
 set -u
 : "${BIN:=bin}" "${NV:=100000}" "${NQ:=10000}" "${NGT:=1000}" "${D:=384}" "${J:=2}"
 : "${SUMR:=1}" "${TRAIN_VIDEOS:=1000}" "${TEST_VIDEOS:=3000}"
-OUT=results/search
+: "${OUT:=results/search}"
 : "${W:=$OUT/work}"
 mkdir -p "$OUT" "$W" || exit 1
 log() { echo "bench_search: $*" >&2; }
