@@ -290,7 +290,7 @@ ann_spec(char *s, size_t n, const VxConfig *c)
 
 VxWriter *
 vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb, const char *model,
-          const char *split)
+          const char *split, const char *src)
 {
 	VxWriter *w = ecalloc(1, sizeof(*w));
 	size_t n = strlen(path) + 32;
@@ -302,16 +302,16 @@ vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb, con
 		die("the index format is little-endian; this host is not");
 	CHECK(nb >= 1 && nb <= VX_MAXBR && D >= 1);
 	if (c->pdim < 0 || c->pdim > D)
-		die("a projection onto %d dims: the encodings have %d", c->pdim, D);
+		die("%s: a projection onto %d dims: the encodings have %d", src, c->pdim, D);
 	if (c->pdim && c->code == VX_F32)
-		die("f32 stores the encodings as they are: no projection (use f16, sq8 or pq)");
+		die("%s: f32 stores the encodings as they are: no projection (use f16, sq8 or pq)", src);
 	w->Din = D;
 	if (c->pdim)
 		D = c->pdim;
 	if (c->code == VX_PQ && (c->pq_m < 1 || D % c->pq_m))
-		die("pq: %d sub-vectors do not divide dim %d", c->pq_m, D);
+		die("%s: pq: %d sub-vectors do not divide dim %d", src, c->pq_m, D);
 	if (c->ann == VX_IVFPQ && (c->ivf_m < 1 || D % c->ivf_m))
-		die("ivf-pq: %d sub-vectors do not divide dim %d", c->ivf_m, D);
+		die("%s: ivf-pq: %d sub-vectors do not divide dim %d", src, c->ivf_m, D);
 	if (strlen(model) >= sizeof(w->h.model) || strlen(split) >= sizeof(w->h.split))
 		die("model '%s' or split '%s' too long", model, split);
 	w->path = estrdup(path);
@@ -380,11 +380,17 @@ flush_pend(VxWriter *w, int b)
 	w->npend[b] = 0;
 }
 
-/* branch b's projection (pdim), else NULL */
+/* branch b's projection (pdim), else NULL; and its codec's parameters, after the projection */
 static const float *
 writer_proj(const VxWriter *w, int b)
 {
 	return w->c.pdim ? w->codec[b] : NULL;
+}
+
+static float *
+writer_codec(const VxWriter *w, int b)
+{
+	return w->codec[b] + (size_t)w->c.pdim * w->Din;
 }
 
 /* encode n raw frames (n, Din) of branch b and add them to FAISS, VX_PEND at most at a time */
@@ -400,8 +406,8 @@ add_frames(VxWriter *w, int b, const float *raw, long n)
 
 		memcpy(in, raw + (size_t)i * w->Din, (size_t)m * w->Din * sizeof(float));
 		unit_projected(in, m, w->Din, writer_proj(w, b), w->D, unit);
-		encode(w->cbuf, w->c.code, w->codec[b] + (size_t)w->c.pdim * w->Din, w->pqtab[b],
-		       w->c.pq_m, raw + (size_t)i * w->Din, unit, m, w->D);
+		encode(w->cbuf, w->c.code, writer_codec(w, b), w->pqtab[b], w->c.pq_m,
+		       raw + (size_t)i * w->Din, unit, m, w->D);
 		if (fwrite(w->cbuf, cb, (size_t)m, w->spool[b]) != (size_t)m)
 			die("write temporary file:");
 		w->npend[b] += m;
@@ -440,7 +446,7 @@ train(VxWriter *w)
 		float *codec;
 
 		w->codec[b] = efloats(MAX(codec_floats(w->c.code, w->D, w->c.pdim, w->Din), 1));
-		codec = w->codec[b] + (size_t)w->c.pdim * w->Din;
+		codec = writer_codec(w, b);
 		memcpy(raw, w->samp[b], (size_t)w->ns * w->Din * sizeof(float));
 		rownorm_unit(raw, w->ns, w->Din);
 		if (w->c.pdim)

@@ -6,7 +6,8 @@
  * f16, sq8, pq: the L2-normalised frames compressed) with their codec parameters, and a FAISS
  * candidate structure over the normalised frames (IVF-Flat/SQ8/PQ or HNSW-Flat/SQ8).
  * Optionally (pdim) the normalised frames are first projected onto the pdim principal directions
- * of the training sample (its second moment's leading eigenvectors, one projection a branch):
+ * of the training sample (an orthonormal basis of its second moment's leading eigenvectors'
+ * span, turned by a fixed random rotation; one projection a branch):
  * codes, lists and FAISS then work in pdim dims, and queries are projected alike.
  * Writing streams: videos are added one at a time; the first `train` frames are kept to train
  * the codecs and FAISS, later ones are encoded and added at once, codes spooled to unnamed
@@ -76,9 +77,9 @@ typedef struct {
 
 typedef struct VxWriter VxWriter;
 
-/* D: the encodings' dim */
+/* D: the encodings' dim; src names the input in messages (c not fitting its dim) */
 VxWriter *vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb,
-                    const char *model, const char *split);
+                    const char *model, const char *split, const char *src);
 /* one video of n frames; fr[b] (n, D) raw encodings of branch b */
 void vx_add(VxWriter *w, const char *id, int n, const float *const *fr);
 /* train (when fewer than c->train frames came), write, rename; frees w. src names the input
@@ -100,7 +101,7 @@ typedef struct {
 	const int *off;            /* (nv + 1) into the mapping */
 	const void *codes[VX_MAXBR];
 	const float *codec[VX_MAXBR];
-	const float *proj[VX_MAXBR];   /* pdim: (D, Din) rows the principal directions; else NULL */
+	const float *proj[VX_MAXBR];   /* pdim: (D, Din), rows spanning the principal directions */
 	FwIndex *ann[VX_MAXBR];    /* NULL until vx_load_ann; always NULL for VX_IVF */
 	const float *cent[VX_MAXBR];   /* VX_IVF: (nlist, D) unit centroids */
 	const int32_t *loff[VX_MAXBR]; /* VX_IVF: (nlist + 1) where each list starts in lrow */

@@ -32,6 +32,13 @@ set -u
 : "${W:=$OUT/work}"
 mkdir -p "$OUT" "$W" || exit 1
 log() { echo "bench_search: $*" >&2; }
+# what W's gallery, queries and ground truth were made with: a W of other knobs is refused, not
+# reused (its files would be taken for this gallery's)
+knobs="NV=$NV NQ=$NQ NGT=$NGT D=$D GALLERY_ARGS=${GALLERY_ARGS:-} EXACT=${EXACT:-index}"
+if [ -s "$W/knobs" ] && [ "$(cat "$W/knobs")" != "$knobs" ]; then
+	log "$W holds another run's gallery ($(cat "$W/knobs")); give this one another W"; exit 1
+fi
+echo "$knobs" >"$W/knobs"
 for t in prvr-index prvr-search prvr-gallery prvr-recall rank; do
 	[ -x "$BIN/$t" ] || { log "no $BIN/$t (FAISS missing?)"; exit 1; }
 done

@@ -261,12 +261,13 @@ bad prvr-search "videos as queries" -x "$i" -q "$d/v.mp"
 bad prvr-search "-k 0" -k 0 -x "$i" -q "$d/q.mp"
 bad prvr-index "truncated videos" -v <(head -c 100000 "$d/v.mp")
 bad prvr-index "queries as videos" -v "$d/q.mp"
-bad prvr-index "ivf-pq sub-vectors not dividing dim" -v "$d/v.mp" -a ivf-pq -s 5
+bad prvr-index "ivf-pq sub-vectors not dividing dim" -v "$d/v.mp" -a ivf-pq -s 5; named ivf-pq "$d/v.mp"
 bad prvr-index "more lists than training frames" -v "$d/v16.mp" -n 100000
 bad prvr-index "unknown code" -v "$d/v.mp" -c f8
-bad prvr-index "a projection of f32 codes" -v "$d/v.mp" -c f32 -r 16
-bad prvr-index "a projection onto more dims than the encodings'" -v "$d/v.mp" -r 33
+bad prvr-index "a projection of f32 codes" -v "$d/v.mp" -c f32 -r 16; named f32-r "$d/v.mp"
+bad prvr-index "a projection onto more dims than the encodings'" -v "$d/v.mp" -r 33; named r33 "$d/v.mp"
 bad prvr-index "pq sub-vectors not dividing the projected dim" -v "$d/v.mp" -c pq -m 8 -r 12
+named pq-r12 "$d/v.mp"
 # an index build killed while it reads leaves nothing
 mkfifo "$d/fifo"
 "$BIN"/prvr-index -Q -v "$d/fifo" -o "$d/killed.idx" &

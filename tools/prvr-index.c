@@ -131,7 +131,7 @@ main(int argc, char *argv[])
 		c.pq_m = (int)MAX(1, (c.pdim ? c.pdim : D) / 4);
 	if (!c.ivf_m)
 		c.ivf_m = (int)MAX(1, (c.pdim ? c.pdim : D) / 8);
-	w = vx_create(out, &c, (int)D, br, (int)nb, model, split);
+	w = vx_create(out, &c, (int)D, br, (int)nb, model, split, r->name);
 
 	while ((o = mpr_next(r))) {
 		long n = mpr_int(r, o, "n");
