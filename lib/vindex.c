@@ -24,6 +24,10 @@
 #define VX_VERSION 3            /* 2: sq8 codes as nibble planes; 3: pdim, the projection */
 #define VX_ALIGN 64            /* sections start on a cache line, so f32 codes are float-aligned */
 #define VX_PEND 65536          /* normalised frames handed to FAISS per add call */
+#define VX_BATCH 4096          /* frames normalised, projected and coded together: a video's
+                                * few dozen at a time made a parallel region (OpenMP, OpenBLAS)
+                                * of each step, whose threads waited on one another's wake-up
+                                * more than they worked on a busy machine */
 #define KM_ITER 10             /* VX_IVF: k-means iterations */
 #define PROJ_SEED 0x50524f4aULL  /* the projection's rotation: one fixed draw */
 #define VX_AHEAD 4             /* VX_IVF: rows of a list prefetched ahead of the one scored */
@@ -36,6 +40,7 @@ static const char *const sec_name[VX_NSEC] = {
 	"ids", "offsets", "codec0", "codec1", "codes0", "codes1", "ann0", "ann1"
 };
 
+_Static_assert(VX_PEND % VX_BATCH == 0, "batches fill FAISS's pending block exactly");
 _Static_assert(sizeof(VxHeader) == 400, "the header layout of doc/frame-index.md");
 
 /* an IVF kind: inverted lists, trained by k-means on nlist centroids */
@@ -263,10 +268,12 @@ struct VxWriter {
 	float *pqtab[VX_MAXBR];    /* pq: the codec's centroids laid out for encoding */
 	FwIndex *ann[VX_MAXBR];
 	FILE *spool[VX_MAXBR];     /* codes, in frame order */
+	float *batch[VX_MAXBR];    /* raw frames not yet coded: (nbatch, Din) */
+	long nbatch[VX_MAXBR];
 	float *pend[VX_MAXBR];     /* unit frames not yet given to FAISS: (npend, D) */
 	long npend[VX_MAXBR];
-	uint8_t *cbuf;             /* codes of VX_PEND frames */
-	float *ubuf;               /* pdim: VX_PEND unit frames before their projection */
+	uint8_t *cbuf;             /* codes of VX_BATCH frames */
+	float *ubuf;               /* pdim: VX_BATCH unit frames before their projection */
 	float *cent[VX_MAXBR];     /* VX_IVF: centroids (nlist, D); ann[b] is a flat index of them */
 	int32_t *list[VX_MAXBR];   /* VX_IVF: the list of each frame given to FAISS */
 	long nassigned[VX_MAXBR];
@@ -343,13 +350,14 @@ vx_create(const char *path, const VxConfig *c, int D, char **branch, int nb, con
 		strcpy(w->h.branch[b], branch[b]);
 		if (!(w->spool[b] = tmpfile()))
 			die("tmpfile:");
+		w->batch[b] = efloats((size_t)VX_BATCH * w->Din);
 		w->pend[b] = efloats((size_t)VX_PEND * D);
 	}
 	strcpy(w->h.model, model);
 	strcpy(w->h.split, split);
-	w->cbuf = emalloc((size_t)VX_PEND * code_bytes(c->code, D, c->pq_m));
+	w->cbuf = emalloc((size_t)VX_BATCH * code_bytes(c->code, D, c->pq_m));
 	if (c->pdim)
-		w->ubuf = efloats((size_t)VX_PEND * w->Din);
+		w->ubuf = efloats((size_t)VX_BATCH * w->Din);
 	if (c->ann == VX_IVF) {
 		w->dbuf = efloats(VX_PEND);
 		w->ibuf = emalloc(VX_PEND * sizeof(*w->ibuf));
@@ -393,27 +401,43 @@ writer_codec(const VxWriter *w, int b)
 	return w->codec[b] + (size_t)w->c.pdim * w->Din;
 }
 
-/* encode n raw frames (n, Din) of branch b and add them to FAISS, VX_PEND at most at a time */
+/* code branch b's batch of raw frames: normalised (and projected) into FAISS's pending block,
+ * their codes appended to the spool; the block to FAISS once full */
+static void
+code_batch(VxWriter *w, int b)
+{
+	long m = w->nbatch[b];
+	size_t cb = code_bytes(w->c.code, w->D, w->c.pq_m);
+	float *unit = w->pend[b] + (size_t)w->npend[b] * w->D;
+	float *in = w->c.pdim ? w->ubuf : unit;
+
+	if (!m)
+		return;
+	memcpy(in, w->batch[b], (size_t)m * w->Din * sizeof(float));
+	unit_projected(in, m, w->Din, writer_proj(w, b), w->D, unit);
+	encode(w->cbuf, w->c.code, writer_codec(w, b), w->pqtab[b], w->c.pq_m, w->batch[b], unit,
+	       m, w->D);
+	if (fwrite(w->cbuf, cb, (size_t)m, w->spool[b]) != (size_t)m)
+		die("write temporary file:");
+	w->nbatch[b] = 0;
+	w->npend[b] += m;
+	if (w->npend[b] == VX_PEND)
+		flush_pend(w, b);
+}
+
+/* n raw frames (n, Din) of branch b into its batch, coded VX_BATCH at a time */
 static void
 add_frames(VxWriter *w, int b, const float *raw, long n)
 {
-	size_t cb = code_bytes(w->c.code, w->D, w->c.pq_m);
-
 	for (long i = 0; i < n; ) {
-		long m = MIN(n - i, VX_PEND - w->npend[b]);
-		float *unit = w->pend[b] + (size_t)w->npend[b] * w->D;
-		float *in = w->c.pdim ? w->ubuf : unit;
+		long m = MIN(n - i, VX_BATCH - w->nbatch[b]);
 
-		memcpy(in, raw + (size_t)i * w->Din, (size_t)m * w->Din * sizeof(float));
-		unit_projected(in, m, w->Din, writer_proj(w, b), w->D, unit);
-		encode(w->cbuf, w->c.code, writer_codec(w, b), w->pqtab[b], w->c.pq_m,
-		       raw + (size_t)i * w->Din, unit, m, w->D);
-		if (fwrite(w->cbuf, cb, (size_t)m, w->spool[b]) != (size_t)m)
-			die("write temporary file:");
-		w->npend[b] += m;
-		if (w->npend[b] == VX_PEND)
-			flush_pend(w, b);
+		memcpy(w->batch[b] + (size_t)w->nbatch[b] * w->Din, raw + (size_t)i * w->Din,
+		       (size_t)m * w->Din * sizeof(float));
+		w->nbatch[b] += m;
 		i += m;
+		if (w->nbatch[b] == VX_BATCH)
+			code_batch(w, b);
 	}
 }
 
@@ -618,8 +642,10 @@ vx_finish(VxWriter *w, const char *src)
 	idindex_free(&ix);
 	if (!w->trained)
 		train(w);
-	for (int b = 0; b < w->nb; b++)
+	for (int b = 0; b < w->nb; b++) {
+		code_batch(w, b);
 		flush_pend(w, b);
+	}
 	w->h.nvideo = (uint64_t)w->nv;
 	w->h.nframe = (uint64_t)w->nf;
 	w->h.order = w->c.ann == VX_IVF && w->c.code != VX_F32 ? VX_LISTORDER : 0;
@@ -690,6 +716,7 @@ vx_finish(VxWriter *w, const char *src)
 		free(w->id[v]);
 	for (int b = 0; b < w->nb; b++) {
 		free(w->codec[b]);
+		free(w->batch[b]);
 		free(w->pend[b]);
 		free(w->pqtab[b]);
 		fw_free(w->ann[b]);
