@@ -1,4 +1,5 @@
 /* mpio: msgpack stream reading/writing; see mpio.h. */
+#define _GNU_SOURCE           /* F_GETPIPE_SZ, F_SETPIPE_SZ (Linux) */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #define RMIN (1 << 16)        /* smallest read: a record's head and a few small records */
 #define PIECE (1 << 16)       /* bytes: below this a checksum or check stays on one thread */
 #define MAXPIECES 256
+#define PIPE_BYTES (1 << 20)  /* a pipe's buffer: Linux's default cap for an unprivileged process */
 
 /* ---- checksums and finiteness of large payloads, on the pool ----
  * A video record's tensor is megabytes; checking it on one thread while the pool waits was the
@@ -91,6 +93,24 @@ copy_finite(float *dst, const void *src, size_t n)
 	return n;
 }
 
+/* A pipe between two tools holds 64 KiB by default, a fraction of one video's record: writer
+ * and reader then take turns, each waking the other several times a record, and on a busy
+ * machine every wake-up waits for a core (a gallery piped into prvr-index beside two fuzzers:
+ * hundreds of sleeps a second each). A larger buffer lets them overlap. Best-effort: a pipe
+ * already larger, or a limit that refuses, is left as it is; not Linux, nothing. */
+static void
+pipe_widen(int fd)
+{
+#ifdef F_SETPIPE_SZ
+	struct stat sb;
+
+	if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode) && fcntl(fd, F_GETPIPE_SZ) < PIPE_BYTES)
+		(void)fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES);
+#else
+	(void)fd;
+#endif
+}
+
 /* ---- reading ---- */
 
 MpReader *
@@ -109,6 +129,7 @@ mpr_open(const char *path)
 	}
 	if (fd < 0)
 		die("open %s:", r->name);
+	pipe_widen(fd);
 	r->fsize = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? (long long)sb.st_size : -1;
 	r->gz = gzdopen(fd, "rb");
 	if (!r->gz)
@@ -707,6 +728,7 @@ mpw_open(const char *path, int gzip)
 		if (w->fd < 0)
 			die("open %s:", w->tmp);
 	}
+	pipe_widen(w->fd);
 	if (gzip) {
 		int fd = dup(w->fd);
 		if (fd < 0 || !(w->gz = gzdopen(fd, "wb6")))
