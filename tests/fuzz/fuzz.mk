@@ -3,12 +3,14 @@
 #   make fuzz FUZZ_SECONDS=N   each harness for N seconds, one after the other; its corpus grows
 #                              in FUZZ_OUT/corpus/NAME, what it finds lands in FUZZ_OUT/found/NAME
 #   make fuzz FUZZ_CPU_SECONDS=N   each until it has received N seconds of CPU (a shared machine)
+#   make fuzz FUZZ_TIMEOUT=N   an input running N wall seconds is a finding (default 10)
 #   make fuzz-check            replay of tests/fuzz/regress/ and a smoke of FUZZ_SMOKE seconds per
 #                              harness; the last step of make test
 FUZZ_CC      = clang
 FUZZ_OUT     = build/fuzz
 FUZZ_SECONDS = 300
 FUZZ_CPU_SECONDS =
+FUZZ_TIMEOUT = 10
 FUZZ_SMOKE   = 4
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # FUZZING_BUILD_MODE_...: a failed CHECK aborts (lib/util.h)
@@ -60,7 +62,7 @@ fuzz-build: $(FUZZ_BIN)
 
 fuzz: build fuzz-build
 	@BIN=$(BINDIR) FUZZ_OUT=$(FUZZ_OUT) FUZZ_CPU_SECONDS=$(FUZZ_CPU_SECONDS) \
-		tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
+		FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) tests/fuzz/run.sh fuzz $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 fuzz-check: build fuzz-build
 	@BIN=$(BINDIR) FUZZ_OUT=$(FUZZ_OUT) tests/fuzz/run.sh check $(FUZZ_SMOKE) $(FUZZ_NAMES)

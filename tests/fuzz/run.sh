@@ -6,7 +6,10 @@
 #          in FUZZ_OUT/found/NAME, the log in FUZZ_OUT/log/NAME.log; one summary line each
 #          (execs, cov, ft, corpus, found). With FUZZ_CPU_SECONDS=N in the environment a
 #          harness runs until it has received N seconds of CPU instead (SECONDS is then no
-#          limit): on a shared machine a wall hour is not an hour of fuzzing
+#          limit): on a shared machine a wall hour is not an hour of fuzzing; FUZZ_TIMEOUT=N
+#          (seconds, default 10) is libFuzzer's per-input timeout, a wall time: a legal input of
+#          seconds of CPU under the sanitizers (prvr_cost at --dims 8,50000: 5 s) exceeds 10 s
+#          on a machine where the fuzzer gets half a core or less
 #   check  per harness two tests: the replay of every input of tests/fuzz/regress/NAME/ (each
 #          must run clean) and a smoke of SECONDS from the seeds in a fresh corpus; prints
 #          "N passed, N failed" as tests/run.sh does
@@ -19,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 BIN=$(cd "$BIN" && pwd) || exit 1
 export BIN
 export UBSAN_OPTIONS=print_stacktrace=1
-opts="-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -dict=$FUZZ_OUT/seeds/prvr.dict"
+opts="-timeout=${FUZZ_TIMEOUT:-10} -rss_limit_mb=2048 -malloc_limit_mb=2048 -dict=$FUZZ_OUT/seeds/prvr.dict"
 mkdir -p "$FUZZ_OUT/log" || exit 1
 # the harnesses write their inputs and the tools' outputs (fsync'ed) there: memory if possible
 TMPDIR=$(mktemp -d -p "$( [ -w /dev/shm ] && echo /dev/shm || echo "${TMPDIR:-/tmp}")") || exit 1
