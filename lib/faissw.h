@@ -52,7 +52,8 @@ int  fw_probe(const FwIndex *x, long nq, const float *q, int nprobe, float *scor
 FwScan *fw_scan_new(const FwIndex *x);
 /* every row r in the n lists list[] (from fw_probe, with their scores lscore[]) scored against
  * the query q by the index's codes; best[grp[r]] = max(best[grp[r]], score). best starts at
- * -INFINITY; a group raised from it is appended to seen[nseen..]. Returns the new count of seen,
+ * -INFINITY; a group raised from it is appended to seen[nseen..] (room for one more than the
+ * groups: lib/sq8nib.h best_raise). Returns the new count of seen,
  * or -1 (a row not in 0..nrow-1: a damaged index) */
 long fw_scan_max(FwScan *s, const float *q, int n, const int64_t *list, const float *lscore,
                  const int32_t *grp, long nrow, float *best, int32_t *seen, long nseen);

@@ -17,18 +17,21 @@ void sq8_split(const uint8_t *c, int D, uint8_t *hi, uint8_t *lo);
 /* the inverse */
 void sq8_join(const uint8_t *hi, const uint8_t *lo, int D, uint8_t *c);
 /* raise video v's best first-pass score to s, a video raised from -inf appended to seen (ns
- * of them so far; returned: how many now); NaN raises nothing. The first pass's one rule, for
- * every code's list scan (lib/vindex.c), FAISS's IVF scan (lib/faissw.cpp) and HNSW's nearest
- * frames (tools/prvr-search.c) */
+ * of them so far; returned: how many now); NaN raises nothing. Without a branch: seen[ns] is
+ * written whether or not v is new (so seen needs room for one more than the videos), and a
+ * wait on best[v], scattered over the gallery, is not a mispredicted branch but a load that
+ * overlaps the next frames' work. The first pass's one rule, for every code's list scan
+ * (lib/vindex.c), FAISS's IVF scan (lib/faissw.cpp) and HNSW's nearest frames
+ * (tools/prvr-search.c) */
 static inline long
 best_raise(float *best, int32_t *seen, long ns, int32_t v, float s)
 {
-	if (s > best[v]) {
-		if (best[v] == -INFINITY)
-			seen[ns++] = v;
-		best[v] = s;
-	}
-	return ns;
+	float o = best[v];
+	int up = s > o;
+
+	best[v] = up ? s : o;
+	seen[ns] = v;
+	return ns + (up & (o == -INFINITY));
 }
 
 /* the first pass over n consecutive high planes h_i (H bytes each) of frames of videos vid_i:

@@ -35,6 +35,7 @@
 
 #define QB 256                 /* queries given to FAISS at once (approximate search) */
 #define DEFAULT_C 4            /* re-scored videos a query: DEFAULT_C x K */
+#define SEEN_AHEAD 16          /* seen videos whose bests are fetched ahead (pick_candidates) */
 
 static void
 help(void)
@@ -268,10 +269,9 @@ typedef struct {
 /* one thread's scratch */
 typedef struct {
 	float *best[VX_MAXBR];     /* (nv) per used branch: the approximate max over the frames seen */
-	int32_t *seen[VX_MAXBR];   /* (nv) the videos whose best was raised from -inf */
+	int32_t *seen[VX_MAXBR];   /* (nv + 1) the videos whose best was raised from -inf */
 	long nseen[VX_MAXBR];
 	FwScan *scan[VX_MAXBR];
-	uint8_t *mark;             /* (nv) a candidate */
 	int *cand, *pick;          /* (nv) */
 	float *first;              /* (nv) first-pass scores of the candidates */
 	float *tab[VX_MAXBR], *scratch, *sc[VX_MAXBR], *fused;
@@ -289,13 +289,12 @@ worker_init(Worker *W, const Search *S, int faiss_ivf)
 		W->best[u] = efloats(nv);
 		for (size_t v = 0; v < nv; v++)
 			W->best[u][v] = -INFINITY;
-		W->seen[u] = emalloc(nv * sizeof(*W->seen[u]));
+		W->seen[u] = emalloc((nv + 1) * sizeof(*W->seen[u]));   /* best_raise: one more */
 		if (faiss_ivf && !(W->scan[u] = fw_scan_new(x->ann[S->use[u]])))
 			die("%s: FAISS: %s", x->path, fw_error());
 		W->tab[u] = efloats(vx_query_floats(x));
 		W->sc[u] = efloats(nv);
 	}
-	W->mark = ecalloc(nv, 1);
 	W->cand = emalloc(nv * sizeof(*W->cand));
 	W->pick = emalloc(nv * sizeof(*W->pick));
 	W->first = efloats(nv);
@@ -317,7 +316,7 @@ worker_free(Worker *W, int nuse)
 		free(W->best[u]), free(W->seen[u]), free(W->tab[u]), free(W->sc[u]);
 		fw_scan_free(W->scan[u]);
 	}
-	free(W->mark), free(W->cand), free(W->pick), free(W->first), free(W->fused), free(W->scratch);
+	free(W->cand), free(W->pick), free(W->first), free(W->fused), free(W->scratch);
 	free(W->ls);
 }
 
@@ -361,33 +360,52 @@ first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
 
 /* the C candidates to re-score, sorted (rank's tie rule is by corpus index): the videos met in
  * any branch, ranked by their first-pass score (a branch that did not meet a video counts as
- * the lowest best it met), padded with the first other videos when fewer than kk were met */
+ * the lowest best it met), padded with the first other videos when fewer than kk were met.
+ * A video is a candidate at its first meeting: in branch u's seen list when no earlier branch
+ * met it. The bests are scattered over the gallery (a million videos: hundreds of thousands
+ * met a query), so each is fetched ahead of its turn, and read twice at most */
 static int
 pick_candidates(const Search *S, Worker *W, int C)
 {
-	int nv = S->x.nv, nc = 0, np;
-	float floor[VX_MAXBR], *s[VX_MAXBR];
+	int nv = S->x.nv, nu = S->nuse, nc = 0, np;
+	float floor[VX_MAXBR], *s[VX_MAXBR], *const *best = W->best;
 
-	for (int u = 0; u < S->nuse; u++) {
-		floor[u] = 0;
-		for (long j = 0; j < W->nseen[u]; j++) {
-			int v = W->seen[u][j];
-			floor[u] = j ? fminf(floor[u], W->best[u][v]) : W->best[u][v];
-			if (!W->mark[v])
-				W->mark[v] = 1, W->cand[nc++] = v;
-		}
-	}
-	for (int v = 0; nc < S->kk && v < nv; v++)
-		if (!W->mark[v])
-			W->mark[v] = 1, W->cand[nc++] = v;
-	/* first-pass scores: the branches' bests into sc[u], then as the final score is chosen */
-	for (int u = 0; u < S->nuse; u++) {
+	for (int u = 0; u < nu; u++)
 		s[u] = W->sc[u];
-		for (int j = 0; j < nc; j++) {
-			float b = W->best[u][W->cand[j]];
-			s[u][j] = b == -INFINITY ? floor[u] : b;
+	for (int u = 0; u < nu; u++) {
+		const int32_t *seen = W->seen[u];
+		long ns = W->nseen[u];
+		floor[u] = ns ? INFINITY : 0;
+		for (long j = 0; j < ns; j++) {
+			int v = seen[j], met = 0;
+			if (j + SEEN_AHEAD < ns)
+				for (int t = 0; t < nu; t++)
+					__builtin_prefetch(best[t] + seen[j + SEEN_AHEAD]);
+			floor[u] = best[u][v] < floor[u] ? best[u][v] : floor[u];   /* never NaN */
+			for (int t = 0; t < u; t++)
+				met |= best[t][v] != -INFINITY;
+			if (!met) {
+				for (int t = 0; t < nu; t++)
+					s[t][nc] = best[t][v];
+				W->cand[nc++] = v;
+			}
 		}
 	}
+	for (int v = 0; nc < S->kk && v < nv; v++) {
+		int met = 0;
+		for (int t = 0; t < nu; t++)
+			met |= best[t][v] != -INFINITY;
+		if (!met) {
+			for (int t = 0; t < nu; t++)
+				s[t][nc] = -INFINITY;
+			W->cand[nc++] = v;
+		}
+	}
+	/* first-pass scores: the branches' bests (floor where not met), then the final score */
+	for (int u = 0; u < nu; u++)
+		for (int j = 0; j < nc; j++)
+			if (s[u][j] == -INFINITY)
+				s[u][j] = floor[u];
 	np = MIN(C, nc);
 	if (np < nc) {
 		const float *f = chosen(S, s, 0, nc, W->first);
@@ -398,11 +416,9 @@ pick_candidates(const Search *S, Worker *W, int C)
 		memcpy(W->pick, W->cand, (size_t)nc * sizeof(*W->pick));
 	qsort(W->pick, (size_t)np, sizeof(*W->pick), cmp_int);
 	/* clear for the next query: only what was set */
-	for (int u = 0; u < S->nuse; u++)
+	for (int u = 0; u < nu; u++)
 		for (long j = 0; j < W->nseen[u]; j++)
-			W->best[u][W->seen[u][j]] = -INFINITY;
-	for (int j = 0; j < nc; j++)
-		W->mark[W->cand[j]] = 0;
+			best[u][W->seen[u][j]] = -INFINITY;
 	return np;
 }
 

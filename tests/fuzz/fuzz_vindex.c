@@ -63,7 +63,7 @@ faiss_candidates(const VxIndex *x, FwIndex *a, const float *qn)
 	int width = (int)MIN((long)x->h.nprobe, (long)x->h.nlist);
 	float score[K], *best = efloats((size_t)x->nv), *lscore;
 	int64_t row[K], *list;
-	int32_t *seen = emalloc((size_t)x->nv * sizeof(*seen));
+	int32_t *seen = emalloc(((size_t)x->nv + 1) * sizeof(*seen));   /* best_raise: one more */
 	FwScan *s;
 
 	if (fw_set(a, (int)x->h.nprobe, (int)x->h.ef_search))
