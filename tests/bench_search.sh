@@ -127,9 +127,10 @@ if [ -n "${SETTINGS:-}" ]; then cat "$SETTINGS"; else
 		ivf-sq8-n256-p8-C1000 "-c sq8 -a ivf -n 256" "-p 8 -C 1000"
 fi >"$W/settings"
 
-printf 'setting\tbuild_s\tbuild_rss_mb\tindex_mb\tqps_j1\tqps_j2\tcpu_ms_j1\tsearch_rss_mb\tr1\tr10\tr100\n' >"$T"
+# r100_hw: the half-width of recall@100's 95 % interval over the NGT queries (prvr-recall)
+printf 'setting\tbuild_s\tbuild_rss_mb\tindex_mb\tqps_j1\tqps_j2\tcpu_ms_j1\tsearch_rss_mb\tr1\tr10\tr100\tr100_hw\n' >"$T"
 mb() { awk -v x="$1" -v u="$2" 'BEGIN { printf "%.0f", x / u }'; } # N UNIT: N / UNIT, rounded
-printf '%s\t-\t-\t%s\t%s\t%s\t%s\t%s\t1\t1\t1\n' "$exact_name" "$(mb "$f32_bytes" 1048576)" \
+printf '%s\t-\t-\t%s\t%s\t%s\t%s\t%s\t1\t1\t1\t0\n' "$exact_name" "$(mb "$f32_bytes" 1048576)" \
 	"$q1" "$q2" "$c1" "$(mb "$exact_rss" 1024)" >>"$T"
 while IFS=$'\t' read -r name iopt sopt; do
 	[ -n "$name" ] || continue
@@ -158,11 +159,11 @@ while IFS=$'\t' read -r name iopt sopt; do
 	# shellcheck disable=SC2086
 	"$BIN"/prvr-search -Q -j "$J" -x "$x" -q "$W/gq.mp" -o "$W/ap.mp" $sopt &&
 		"$BIN"/prvr-recall -r "$W/exact.mp" -a "$W/ap.mp" >"$W/rec" || log "$name: recall failed"
-	r() { awk -v k="recall@$1" '$1 == k { print $2 }' "$W/rec"; }
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$bs" \
+	r() { awk -v k="recall@$1" -v c="${2:-2}" '$1 == k { print $c }' "$W/rec"; }
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$bs" \
 		"$(mb "$brss" 1024)" "$(mb "$ib" 1048576)" \
 		"$s1" "$s2" "$sc1" "$(mb "$srss" 1024)" \
-		"$(r 1)" "$(r 10)" "$(r 100)" >>"$T"
+		"$(r 1)" "$(r 10)" "$(r 100)" "$(r 100 3)" >>"$T"
 done <"$W/settings"
 
 fi

@@ -73,6 +73,13 @@ check ivf-flat-pq 0.6 -c pq -m 8 -a ivf-flat
 check ivf-own-sq8 0.9 -c sq8 -a ivf
 check ivf-own-f16 0.9 -c f16 -a ivf
 check ivf-own-pq 0.6 -c pq -m 8 -a ivf
+# the recall's interval over the queries: none where the rankings agree, some where they differ
+# (pq's per-query recalls vary), never wider than the scale
+half() { "$BIN"/prvr-recall -r "$d/$X.mp" -a "$1" | awk '$1 == "recall@10" { print $3 }'; }
+expect "-E against itself: recall@10's half-width" "$(half "$d/$X.mp")" 0.0000
+h=$(half "$d/ivf-own-pq.mp")
+awk -v h="$h" 'BEGIN { exit !(h > 0 && h < 0.5) }' &&
+	ok "pq: recall@10's half-width $h in (0, 0.5)" || notok "pq: recall@10's half-width [$h]"
 # -r DIMS: projected onto the leading principal directions. All 32 of them (a rotation): as
 # without. On a gallery whose variance falls by e every 2 directions (-a 2): 16 of them keep all
 # but e^-8 of it (measured 0.9..1.0), 4 of them lose e^-2 (measured ~0.5): the 16 leading

@@ -1,8 +1,11 @@
 /* prvr-recall: how much of a reference ranking's top K an approximate ranking finds, for the
  * search benchmark and tests: recall@K = mean over queries of |top_K(approx) ∩ top_K(ref)| / K,
- * for K = 1, 10, 100 (those no larger than both lists). The two streams must list the same
+ * for K = 1, 10, 100 (those no larger than both lists), with the half-width of its 95 %
+ * interval over the queries (the queries are a sample: a recall of 300 queries is known to a
+ * percent or so, and a table should say so). The two streams must list the same
  * videos and queries in the same order (prvr-search and prvr-search -E or rank on one input).
  * Not here: retrieval metrics of the own video (metrics). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,8 @@ help(void)
 	       "Reads two ranking streams of the same videos and queries (in the same order) and prints\n"
 	       "one tab-separated line per K in 1, 10, 100 that both lists reach:\n"
 	       "  recall@K <tab> mean over queries of |top K of APPROX ∩ top K of REFERENCE| / K\n"
+	       "           <tab> half-width of its 95%% interval over the queries, 1.96 sd / sqrt(n)\n"
+	       "             (normal; - for a single query)\n"
 	       "\n"
 	       "  -r FILE    reference ranking (e.g. prvr-search -E or rank)\n"
 	       "  -a FILE    ranking to measure\n"
@@ -74,7 +79,7 @@ main(int argc, char *argv[])
 	const msgpack_object *h[2], *o[2];
 	size_t nv[2];
 	long k[2], ntop, nq = 0;
-	double sum[NK] = { 0 };
+	double sum[NK] = { 0 }, sum2[NK] = { 0 };
 	int32_t *top[2], *t[2];
 	char **vid[2], ida[4096], idb[4096];
 	int c;
@@ -127,14 +132,21 @@ main(int argc, char *argv[])
 		for (int i = 0; i < NK && Ks[i] <= ntop; i++) {
 			memcpy(t[0], top[0], (size_t)Ks[i] * sizeof(int32_t));
 			memcpy(t[1], top[1], (size_t)Ks[i] * sizeof(int32_t));
-			sum[i] += (double)overlap(t[0], t[1], Ks[i]) / Ks[i];
+			double x = (double)overlap(t[0], t[1], Ks[i]) / Ks[i];
+			sum[i] += x, sum2[i] += x * x;
 		}
 		nq++;
 	}
 	if (nq == 0)
 		die("%s: no queries", rpath);
-	for (int i = 0; i < NK && Ks[i] <= ntop; i++)
-		printf("recall@%d\t%.4f\n", Ks[i], sum[i] / nq);
+	for (int i = 0; i < NK && Ks[i] <= ntop; i++) {
+		double m = sum[i] / nq, var = (sum2[i] - nq * m * m) / MAX(nq - 1, 1);
+		printf("recall@%d\t%.4f\t", Ks[i], m);
+		if (nq > 1)
+			printf("%.4f\n", 1.96 * sqrt(MAX(var, 0) / nq));
+		else
+			printf("-\n");
+	}
 	if (fflush(stdout) || ferror(stdout))
 		die("write <stdout>:");
 	for (int s = 0; s < 2; s++) {
