@@ -362,8 +362,8 @@ first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
  * any branch, ranked by their first-pass score (a branch that did not meet a video counts as
  * the lowest best it met), padded with the first other videos when fewer than kk were met.
  * A video is a candidate at its first meeting: in branch u's seen list when no earlier branch
- * met it. The bests are scattered over the gallery (a million videos: hundreds of thousands
- * met a query), so each is fetched ahead of its turn, and read twice at most */
+ * met it. The bests are scattered over the gallery (4 MB a branch at a million videos), so
+ * each is fetched ahead of its turn, and read twice at most */
 static int
 pick_candidates(const Search *S, Worker *W, int C)
 {
