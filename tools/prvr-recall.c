@@ -1,8 +1,8 @@
 /* prvr-recall: how much of a reference ranking's top K an approximate ranking finds, for the
  * search benchmark and tests: recall@K = mean over queries of |top_K(approx) ∩ top_K(ref)| / K,
  * for K = 1, 10, 100 (those no larger than both lists), with the half-width of its 95 %
- * interval over the queries (the queries are a sample: a recall of 300 queries is known to a
- * percent or so, and a table should say so). The two streams must list the same
+ * interval over the queries (the queries are a sample: a recall@100 of 300 queries is known to
+ * a few tenths of a percent, a recall@1 to one or two percent, and a table should say so). The two streams must list the same
  * videos and queries in the same order (prvr-search and prvr-search -E or rank on one input).
  * Not here: retrieval metrics of the own video (metrics). */
 #include <math.h>

@@ -364,6 +364,27 @@ first_scores(const Search *S, const Stage *G, Worker *W, float **qn, long i)
  * A video is a candidate at its first meeting: in branch u's seen list when no earlier branch
  * met it. The bests are scattered over the gallery (4 MB a branch at a million videos), so
  * each is fetched ahead of its turn, and read twice at most */
+/* whether any of branches 0..n-1 met video v (raised its best from -inf) */
+static int
+met_by(float *const *best, int n, int v)
+{
+	int met = 0;
+
+	for (int t = 0; t < n; t++)
+		met |= best[t][v] != -INFINITY;
+	return met;
+}
+
+/* candidate nc is video v, with its bests of every branch (-inf where not met) in s */
+static int
+add_candidate(Worker *W, float **s, int nu, int nc, int v)
+{
+	for (int t = 0; t < nu; t++)
+		s[t][nc] = W->best[t][v];
+	W->cand[nc] = v;
+	return nc + 1;
+}
+
 static int
 pick_candidates(const Search *S, Worker *W, int C)
 {
@@ -377,30 +398,18 @@ pick_candidates(const Search *S, Worker *W, int C)
 		long ns = W->nseen[u];
 		floor[u] = ns ? INFINITY : 0;
 		for (long j = 0; j < ns; j++) {
-			int v = seen[j], met = 0;
+			int v = seen[j];
 			if (j + SEEN_AHEAD < ns)
 				for (int t = 0; t < nu; t++)
 					__builtin_prefetch(best[t] + seen[j + SEEN_AHEAD]);
 			floor[u] = best[u][v] < floor[u] ? best[u][v] : floor[u];   /* never NaN */
-			for (int t = 0; t < u; t++)
-				met |= best[t][v] != -INFINITY;
-			if (!met) {
-				for (int t = 0; t < nu; t++)
-					s[t][nc] = best[t][v];
-				W->cand[nc++] = v;
-			}
+			if (!met_by(best, u, v))
+				nc = add_candidate(W, s, nu, nc, v);
 		}
 	}
-	for (int v = 0; nc < S->kk && v < nv; v++) {
-		int met = 0;
-		for (int t = 0; t < nu; t++)
-			met |= best[t][v] != -INFINITY;
-		if (!met) {
-			for (int t = 0; t < nu; t++)
-				s[t][nc] = -INFINITY;
-			W->cand[nc++] = v;
-		}
-	}
+	for (int v = 0; nc < S->kk && v < nv; v++)
+		if (!met_by(best, nu, v))
+			nc = add_candidate(W, s, nu, nc, v);
 	/* first-pass scores: the branches' bests (floor where not met), then the final score */
 	for (int u = 0; u < nu; u++)
 		for (int j = 0; j < nc; j++)
